@@ -1,0 +1,41 @@
+import type { ApproovFailure } from './core/failure.js';
+
+/** Everything ApproovModule.forRoot() / forRootAsync() accepts. Each option is checked at boot. */
+export interface ApproovModuleOptions {
+  /**
+   * The Approov account secret, as printed by `approov secret -get base64` (or `base64url`).
+   * An array enables rotation: a token signed with any of them is accepted.
+   * Default: the APPROOV_BASE64_SECRET environment variable, then APPROOV_BASE64URL_SECRET.
+   */
+  secret?: string | string[];
+  /** The request header that carries the token. Default 'Approov-Token'. */
+  header?: string;
+  /** The headers `@ApproovBinding()` with no argument binds to, in order. Default ['Authorization']. */
+  bindingHeaders?: string[];
+  /**
+   * 'enforce' (default) answers every reject with 401. 'monitor' logs and reports rejects
+   * through onFailure but serves the request: for a gradual rollout only.
+   */
+  mode?: 'enforce' | 'monitor';
+  /** Leeway in seconds for `exp` and `nbf`, 0 to 300. Default 0. */
+  clockToleranceSec?: number;
+  /** When set, the token's `iss` must equal this value (or one of them). Default: not checked. */
+  issuer?: string | string[];
+  /** When set, the token's `aud` must contain this value (or one of them). Default: not checked. */
+  audience?: string | string[];
+  /**
+   * Let a binding route accept a token that carries no `pay` claim, as Approov's failover
+   * service issues. Default false: a binding route rejects such a token.
+   */
+  allowMissingBindingClaim?: boolean;
+  /** Called once per reject with the reason code, for metrics. It never receives token or header values. */
+  onFailure?: (failure: ApproovFailure) => void;
+}
+
+/** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */
+export interface ApproovModuleExtras {
+  /** Register ApproovGuard as a global guard; opt routes out with @SkipApproov(). Default false. */
+  protectAllRoutes?: boolean;
+  /** Make the module global so ApproovGuard works in every module. Default true. */
+  isGlobal?: boolean;
+}

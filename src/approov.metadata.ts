@@ -1,0 +1,6 @@
+import { Reflector } from '@nestjs/core';
+import { APPROOV_BINDING_METADATA, APPROOV_SKIP_METADATA } from './approov.constants.js';
+
+/** Lower-cased binding header names; an empty list means the module's `bindingHeaders`. */
+export const ApproovBindingMetadata = Reflector.createDecorator<readonly string[]>({ key: APPROOV_BINDING_METADATA });
+export const SkipApproovMetadata = Reflector.createDecorator<boolean>({ key: APPROOV_SKIP_METADATA });

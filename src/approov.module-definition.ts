@@ -1,0 +1,24 @@
+import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
+import { ApproovGuard } from './approov.guard.js';
+import type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
+
+export const {
+  ConfigurableModuleClass: ApproovConfigurableModuleClass,
+  OPTIONS_TYPE: APPROOV_OPTIONS_TYPE,
+  ASYNC_OPTIONS_TYPE: APPROOV_ASYNC_OPTIONS_TYPE,
+} = new ConfigurableModuleBuilder<ApproovModuleOptions>({
+  moduleName: 'Approov',
+  optionsInjectionToken: APPROOV_MODULE_OPTIONS,
+})
+  .setClassMethodName('forRoot')
+  .setExtras<ApproovModuleExtras>({ protectAllRoutes: false, isGlobal: true }, (definition, extras) => ({
+    ...definition,
+    global: extras.isGlobal,
+    providers: [
+      ...(definition.providers ?? []),
+      ...(extras.protectAllRoutes ? [{ provide: APP_GUARD, useClass: ApproovGuard }] : []),
+    ],
+  }))
+  .build();

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import passportJwt from 'passport-jwt';
+import { ApproovService, type ApproovRequestLike } from './approov.service.js';
+import type { ApproovTokenClaims } from './core/approov-claims.js';
+
+interface PassportActions {
+  success(user: unknown): void;
+  fail(status?: number): void;
+  pass(): void;
+}
+
+/**
+ * Passport strategy 'approov', so `AuthGuard('approov')` works and composes with other
+ * strategies. It keeps passport-jwt's Strategy class for interop, but judges every request with
+ * the same core as ApproovGuard: jsonwebtoken's rules are weaker (no required `exp`, array
+ * payloads and `crit` accepted), so passport-jwt's own verify path is never reached.
+ */
+@Injectable()
+export class ApproovStrategy extends PassportStrategy(passportJwt.Strategy, 'approov') {
+  constructor(private readonly approov: ApproovService) {
+    super({
+      jwtFromRequest: passportJwt.ExtractJwt.fromHeader(approov.verifier.tokenHeader.toLowerCase()),
+      // Fails closed should passport-jwt's own verify path ever be reached.
+      secretOrKeyProvider: (_request: unknown, _token: unknown, done: (error: Error) => void) =>
+        done(new Error('ApproovStrategy verifies through its own core')),
+    });
+  }
+
+  validate(claims: ApproovTokenClaims): ApproovTokenClaims {
+    return claims;
+  }
+
+  override authenticate(request: ApproovRequestLike): void {
+    const passport = this as unknown as PassportActions;
+    const result = this.approov.verifyRequest(request);
+    if (result.ok) {
+      request.approov = result.claims;
+      passport.success(this.validate(result.claims));
+    } else if (this.approov.reportFailure(result.code, request)) {
+      passport.pass(); // monitor mode: served, with no user
+    } else {
+      passport.fail(401);
+    }
+  }
+}

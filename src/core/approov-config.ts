@@ -1,0 +1,98 @@
+import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './approov-secret.js';
+import type { ApproovVerifierConfig } from './approov-verifier.js';
+
+/** The options the core understands; the Nest module's options are a superset. */
+export interface ApproovCoreOptions {
+  secret?: unknown;
+  header?: unknown;
+  bindingHeaders?: unknown;
+  mode?: unknown;
+  clockToleranceSec?: unknown;
+  issuer?: unknown;
+  audience?: unknown;
+  allowMissingBindingClaim?: unknown;
+  onFailure?: unknown;
+}
+
+export interface ResolvedApproovConfig {
+  verifier: ApproovVerifierConfig;
+  /** Lower-cased default binding headers, in order. */
+  bindingHeaders: string[];
+  mode: 'enforce' | 'monitor';
+}
+
+export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
+export const DEFAULT_BINDING_HEADERS = ['Authorization'];
+export const MAX_CLOCK_TOLERANCE_SEC = 300;
+
+const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * Validates every option once, at boot, and builds the verifier configuration (keys included).
+ * Throws ApproovConfigurationError naming the option or environment variable at fault.
+ */
+export function resolveApproovConfig(
+  options: ApproovCoreOptions = {},
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): ResolvedApproovConfig {
+  const bad = (option: string, why: string): never => {
+    throw new ApproovConfigurationError(`Approov option "${option}" ${why}`);
+  };
+  const keys = parseApproovSecrets(resolveSecretSource(options.secret, env));
+
+  const header = options.header ?? DEFAULT_TOKEN_HEADER;
+  if (typeof header !== 'string' || !HEADER_NAME_RE.test(header)) bad('header', 'must be a valid HTTP header name.');
+
+  const bindingHeaders = options.bindingHeaders ?? DEFAULT_BINDING_HEADERS;
+  if (!Array.isArray(bindingHeaders) || bindingHeaders.length === 0) {
+    bad('bindingHeaders', 'must be a non-empty array of header names.');
+  }
+  for (const name of bindingHeaders as unknown[]) {
+    if (typeof name !== 'string' || !HEADER_NAME_RE.test(name)) {
+      bad('bindingHeaders', 'must contain only valid HTTP header names.');
+    }
+  }
+
+  const mode = options.mode ?? 'enforce';
+  if (mode !== 'enforce' && mode !== 'monitor') bad('mode', `must be 'enforce' or 'monitor'.`);
+
+  const tolerance = options.clockToleranceSec ?? 0;
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0 || tolerance > MAX_CLOCK_TOLERANCE_SEC) {
+    bad('clockToleranceSec', `must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SEC}.`);
+  }
+
+  const issuer = checkStringList(options.issuer, 'issuer', bad);
+  const audience = checkStringList(options.audience, 'audience', bad);
+
+  const allowMissing = options.allowMissingBindingClaim ?? false;
+  if (typeof allowMissing !== 'boolean') bad('allowMissingBindingClaim', 'must be a boolean.');
+  if (options.onFailure !== undefined && typeof options.onFailure !== 'function') {
+    bad('onFailure', 'must be a function.');
+  }
+
+  return {
+    verifier: {
+      keys,
+      tokenHeader: header as string,
+      clockToleranceSec: tolerance as number,
+      issuer,
+      audience,
+      allowMissingBindingClaim: allowMissing as boolean,
+    },
+    bindingHeaders: (bindingHeaders as string[]).map((name) => name.toLowerCase()),
+    mode: mode as 'enforce' | 'monitor',
+  };
+}
+
+function checkStringList(
+  value: unknown,
+  option: string,
+  bad: (option: string, why: string) => never,
+): string | string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0 || list.some((entry) => typeof entry !== 'string' || entry.length === 0)) {
+    bad(option, 'must be a non-empty string or a non-empty array of them.');
+  }
+  return value as string | string[];
+}

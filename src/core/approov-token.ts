@@ -1,0 +1,117 @@
+import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
+import type { ApproovTokenClaims } from './approov-claims.js';
+import { decodeBase64UrlStrict } from './base64.js';
+import type { ApproovFailureCode } from './failure.js';
+
+/** Tokens longer than this are rejected before any decoding (CONTRACT 1.1). */
+export const MAX_TOKEN_LENGTH = 4096;
+
+export interface TokenVerificationOptions {
+  /** Seconds of leeway for `exp` and `nbf`. Default 0. */
+  clockToleranceSec?: number;
+  /** Accepted `iss` value(s); unchecked when undefined. */
+  issuer?: string | readonly string[];
+  /** Accepted `aud` value(s); unchecked when undefined. */
+  audience?: string | readonly string[];
+}
+
+export type TokenVerificationResult =
+  | { ok: true; claims: ApproovTokenClaims }
+  | { ok: false; code: ApproovFailureCode };
+
+// Three non-empty base64url segments, nothing else (no padding, spaces, commas or a scheme prefix).
+const COMPACT_JWS_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const HS256_SIGNATURE_LENGTH = 43; // 32 bytes, unpadded base64url
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const fail = (code: ApproovFailureCode): TokenVerificationResult => ({ ok: false, code });
+
+/**
+ * Verifies an Approov token (CONTRACT 1, rules 2 to 8): compact HS256 JWS, constant-time HMAC
+ * under any of `keys`, JSON-object header and payload, required finite `exp`, optional `nbf`,
+ * and `iss`/`aud` when configured. `nowSec` is seconds since the epoch. Never throws on input.
+ */
+export function verifyApproovToken(
+  token: string,
+  keys: readonly KeyObject[],
+  nowSec: number,
+  options: TokenVerificationOptions = {},
+): TokenVerificationResult {
+  if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS_RE.test(token)) {
+    return fail('token_malformed');
+  }
+  const firstDot = token.indexOf('.');
+  const lastDot = token.lastIndexOf('.');
+
+  const header = decodeJsonObject(token.slice(0, firstDot));
+  if (header === null) return fail('token_malformed');
+  if (header.alg !== 'HS256') return fail('token_algorithm_not_allowed');
+  // RFC 7515 4.1.11: we understand no extension, so any `crit` makes the token invalid.
+  if ('crit' in header) return fail('token_malformed');
+
+  if (!signatureMatches(token.slice(0, lastDot), token.slice(lastDot + 1), keys)) {
+    return fail('token_signature_invalid');
+  }
+
+  const payload = decodeJsonObject(token.slice(firstDot + 1, lastDot));
+  if (payload === null) return fail('token_claims_invalid');
+  const claimsFailure = checkClaims(payload, nowSec, options);
+  return claimsFailure === null ? { ok: true, claims: payload as ApproovTokenClaims } : fail(claimsFailure);
+}
+
+/** The HMAC-SHA256 layer alone: true when `signature` is the canonical MAC of `signingInput` under a key. */
+export function signatureMatches(signingInput: string, signature: string, keys: readonly KeyObject[]): boolean {
+  if (signature.length !== HS256_SIGNATURE_LENGTH) return false;
+  const given = decodeBase64UrlStrict(signature);
+  if (given === null || given.length !== 32) return false;
+  for (const key of keys) {
+    const expected = createHmac('sha256', key).update(signingInput).digest();
+    if (timingSafeEqual(expected, given)) return true;
+  }
+  return false;
+}
+
+/** Checks the time, issuer and audience claims of an authenticated payload. */
+export function checkClaims(
+  payload: Record<string, unknown>,
+  nowSec: number,
+  options: TokenVerificationOptions,
+): ApproovFailureCode | null {
+  const tolerance = options.clockToleranceSec ?? 0;
+  if (!('exp' in payload)) return 'token_missing_expiration';
+  const exp = payload.exp;
+  if (typeof exp !== 'number' || !Number.isFinite(exp)) return 'token_claims_invalid';
+  if (!(nowSec < exp + tolerance)) return 'token_expired';
+  if ('nbf' in payload) {
+    const nbf = payload.nbf;
+    if (typeof nbf !== 'number' || !Number.isFinite(nbf)) return 'token_claims_invalid';
+    if (nbf > nowSec + tolerance) return 'token_not_yet_valid';
+  }
+  if (options.issuer !== undefined && !matchesOne(payload.iss, options.issuer)) return 'token_issuer_invalid';
+  if (options.audience !== undefined) {
+    const aud = payload.aud;
+    const audiences = Array.isArray(aud) ? aud : [aud];
+    if (!audiences.some((value) => matchesOne(value, options.audience!))) return 'token_audience_invalid';
+  }
+  return null;
+}
+
+function matchesOne(value: unknown, accepted: string | readonly string[]): boolean {
+  if (typeof value !== 'string') return false;
+  return typeof accepted === 'string' ? value === accepted : accepted.includes(value);
+}
+
+/** Strict base64url -> fatal UTF-8 -> JSON, and only a plain object (not array, null or scalar). */
+function decodeJsonObject(segment: string): Record<string, unknown> | null {
+  const bytes = decodeBase64UrlStrict(segment);
+  if (bytes === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(utf8.decode(bytes));
+  } catch {
+    return null;
+  }
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}

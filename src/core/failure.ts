@@ -1,0 +1,30 @@
+/** Stable reason codes for a rejected request (CONTRACT 3). Never sent to the client. */
+export const APPROOV_FAILURE_CODES = [
+  'missing_approov_token',
+  'duplicate_approov_token',
+  'token_malformed',
+  'token_algorithm_not_allowed',
+  'token_signature_invalid',
+  'token_claims_invalid',
+  'token_missing_expiration',
+  'token_expired',
+  'token_not_yet_valid',
+  'token_issuer_invalid',
+  'token_audience_invalid',
+  'missing_binding_header',
+  'missing_binding_claim',
+  'binding_mismatch',
+] as const;
+
+export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
+
+/** What the `onFailure` hook receives: the reason and where, never the token or header values. */
+export interface ApproovFailure {
+  code: ApproovFailureCode;
+  method: string;
+  path: string;
+  /** The client's `Approov-TraceID` header, when it sent one. */
+  traceId?: string;
+  /** True when `mode: 'monitor'` let the request through anyway. */
+  monitored: boolean;
+}

@@ -1,0 +1,15 @@
+export { ApproovModule } from './approov.module.js';
+export { ApproovGuard } from './approov.guard.js';
+export { ApproovStrategy } from './approov.strategy.js';
+export { ApproovService, type ApproovRequestLike } from './approov.service.js';
+export { ApproovBinding, ApproovClaims, SkipApproov } from './approov.decorators.js';
+export { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
+export type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
+
+export type { ApproovTokenClaims } from './core/approov-claims.js';
+export { APPROOV_FAILURE_CODES, type ApproovFailure, type ApproovFailureCode } from './core/failure.js';
+export { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './core/approov-secret.js';
+export { resolveApproovConfig } from './core/approov-config.js';
+export { verifyApproovToken, MAX_TOKEN_LENGTH, type TokenVerificationOptions } from './core/approov-token.js';
+export { ApproovVerifier, type ApproovCheckResult, type ApproovVerifierConfig } from './core/approov-verifier.js';
+export { bindingDigest, checkTokenBinding } from './core/token-binding.js';
