@@ -37,26 +37,44 @@ export function verifyApproovToken(
   nowSec: number,
   options: TokenVerificationOptions = {},
 ): TokenVerificationResult {
+  const jws = verifyHs256Jws(token, keys);
+  if (!jws.ok) return jws;
+  const payload = parseJsonObject(jws.payload);
+  if (payload === null) return fail('token_claims_invalid');
+  const claimsFailure = checkClaims(payload, nowSec, options);
+  return claimsFailure === null ? { ok: true, claims: payload as ApproovTokenClaims } : fail(claimsFailure);
+}
+
+export type Hs256JwsResult =
+  | { ok: true; header: Record<string, unknown>; payload: Buffer }
+  | { ok: false; code: ApproovFailureCode };
+
+/**
+ * The JWS layer alone (CONTRACT 1, rules 2 to 4), with no claim checks: compact form of three
+ * canonical base64url segments, a JSON-object header with `alg` HS256 and no `crit`, and the
+ * HMAC under one of `keys`. Returns the payload bytes, not yet parsed. Never throws on input.
+ */
+export function verifyHs256Jws(token: string, keys: readonly KeyObject[]): Hs256JwsResult {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS_RE.test(token)) {
-    return fail('token_malformed');
+    return { ok: false, code: 'token_malformed' };
   }
   const firstDot = token.indexOf('.');
   const lastDot = token.lastIndexOf('.');
 
-  const header = decodeJsonObject(token.slice(0, firstDot));
-  if (header === null) return fail('token_malformed');
-  if (header.alg !== 'HS256') return fail('token_algorithm_not_allowed');
+  const headerBytes = decodeBase64UrlStrict(token.slice(0, firstDot));
+  const header = headerBytes === null ? null : parseJsonObject(headerBytes);
+  if (header === null) return { ok: false, code: 'token_malformed' };
+  if (header.alg !== 'HS256') return { ok: false, code: 'token_algorithm_not_allowed' };
   // RFC 7515 4.1.11: we understand no extension, so any `crit` makes the token invalid.
-  if ('crit' in header) return fail('token_malformed');
+  if ('crit' in header) return { ok: false, code: 'token_malformed' };
+  // A MAC over a non-canonical payload encoding (stray low bits) is not a MAC of its bytes.
+  const payload = decodeBase64UrlStrict(token.slice(firstDot + 1, lastDot));
+  if (payload === null) return { ok: false, code: 'token_malformed' };
 
   if (!signatureMatches(token.slice(0, lastDot), token.slice(lastDot + 1), keys)) {
-    return fail('token_signature_invalid');
+    return { ok: false, code: 'token_signature_invalid' };
   }
-
-  const payload = decodeJsonObject(token.slice(firstDot + 1, lastDot));
-  if (payload === null) return fail('token_claims_invalid');
-  const claimsFailure = checkClaims(payload, nowSec, options);
-  return claimsFailure === null ? { ok: true, claims: payload as ApproovTokenClaims } : fail(claimsFailure);
+  return { ok: true, header, payload };
 }
 
 /** The HMAC-SHA256 layer alone: true when `signature` is the canonical MAC of `signingInput` under a key. */
@@ -101,10 +119,8 @@ function matchesOne(value: unknown, accepted: string | readonly string[]): boole
   return typeof accepted === 'string' ? value === accepted : accepted.includes(value);
 }
 
-/** Strict base64url -> fatal UTF-8 -> JSON, and only a plain object (not array, null or scalar). */
-function decodeJsonObject(segment: string): Record<string, unknown> | null {
-  const bytes = decodeBase64UrlStrict(segment);
-  if (bytes === null) return null;
+/** Fatal UTF-8 -> JSON, and only a plain object (not array, null or scalar). */
+function parseJsonObject(bytes: Buffer): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(bytes));
