@@ -30,6 +30,13 @@ export interface ApproovModuleOptions {
   allowMissingBindingClaim?: boolean;
   /** Called once per reject with the reason code, for metrics. It never receives token or header values. */
   onFailure?: (failure: ApproovFailure) => void;
+  /**
+   * How many verified tokens to remember, least recently used evicted first; 0 disables the cache.
+   * Only tokens that passed every check are kept; `exp` is re-checked on every hit and binding is
+   * checked on every request. Each entry holds the token and its claims (about 1 KB for a typical
+   * Approov token, at most about 20 KB for a 4 KiB one). Default 10,000.
+   */
+  cacheSize?: number;
 }
 
 /** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */

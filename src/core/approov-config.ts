@@ -1,5 +1,6 @@
 import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './approov-secret.js';
 import type { ApproovVerifierConfig } from './approov-verifier.js';
+import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './verified-token-cache.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
 export interface ApproovCoreOptions {
@@ -12,6 +13,7 @@ export interface ApproovCoreOptions {
   audience?: unknown;
   allowMissingBindingClaim?: unknown;
   onFailure?: unknown;
+  cacheSize?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -70,6 +72,11 @@ export function resolveApproovConfig(
     bad('onFailure', 'must be a function.');
   }
 
+  const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
+  if (!Number.isSafeInteger(cacheSize) || (cacheSize as number) < 0 || (cacheSize as number) > MAX_CACHE_SIZE) {
+    bad('cacheSize', `must be an integer from 0 (no cache) to ${MAX_CACHE_SIZE}.`);
+  }
+
   return {
     verifier: {
       keys,
@@ -78,6 +85,7 @@ export function resolveApproovConfig(
       issuer,
       audience,
       allowMissingBindingClaim: allowMissing as boolean,
+      cacheSize: cacheSize as number,
     },
     bindingHeaders: (bindingHeaders as string[]).map((name) => name.toLowerCase()),
     mode: mode as 'enforce' | 'monitor',

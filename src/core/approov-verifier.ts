@@ -4,6 +4,7 @@ import { verifyApproovToken, type TokenVerificationOptions } from './approov-tok
 import type { ApproovFailureCode } from './failure.js';
 import { readSingleHeader, type HeaderSource } from './request-headers.js';
 import { checkTokenBinding } from './token-binding.js';
+import { DEFAULT_CACHE_SIZE, VerifiedTokenCache, deepFreeze, type VerifiedToken } from './verified-token-cache.js';
 
 export interface ApproovVerifierConfig extends TokenVerificationOptions {
   /** HMAC keys, first to last (rotation). */
@@ -14,6 +15,8 @@ export interface ApproovVerifierConfig extends TokenVerificationOptions {
   allowMissingBindingClaim?: boolean;
   /** Clock in seconds since the epoch; injectable for tests. */
   now?: () => number;
+  /** Verified tokens kept (least recently used evicted first); 0 disables the cache. Default 10,000. */
+  cacheSize?: number;
 }
 
 export type ApproovCheckResult =
@@ -30,17 +33,35 @@ export class ApproovVerifier {
   readonly tokenHeader: string;
   private readonly tokenHeaderLower: string;
   private readonly now: () => number;
+  private readonly cache: VerifiedTokenCache | null;
 
   constructor(private readonly config: ApproovVerifierConfig) {
     if (config.keys.length === 0) throw new Error('ApproovVerifier needs at least one key');
     this.tokenHeader = config.tokenHeader ?? 'Approov-Token';
     this.tokenHeaderLower = this.tokenHeader.toLowerCase();
     this.now = config.now ?? systemClock;
+    const cacheSize = config.cacheSize ?? DEFAULT_CACHE_SIZE;
+    this.cache = cacheSize === 0 ? null : new VerifiedTokenCache(cacheSize, config.clockToleranceSec);
   }
 
-  /** Verifies a token string alone (no header or binding rules). */
+  /** How many verified tokens the cache holds now (0 when disabled). */
+  get cachedTokenCount(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  /**
+   * Verifies a token string alone (no header or binding rules). A token that passed every check
+   * is served from the cache while its `exp` holds; failures are never cached. Claims are frozen.
+   */
   verifyToken(token: string): ApproovCheckResult {
-    return verifyApproovToken(token, this.config.keys, this.now(), this.config);
+    const nowSec = this.now();
+    const cached = this.cache?.get(token, nowSec);
+    if (cached !== undefined) return cached;
+    const result = verifyApproovToken(token, this.config.keys, nowSec, this.config);
+    if (!result.ok) return result;
+    const verified: VerifiedToken = Object.freeze({ ok: true, claims: deepFreeze(result.claims) });
+    this.cache?.set(token, verified);
+    return verified;
   }
 
   /**
