@@ -1,0 +1,37 @@
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { ApproovBinding, ApproovGuard } from 'nestjs-approov';
+
+export interface Greeting {
+  message: string;
+}
+
+const HELLO: Greeting = { message: 'Hello, World!' };
+
+/** The routes of Approov's hello-world quickstarts (CONTRACT 5), one protection level each. */
+@Controller()
+export class AppController {
+  @Get('hello')
+  hello(): Greeting {
+    return HELLO;
+  }
+
+  @Get('token-check')
+  @UseGuards(ApproovGuard)
+  tokenCheck(): Greeting {
+    return HELLO;
+  }
+
+  // @ApproovBinding attaches ApproovGuard itself: the route can never be served unchecked.
+  @Get('token-binding')
+  @ApproovBinding('Authorization')
+  tokenBinding(): Greeting {
+    return HELLO;
+  }
+
+  // The token's `pay` is the hash of the Authorization value followed by the SessionId value.
+  @Get('token-double-binding')
+  @ApproovBinding('Authorization', 'SessionId')
+  tokenDoubleBinding(): Greeting {
+    return HELLO;
+  }
+}
