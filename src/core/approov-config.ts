@@ -1,6 +1,7 @@
 import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './approov-secret.js';
 import type { ApproovVerifierConfig } from './approov-verifier.js';
 import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './verified-token-cache.js';
+import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signature-options.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
 export interface ApproovCoreOptions {
@@ -14,6 +15,7 @@ export interface ApproovCoreOptions {
   allowMissingBindingClaim?: unknown;
   onFailure?: unknown;
   cacheSize?: unknown;
+  messageSigning?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -21,6 +23,8 @@ export interface ResolvedApproovConfig {
   /** Lower-cased default binding headers, in order. */
   bindingHeaders: string[];
   mode: 'enforce' | 'monitor';
+  /** The checked module-level message-signing defaults (only the fields given). */
+  messageSigning: Readonly<ApproovMessageSigningOptions>;
 }
 
 export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
@@ -76,6 +80,7 @@ export function resolveApproovConfig(
   if (!Number.isSafeInteger(cacheSize) || (cacheSize as number) < 0 || (cacheSize as number) > MAX_CACHE_SIZE) {
     bad('cacheSize', `must be an integer from 0 (no cache) to ${MAX_CACHE_SIZE}.`);
   }
+  const messageSigning = checkMessageSigningOptions(options.messageSigning, 'messageSigning', bad);
 
   return {
     verifier: {
@@ -89,6 +94,7 @@ export function resolveApproovConfig(
     },
     bindingHeaders: (bindingHeaders as string[]).map((name) => name.toLowerCase()),
     mode: mode as 'enforce' | 'monitor',
+    messageSigning,
   };
 }
 

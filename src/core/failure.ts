@@ -14,6 +14,13 @@ export const APPROOV_FAILURE_CODES = [
   'missing_binding_header',
   'missing_binding_claim',
   'binding_mismatch',
+  'missing_installation_key',
+  'missing_message_signature',
+  'message_signature_malformed',
+  'message_signature_invalid',
+  'message_signature_expired',
+  'message_signature_components_missing',
+  'content_digest_mismatch',
 ] as const;
 
 export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
