@@ -22,6 +22,14 @@ describe('bindingDigest', () => {
 
 describe('checkTokenBinding', () => {
   const pay = sha('Bearer abc');
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  // Same 32 bytes for a lenient decoder (the two unused low bits of the last character set).
+  const strayBits = (text: string) => {
+    const changed = text.replace(/.=$/, (c) => `${alphabet[alphabet.indexOf(c[0]!) | 1]}=`);
+    expect(changed).not.toBe(text);
+    expect(Buffer.from(changed, 'base64')).toEqual(Buffer.from(text, 'base64'));
+    return changed;
+  };
 
   it('accepts pay in standard padded base64', () => {
     expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64') }, ['Bearer abc'])).toBeNull();
@@ -49,5 +57,32 @@ describe('checkTokenBinding', () => {
       'binding_mismatch',
     );
     expect(checkTokenBinding({ exp: 1, pay: 'not base64!' }, ['Bearer abc'])).toBe('binding_mismatch');
+  });
+
+  it.each([
+    ['an array', ['x']],
+    ['an object', { sha256: 'x' }],
+    ['null', null],
+  ])('rejects pay as %s with token_claims_invalid', (_name, value) => {
+    expect(checkTokenBinding({ exp: 1, pay: value as unknown as string }, ['Bearer abc'])).toBe('token_claims_invalid');
+  });
+
+  it('accepts pay in unpadded standard base64 and in padded base64url', () => {
+    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64').replace(/=+$/, '') }, ['Bearer abc'])).toBeNull();
+    expect(checkTokenBinding({ exp: 1, pay: `${pay.toString('base64url')}=` }, ['Bearer abc'])).toBeNull();
+  });
+
+  it.each([
+    ['33 bytes', () => Buffer.concat([pay, Buffer.from([0])]).toString('base64')],
+    ['the hex digest', () => pay.toString('hex')],
+    ['mixed base64 and base64url alphabets', () => `${pay.toString('base64').replace(/=+$/, '')}-`],
+    ['base64 with stray trailing bits', () => strayBits(pay.toString('base64'))],
+    ['an empty string', () => ''],
+  ])('rejects pay as %s with binding_mismatch', (_name, encode) => {
+    expect(checkTokenBinding({ exp: 1, pay: encode() }, ['Bearer abc'])).toBe('binding_mismatch');
+  });
+
+  it('checks pay even when allowMissingBindingClaim is set', () => {
+    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64') }, ['Bearer abd'], true)).toBe('binding_mismatch');
   });
 });
