@@ -91,7 +91,11 @@ export function rawRequest(port: number, request: Buffer | string, timeoutMs = 1
       if (settled) return;
       settled = true;
       socket.destroy();
-      const text = Buffer.concat(chunks).toString('latin1');
+      let text = Buffer.concat(chunks).toString('latin1');
+      // Skip interim 1xx responses (a fuzzed `Expect: 100-continue` gets one first).
+      while (/^HTTP\/1\.[01] 1\d\d /.test(text) && text.includes('\r\n\r\n')) {
+        text = text.slice(text.indexOf('\r\n\r\n') + 4);
+      }
       const match = /^HTTP\/1\.[01] (\d{3})/.exec(text);
       if (match !== null) {
         const bodyStart = text.indexOf('\r\n\r\n');
