@@ -1,4 +1,5 @@
 import type { ApproovFailure } from './core/failure.js';
+import type { ApproovMessageSigningOptions } from './core/message-signature-options.js';
 
 /** Everything ApproovModule.forRoot() / forRootAsync() accepts. Each option is checked at boot. */
 export interface ApproovModuleOptions {
@@ -37,6 +38,13 @@ export interface ApproovModuleOptions {
    * Approov token, at most about 20 KB for a 4 KiB one). Default 10,000.
    */
   cacheSize?: number;
+  /**
+   * Defaults for installation message signing on routes marked `@ApproovMessageSigning()`, which
+   * may override any field: `required`, `maxAgeSec`, `requiredComponents`, `requireContentDigest`,
+   * `trustProxy`, `clockToleranceSec` (each documented on ApproovMessageSigningOptions).
+   * Checking the body's Content-Digest needs the app created with `rawBody: true`.
+   */
+  messageSigning?: ApproovMessageSigningOptions;
 }
 
 /** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */

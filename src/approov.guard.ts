@@ -1,6 +1,7 @@
 import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ApproovBindingMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import { ApproovMessageSigningMetadata } from './approov-message-signing.metadata.js';
 import { ApproovService, type ApproovRequestLike } from './approov.service.js';
 import type { ApproovFailureCode } from './core/failure.js';
 
@@ -25,8 +26,13 @@ export class ApproovGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const targets = [context.getHandler(), context.getClass()];
     const binding = this.reflector.getAllAndOverride(ApproovBindingMetadata, targets);
-    // A binding route is never skipped: @ApproovBinding outranks @SkipApproov.
-    if (binding === undefined && this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true) {
+    const signing = this.reflector.getAllAndOverride(ApproovMessageSigningMetadata, targets);
+    // A binding or signing route is never skipped: they outrank @SkipApproov.
+    if (
+      binding === undefined &&
+      signing === undefined &&
+      this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true
+    ) {
       return true;
     }
     const bindingHeaders =
@@ -34,7 +40,11 @@ export class ApproovGuard implements CanActivate {
 
     const request = this.getRequest(context);
     if (judged.get(request) === bindingHeaders) return true;
-    const result = this.approov.verifyRequest(request, bindingHeaders);
+    let result = this.approov.verifyRequest(request, bindingHeaders);
+    if (result.ok && signing !== undefined) {
+      const signed = this.approov.messageSigning.verify(request, result.claims, signing);
+      if (!signed.ok) result = { ok: false, code: signed.code };
+    }
     if (result.ok) {
       request.approov = result.claims;
       judged.set(request, bindingHeaders);

@@ -5,6 +5,7 @@ import { resolveApproovConfig } from './core/approov-config.js';
 import { ApproovVerifier, type ApproovCheckResult } from './core/approov-verifier.js';
 import type { ApproovFailure, ApproovFailureCode } from './core/failure.js';
 import type { HeaderSource } from './core/request-headers.js';
+import { ApproovMessageSigningCheck } from './approov-message-signing.js';
 
 /** What the service needs of a request, on Express and on Fastify alike. */
 export interface ApproovRequestLike extends HeaderSource {
@@ -30,6 +31,8 @@ export class ApproovService {
   /** Lower-cased headers that `@ApproovBinding()` with no argument binds to. */
   readonly defaultBindingHeaders: readonly string[];
   readonly mode: 'enforce' | 'monitor';
+  /** Installation message-signature checks for routes marked @ApproovMessageSigning. */
+  readonly messageSigning: ApproovMessageSigningCheck;
   private readonly onFailure?: (failure: ApproovFailure) => void;
 
   constructor(@Inject(APPROOV_MODULE_OPTIONS) options: ApproovModuleOptions) {
@@ -37,6 +40,11 @@ export class ApproovService {
     this.verifier = new ApproovVerifier(config.verifier);
     this.defaultBindingHeaders = config.bindingHeaders;
     this.mode = config.mode;
+    this.messageSigning = new ApproovMessageSigningCheck(
+      this.verifier.tokenHeader,
+      config.verifier.clockToleranceSec ?? 0,
+      config.messageSigning,
+    );
     this.onFailure = options?.onFailure;
   }
 

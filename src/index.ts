@@ -13,3 +13,13 @@ export { resolveApproovConfig } from './core/approov-config.js';
 export { verifyApproovToken, MAX_TOKEN_LENGTH, type TokenVerificationOptions } from './core/approov-token.js';
 export { ApproovVerifier, type ApproovCheckResult, type ApproovVerifierConfig } from './core/approov-verifier.js';
 export { bindingDigest, checkTokenBinding } from './core/token-binding.js';
+export { ApproovMessageSigning } from './approov-message-signing.decorator.js';
+export type { ApproovMessageSigningOptions } from './core/message-signature-options.js';
+export {
+  MessageSignatureVerifier,
+  parseMessageSignature,
+  buildSignatureBase,
+  contentDigestMatches,
+  createContentDigest,
+  type MessageSignatureResult,
+} from './core/message-signature.js';

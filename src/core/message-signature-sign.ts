@@ -64,13 +64,13 @@ const OPTIONAL_SIGNED_FIELDS = ['authorization', 'content-length', 'content-type
  * returns the Signature-Input, Signature and Content-Digest headers. For tests, demos and the CLI.
  * Throws TypeError on a key that is not an EC P-256 private key, or an unusable URL or component.
  */
-export function signApproovRequest(options: SignApproovRequestOptions): ApproovSignedRequest {
+export function createApproovRequestSignature(options: SignApproovRequestOptions): ApproovSignedRequest {
   const key = loadInstallationPrivateKey(options.privateKey);
   const url = new URL(options.url);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('signApproovRequest: url must be http or https');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('createApproovRequestSignature: url must be http or https');
   const scheme = url.protocol.slice(0, -1);
   const authority = normalizeAuthority(url.host, scheme);
-  if (authority === null) throw new TypeError('signApproovRequest: url has no usable host');
+  if (authority === null) throw new TypeError('createApproovRequestSignature: url has no usable host');
   const requestTarget = `${url.pathname || '/'}${url.search}`;
 
   const fields = new Map<string, string>();
@@ -114,7 +114,7 @@ export function signApproovRequest(options: SignApproovRequestOptions): ApproovS
     }
   };
   const signatureBase = buildSignatureBase(components, resolve, signatureParams);
-  if (signatureBase === null) throw new TypeError('signApproovRequest: a covered component is missing from the request');
+  if (signatureBase === null) throw new TypeError('createApproovRequestSignature: a covered component is missing from the request');
   const signature = sign('sha256', Buffer.from(signatureBase, 'latin1'), { key, dsaEncoding: 'ieee-p1363' });
 
   const headers: ApproovSignatureHeaders = {

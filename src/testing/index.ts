@@ -1,6 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { decodeBase64AnyStrict } from '../core/base64.js';
 import { bindingDigest } from '../core/token-binding.js';
+import {
+  createApproovRequestSignature,
+  type ApproovSignatureHeaders,
+  type SignApproovRequestOptions,
+} from '../core/message-signature-sign.js';
 
 export interface CreateApproovTokenOptions {
   /** The account secret, base64 or base64url (as `approov secret -get base64` prints), or its bytes. */
@@ -46,4 +51,19 @@ function signHs256(header: Record<string, unknown>, claims: unknown, key: Buffer
   const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
   const signingInput = `${encode(header)}.${encode(claims)}`;
   return `${signingInput}.${createHmac('sha256', key).update(signingInput).digest('base64url')}`;
+}
+
+export {
+  createInstallationKeyPair as createApproovInstallationKey,
+  installationPublicKey as approovInstallationPublicKey,
+  type ApproovSignatureHeaders,
+  type SignApproovRequestOptions,
+} from '../core/message-signature-sign.js';
+
+/**
+ * The Signature-Input, Signature and (with a body) Content-Digest headers that make `options`
+ * a correctly signed Approov request, as the SDK's installation message signing sends them.
+ */
+export function signApproovRequest(options: SignApproovRequestOptions): ApproovSignatureHeaders {
+  return createApproovRequestSignature(options).headers;
 }
