@@ -34,6 +34,9 @@ export class ApproovService {
   /** Installation message-signature checks for routes marked @ApproovMessageSigning. */
   readonly messageSigning: ApproovMessageSigningCheck;
   private readonly onFailure?: (failure: ApproovFailure) => void;
+  // One report per request: in monitor mode a request can be judged again by another guard
+  // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')).
+  private readonly reported = new WeakSet<object>();
 
   constructor(@Inject(APPROOV_MODULE_OPTIONS) options: ApproovModuleOptions) {
     const config = resolveApproovConfig(options ?? {});
@@ -60,6 +63,8 @@ export class ApproovService {
    */
   reportFailure(code: ApproovFailureCode, request: ApproovRequestLike): boolean {
     const monitored = this.mode === 'monitor';
+    if (this.reported.has(request)) return monitored;
+    this.reported.add(request);
     const failure: ApproovFailure = {
       code,
       method: request.method ?? 'UNKNOWN',
