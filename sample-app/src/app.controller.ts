@@ -1,5 +1,5 @@
-import { Controller, Get, UseGuards } from '@nestjs/common';
-import { ApproovBinding, ApproovGuard } from 'nestjs-approov';
+import { Controller, Get, HttpCode, Post, UseGuards } from '@nestjs/common';
+import { ApproovBinding, ApproovGuard, ApproovMessageSigning } from 'nestjs-approov';
 
 export interface Greeting {
   message: string;
@@ -32,6 +32,22 @@ export class AppController {
   @Get('token-double-binding')
   @ApproovBinding('Authorization', 'SessionId')
   tokenDoubleBinding(): Greeting {
+    return HELLO;
+  }
+
+  // Installation message signing: the token must carry `ipk`, and the request must be signed with
+  // that key (RFC 9421). A body must be covered by Content-Digest, checked against the raw body
+  // that main.ts keeps with `rawBody: true`.
+  @Get('message-signing')
+  @ApproovMessageSigning({ required: true })
+  messageSigning(): Greeting {
+    return HELLO;
+  }
+
+  @Post('message-signing')
+  @HttpCode(200)
+  @ApproovMessageSigning({ required: true })
+  messageSigningPost(): Greeting {
     return HELLO;
   }
 }
