@@ -11,14 +11,26 @@ export interface VerifiedToken {
   readonly claims: Readonly<ApproovTokenClaims>;
 }
 
+/** One cache entry, in a doubly linked list from most to least recently used. */
+interface CacheNode {
+  readonly token: string;
+  readonly verified: VerifiedToken;
+  newer: CacheNode | null;
+  older: CacheNode | null;
+}
+
 /**
- * The tokens that passed every token check, most recently used last, at most `maxEntries`.
+ * The tokens that passed every token check, at most `maxEntries`, least recently used evicted
+ * first (a Map for lookup plus a linked list for recency: O(1) hits, inserts and evictions; V8
+ * Maps degrade when used as the recency queue themselves, by deleting and re-adding keys).
  * Failures are never stored, so a flood of bad tokens neither evicts good ones nor grows memory.
  * A hit is served only while `exp` (and `nbf`) still hold at the given time, with the same
  * tolerance as a fresh check; binding is not the cache's business (it depends on the request).
  */
 export class VerifiedTokenCache {
-  private readonly entries = new Map<string, VerifiedToken>();
+  private readonly nodes = new Map<string, CacheNode>();
+  private newest: CacheNode | null = null;
+  private oldest: CacheNode | null = null;
 
   constructor(
     readonly maxEntries: number,
@@ -30,38 +42,60 @@ export class VerifiedTokenCache {
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.nodes.size;
   }
 
   /** The cached verification of `token` if it is still within its time window at `nowSec`. */
   get(token: string, nowSec: number): VerifiedToken | undefined {
-    const entry = this.entries.get(token);
-    if (entry === undefined) return undefined;
-    const { exp, nbf } = entry.claims;
+    const node = this.nodes.get(token);
+    if (node === undefined) return undefined;
+    const { exp, nbf } = node.verified.claims;
     const tolerance = this.clockToleranceSec;
     // The same comparisons as checkClaims. nbf only fails again if the clock steps back; cheap to keep.
     if (!(nowSec < exp + tolerance) || (nbf !== undefined && nbf > nowSec + tolerance)) {
-      this.entries.delete(token);
+      this.remove(node);
       return undefined;
     }
-    // Re-insert to mark it most recently used (a Map iterates in insertion order).
-    this.entries.delete(token);
-    this.entries.set(token, entry);
-    return entry;
+    if (node !== this.newest) {
+      this.unlink(node);
+      this.pushNewest(node);
+    }
+    return node.verified;
   }
 
   /** Stores a verification that passed every check; evicts the least recently used beyond the bound. */
   set(token: string, verified: VerifiedToken): void {
-    this.entries.delete(token);
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done !== true) this.entries.delete(oldest.value);
-    }
-    this.entries.set(token, verified);
+    const existing = this.nodes.get(token);
+    if (existing !== undefined) this.remove(existing);
+    if (this.nodes.size >= this.maxEntries && this.oldest !== null) this.remove(this.oldest);
+    const node: CacheNode = { token, verified, newer: null, older: null };
+    this.nodes.set(token, node);
+    this.pushNewest(node);
   }
 
   clear(): void {
-    this.entries.clear();
+    this.nodes.clear();
+    this.newest = this.oldest = null;
+  }
+
+  private remove(node: CacheNode): void {
+    this.nodes.delete(node.token);
+    this.unlink(node);
+  }
+
+  private unlink(node: CacheNode): void {
+    if (node.newer === null) this.newest = node.older;
+    else node.newer.older = node.older;
+    if (node.older === null) this.oldest = node.newer;
+    else node.older.newer = node.newer;
+    node.newer = node.older = null;
+  }
+
+  private pushNewest(node: CacheNode): void {
+    node.older = this.newest;
+    if (this.newest !== null) this.newest.newer = node;
+    this.newest = node;
+    if (this.oldest === null) this.oldest = node;
   }
 }
 

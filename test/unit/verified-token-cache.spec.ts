@@ -1,4 +1,5 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { ApproovConfigurationError, ApproovVerifier, resolveApproovConfig } from 'nestjs-approov';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { DEFAULT_CACHE_SIZE, VerifiedTokenCache, type VerifiedToken } from '../../src/core/verified-token-cache.js';
@@ -52,6 +53,36 @@ describe('VerifiedTokenCache', () => {
     expect(cache.get('a', T0 + 14.9)).toBeDefined();
     expect(cache.get('a', T0 + 15)).toBeUndefined();
     expect(cache.size).toBe(0);
+  });
+
+  it('behaves like a reference LRU over any sequence of gets and sets', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 7 })), { minLength: 20, maxLength: 200, size: 'max' }),
+        (size, operations) => {
+          const cache = new VerifiedTokenCache(size);
+          const reference: string[] = []; // least recently used first
+          const stored = new Map<string, VerifiedToken>();
+          for (const [isSet, id] of operations) {
+            const key = `token-${id}`;
+            const index = reference.indexOf(key);
+            if (isSet) {
+              const value = entry(T0 + 60 + id);
+              cache.set(key, value);
+              if (index !== -1) reference.splice(index, 1);
+              else if (reference.length === size) stored.delete(reference.shift()!);
+              reference.push(key);
+              stored.set(key, value);
+            } else {
+              expect(cache.get(key, T0)).toBe(stored.get(key));
+              if (index !== -1) reference.push(...reference.splice(index, 1));
+            }
+            expect(cache.size).toBe(reference.length);
+          }
+        },
+      ),
+    );
   });
 
   it('rejects a size that is not a positive integer', () => {
@@ -161,7 +192,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
     const valid = token({ did: 'device-1', aud: ['api-a', 'api-b'], ext: { tier: 'gold' } });
     const first = verifier.verifyToken(valid);
     if (!first.ok) throw new Error('expected a valid token');
-    const claims = first.claims as Record<string, unknown> & { aud: string[]; ext: { tier: string } };
+    const claims = first.claims as unknown as Record<string, unknown> & { aud: string[]; ext: { tier: string } };
     expect(() => (claims.did = 'tampered')).toThrow(TypeError);
     expect(() => claims.aud.push('api-c')).toThrow(TypeError);
     expect(() => (claims.ext.tier = 'free')).toThrow(TypeError);
