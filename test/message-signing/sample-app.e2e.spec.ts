@@ -52,7 +52,7 @@ describe.each<AdapterName>(['express', 'fastify'])('sample app /message-signing 
   ): Promise<Reply> {
     const path = sent.path ?? '/message-signing';
     const sentToken = sent.token ?? token();
-    const content = sent.body === undefined ? {} : { 'content-type': 'application/json' };
+    const content: Record<string, string> = sent.body === undefined ? {} : { 'content-type': 'application/json' };
     const signature = signApproovRequest({
       privateKey: PRIVATE_KEY,
       method: sent.method,
