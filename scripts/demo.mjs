@@ -1,0 +1,302 @@
+// `npm run demo`: starts the built sample app on a fresh DEMO secret, plays a tour of accepted and
+// rejected requests (like Approov's Postman collection), prints the results, then keeps serving
+// with ready-to-paste curl commands until Ctrl-C. `--once` stops after the tour: exit 0 when every
+// case matched. Plain ESM on the built package (npm run build && npm run build:sample first).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
+const START_TIMEOUT_MS = 20_000;
+const REQUEST_TIMEOUT_MS = 5_000;
+const LOG_WAIT_MS = 2_000;
+
+const { values: flags } = parseArgs({
+  options: {
+    once: { type: 'boolean' },
+    platform: { type: 'string', default: 'express' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (flags.help) {
+  console.log('Usage: npm run demo [-- --once] [-- --platform express|fastify]');
+  process.exit(0);
+}
+if (!existsSync(SAMPLE_APP)) {
+  console.error('demo: sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" first.');
+  process.exit(1);
+}
+
+// A throwaway secret for this run only; a real API uses the account's (approov secret -get base64).
+const DEMO_SECRET = createApproovSecret();
+const USER_AUTH = 'Bearer demo-user-access-token';
+const SESSION_ID = 'demo-session-42';
+
+/** One request of the tour: what the client sends and what the API must answer. */
+function tourCases() {
+  const token = (options = {}) => createApproovToken({ secret: DEMO_SECRET, ...options });
+  const otherSecret = createApproovSecret();
+  return [
+    { route: '/hello', name: 'unprotected route, no token', headers: {}, expect: 200 },
+    { route: '/token-check', name: 'valid token', headers: { 'Approov-Token': token() }, expect: 200 },
+    {
+      route: '/token-check',
+      name: 'expired token',
+      headers: { 'Approov-Token': token({ expiresIn: -60 }) },
+      expect: 401,
+    },
+    {
+      route: '/token-check',
+      name: 'token signed with the wrong secret',
+      headers: { 'Approov-Token': createApproovToken({ secret: otherSecret }) },
+      expect: 401,
+    },
+    { route: '/token-check', name: 'missing token', headers: {}, expect: 401 },
+    {
+      route: '/token-check',
+      name: 'token with no exp',
+      headers: { 'Approov-Token': token({ claims: { exp: undefined } }) },
+      expect: 401,
+    },
+    {
+      route: '/token-check',
+      name: 'SDK status string instead of a token',
+      headers: { 'Approov-Token': 'NO_NETWORK' },
+      expect: 401,
+    },
+    {
+      route: '/token-check',
+      name: 'alg "none", unsigned',
+      headers: { 'Approov-Token': unsigned(token()) },
+      expect: 401,
+    },
+    {
+      route: '/token-binding',
+      name: 'bound token, right Authorization',
+      headers: { 'Approov-Token': token({ bind: USER_AUTH }), Authorization: USER_AUTH },
+      expect: 200,
+    },
+    {
+      route: '/token-binding',
+      name: 'bound token, wrong Authorization',
+      headers: { 'Approov-Token': token({ bind: USER_AUTH }), Authorization: 'Bearer someone-else' },
+      expect: 401,
+    },
+    {
+      route: '/token-binding',
+      name: 'bound token, no Authorization',
+      headers: { 'Approov-Token': token({ bind: USER_AUTH }) },
+      expect: 401,
+    },
+    {
+      route: '/token-binding',
+      name: 'valid token without pay claim',
+      headers: { 'Approov-Token': token(), Authorization: USER_AUTH },
+      expect: 401,
+    },
+    {
+      route: '/token-double-binding',
+      name: 'double-bound token, right values',
+      headers: {
+        'Approov-Token': token({ bind: [USER_AUTH, SESSION_ID] }),
+        Authorization: USER_AUTH,
+        SessionId: SESSION_ID,
+      },
+      expect: 200,
+    },
+    {
+      route: '/token-double-binding',
+      name: 'double-bound token, wrong order',
+      headers: {
+        'Approov-Token': token({ bind: [SESSION_ID, USER_AUTH] }),
+        Authorization: USER_AUTH,
+        SessionId: SESSION_ID,
+      },
+      expect: 401,
+    },
+    {
+      route: '/token-double-binding',
+      name: 'double-bound token, wrong SessionId',
+      headers: {
+        'Approov-Token': token({ bind: [USER_AUTH, SESSION_ID] }),
+        Authorization: USER_AUTH,
+        SessionId: 'another-session',
+      },
+      expect: 401,
+    },
+  ];
+}
+
+/** The same token re-headed as alg "none" with an empty signature: the classic JWT downgrade. */
+function unsigned(token) {
+  const [, payload] = token.split('.');
+  const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
+  return `${header}.${payload}.`;
+}
+
+/** Starts the sample app on a free port and resolves with its URL once it listens. */
+async function startSampleApp(platform) {
+  const child = spawn(process.execPath, [SAMPLE_APP], {
+    cwd: ROOT,
+    env: { ...process.env, APPROOV_BASE64_SECRET: DEMO_SECRET, PORT: '0', HOST: '127.0.0.1', PLATFORM: platform, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines = [];
+  const listeners = new Set();
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      lines.push(line);
+      for (const listener of listeners) listener(line);
+    });
+  }
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`the sample app did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const onLine = (line) => {
+      const match = /Listening on (http:\/\/\S+)/.exec(line);
+      if (match) done(null, match[1]);
+    };
+    const onExit = (code) => done(new Error(`the sample app exited with code ${code}:\n${lines.join('\n')}`));
+    function done(error, value) {
+      clearTimeout(timer);
+      listeners.delete(onLine);
+      child.off('exit', onExit);
+      if (error) {
+        child.kill('SIGKILL');
+        reject(error);
+      } else resolve(value);
+    }
+    listeners.add(onLine);
+    child.on('exit', onExit);
+  });
+  return { child, url, lines, listeners };
+}
+
+async function stopSampleApp(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Plays the tour; each request carries an Approov-TraceID so its log line (the reason) can be found. */
+async function playTour(app) {
+  const rows = [];
+  for (const [index, testCase] of tourCases().entries()) {
+    const traceId = `demo-${index + 1}`;
+    let actual;
+    try {
+      const response = await fetch(app.url + testCase.route, {
+        headers: { ...testCase.headers, 'Approov-TraceID': traceId },
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      await response.arrayBuffer();
+      actual = response.status;
+    } catch (error) {
+      actual = `error: ${error.name}`;
+    }
+    rows.push({ ...testCase, traceId, actual, match: actual === testCase.expect });
+  }
+  // The server logs the reason of each reject; give the log lines a moment to arrive.
+  const deadline = Date.now() + LOG_WAIT_MS;
+  const rejects = rows.filter((row) => row.actual === 401);
+  while (Date.now() < deadline && !rejects.every((row) => reasonOf(app.lines, row.traceId))) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  for (const row of rows) row.reason = row.actual === 401 ? (reasonOf(app.lines, row.traceId) ?? '?') : '';
+  return rows;
+}
+
+function reasonOf(lines, traceId) {
+  const pattern = new RegExp(`rejected (\\w+) .* trace=${traceId}$`);
+  for (const line of lines) {
+    const match = pattern.exec(line);
+    if (match) return match[1];
+  }
+  return undefined;
+}
+
+function printTable(rows) {
+  const header = { route: 'route', name: 'case', expect: 'expected', actual: 'actual', match: 'match', reason: 'reason (server log)' };
+  const cells = (row) => [row.route, row.name, String(row.expect), String(row.actual), typeof row.match === 'string' ? row.match : row.match ? 'yes' : 'NO', row.reason];
+  const table = [cells(header), ...rows.map(cells)];
+  const widths = table[0].map((_, column) => Math.max(...table.map((line) => line[column].length)));
+  const format = (line) => line.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  console.log(format(table[0]));
+  console.log(widths.map((width) => '-'.repeat(width)).join('  '));
+  for (const line of table.slice(1)) console.log(format(line));
+}
+
+function printCurlCommands(url) {
+  const fresh = (options = {}) => createApproovToken({ secret: DEMO_SECRET, expiresIn: 3600, ...options });
+  const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
+  const curl = (route, headers) =>
+    ['curl -i', quote(url + route), ...Object.entries(headers).map(([name, value]) => `-H ${quote(`${name}: ${value}`)}`)].join(' ');
+  console.log('\nTry it (tokens valid for one hour):\n');
+  console.log(`# no token: 200 on /hello, 401 on a protected route\n${curl('/hello', {})}\n${curl('/token-check', {})}\n`);
+  console.log(`# a valid token\n${curl('/token-check', { 'Approov-Token': fresh() })}\n`);
+  console.log(`# an expired token\n${curl('/token-check', { 'Approov-Token': fresh({ expiresIn: -60 }) })}\n`);
+  console.log(
+    `# a token bound to the Authorization header (pay = ${approovBindingHash(USER_AUTH)})\n` +
+      `${curl('/token-binding', { Authorization: USER_AUTH, 'Approov-Token': fresh({ bind: USER_AUTH }) })}\n`,
+  );
+  console.log(
+    `# a token bound to Authorization then SessionId\n` +
+      `${curl('/token-double-binding', {
+        Authorization: USER_AUTH,
+        SessionId: SESSION_ID,
+        'Approov-Token': fresh({ bind: [USER_AUTH, SESSION_ID] }),
+      })}\n`,
+  );
+  console.log(
+    '# more tokens: node dist/cli.js token --secret "$DEMO_SECRET" [--bind <value>] [--exp <seconds>]  (see --help)',
+  );
+}
+
+async function main() {
+  console.log(`DEMO secret (random, for this run only; never use it for a real API):\n  export DEMO_SECRET=${DEMO_SECRET}\n`);
+  const app = await startSampleApp(flags.platform);
+  let stopping = false;
+  const stop = async (code) => {
+    if (stopping) return;
+    stopping = true;
+    await stopSampleApp(app.child);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void stop(0));
+  process.on('SIGTERM', () => void stop(0));
+
+  try {
+    console.log(`Sample app (${flags.platform}) listening on ${app.url}\n`);
+    const rows = await playTour(app);
+    printTable(rows);
+    const matched = rows.filter((row) => row.match).length;
+    console.log(`\n${matched}/${rows.length} cases matched.`);
+    if (flags.once) return await stop(matched === rows.length ? 0 : 1);
+
+    printCurlCommands(app.url);
+    console.log('\nServing until Ctrl-C. Rejects are logged below; press Enter for fresh tokens.\n');
+    app.listeners.add((line) => console.log(`[sample-app] ${line}`));
+    app.child.on('exit', (code) => {
+      if (!stopping) {
+        console.error(`demo: the sample app stopped (code ${code}).`);
+        process.exit(1);
+      }
+    });
+    if (process.stdin.isTTY) createInterface({ input: process.stdin }).on('line', () => printCurlCommands(app.url));
+  } catch (error) {
+    console.error(`demo: ${error.message}`);
+    await stop(1);
+  }
+}
+
+main().catch((error) => {
+  console.error(`demo: ${error.message}`);
+  process.exit(1);
+});
