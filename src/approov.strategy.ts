@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import passportJwt from 'passport-jwt';
 import { ApproovService, type ApproovRequestLike } from './approov.service.js';
@@ -7,6 +7,7 @@ import type { ApproovTokenClaims } from './core/approov-claims.js';
 interface PassportActions {
   success(user: unknown): void;
   fail(status?: number): void;
+  error(error: Error): void;
   pass(): void;
 }
 
@@ -40,7 +41,9 @@ export class ApproovStrategy extends PassportStrategy(passportJwt.Strategy, 'app
     } else if (this.approov.reportFailure(result.code, request)) {
       passport.pass(); // monitor mode: served, with no user
     } else {
-      passport.fail(401);
+      // The guard's exact 401, not AuthGuard's own (other key order): the body must not tell which
+      // check failed. It also ends the Passport chain: no later strategy can rescue an Approov reject.
+      passport.error(new UnauthorizedException({ statusCode: 401, message: 'Unauthorized' }));
     }
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApproovFailure } from 'nestjs-approov';
 import { approovBindingHash, createApproovToken } from 'nestjs-approov/testing';
 import { jsonSegment, rawSegment, signJws, signSegments } from '../support/jws-kit.js';
-import { APP_USER, HELLO, featureAppModule } from './apps/feature-app.js';
+import { APP_JWT_SECRET, APP_USER, HELLO, featureAppModule } from './apps/feature-app.js';
 import { UNAUTHORIZED_BODY, stableHeaders, type HttpResponse } from './support/http-client.js';
 import { logCapture } from './support/log-capture.js';
 import { ADAPTERS, startApp, type RunningApp } from './support/nest-app.js';
@@ -214,15 +214,35 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       expect(JSON.parse(response.body)).toEqual({ user: { exp, did: 'device-7' }, did: 'device-7' });
     });
 
-    it('answers a reject with the 401 body of ApproovGuard (as JSON), and reports it', async () => {
+    it('answers a reject with exactly the 401 of ApproovGuard, and reports it', async () => {
       const viaPassport = await app.get('/passport', { 'Approov-Token': token({ claims: { exp: NOW() - 1 } }) });
       const viaGuard = await app.get('/token-check', { 'Approov-Token': token({ claims: { exp: NOW() - 1 } }) });
       expectReject(viaPassport);
-      // @nestjs/passport's AuthGuard throws its own UnauthorizedException: same JSON, Nest's key order.
-      expect(JSON.parse(viaPassport.body)).toEqual(JSON.parse(viaGuard.body));
-      expect(Object.keys(viaPassport.headers).sort()).toEqual(Object.keys(viaGuard.headers).sort());
-      expect(viaPassport.headers['www-authenticate']).toBeUndefined();
+      expect(viaPassport.body).toBe(viaGuard.body);
+      expect(stableHeaders(viaPassport)).toEqual(stableHeaders(viaGuard));
       expect(failures.map((failure) => failure.code)).toEqual(['token_expired', 'token_expired']);
+    });
+
+    it('does not tell a token reject from a binding reject when it runs before the binding guard', async () => {
+      const tokenReject = await app.get('/passport-first-binding', { 'Approov-Token': 'NO_NETWORK', Authorization: AUTH });
+      const bindingReject = await app.get('/passport-first-binding', { 'Approov-Token': token(), Authorization: AUTH });
+      expectReject(tokenReject);
+      expectReject(bindingReject);
+      expect(tokenReject.body).toBe(bindingReject.body);
+      expect(stableHeaders(tokenReject)).toEqual(stableHeaders(bindingReject));
+      expect(failures.map((failure) => failure.code)).toEqual(['token_malformed', 'missing_binding_claim']);
+      expect((await app.get('/passport-first-binding', { 'Approov-Token': token({ bind: AUTH }), Authorization: AUTH })).status).toBe(200);
+    });
+
+    it("works next to the app's own Passport JWT strategy, each in its own guard", async () => {
+      const session = signJws({ sub: 'user-77', exp: NOW() + 60 }, Buffer.from(APP_JWT_SECRET));
+      const headers = { 'Approov-Token': token({ claims: { did: 'device-8' } }), Authorization: `Bearer ${session}` };
+      const response = await app.get('/approov-and-app-jwt', headers);
+      expect(response.status).toBe(200);
+      expect(JSON.parse(response.body)).toEqual({ user: { id: 'user-77', via: 'app-jwt' }, did: 'device-8' });
+      expectReject(await app.get('/approov-and-app-jwt', { Authorization: `Bearer ${session}` }));
+      expect(failures.map((failure) => failure.code)).toEqual(['missing_approov_token']);
+      expect((await app.get('/approov-and-app-jwt', { 'Approov-Token': headers['Approov-Token'] })).status).toBe(401);
     });
 
     it('sends the same status, body and headers whatever the reason', async () => {

@@ -9,7 +9,8 @@ import {
   type DynamicModule,
   type ExecutionContext,
 } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
+import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import passportJwt from 'passport-jwt';
 import {
   ApproovBinding,
   ApproovClaims,
@@ -23,6 +24,8 @@ import {
 
 export const HELLO = { message: 'Hello, World!' };
 export const APP_USER = { id: 'app-user-1', role: 'member' };
+/** The app's own user-session JWT secret (its own Passport strategy, unrelated to Approov). */
+export const APP_JWT_SECRET = 'app-session-secret-0123456789abcdef0123456789';
 
 interface RequestWithUser {
   user?: unknown;
@@ -35,6 +38,22 @@ export class AppUserGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     context.switchToHttp().getRequest<RequestWithUser>().user = { ...APP_USER };
     return true;
+  }
+}
+
+/** The app's own Passport JWT strategy, next to Approov's: the two names must not clash. */
+@Injectable()
+export class AppJwtStrategy extends PassportStrategy(passportJwt.Strategy, 'app-jwt') {
+  constructor() {
+    super({
+      jwtFromRequest: passportJwt.ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: APP_JWT_SECRET,
+      algorithms: ['HS256'],
+    });
+  }
+
+  validate(payload: { sub: string }) {
+    return { id: payload.sub, via: 'app-jwt' };
   }
 }
 
@@ -83,6 +102,21 @@ export class FeatureController {
     return { user: request.user ?? null };
   }
 
+  /** AuthGuard('approov') runs before the binding guard here (decorators apply bottom-up). */
+  @Get('passport-first-binding')
+  @ApproovBinding('Authorization')
+  @UseGuards(AuthGuard('approov'))
+  passportFirstBinding() {
+    return HELLO;
+  }
+
+  /** Approov and the app's own JWT strategy, each in its own guard: the app's user wins request.user. */
+  @Get('approov-and-app-jwt')
+  @UseGuards(AuthGuard('approov'), AuthGuard('app-jwt'))
+  approovAndAppJwt(@Req() request: RequestWithUser, @ApproovClaims('did') did: unknown) {
+    return { user: request.user ?? null, did: did ?? null };
+  }
+
   @Get('app-user')
   @UseGuards(AppUserGuard, ApproovGuard)
   appUser(@Req() request: RequestWithUser) {
@@ -121,6 +155,6 @@ export function featureAppModule(options: ApproovModuleOptions): DynamicModule {
     module: FeatureAppModule,
     imports: [ApproovModule.forRoot(options)],
     controllers: [FeatureController, ClassBoundController],
-    providers: [AppUserGuard],
+    providers: [AppUserGuard, AppJwtStrategy],
   };
 }
