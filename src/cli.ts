@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { runSignCommand, SIGN_HELP } from './cli-sign.js';
 import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './core/approov-secret.js';
 import { verifyApproovToken } from './core/approov-token.js';
 import { decodeBase64UrlStrict } from './core/base64.js';
@@ -30,6 +31,7 @@ Commands:
   secret    print a new random 64-byte secret, base64 (like: openssl rand -base64 64)
   token     mint a token signed with a secret (like: approov token -genExample)
   check     verify a token and print its claims and the verdict
+  sign      sign a request as an app with installation message signing does
 
 Options:
   -h, --help     help for a command: nestjs-approov <command> --help
@@ -67,9 +69,10 @@ Options:
   --secret <base64>  the secret, base64 or base64url (default: $APPROOV_BASE64_SECRET,
                      then $APPROOV_BASE64URL_SECRET)
   --bind <value>     a bound header value; repeat for several headers, in order`,
+  sign: SIGN_HELP,
 };
 
-const COMMANDS = ['secret', 'token', 'check'];
+const COMMANDS = ['secret', 'token', 'check', 'sign'];
 const COMMON_OPTIONS = { help: { type: 'boolean', short: 'h' } } as const;
 
 function runCli(
@@ -98,6 +101,8 @@ function runCli(
         return tokenCommand(rest, env, io);
       case 'check':
         return checkCommand(rest, env, io);
+      case 'sign':
+        return runSignCommand(rest, env, io);
       default:
         throw new UsageError(`unknown command "${command}".`);
     }
