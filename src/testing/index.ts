@@ -32,7 +32,12 @@ export function createApproovToken(options: CreateApproovTokenOptions): string {
   const key = typeof options.secret === 'string' ? decodeBase64AnyStrict(options.secret) : options.secret;
   if (key === null || key.length === 0) throw new TypeError('createApproovToken: secret is not base64 or base64url');
   const now = options.now ?? Math.floor(Date.now() / 1000);
-  const claims: Record<string, unknown> = { exp: now + (options.expiresIn ?? 300) };
+  const expiresIn = options.expiresIn ?? 300;
+  // NaN or Infinity would serialize as `"exp":null`: a test would pass for the wrong reason.
+  if (!Number.isFinite(now) || !Number.isFinite(expiresIn)) {
+    throw new TypeError('createApproovToken: expiresIn and now must be finite numbers');
+  }
+  const claims: Record<string, unknown> = { exp: now + expiresIn };
   if (options.bind !== undefined) {
     const values = typeof options.bind === 'string' ? [options.bind] : [...options.bind];
     claims.pay = approovBindingHash(...values);
