@@ -42,7 +42,7 @@ export class CapturingLogger implements LoggerService {
 
 type Write = typeof process.stdout.write;
 
-class LogCapture {
+export class LogCapture {
   readonly logger = new CapturingLogger();
   readonly stdio: string[] = [];
   /** Values that must never appear in any captured output. */

@@ -1,0 +1,128 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+// The built package as a user gets it (after `npm run build`; `npm test` builds first): it loads
+// through its package.json `exports` by name, with import and require, exports the public names
+// of CONTRACT 4, and imports nothing it does not declare (after @nestjs/config's manifest test).
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const DIST = join(ROOT, 'dist');
+const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  exports: Record<string, string | Record<string, string>>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
+
+/** CONTRACT 4: the names a user imports from 'nestjs-approov'. */
+const CONTRACT_VALUES = ['ApproovModule', 'ApproovGuard', 'ApproovBinding', 'SkipApproov', 'ApproovClaims', 'ApproovStrategy'];
+const CONTRACT_TYPES = ['ApproovTokenClaims', 'ApproovFailure'];
+const TESTING_VALUES = ['createApproovToken', 'approovBindingHash', 'createApproovSecret'];
+
+const filesUnder = (dir: string, suffix: string): string[] =>
+  readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith(suffix))
+    .map((name) => join(dir, name));
+
+/** Runs node from the repository root, where the package can import itself by name. */
+function runNode(args: string[]): { keys: Record<string, string[]>; stderr: string; status: number | null } {
+  const result = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+  const lastLine = result.stdout.trim().split('\n').at(-1) ?? '';
+  return { keys: lastLine.startsWith('{') ? JSON.parse(lastLine) : {}, stderr: result.stderr, status: result.status };
+}
+
+beforeAll(() => {
+  if (!existsSync(join(DIST, 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
+});
+
+describe('the build', () => {
+  it('has a dist file for every source file (dist is not stale)', () => {
+    const missing = filesUnder(join(ROOT, 'src'), '.ts')
+      .filter((file) => !file.endsWith('.d.ts'))
+      .map((file) => relative(join(ROOT, 'src'), file).replace(/\.ts$/, '.js'))
+      .filter((file) => !existsSync(join(DIST, file)));
+    expect(missing).toEqual([]);
+  });
+
+  it('has every file the exports map points to', () => {
+    const targets = Object.values(manifest.exports).flatMap((entry) => (typeof entry === 'string' ? [entry] : Object.values(entry)));
+    expect(targets.length).toBeGreaterThan(0);
+    for (const target of targets) expect(existsSync(join(ROOT, target))).toBe(true);
+  });
+});
+
+describe(`loading '${manifest.name}' by name through package.json exports`, () => {
+  it('works with import(), for the entry and the ./testing subpath', () => {
+    const script =
+      `const main = await import('${manifest.name}'); const testing = await import('${manifest.name}/testing');` +
+      `console.log(JSON.stringify({ main: Object.keys(main), testing: Object.keys(testing) }));`;
+    const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect(keys.main).toEqual(expect.arrayContaining(CONTRACT_VALUES));
+    expect(keys.testing).toEqual(expect.arrayContaining(TESTING_VALUES));
+  });
+
+  it('works with require(), for the entry and the ./testing subpath', () => {
+    const script =
+      `const main = require('${manifest.name}'); const testing = require('${manifest.name}/testing');` +
+      `console.log(JSON.stringify({ main: Object.keys(main), testing: Object.keys(testing) }));`;
+    const { keys, stderr, status } = runNode(['-e', script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect(keys.main).toEqual(expect.arrayContaining(CONTRACT_VALUES));
+    expect(keys.testing).toEqual(expect.arrayContaining(TESTING_VALUES));
+  });
+
+  it('resolves to dist/, not to the TypeScript sources', () => {
+    const { keys } = runNode(['--input-type=module', '-e', `console.log(JSON.stringify({ url: [import.meta.resolve('${manifest.name}')] }))`]);
+    expect(keys.url?.[0]).toMatch(/\/dist\/index\.js$/);
+  });
+
+  it('declares the public names of CONTRACT 4, types included, in dist/index.d.ts', () => {
+    // index.ts lists named exports only, so reading its export clauses is enough (no type checker).
+    const source = ts.createSourceFile('index.d.ts', readFileSync(join(DIST, 'index.d.ts'), 'utf8'), ts.ScriptTarget.ES2022);
+    const exported = source.statements.flatMap((statement) =>
+      ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause)
+        ? statement.exportClause.elements.map((element) => element.name.text)
+        : [],
+    );
+    expect(exported).toEqual(expect.arrayContaining([...CONTRACT_VALUES, ...CONTRACT_TYPES]));
+  });
+});
+
+describe('the imports of dist/', () => {
+  const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+  const packageOf = (specifier: string) =>
+    specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
+  const isBuiltin = (specifier: string) => specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!);
+
+  /** Every bare specifier (not relative, not a builtin) imported by the built files, with the file. */
+  const bareImports = (suffix: string): Array<[string, string]> =>
+    filesUnder(DIST, suffix).flatMap((file) =>
+      ts
+        .preProcessFile(readFileSync(file, 'utf8'), true, true)
+        .importedFiles.map((imported) => imported.fileName)
+        .filter((specifier) => !specifier.startsWith('.') && !isBuiltin(specifier))
+        .map((specifier) => [relative(DIST, file), packageOf(specifier)] as [string, string]),
+    );
+
+  it('finds the imports it checks', () => {
+    expect(bareImports('.js').map(([, name]) => name)).toEqual(expect.arrayContaining(['@nestjs/common', '@nestjs/core']));
+  });
+
+  it('imports at run time only declared dependencies, peer dependencies and node: builtins', () => {
+    expect(bareImports('.js').filter(([, name]) => !declared.has(name))).toEqual([]);
+  });
+
+  it('refers in its type declarations only to declared dependencies and peer dependencies', () => {
+    expect(bareImports('.d.ts').filter(([, name]) => !declared.has(name))).toEqual([]);
+  });
+
+  it('keeps @nestjs/*, passport and reflect-metadata as peers, not dependencies', () => {
+    const runtime = Object.keys(manifest.dependencies ?? {});
+    expect(runtime.filter((name) => name.startsWith('@nestjs/') || name.startsWith('passport') || name === 'reflect-metadata')).toEqual([]);
+  });
+});
