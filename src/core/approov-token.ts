@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { ApproovTokenClaims } from './approov-claims.js';
-import { decodeBase64UrlStrict } from './base64.js';
+import { decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from './base64.js';
 import type { ApproovFailureCode } from './failure.js';
+import { deepFreeze } from './verified-token-cache.js';
 
 /** Tokens longer than this are rejected before any decoding (CONTRACT 1.1). */
 export const MAX_TOKEN_LENGTH = 4096;
@@ -49,6 +50,10 @@ export type Hs256JwsResult =
   | { ok: true; header: Record<string, unknown>; payload: Buffer }
   | { ok: false; code: ApproovFailureCode };
 
+// Every token from one Approov account carries the same header segment: remember the last one
+// that passed the header checks (their verdict depends on the segment's text alone).
+let lastAcceptedHeader: { segment: string; header: Record<string, unknown> } = { segment: '', header: {} };
+
 /**
  * The JWS layer alone (CONTRACT 1, rules 2 to 4), with no claim checks: compact form of three
  * canonical base64url segments, a JSON-object header with `alg` HS256 and no `crit`, and the
@@ -61,17 +66,29 @@ export function verifyHs256Jws(token: string, keys: readonly KeyObject[]): Hs256
   const firstDot = token.indexOf('.');
   const lastDot = token.lastIndexOf('.');
 
-  const headerBytes = decodeBase64UrlStrict(token.slice(0, firstDot));
-  const header = headerBytes === null ? null : parseJsonObject(headerBytes);
-  if (header === null) return { ok: false, code: 'token_malformed' };
-  if (header.alg !== 'HS256') return { ok: false, code: 'token_algorithm_not_allowed' };
-  // RFC 7515 4.1.11: we understand no extension, so any `crit` makes the token invalid.
-  if ('crit' in header) return { ok: false, code: 'token_malformed' };
+  const headerSegment = token.slice(0, firstDot);
+  let header: Record<string, unknown>;
+  if (headerSegment === lastAcceptedHeader.segment) {
+    header = lastAcceptedHeader.header;
+  } else {
+    const headerBytes = decodeBase64UrlAlphabetChecked(headerSegment);
+    const parsed = headerBytes === null ? null : parseJsonObject(headerBytes);
+    if (parsed === null) return { ok: false, code: 'token_malformed' };
+    if (parsed.alg !== 'HS256') return { ok: false, code: 'token_algorithm_not_allowed' };
+    // RFC 7515 4.1.11: we understand no extension, so any `crit` makes the token invalid.
+    if ('crit' in parsed) return { ok: false, code: 'token_malformed' };
+    header = deepFreeze(parsed);
+    lastAcceptedHeader = { segment: headerSegment, header };
+  }
   // A MAC over a non-canonical payload encoding (stray low bits) is not a MAC of its bytes.
-  const payload = decodeBase64UrlStrict(token.slice(firstDot + 1, lastDot));
+  const payload = decodeBase64UrlAlphabetChecked(token.slice(firstDot + 1, lastDot));
   if (payload === null) return { ok: false, code: 'token_malformed' };
 
-  if (!signatureMatches(token.slice(0, lastDot), token.slice(lastDot + 1), keys)) {
+  // The pattern above already limited the signature to base64url characters.
+  const signatureSegment = token.slice(lastDot + 1);
+  const signature =
+    signatureSegment.length === HS256_SIGNATURE_LENGTH ? decodeBase64UrlAlphabetChecked(signatureSegment) : null;
+  if (signature === null || !macMatches(token.slice(0, lastDot), signature, keys)) {
     return { ok: false, code: 'token_signature_invalid' };
   }
   return { ok: true, header, payload };
@@ -81,7 +98,12 @@ export function verifyHs256Jws(token: string, keys: readonly KeyObject[]): Hs256
 export function signatureMatches(signingInput: string, signature: string, keys: readonly KeyObject[]): boolean {
   if (signature.length !== HS256_SIGNATURE_LENGTH) return false;
   const given = decodeBase64UrlStrict(signature);
-  if (given === null || given.length !== 32) return false;
+  return given !== null && macMatches(signingInput, given, keys);
+}
+
+/** Constant-time comparison of `given` with the HMAC-SHA256 of `signingInput` under each key. */
+function macMatches(signingInput: string, given: Buffer, keys: readonly KeyObject[]): boolean {
+  if (given.length !== 32) return false;
   for (const key of keys) {
     const expected = createHmac('sha256', key).update(signingInput).digest();
     if (timingSafeEqual(expected, given)) return true;

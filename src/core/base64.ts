@@ -4,12 +4,26 @@ const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
 const BASE64_PADDED_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const BASE64URL_UNPADDED_RE = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
 
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
 /** Decodes unpadded base64url; null when the text is not canonical (bad alphabet, bad length, stray bits). */
 export function decodeBase64UrlStrict(text: string): Buffer | null {
-  if (!BASE64URL_RE.test(text) || text.length % 4 === 1) return null;
-  const bytes = Buffer.from(text, 'base64url');
-  // Canonical means re-encoding gives the same text (rejects non-zero trailing bits).
-  return bytes.toString('base64url') === text ? bytes : null;
+  return BASE64URL_RE.test(text) ? decodeBase64UrlAlphabetChecked(text) : null;
+}
+
+/**
+ * decodeBase64UrlStrict for text already known to hold only base64url characters (a segment of
+ * a token that matched the compact-JWS pattern): the same length and trailing-bits checks.
+ */
+export function decodeBase64UrlAlphabetChecked(text: string): Buffer | null {
+  const tail = text.length % 4;
+  if (tail === 1) return null;
+  // Canonical means the bits past the last whole byte are zero: the low 4 bits of the last
+  // character after 2 characters of a group, the low 2 after 3 (same as a re-encode round trip).
+  if (tail !== 0 && (BASE64URL_ALPHABET.indexOf(text[text.length - 1]!) & (tail === 2 ? 0x0f : 0x03)) !== 0) {
+    return null;
+  }
+  return Buffer.from(text, 'base64url');
 }
 
 /** Decodes canonical standard base64 with its `=` padding; null otherwise. */
