@@ -236,7 +236,8 @@ export function createContentDigest(body: Buffer | Uint8Array | string, algorith
 
 /**
  * Installation public keys by their `ipk` text, so a token seen again does not parse DER again.
- * Bounded: the least recently used entry goes first. Only valid P-256 keys are kept.
+ * Bounded, oldest entry out first: a hit is one Map lookup (keeping LRU order would cost a
+ * delete and re-insert per hit). Only valid P-256 keys are kept.
  */
 export class InstallationKeyCache {
   private readonly keys = new Map<string, KeyObject>();
@@ -246,11 +247,7 @@ export class InstallationKeyCache {
   /** The P-256 public key of a base64 DER SubjectPublicKeyInfo; null when it is not one. */
   get(ipk: string): KeyObject | null {
     const cached = this.keys.get(ipk);
-    if (cached !== undefined) {
-      this.keys.delete(ipk);
-      this.keys.set(ipk, cached);
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     const key = parseInstallationKey(ipk);
     if (key === null || this.maxEntries === 0) return key;
     if (this.keys.size >= this.maxEntries) this.keys.delete(this.keys.keys().next().value!);

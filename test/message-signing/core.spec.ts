@@ -367,15 +367,16 @@ describe('installation keys', () => {
     expect(cache.size).toBe(1);
   });
 
-  it('stays within its bound, evicting the least recently used key', () => {
+  it('stays within its bound, evicting the oldest key first', () => {
     const cache = new InstallationKeyCache(2);
     const [a, b, c] = [0, 1, 2].map(() => createApproovInstallationKey().ipk);
     const keyA = cache.get(a!);
-    cache.get(b!);
-    cache.get(a!); // a is now the most recent
-    cache.get(c!); // evicts b
+    const keyB = cache.get(b!);
+    cache.get(c!); // evicts a
     expect(cache.size).toBe(2);
-    expect(cache.get(a!)).toBe(keyA);
+    expect(cache.get(b!)).toBe(keyB);
+    expect(cache.get(a!)).not.toBe(keyA); // parsed again
+    expect(cache.size).toBe(2);
   });
 
   it.each([
