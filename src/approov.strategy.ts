@@ -12,8 +12,8 @@ interface PassportActions {
 }
 
 /**
- * Passport strategy 'approov', so `AuthGuard('approov')` works and composes with other
- * strategies. It keeps passport-jwt's Strategy class for interop, but judges every request with
+ * Passport strategy 'approov', so `AuthGuard('approov')` works next to the app's other
+ * strategies (each in its own AuthGuard: an Approov reject ends the Passport chain). It keeps passport-jwt's Strategy class for interop, but judges every request with
  * the same core as ApproovGuard: jsonwebtoken's rules are weaker (no required `exp`, array
  * payloads and `crit` accepted), so passport-jwt's own verify path is never reached.
  */
