@@ -164,14 +164,14 @@ async function startSampleApp(platform) {
     function done(error, value) {
       clearTimeout(timer);
       listeners.delete(onLine);
-      child.off('exit', onExit);
+      child.off('close', onExit);
       if (error) {
         child.kill('SIGKILL');
         reject(error);
       } else resolve(value);
     }
     listeners.add(onLine);
-    child.on('exit', onExit);
+    child.on('close', onExit); // 'close', not 'exit': the app's last words are read by then
   });
   return { child, url, lines, listeners };
 }
