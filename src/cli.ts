@@ -78,7 +78,10 @@ const COMMON_OPTIONS = { help: { type: 'boolean', short: 'h' } } as const;
 function runCli(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>> = process.env,
-  io: Output = { out: (line) => console.log(line), err: (line) => console.error(line) },
+  io: Output = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  },
 ): number {
   const [command, ...rest] = argv;
   try {
@@ -230,7 +233,7 @@ function secretSource(option: string | undefined, env: Readonly<Record<string, s
 
 function parseSeconds(text: string): number {
   const seconds = Number(text);
-  if (!/^-?\d+(\.\d+)?$/.test(text) || !Number.isFinite(seconds)) {
+  if (!/^-?[\d.]+$/.test(text) || !Number.isFinite(seconds)) {
     throw new UsageError(`--exp must be a number of seconds, like 300 or --exp=-60 (got "${text}").`);
   }
   return seconds;
