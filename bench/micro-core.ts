@@ -1,0 +1,91 @@
+// Micro-benchmark of the core with tinybench (run by micro.ts and run.ts). Each sample times a batch
+// of calls on fresh string copies (as each HTTP request brings its own), and reports per call.
+// The raw floor, measured in the same run: one HMAC-SHA256 over the signing input plus
+// JSON.parse of the (already decoded) payload, the least any HS256 verifier must do.
+import { createHmac, createSecretKey } from 'node:crypto';
+import { Bench } from 'tinybench';
+import { ApproovVerifier, bindingDigest, checkTokenBinding } from 'nestjs-approov';
+import { createApproovSecret } from 'nestjs-approov/testing';
+import { BOUND_AUTHORIZATION, benchToken, loadAverage, machineDescription, markdownTable, textTable } from './common.js';
+
+export const BATCH = 200;
+const ROTATION = 10_000;
+
+export interface MicroResult {
+  name: string;
+  nsPerOp: number;
+}
+
+/** A new string with the same characters, so nothing cached on the string object (its hash) is reused. */
+const freshCopy = (text: string): string => Buffer.from(text, 'latin1').toString('latin1');
+
+let sink: unknown;
+
+/** A task timing BATCH calls of `call(input)` over fresh inputs made before the clock starts. */
+function batched(bench: Bench, makeInput: (i: number) => string, call: (input: string) => unknown) {
+  const inputs: string[] = new Array<string>(BATCH);
+  return () => {
+    for (let i = 0; i < BATCH; i++) inputs[i] = makeInput(i);
+    const start = bench.now();
+    for (let i = 0; i < BATCH; i++) sink = call(inputs[i]!);
+    const elapsed = bench.now() - start;
+    return { overriddenDuration: elapsed / BATCH, overriddenIterationCost: elapsed };
+  };
+}
+
+export async function runMicro(timeMs = 1500): Promise<MicroResult[]> {
+  const secret = createApproovSecret();
+  const key = createSecretKey(Buffer.from(secret, 'base64'));
+  const token = benchToken(secret, 0);
+  const boundToken = benchToken(secret, 0, { bind: BOUND_AUTHORIZATION });
+  const signingInput = token.slice(0, token.lastIndexOf('.'));
+  const payloadJson = Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8');
+  const rotating = Array.from({ length: ROTATION }, (_, i) => benchToken(secret, i + 1));
+  const bench = new Bench({ time: timeMs, warmupTime: 300, warmupIterations: 20, iterations: 50 });
+  const uncached = new ApproovVerifier({ keys: [key], cacheSize: 0 });
+  const cached = new ApproovVerifier({ keys: [key] });
+  const thrashing = new ApproovVerifier({ keys: [key], cacheSize: 1_000 });
+  const headers = (value: string) => ({ rawHeaders: ['Host', '127.0.0.1', 'Approov-Token', value, 'Authorization', BOUND_AUTHORIZATION] });
+  let next = 0;
+
+  bench
+    .add('raw floor: HMAC-SHA256 + JSON.parse', batched(bench, freshCopy.bind(null, signingInput), (input) => {
+      createHmac('sha256', key).update(input).digest();
+      return JSON.parse(payloadJson);
+    }))
+    .add('fresh verify (cache disabled)', batched(bench, () => freshCopy(token), (input) => uncached.verifyToken(input)))
+    .add('cache miss (10,000 tokens through 1,000 entries)', batched(bench, () => freshCopy(rotating[next++ % ROTATION]!), (input) => thrashing.verifyToken(input)))
+    .add('cached verify', batched(bench, () => freshCopy(token), (input) => cached.verifyToken(input)))
+    .add('cached verifyRequest (header scan)', batched(bench, () => freshCopy(token), (input) => cached.verifyRequest(headers(input))))
+    .add('binding digest (SHA-256 of Authorization)', batched(bench, () => freshCopy(BOUND_AUTHORIZATION), (input) => bindingDigest([input])))
+    .add('cached verifyRequest + binding check', batched(bench, () => freshCopy(boundToken), (input) => cached.verifyRequest(headers(input), ['authorization'])));
+
+  // Fail loudly rather than time a reject path by mistake.
+  for (const verifier of [uncached, cached]) if (!verifier.verifyToken(token).ok) throw new Error('bench token rejected');
+  if (!cached.verifyRequest(headers(boundToken), ['authorization']).ok) throw new Error('bound bench token rejected');
+  const bound = cached.verifyToken(boundToken);
+  if (!bound.ok || checkTokenBinding(bound.claims, [BOUND_AUTHORIZATION]) !== null) throw new Error('binding broken');
+
+  await bench.run();
+  void sink;
+  return bench.tasks.map((task) => {
+    const result = task.result as { latency?: { p50: number } };
+    if (result.latency === undefined) throw new Error(`micro-benchmark task failed: ${task.name}`);
+    return { name: task.name, nsPerOp: result.latency.p50 * 1e6 };
+  });
+}
+
+/** The micro-benchmark table: for the terminal, and for BENCHMARKS.md with how it was measured. */
+export function microBlock(results: readonly MicroResult[]): { text: string; markdown: string } {
+  const floor = results[0]!.nsPerOp;
+  const head = ['Operation', 'median ns/op', 'x raw floor'];
+  const rows = results.map((r) => [r.name, r.nsPerOp.toFixed(0), (r.nsPerOp / floor).toFixed(2)]);
+  const how =
+    `${machineDescription()}; load average ${loadAverage()} at the end. tinybench; each sample is the mean of a batch of ` +
+    `${BATCH} calls on fresh string copies (as each request brings its own), the table gives the median sample. ` +
+    'Raw floor: one HMAC-SHA256 over the signing input plus JSON.parse of the decoded payload, measured in the same run.';
+  return {
+    text: textTable(head, rows),
+    markdown: `### Core micro-benchmark (tinybench)\n\n${how}\n\n${markdownTable(head, rows)}`,
+  };
+}

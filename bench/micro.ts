@@ -1,0 +1,13 @@
+// `npm run bench:micro`: the core micro-benchmark alone; prints its table and writes its block of
+// BENCHMARKS.md. With --json (as `npm run bench` calls it) it prints the results as JSON instead.
+import { writePerformanceBlock } from './common.js';
+import { microBlock, runMicro } from './micro-core.js';
+
+const results = await runMicro(Number(process.env.BENCH_MICRO_TIME_MS ?? 1500));
+if (process.argv.includes('--json')) {
+  process.stdout.write(`${JSON.stringify(results)}\n`);
+} else {
+  const block = microBlock(results);
+  process.stdout.write(`${block.text}\n`);
+  writePerformanceBlock('micro', block.markdown);
+}
