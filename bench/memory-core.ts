@@ -120,6 +120,6 @@ export function memoryBlock(result: MemoryResult): { text: string; markdown: str
     'Tokens are minted one at a time, never held in a list.';
   return {
     text: textTable(head, rows),
-    markdown: `### Memory: 1,000,000 distinct tokens through the verifier\n\n${how}\n\n${markdownTable(head, rows)}`,
+    markdown: `### Memory: ${result.tokens.toLocaleString('en')} distinct tokens through the verifier\n\n${how}\n\n${markdownTable(head, rows)}`,
   };
 }

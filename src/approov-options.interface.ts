@@ -34,7 +34,7 @@ export interface ApproovModuleOptions {
   /**
    * How many verified tokens to remember, least recently used evicted first; 0 disables the cache.
    * Only tokens that passed every check are kept; `exp` is re-checked on every hit and binding is
-   * checked on every request. Each entry holds the token and its claims (about 1 KB for a typical
+   * checked on every request. Each entry holds the token and its claims (about 0.5 KB for a typical
    * Approov token, at most about 20 KB for a 4 KiB one). Default 10,000.
    */
   cacheSize?: number;
