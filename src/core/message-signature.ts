@@ -217,11 +217,12 @@ export function contentDigestMatches(fieldValue: string, body: Buffer): boolean 
   if (digests === null) return false;
   let checked = 0;
   for (const [algorithm, member] of digests) {
-    const hash = CONTENT_DIGEST_ALGORITHMS[algorithm];
-    if (hash === undefined) continue;
+    // Own keys only: a client names the members, and `constructor` is inherited by every object.
+    const hashAlgorithm = Object.hasOwn(CONTENT_DIGEST_ALGORITHMS, algorithm) ? CONTENT_DIGEST_ALGORITHMS[algorithm] : undefined;
+    if (hashAlgorithm === undefined) continue;
     if (isInnerList(member) || !(member[0] instanceof ArrayBuffer)) return false;
     const claimed = Buffer.from(member[0]);
-    const actual = createHash(hash).update(body).digest();
+    const actual = createHash(hashAlgorithm).update(body).digest();
     if (claimed.length !== actual.length || !timingSafeEqual(claimed, actual)) return false;
     checked++;
   }
