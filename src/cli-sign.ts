@@ -164,7 +164,7 @@ function readKey(
     const bytes = readFileSync(keyFile);
     const text = bytes.toString('latin1');
     // A PEM or base64 text file, else raw DER bytes.
-    return /^[\x09\x0a\x0d\x20-\x7e]*$/.test(text) ? text.trim() : bytes;
+    return /^[\t\n\r\x20-\x7e]*$/.test(text) ? text.trim() : bytes;
   }
   const value = key ?? env.APPROOV_INSTALL_PRIVATE_KEY;
   if (value === undefined || value.length === 0) {

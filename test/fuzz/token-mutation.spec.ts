@@ -52,10 +52,10 @@ describe('fuzz: mutated tokens (core)', () => {
     () => {
       let changed = 0;
       fc.assert(
-        fc.property(signedTokenArb, signedTokenArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (token, donor, mutations) => {
+        fc.property(signedTokenArb, signedTokenArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (original, donor, mutations) => {
           count('mutants (1 to 4 mutations each)');
-          const mutant = mutations.reduce((current, mutation) => applyMutation(current, mutation, donor), token);
-          if (mutant !== token) changed++;
+          const mutant = mutations.reduce((current, mutation) => applyMutation(current, mutation, donor), original);
+          if (mutant !== original) changed++;
           const identical = signedValid.has(mutant);
           expect(verifyApproovToken(mutant, keys, NOW).ok).toBe(identical);
           expect(verifyHs256Jws(mutant, keys).ok).toBe(identical);
