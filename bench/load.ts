@@ -23,8 +23,10 @@ export interface LoadResult {
   total: number;
 }
 
+// One counter for the warm-up and the measured run, so the measured run does not replay the warm-up's first tokens.
+let next = 0;
+
 async function runOnce(spec: LoadSpec, durationSec: number, tokens: string[] | undefined): Promise<autocannon.Result> {
-  let next = 0;
   const request: autocannon.Request = { method: 'GET', path: '/bench' };
   if (tokens !== undefined) {
     // One shared counter: consecutive requests, whichever connection sends them, carry distinct tokens.
@@ -57,6 +59,7 @@ async function main(): Promise<void> {
   const tokens =
     spec.tokensFile === undefined ? undefined : (JSON.parse(readFileSync(spec.tokensFile, 'utf8')) as string[]);
   checkStatuses(await runOnce(spec, spec.warmupSec, tokens), spec.expectStatus);
+  process.stdout.write('measuring\n'); // the orchestrator starts reading the server's CPU time here
   const result = await runOnce(spec, spec.durationSec, tokens);
   checkStatuses(result, spec.expectStatus);
   const output: LoadResult = {

@@ -8,7 +8,7 @@
 // BENCH_WARMUP_SEC (1.5), BENCH_CONNECTIONS (10), BENCH_ONLY (comma-separated variant ids),
 // BENCH_SKIP_CORE=1 (HTTP only).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApproovSecret } from 'nestjs-approov/testing';
@@ -72,6 +72,8 @@ const VARIANTS: Variant[] = [
 interface Sample {
   requestsPerSec: number;
   p99Ms: number;
+  /** Server CPU time (user + system) per request during the measured run, in microseconds. */
+  cpuUsPerRequest: number;
 }
 
 const taskset = tasksetPath();
@@ -85,13 +87,35 @@ function pinned(cpu: string, script: string, args: string[]): { command: string;
     : { command: taskset, args: ['-c', cpu, process.execPath, ...node] };
 }
 
+const CLOCK_TICKS_PER_SEC = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is no /proc. */
+function cpuSeconds(pid: number | undefined): number | null {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return null;
+  }
+}
+
 /** Runs a pinned child to completion and returns its stdout; rejects on a non-zero exit. */
-function runChild(cpu: string, script: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+function runChild(
+  cpu: string,
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  onLine?: (line: string) => void,
+): Promise<string> {
   const { command, args: argv } = pinned(cpu, script, args);
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => {
+      const text = chunk.toString();
+      out += text;
+      if (onLine !== undefined) for (const line of text.split('\n')) if (line.length > 0) onLine(line);
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited with ${code}`))));
   });
@@ -187,9 +211,15 @@ function loadSpec(variant: Variant, port: number, tokens: TokenFiles): LoadSpec 
 async function measure(platform: Platform, variant: Variant, secret: string, tokens: TokenFiles): Promise<Sample> {
   const { child, port } = await startServer(platform, variant, secret);
   try {
-    const out = await runChild(LOAD_CPU, 'load.js', [JSON.stringify(loadSpec(variant, port, tokens))]);
+    let cpuAtStart: number | null = null;
+    const out = await runChild(LOAD_CPU, 'load.js', [JSON.stringify(loadSpec(variant, port, tokens))], process.env, (line) => {
+      if (line === 'measuring') cpuAtStart = cpuSeconds(child.pid);
+    });
+    const cpuAtEnd = cpuSeconds(child.pid);
     const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
-    return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms };
+    const cpuUsPerRequest =
+      cpuAtStart === null || cpuAtEnd === null || result.total === 0 ? Number.NaN : ((cpuAtEnd - cpuAtStart) * 1e6) / result.total;
+    return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, cpuUsPerRequest };
   } finally {
     await stopServer(child);
   }
@@ -222,6 +252,26 @@ function httpTable(rows: readonly HttpRow[]): { head: string[]; cells: string[][
         sample.p99Ms.toFixed(0),
         base === undefined || base.p99Ms === 0 ? '-' : fmtRatio(sample.p99Ms / base.p99Ms),
       );
+    }
+    return line;
+  });
+  return { head, cells };
+}
+
+/** Server CPU time per request: steadier than req/s on a shared machine, and it gives each guard's cost in microseconds. */
+function cpuTable(rows: readonly HttpRow[]): { head: string[]; cells: string[][] } {
+  const noop = rows.find((row) => row.variant.id === 'noop')?.medians;
+  const head = ['Variant'];
+  for (const platform of PLATFORMS) {
+    const name = platform === 'express' ? 'Express' : 'Fastify';
+    head.push(`${name} server CPU us/req`, 'minus no-op');
+  }
+  const cells = rows.map((row) => {
+    const line = [row.variant.label];
+    for (const platform of PLATFORMS) {
+      const cpu = row.medians[platform].cpuUsPerRequest;
+      const base = noop?.[platform].cpuUsPerRequest;
+      line.push(cpu.toFixed(1), base === undefined ? '-' : `${cpu - base >= 0 ? '+' : ''}${(cpu - base).toFixed(1)}`);
     }
     return line;
   });
@@ -321,7 +371,8 @@ async function main(): Promise<void> {
         const key = `${platform}/${variant.id}`;
         samples.set(key, [...(samples.get(key) ?? []), sample]);
         process.stderr.write(
-          `round ${round + 1}/${ROUNDS} ${key.padEnd(20)} ${fmtInt(sample.requestsPerSec).padStart(7)} req/s  p99 ${sample.p99Ms} ms\n`,
+          `round ${round + 1}/${ROUNDS} ${key.padEnd(20)} ${fmtInt(sample.requestsPerSec).padStart(7)} req/s  p99 ${sample.p99Ms} ms  ` +
+            `server CPU ${sample.cpuUsPerRequest.toFixed(1)} us/req  load ${loadAverage()}\n`,
         );
       }
     }
@@ -332,6 +383,7 @@ async function main(): Promise<void> {
         medians[platform] = {
           requestsPerSec: median(list.map((s) => s.requestsPerSec)),
           p99Ms: median(list.map((s) => s.p99Ms)),
+          cpuUsPerRequest: median(list.map((s) => s.cpuUsPerRequest)),
         };
       }
       return { variant, medians };
@@ -347,6 +399,7 @@ async function main(): Promise<void> {
     }
 
     const table = httpTable(rows);
+    const cpu = cpuTable(rows);
     const goals = targets(rows, micro, memory);
     const goalHead = ['Target', 'Goal', 'Measured', 'Met'];
     const goalCells = goals.map((t) => [t.name, t.goal, t.measured, t.met ? 'yes' : 'NO']);
@@ -355,10 +408,14 @@ async function main(): Promise<void> {
       `${ROUNDS} interleaved rounds; each run: a fresh server process, ${WARMUP_SEC} s warm-up, ${DURATION_SEC} s measured, ${CONNECTIONS} connections to 127.0.0.1, GET /bench answering \`{"message":"Hello, World!"}\`. ` +
       `Medians of the rounds. Nest logger off. The cache-miss server runs with \`cacheSize: ${MISS_CACHE_SIZE}\` and the ${ROTATION.toLocaleString('en')} tokens go round-robin across all connections, so every request misses, verifies afresh and evicts. ` +
       `Load average ${loadBefore} at the start, ${loadAfterHttp} after the HTTP runs (${minutes} min). ${new Date().toISOString().slice(0, 10)}.`;
-    process.stdout.write(`\n${setup}\n\n${textTable(table.head, table.cells)}\n\n${textTable(goalHead, goalCells)}\n`);
+    process.stdout.write(
+      `\n${setup}\n\n${textTable(table.head, table.cells)}\n\n${textTable(cpu.head, cpu.cells)}\n\n${textTable(goalHead, goalCells)}\n`,
+    );
     writePerformanceBlock(
       'http',
       `### HTTP: guards on Express and Fastify (autocannon)\n\n${setup}\n\n${markdownTable(table.head, table.cells)}\n\n` +
+        `Server CPU time (user + system, from /proc) per request during the measured runs, medians; the difference to the no-op guard is what the protection itself costs:\n\n` +
+        `${markdownTable(cpu.head, cpu.cells)}\n\n` +
         `#### Targets (issue 5)\n\n${markdownTable(goalHead, goalCells)}`,
     );
     if (micro !== undefined && memory !== undefined) {
