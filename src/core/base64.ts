@@ -5,6 +5,7 @@ const BASE64_PADDED_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9
 const BASE64URL_UNPADDED_RE = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
 
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const BASE64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 /** Decodes unpadded base64url; null when the text is not canonical (bad alphabet, bad length, stray bits). */
 export function decodeBase64UrlStrict(text: string): Buffer | null {
@@ -29,8 +30,12 @@ export function decodeBase64UrlAlphabetChecked(text: string): Buffer | null {
 /** Decodes canonical standard base64 with its `=` padding; null otherwise. */
 export function decodeBase64Strict(text: string): Buffer | null {
   if (text.length % 4 !== 0 || !BASE64_PADDED_RE.test(text)) return null;
-  const bytes = Buffer.from(text, 'base64');
-  return bytes.toString('base64') === text ? bytes : null;
+  // Canonical: zero bits past the last byte, in the last character before the padding.
+  const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  if (padding !== 0 && (BASE64_ALPHABET.indexOf(text[text.length - 1 - padding]!) & (padding === 2 ? 0x0f : 0x03)) !== 0) {
+    return null;
+  }
+  return Buffer.from(text, 'base64');
 }
 
 /**

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { verifyApproovToken } from 'nestjs-approov';
 import { verifyHs256Jws } from '../../src/core/approov-token.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
-import { decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from '../../src/core/base64.js';
+import { decodeBase64Strict, decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from '../../src/core/base64.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const base64UrlText = fc.array(fc.constantFrom(...ALPHABET), { maxLength: 64 }).map((chars) => chars.join(''));
@@ -44,6 +44,39 @@ describe('canonical base64url without a re-encode', () => {
     expect(decodeBase64UrlStrict('QUJ')).toBeNull();
     expect(decodeBase64UrlStrict('Q')).toBeNull();
     expect(decodeBase64UrlStrict('QQ=')).toBeNull();
+  });
+});
+
+describe('canonical padded base64 without a re-encode', () => {
+  const base64Text = fc
+    .tuple(fc.array(fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), { maxLength: 64 }), fc.constantFrom('', '=', '=='))
+    .map(([chars, padding]) => chars.join('') + padding);
+  const isCanonicalBase64 = (text: string): boolean =>
+    text.length % 4 === 0 &&
+    /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text) &&
+    Buffer.from(text, 'base64').toString('base64') === text;
+
+  it('accepts exactly the texts that re-encode to themselves, with the same bytes', () => {
+    fc.assert(
+      fc.property(base64Text, (text) => {
+        const decoded = decodeBase64Strict(text);
+        expect(decoded !== null).toBe(isCanonicalBase64(text));
+        if (decoded !== null) expect(decoded.equals(Buffer.from(text, 'base64'))).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('round-trips any bytes and rejects stray low bits before the padding', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        expect(decodeBase64Strict(Buffer.from(bytes).toString('base64'))?.equals(Buffer.from(bytes))).toBe(true);
+      }),
+    );
+    expect(decodeBase64Strict('QQ==')).not.toBeNull();
+    expect(decodeBase64Strict('QR==')).toBeNull();
+    expect(decodeBase64Strict('QUI=')).not.toBeNull();
+    expect(decodeBase64Strict('QUJ=')).toBeNull();
   });
 });
 
