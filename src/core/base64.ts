@@ -32,9 +32,8 @@ export function decodeBase64Strict(text: string): Buffer | null {
   if (text.length % 4 !== 0 || !BASE64_PADDED_RE.test(text)) return null;
   // Canonical: zero bits past the last byte, in the last character before the padding.
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
-  if (padding !== 0 && (BASE64_ALPHABET.indexOf(text[text.length - 1 - padding]!) & (padding === 2 ? 0x0f : 0x03)) !== 0) {
-    return null;
-  }
+  const lastData = padding === 0 ? 0 : BASE64_ALPHABET.indexOf(text[text.length - 1 - padding]!);
+  if ((lastData & (padding === 2 ? 0x0f : padding === 1 ? 0x03 : 0)) !== 0) return null;
   return Buffer.from(text, 'base64');
 }
 

@@ -12,7 +12,9 @@ const base64UrlText = fc.array(fc.constantFrom(...ALPHABET), { maxLength: 64 }).
 
 /** The definition: canonical when Node's decoder gives bytes that re-encode to the same text. */
 const isCanonical = (text: string): boolean =>
-  /^[A-Za-z0-9_-]*$/.test(text) && text.length % 4 !== 1 && Buffer.from(text, 'base64url').toString('base64url') === text;
+  /^[A-Za-z0-9_-]*$/.test(text) &&
+  text.length % 4 !== 1 &&
+  Buffer.from(text, 'base64url').toString('base64url') === text;
 
 describe('canonical base64url without a re-encode', () => {
   it('accepts exactly the texts that re-encode to themselves, with the same bytes', () => {
@@ -49,7 +51,10 @@ describe('canonical base64url without a re-encode', () => {
 
 describe('canonical padded base64 without a re-encode', () => {
   const base64Text = fc
-    .tuple(fc.array(fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), { maxLength: 64 }), fc.constantFrom('', '=', '=='))
+    .tuple(
+      fc.array(fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), { maxLength: 64 }),
+      fc.constantFrom('', '=', '=='),
+    )
     .map(([chars, padding]) => chars.join('') + padding);
   const isCanonicalBase64 = (text: string): boolean =>
     text.length % 4 === 0 &&
