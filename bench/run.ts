@@ -4,8 +4,8 @@
 // are interleaved (every variant once per round, starting at a different variant each round);
 // the table reports medians. Prints the tables and writes them to BENCHMARKS.md.
 //
-// Environment (for short development runs): BENCH_ROUNDS (5), BENCH_DURATION_SEC (3),
-// BENCH_WARMUP_SEC (1.5), BENCH_CONNECTIONS (10), BENCH_ONLY (comma-separated variant ids),
+// Environment (for short development runs): BENCH_ROUNDS (8), BENCH_DURATION_SEC (2),
+// BENCH_WARMUP_SEC (1), BENCH_CONNECTIONS (10), BENCH_ONLY (comma-separated variant ids),
 // BENCH_SKIP_CORE=1 (HTTP only).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,9 +30,9 @@ import { WARMUP, memoryBlock, type MemoryResult } from './memory-core.js';
 import { microBlock, type MicroResult } from './micro-core.js';
 import type { ServerKind } from './server.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 3);
-const WARMUP_SEC = Number(process.env.BENCH_WARMUP_SEC ?? 1.5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
+const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 2);
+const WARMUP_SEC = Number(process.env.BENCH_WARMUP_SEC ?? 1);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROTATION = 10_000;
 /** The rotation server's cache: smaller than the rotation, so every request misses (and evicts). */
@@ -208,21 +208,25 @@ function loadSpec(variant: Variant, port: number, tokens: TokenFiles): LoadSpec 
   return spec;
 }
 
-async function measure(platform: Platform, variant: Variant, secret: string, tokens: TokenFiles): Promise<Sample> {
-  const { child, port } = await startServer(platform, variant, secret);
-  try {
-    let cpuAtStart: number | null = null;
-    const out = await runChild(LOAD_CPU, 'load.js', [JSON.stringify(loadSpec(variant, port, tokens))], process.env, (line) => {
-      if (line === 'measuring') cpuAtStart = cpuSeconds(child.pid);
-    });
-    const cpuAtEnd = cpuSeconds(child.pid);
-    const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
-    const cpuUsPerRequest =
-      cpuAtStart === null || cpuAtEnd === null || result.total === 0 ? Number.NaN : ((cpuAtEnd - cpuAtStart) * 1e6) / result.total;
-    return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, cpuUsPerRequest };
-  } finally {
-    await stopServer(child);
-  }
+interface RunningServer {
+  child: ChildProcess;
+  port: number;
+}
+
+/** One run: a load process (warm-up, then the measured part) against a server already listening. */
+async function measure(server: RunningServer, variant: Variant, tokens: TokenFiles): Promise<Sample> {
+  let cpuAtStart: number | null = null;
+  const spec = JSON.stringify(loadSpec(variant, server.port, tokens));
+  const out = await runChild(LOAD_CPU, 'load.js', [spec], process.env, (line) => {
+    if (line === 'measuring') cpuAtStart = cpuSeconds(server.child.pid);
+  });
+  const cpuAtEnd = cpuSeconds(server.child.pid);
+  const result = JSON.parse(out.trim().split('\n').pop()!) as LoadResult;
+  const cpuUsPerRequest =
+    cpuAtStart === null || cpuAtEnd === null || result.total === 0
+      ? Number.NaN
+      : ((cpuAtEnd - cpuAtStart) * 1e6) / result.total;
+  return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, cpuUsPerRequest };
 }
 
 interface HttpRow {
@@ -352,6 +356,7 @@ async function main(): Promise<void> {
   const variants = only === undefined ? VARIANTS : VARIANTS.filter((variant) => only.includes(variant.id));
   const secret = createApproovSecret();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-approov-bench-'));
+  const servers = new Map<string, RunningServer>();
   const loadBefore = loadAverage();
   const started = Date.now();
   try {
@@ -362,13 +367,17 @@ async function main(): Promise<void> {
       `${machineDescription()}; ${taskset === null ? 'no taskset: processes not pinned' : `server on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU}`}\n` +
         `${ROUNDS} rounds x ${runs.length} runs, ${WARMUP_SEC}s warm-up + ${DURATION_SEC}s each, ${CONNECTIONS} connections; load average ${loadBefore}\n`,
     );
+    // Every server starts once (pinned, idle until its turn) and serves all its rounds.
+    for (const { platform, variant } of runs) {
+      servers.set(`${platform}/${variant.id}`, await startServer(platform, variant, secret));
+    }
     for (let round = 0; round < ROUNDS; round++) {
       // Start each round at a different run so no variant always follows the same neighbour.
       const offset = Math.floor((round * runs.length) / Math.max(ROUNDS, 1));
       for (let i = 0; i < runs.length; i++) {
         const { platform, variant } = runs[(i + offset) % runs.length]!;
-        const sample = await measure(platform, variant, secret, tokens);
         const key = `${platform}/${variant.id}`;
+        const sample = await measure(servers.get(key)!, variant, tokens);
         samples.set(key, [...(samples.get(key) ?? []), sample]);
         process.stderr.write(
           `round ${round + 1}/${ROUNDS} ${key.padEnd(20)} ${fmtInt(sample.requestsPerSec).padStart(7)} req/s  p99 ${sample.p99Ms} ms  ` +
@@ -388,6 +397,8 @@ async function main(): Promise<void> {
       }
       return { variant, medians };
     });
+    await Promise.all([...servers.values()].map((server) => stopServer(server.child)));
+    servers.clear();
     const loadAfterHttp = loadAverage();
     const minutes = ((Date.now() - started) / 60_000).toFixed(1);
 
@@ -405,7 +416,7 @@ async function main(): Promise<void> {
     const goalCells = goals.map((t) => [t.name, t.goal, t.measured, t.met ? 'yes' : 'NO']);
     const setup =
       `${machineDescription()}. ${taskset === null ? 'taskset not found: server and load generator not pinned.' : `Server pinned to CPU ${SERVER_CPU}, autocannon to CPU ${LOAD_CPU} (taskset).`} ` +
-      `${ROUNDS} interleaved rounds; each run: a fresh server process, ${WARMUP_SEC} s warm-up, ${DURATION_SEC} s measured, ${CONNECTIONS} connections to 127.0.0.1, GET /bench answering \`{"message":"Hello, World!"}\`. ` +
+      `${ROUNDS} interleaved rounds; one server process per variant, started once; each run: a new autocannon process, ${WARMUP_SEC} s warm-up, ${DURATION_SEC} s measured, ${CONNECTIONS} connections to 127.0.0.1, GET /bench answering \`{"message":"Hello, World!"}\`. ` +
       `Medians of the rounds. Nest logger off. The cache-miss server runs with \`cacheSize: ${MISS_CACHE_SIZE}\` and the ${ROTATION.toLocaleString('en')} tokens go round-robin across all connections, so every request misses, verifies afresh and evicts. ` +
       `Load average ${loadBefore} at the start, ${loadAfterHttp} after the HTTP runs (${minutes} min). ${new Date().toISOString().slice(0, 10)}.`;
     process.stdout.write(
@@ -424,6 +435,7 @@ async function main(): Promise<void> {
       writePerformanceBlock('memory', memoryBlock(memory).markdown);
     }
   } finally {
+    await Promise.all([...servers.values()].map((server) => stopServer(server.child)));
     rmSync(dir, { recursive: true, force: true });
   }
 }
