@@ -1,7 +1,8 @@
-import { Injectable, UnauthorizedException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import passportJwt from 'passport-jwt';
 import { ApproovService, type ApproovRequestLike } from './approov.service.js';
+import { approovUnauthorized } from './approov.unauthorized.js';
 import type { ApproovTokenClaims } from './core/approov-claims.js';
 
 interface PassportActions {
@@ -13,9 +14,10 @@ interface PassportActions {
 
 /**
  * Passport strategy 'approov', so `AuthGuard('approov')` works next to the app's other
- * strategies (each in its own AuthGuard: an Approov reject ends the Passport chain). It keeps passport-jwt's Strategy class for interop, but judges every request with
- * the same core as ApproovGuard: jsonwebtoken's rules are weaker (no required `exp`, array
- * payloads and `crit` accepted), so passport-jwt's own verify path is never reached.
+ * strategies (each in its own AuthGuard: an Approov reject ends the Passport chain). It keeps
+ * passport-jwt's Strategy class for interop, but judges every request with the same core as
+ * ApproovGuard: jsonwebtoken's rules are weaker (no required `exp`, array payloads and `crit`
+ * accepted), so passport-jwt's own verify path is never reached.
  */
 @Injectable()
 export class ApproovStrategy extends PassportStrategy(passportJwt.Strategy, 'approov') {
@@ -43,7 +45,7 @@ export class ApproovStrategy extends PassportStrategy(passportJwt.Strategy, 'app
     } else {
       // The guard's exact 401, not AuthGuard's own (other key order): the body must not tell which
       // check failed. It also ends the Passport chain: no later strategy can rescue an Approov reject.
-      passport.error(new UnauthorizedException({ statusCode: 401, message: 'Unauthorized' }));
+      passport.error(approovUnauthorized());
     }
   }
 }
