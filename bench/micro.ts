@@ -3,7 +3,10 @@
 import { writePerformanceBlock } from './common.js';
 import { microBlock, runMicro } from './micro-core.js';
 
-const results = await runMicro(Number(process.env.BENCH_MICRO_TIME_MS ?? 1500));
+const results = await runMicro(
+  Number(process.env.BENCH_MICRO_TIME_MS ?? 500),
+  Number(process.env.BENCH_MICRO_ROUNDS ?? 5),
+);
 if (process.argv.includes('--json')) {
   process.stdout.write(`${JSON.stringify(results)}\n`);
 } else {
