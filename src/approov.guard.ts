@@ -8,9 +8,18 @@ import type { ApproovFailureCode } from './core/failure.js';
 
 const NO_BINDING: readonly string[] = Object.freeze([]);
 
-// Requests already judged, with the binding list they were judged for. Shared by every guard
-// instance: the global APP_GUARD and the one @ApproovBinding attaches can both run on a request.
-const judged = new WeakMap<object, readonly string[]>();
+/** What a request passed: which module instance verified it, for which binding and signing rules. */
+interface Pass {
+  readonly approov: ApproovService;
+  readonly binding: readonly string[];
+  readonly signing: unknown;
+}
+
+// Requests that already passed, so the guard can run twice (global APP_GUARD plus the one
+// @ApproovBinding attaches) without verifying twice. Only passes are kept, each with the module
+// instance and the exact rules it passed: a monitor-mode failure, another module's secret or a
+// route without signing never vouches for a stricter check.
+const passes = new WeakMap<object, Pass[]>();
 
 /**
  * Serves a request only with a valid Approov token and, on routes marked @ApproovBinding, a token
@@ -40,20 +49,21 @@ export class ApproovGuard implements CanActivate {
       binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.approov.defaultBindingHeaders;
 
     const request = this.getRequest(context);
-    if (judged.get(request) === bindingHeaders) return true;
+    const passed = passes.get(request);
+    if (passed?.some((p) => p.approov === this.approov && p.binding === bindingHeaders && p.signing === signing)) {
+      return true;
+    }
     let result = this.approov.verifyRequest(request, bindingHeaders);
     if (result.ok && signing !== undefined) {
       const signed = this.approov.messageSigning.verify(request, result.claims, signing);
       if (!signed.ok) result = { ok: false, code: signed.code };
     }
-    if (result.ok) {
-      request.approov = result.claims;
-      judged.set(request, bindingHeaders);
-      return true;
-    }
-    const served = this.handleFailure(result.code, request);
-    judged.set(request, bindingHeaders);
-    return served;
+    if (!result.ok) return this.handleFailure(result.code, request);
+    request.approov = result.claims;
+    const pass: Pass = { approov: this.approov, binding: bindingHeaders, signing };
+    if (passed === undefined) passes.set(request, [pass]);
+    else passed.push(pass);
+    return true;
   }
 
   /** The HTTP request (Express or Fastify). Override to reach it in other contexts. */
