@@ -132,20 +132,25 @@ export function parseDictionaryOnce(value: string): Dictionary | null {
 
 /**
  * Counts the top-level members of a dictionary the parser already accepted, by its commas outside
- * strings and inner lists. Not a parser: it only counts, and a miscount (which could only come
- * from a display string holding a backslash) makes the caller reject, never accept.
+ * strings and inner lists. Not a parser: it only counts. In a string a backslash escapes the next
+ * character; in a display string (`%"..."`, RFC 9651) it is a literal, and `"` always ends it.
  */
 function countDictionaryMembers(value: string): number {
   if (value.trim().length === 0) return 0;
   let members = 1;
   let inString = false;
+  let escapes = false;
   let depth = 0;
   for (let i = 0; i < value.length; i++) {
     const c = value[i];
     if (inString) {
-      if (c === '\\') i++;
+      if (escapes && c === '\\') i++;
       else if (c === '"') inString = false;
-    } else if (c === '"') inString = true;
+    } else if (c === '"') {
+      inString = true;
+      // Outside strings `%` before a quote can only open a display string (the parser accepted it).
+      escapes = value[i - 1] !== '%';
+    }
     else if (c === '(') depth++;
     else if (c === ')') depth--;
     else if (c === ',' && depth === 0) members++;

@@ -240,6 +240,12 @@ describe('parsing the signature fields', () => {
     expect(parseDictionaryOnce('a=1, b=2, a=3')).toBeNull();
     expect(parseDictionaryOnce('a="\\"", a=2')).toBeNull();
   });
+
+  it('parseDictionaryOnce reads a backslash in a display string as a literal, so it cannot hide a repeated key', () => {
+    // %"\" is a whole display string (RFC 9651): the backslash does not escape the closing quote.
+    expect(parseDictionaryOnce('install=%"\\", install=("@method");alg="ecdsa-p256-sha256"')).toBeNull();
+    expect(parseDictionaryOnce('a=%"x\\", b=1')?.size).toBe(2);
+  });
 });
 
 describe('Content-Digest (RFC 9530)', () => {
