@@ -3,7 +3,7 @@ import type { ApproovFailure } from 'nestjs-approov';
 import { approovBindingHash, createApproovToken } from 'nestjs-approov/testing';
 import { jsonSegment, rawSegment, signJws, signSegments } from '../support/jws-kit.js';
 import { APP_JWT_SECRET, APP_USER, HELLO, featureAppModule } from './apps/feature-app.js';
-import { UNAUTHORIZED_BODY, stableHeaders, type HttpResponse } from './support/http-client.js';
+import { expectReject, stableHeaders, type HttpResponse } from './support/http-client.js';
 import { logCapture } from './support/log-capture.js';
 import { ADAPTERS, startApp, type RunningApp } from './support/nest-app.js';
 
@@ -42,10 +42,6 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
     failures.length = 0;
   });
 
-  const expectReject = (response: HttpResponse) => {
-    expect(response.status).toBe(401);
-    expect(JSON.parse(response.body)).toEqual(UNAUTHORIZED_BODY);
-  };
 
   describe('ApproovGuard', () => {
     it('serves an unprotected route without a token', async () => {

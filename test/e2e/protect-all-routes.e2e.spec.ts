@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ApproovFailure } from 'nestjs-approov';
 import { createApproovToken } from 'nestjs-approov/testing';
 import { CONFIG_FORMS, HELLO, protectAllAppModule } from './apps/protect-all-app.js';
-import { UNAUTHORIZED_BODY, type HttpResponse } from './support/http-client.js';
+import { expectReject } from './support/http-client.js';
 import { logCapture } from './support/log-capture.js';
 import { ADAPTERS, startApp, type RunningApp } from './support/nest-app.js';
 
@@ -34,10 +34,6 @@ describe.each(cases)('protectAllRoutes on %s with %s', (_platform, form, createA
     failures.length = 0;
   });
 
-  const expectReject = (response: HttpResponse) => {
-    expect(response.status).toBe(401);
-    expect(JSON.parse(response.body)).toEqual(UNAUTHORIZED_BODY);
-  };
   const codes = () => failures.map((failure) => failure.code);
 
   it('guards a route that carries no decorator', async () => {

@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { request } from 'node:http';
 import { logCapture } from './log-capture.js';
 
@@ -48,6 +49,12 @@ export function httpGet(baseUrl: string, path: string, headers: HeaderLines = []
 }
 
 export const UNAUTHORIZED_BODY = { statusCode: 401, message: 'Unauthorized' };
+
+/** Asserts the one reject every Approov failure gives: 401 with the fixed body. */
+export function expectReject(response: HttpResponse): void {
+  expect(response.status).toBe(401);
+  expect(JSON.parse(response.body)).toEqual(UNAUTHORIZED_BODY);
+}
 
 /** The response headers that may legitimately differ between two rejects. */
 const VOLATILE_HEADERS = new Set(['date']);
