@@ -1,7 +1,7 @@
 import { applyDecorators, UseGuards } from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
 import { ApproovMessageSigningMetadata } from './approov-message-signing.metadata.js';
-import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './core/message-signature-options.js';
+import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './core/message-signing/options.js';
 
 /**
  * Requires a valid Approov installation message signature (RFC 9421, key from the token's `ipk`)

@@ -1,5 +1,5 @@
 import { Reflector } from '@nestjs/core';
-import type { ApproovMessageSigningOptions } from './core/message-signature-options.js';
+import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 
 /** Metadata key of @ApproovMessageSigning, namespaced like the others. */
 export const APPROOV_MESSAGE_SIGNING_METADATA = 'approov:message-signing';

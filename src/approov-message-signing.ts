@@ -1,15 +1,15 @@
 import { Logger } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
 import type { ApproovRequestLike } from './approov.service.js';
-import type { ApproovTokenClaims } from './core/approov-claims.js';
+import type { ApproovTokenClaims } from './core/token/claims.js';
 import {
   resolveMessageSigningOptions,
   type ApproovMessageSigningOptions,
   type ResolvedMessageSigningOptions,
-} from './core/message-signature-options.js';
-import type { SignedRequestSource } from './core/message-signature-request.js';
-import { MessageSignatureVerifier, type MessageSignatureResult } from './core/message-signature.js';
-import type { HeaderSource } from './core/request-headers.js';
+} from './core/message-signing/options.js';
+import type { SignedRequestSource } from './core/message-signing/request-target.js';
+import { MessageSignatureVerifier, type MessageSignatureResult } from './core/message-signing/verify.js';
+import type { HeaderSource } from './core/http/request-headers.js';
 
 /** The Node request underneath Express's `req` or Fastify's `request.raw`. */
 interface NodeRequestLike extends HeaderSource {

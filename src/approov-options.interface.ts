@@ -1,5 +1,5 @@
 import type { ApproovFailure } from './core/failure.js';
-import type { ApproovMessageSigningOptions } from './core/message-signature-options.js';
+import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 
 /** Everything ApproovModule.forRoot() / forRootAsync() accepts. Each option is checked at boot. */
 export interface ApproovModuleOptions {

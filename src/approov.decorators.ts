@@ -1,7 +1,7 @@
 import { applyDecorators, createParamDecorator, UseGuards, type ExecutionContext } from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
 import { ApproovBindingMetadata, SkipApproovMetadata } from './approov.metadata.js';
-import type { ApproovTokenClaims } from './core/approov-claims.js';
+import type { ApproovTokenClaims } from './core/token/claims.js';
 
 const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import type { ApproovModuleOptions } from './approov-options.interface.js';
 import { resolveApproovConfig } from './core/approov-config.js';
-import { ApproovVerifier, type ApproovCheckResult } from './core/approov-verifier.js';
+import { ApproovVerifier, type ApproovCheckResult } from './core/token/verifier.js';
 import type { ApproovFailure, ApproovFailureCode } from './core/failure.js';
-import type { HeaderSource } from './core/request-headers.js';
+import type { HeaderSource } from './core/http/request-headers.js';
 import { ApproovMessageSigningCheck } from './approov-message-signing.js';
 
 /** What the service needs of a request, on Express and on Fastify alike. */

@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import passportJwt from 'passport-jwt';
 import { ApproovService, type ApproovRequestLike } from './approov.service.js';
 import { approovUnauthorized } from './approov.unauthorized.js';
-import type { ApproovTokenClaims } from './core/approov-claims.js';
+import type { ApproovTokenClaims } from './core/token/claims.js';
 
 interface PassportActions {
   success(user: unknown): void;

@@ -6,15 +6,15 @@ export { ApproovBinding, ApproovClaims, SkipApproov } from './approov.decorators
 export { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 export type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
 
-export type { ApproovTokenClaims } from './core/approov-claims.js';
+export type { ApproovTokenClaims } from './core/token/claims.js';
 export { APPROOV_FAILURE_CODES, type ApproovFailure, type ApproovFailureCode } from './core/failure.js';
-export { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './core/approov-secret.js';
+export { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './core/token/secret.js';
 export { resolveApproovConfig } from './core/approov-config.js';
-export { verifyApproovToken, MAX_TOKEN_LENGTH, type TokenVerificationOptions } from './core/approov-token.js';
-export { ApproovVerifier, type ApproovCheckResult, type ApproovVerifierConfig } from './core/approov-verifier.js';
-export { bindingDigest, checkTokenBinding } from './core/token-binding.js';
+export { verifyApproovToken, MAX_TOKEN_LENGTH, type TokenVerificationOptions } from './core/token/verify-token.js';
+export { ApproovVerifier, type ApproovCheckResult, type ApproovVerifierConfig } from './core/token/verifier.js';
+export { bindingDigest, checkTokenBinding } from './core/token/binding.js';
 export { ApproovMessageSigning } from './approov-message-signing.decorator.js';
-export type { ApproovMessageSigningOptions } from './core/message-signature-options.js';
+export type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 export {
   MessageSignatureVerifier,
   parseMessageSignature,
@@ -22,4 +22,4 @@ export {
   contentDigestMatches,
   createContentDigest,
   type MessageSignatureResult,
-} from './core/message-signature.js';
+} from './core/message-signing/verify.js';

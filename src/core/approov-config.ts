@@ -1,7 +1,7 @@
-import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './approov-secret.js';
-import type { ApproovVerifierConfig } from './approov-verifier.js';
-import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './verified-token-cache.js';
-import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signature-options.js';
+import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './token/secret.js';
+import type { ApproovVerifierConfig } from './token/verifier.js';
+import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
+import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
 export interface ApproovCoreOptions {

@@ -1,11 +1,11 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { decodeBase64AnyStrict } from '../core/base64.js';
-import { bindingDigest } from '../core/token-binding.js';
+import { decodeBase64AnyStrict } from '../core/encoding/base64.js';
+import { bindingDigest } from '../core/token/binding.js';
 import {
   createApproovRequestSignature,
   type ApproovSignatureHeaders,
   type SignApproovRequestOptions,
-} from '../core/message-signature-sign.js';
+} from './sign-request.js';
 
 export interface CreateApproovTokenOptions {
   /** The account secret, base64 or base64url (as `approov secret -get base64` prints), or its bytes. */
@@ -63,7 +63,7 @@ export {
   installationPublicKey as approovInstallationPublicKey,
   type ApproovSignatureHeaders,
   type SignApproovRequestOptions,
-} from '../core/message-signature-sign.js';
+} from './sign-request.js';
 
 /**
  * The Signature-Input, Signature and (with a body) Content-Digest headers that make `options`

@@ -4,8 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { parseApproovSecrets, verifyApproovToken } from 'nestjs-approov';
 import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 
-// Spawns the built CLI (dist/cli.js, the package's "bin") as a user would run it.
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+// Spawns the built CLI (dist/cli/main.js, the package's "bin") as a user would run it.
+const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const SECRET = createApproovSecret();
 const keys = parseApproovSecrets({ value: SECRET, setting: 'test' });
 
@@ -42,7 +42,7 @@ function expectUsageError(run: Run, message: RegExp, help = 'nestjs-approov'): v
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run "npm run build" (npm test does).');
+  if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: run "npm run build" (npm test does).');
 });
 
 describe('nestjs-approov (no command)', () => {

@@ -1,0 +1,197 @@
+// `nestjs-approov sign`: the headers of an Approov installation message signature, for curl and demos.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  createApproovRequestSignature,
+  createInstallationKeyPair,
+  installationPublicKey,
+  type SignApproovRequestOptions,
+} from '../testing/sign-request.js';
+
+export const SIGN_HELP = `Usage: nestjs-approov sign --key <key> --url <url> --token <token> [--method <method>]
+                           [--body <text> | --body-file <path>] [--header "<name>: <value>" ...]
+       nestjs-approov sign --key <key> --print-ipk
+       nestjs-approov sign --new-key
+
+Signs a request as an Approov SDK with installation message signing does (RFC 9421, label
+"install", ecdsa-p256-sha256) and prints the Signature-Input, Signature and, with a body,
+Content-Digest headers, one per line, ready for curl -H.
+
+Options:
+  --key=<key>              the installation private key: PEM, or PKCS#8 / SEC1 DER in base64
+                           (write --key="$KEY" for a PEM; default: $APPROOV_INSTALL_PRIVATE_KEY)
+  --key-file <path>        read the key from a file instead
+  --url <url>              the absolute URL the request goes to (covered as @target-uri)
+  --token <token>          the Approov token the request carries; its ipk claim must be this key's
+  --method <method>        default GET
+  --body <text>            the exact body; a sha-256 Content-Digest is made and covered
+  --body-file <path>       read the body from a file instead
+  --header "<name>: <v>"   a header the request sends; authorization, content-length and
+                           content-type are covered when given; repeat for several
+  --component <name>       cover exactly these components, in order (repeat); default as the
+                           Android SDK: @method @target-uri approov-token, then the headers above
+  --created <seconds>      created, seconds since the epoch (default now)
+  --expires <seconds>      expires (default created + 15); --no-expires leaves it out
+  --string-form            send the signature as an sf-string (Android since October 2025)
+  --digest <algorithm>     sha-256 (default) or sha-512
+  --show-base              also print the signature base (it contains the token)
+  --print-ipk              print the ipk claim value (base64 SPKI) for --key, and stop
+  --new-key                print a new P-256 private key (PEM) and its ipk, and stop
+
+Example:
+  KEY="$(nestjs-approov sign --new-key | sed -n '/BEGIN/,/END/p')"
+  TOKEN="$(nestjs-approov token --claim ipk="$(nestjs-approov sign --key="$KEY" --print-ipk)")"
+  nestjs-approov sign --key="$KEY" --token "$TOKEN" --url http://127.0.0.1:8080/message-signing`;
+
+interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const EXIT_OK = 0;
+const EXIT_USAGE = 2;
+
+class SignUsageError extends Error {}
+
+/** Runs `sign` with the arguments after the command name; returns the exit code. */
+export function runSignCommand(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  io: Output,
+): number {
+  try {
+    return sign(args, env, io);
+  } catch (error) {
+    if (!(error instanceof SignUsageError || error instanceof TypeError || isParseArgsError(error))) throw error;
+    io.err(`nestjs-approov: ${(error as Error).message}`);
+    io.err('Run "nestjs-approov sign --help" for usage.');
+    return EXIT_USAGE;
+  }
+}
+
+function sign(args: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Output): number {
+  const { values } = parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      key: { type: 'string' },
+      'key-file': { type: 'string' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+      method: { type: 'string' },
+      body: { type: 'string' },
+      'body-file': { type: 'string' },
+      header: { type: 'string', multiple: true },
+      component: { type: 'string', multiple: true },
+      created: { type: 'string' },
+      expires: { type: 'string' },
+      'no-expires': { type: 'boolean' },
+      'string-form': { type: 'boolean' },
+      digest: { type: 'string' },
+      'show-base': { type: 'boolean' },
+      'print-ipk': { type: 'boolean' },
+      'new-key': { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    io.out(SIGN_HELP);
+    return EXIT_OK;
+  }
+  if (values['new-key']) {
+    const pair = createInstallationKeyPair();
+    io.out(pair.privateKey.trimEnd());
+    io.out(`ipk: ${pair.ipk}`);
+    return EXIT_OK;
+  }
+
+  const key = readKey(values.key, values['key-file'], env);
+  if (values['print-ipk']) {
+    io.out(installationPublicKey(key));
+    return EXIT_OK;
+  }
+  if (values.url === undefined) throw new SignUsageError('give --url <absolute url>.');
+  if (values.token === undefined) throw new SignUsageError('give --token <token>.');
+  if (values.body !== undefined && values['body-file'] !== undefined) {
+    throw new SignUsageError('--body and --body-file exclude each other.');
+  }
+  if (values.expires !== undefined && values['no-expires']) {
+    throw new SignUsageError('--expires and --no-expires exclude each other.');
+  }
+  const digest = values.digest ?? 'sha-256';
+  if (digest !== 'sha-256' && digest !== 'sha-512') throw new SignUsageError('--digest must be sha-256 or sha-512.');
+  let url: URL;
+  try {
+    url = new URL(values.url);
+  } catch {
+    throw new SignUsageError(`--url must be an absolute URL (got "${values.url}").`);
+  }
+
+  const options: SignApproovRequestOptions = {
+    privateKey: key,
+    method: values.method ?? 'GET',
+    url,
+    token: values.token,
+    headers: parseHeaders(values.header ?? []),
+    signatureForm: values['string-form'] ? 'string' : 'binary',
+    digestAlgorithm: digest,
+  };
+  const body = values['body-file'] !== undefined ? readFileSync(values['body-file']) : values.body;
+  if (body !== undefined) options.body = body;
+  if (values.component !== undefined) options.components = values.component;
+  if (values.created !== undefined) options.created = parseSeconds('--created', values.created);
+  if (values.expires !== undefined) options.expires = parseSeconds('--expires', values.expires);
+  if (values['no-expires']) options.expires = null;
+
+  const signed = createApproovRequestSignature(options);
+  for (const [name, value] of Object.entries(signed.headers)) io.out(`${name}: ${value}`);
+  if (values['show-base']) {
+    io.out('');
+    io.out('Signature base:');
+    io.out(signed.signatureBase);
+  }
+  return EXIT_OK;
+}
+
+function readKey(
+  key: string | undefined,
+  keyFile: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string | Buffer {
+  if (key !== undefined && keyFile !== undefined) throw new SignUsageError('--key and --key-file exclude each other.');
+  if (keyFile !== undefined) {
+    const bytes = readFileSync(keyFile);
+    const text = bytes.toString('latin1');
+    // A PEM or base64 text file, else raw DER bytes.
+    return /^[\t\n\r\x20-\x7e]*$/.test(text) ? text.trim() : bytes;
+  }
+  const value = key ?? env.APPROOV_INSTALL_PRIVATE_KEY;
+  if (value === undefined || value.length === 0) {
+    throw new SignUsageError('give the installation key: --key, --key-file or APPROOV_INSTALL_PRIVATE_KEY.');
+  }
+  return value;
+}
+
+function parseHeaders(entries: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const entry of entries) {
+    const colon = entry.indexOf(':');
+    const name = entry.slice(0, colon).trim();
+    if (colon <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
+      throw new SignUsageError(`--header needs "<name>: <value>" (got "${entry}").`);
+    }
+    headers[name.toLowerCase()] = entry.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function parseSeconds(option: string, text: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw new SignUsageError(`${option} must be whole seconds since the epoch (got "${text}").`);
+  return Number(text);
+}
+
+function isParseArgsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
+}

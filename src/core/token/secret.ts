@@ -1,0 +1,76 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { decodeBase64AnyStrict } from '../encoding/base64.js';
+
+/** Thrown at boot for any unusable configuration; the message names the setting at fault. */
+export class ApproovConfigurationError extends Error {
+  override readonly name = 'ApproovConfigurationError';
+}
+
+export const SECRET_ENV_VARIABLES = ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET'] as const;
+
+/** RFC 7518 3.2: an HS256 key must be at least as long as the hash output. */
+export const MIN_SECRET_BYTES = 32;
+
+const PLACEHOLDERS = new Set(['approov_base64_secret_here', 'approov_base64url_secret_here']);
+
+export interface SecretSource {
+  /** The raw value(s), exactly as configured. */
+  value: unknown;
+  /** The option or environment variable it came from, for error messages. */
+  setting: string;
+}
+
+/**
+ * Picks the secret: the `secret` option when given, else APPROOV_BASE64_SECRET, else
+ * APPROOV_BASE64URL_SECRET. A variable that is set but empty is an error, not a fall-through.
+ */
+export function resolveSecretSource(
+  option: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): SecretSource {
+  if (option !== undefined && option !== null) return { value: option, setting: 'secret option' };
+  for (const name of SECRET_ENV_VARIABLES) {
+    if (env[name] !== undefined) return { value: env[name], setting: name };
+  }
+  throw new ApproovConfigurationError(
+    `Approov secret is missing: set the ApproovModule "secret" option, or the ${SECRET_ENV_VARIABLES.join(
+      ' or ',
+    )} environment variable (get it with: approov secret -get base64).`,
+  );
+}
+
+/**
+ * Parses one or several (rotation) base64/base64url secrets into HMAC KeyObjects, once, at boot.
+ * Fails closed with an ApproovConfigurationError naming the setting; never echoes the value.
+ */
+export function parseApproovSecrets(source: SecretSource): KeyObject[] {
+  const { value, setting } = source;
+  const values = Array.isArray(value) ? value : [value];
+  if (values.length === 0) {
+    throw new ApproovConfigurationError(`Approov ${setting} is an empty list: give at least one secret.`);
+  }
+  return values.map((entry, index) =>
+    parseOneSecret(entry, values.length > 1 ? `${setting}[${index}]` : setting),
+  );
+}
+
+function parseOneSecret(entry: unknown, setting: string): KeyObject {
+  const fail = (why: string): never => {
+    throw new ApproovConfigurationError(`Approov ${setting} ${why}`);
+  };
+  if (typeof entry !== 'string') return fail('must be a base64 or base64url string.');
+  if (entry.length === 0) return fail('is empty.');
+  if (PLACEHOLDERS.has(entry.trim().toLowerCase())) {
+    return fail('is still the quickstart placeholder: set the real secret (approov secret -get base64).');
+  }
+  if (entry.includes('-----BEGIN') || entry.trimStart().startsWith('{')) {
+    return fail('looks like a PEM or JWK key: Approov uses the base64 symmetric secret (approov secret -get base64).');
+  }
+  if (/\s/.test(entry)) return fail('contains whitespace: give the base64 text alone.');
+  const bytes = decodeBase64AnyStrict(entry);
+  if (bytes === null) return fail('is not canonical base64 or base64url.');
+  if (bytes.length < MIN_SECRET_BYTES) {
+    return fail(`decodes to ${bytes.length} bytes: an HS256 secret needs at least ${MIN_SECRET_BYTES} (RFC 7518 3.2).`);
+  }
+  return createSecretKey(bytes);
+}

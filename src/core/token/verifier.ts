@@ -1,0 +1,87 @@
+import type { KeyObject } from 'node:crypto';
+import type { ApproovTokenClaims } from './claims.js';
+import { verifyApproovToken, type TokenVerificationOptions } from './verify-token.js';
+import type { ApproovFailureCode } from '../failure.js';
+import { readSingleHeader, type HeaderSource } from '../http/request-headers.js';
+import { checkTokenBinding } from './binding.js';
+import { DEFAULT_CACHE_SIZE, VerifiedTokenCache, deepFreeze, type VerifiedToken } from './verified-token-cache.js';
+
+export interface ApproovVerifierConfig extends TokenVerificationOptions {
+  /** HMAC keys, first to last (rotation). */
+  keys: readonly KeyObject[];
+  /** The token header name. Default 'Approov-Token'. */
+  tokenHeader?: string;
+  /** Let a bound route accept a token without `pay` (Approov failover). Default false. */
+  allowMissingBindingClaim?: boolean;
+  /** Clock in seconds since the epoch; injectable for tests. */
+  now?: () => number;
+  /** Verified tokens kept (least recently used evicted first); 0 disables the cache. Default 10,000. */
+  cacheSize?: number;
+}
+
+export type ApproovCheckResult =
+  | { ok: true; claims: ApproovTokenClaims }
+  | { ok: false; code: ApproovFailureCode };
+
+const systemClock = (): number => Date.now() / 1000;
+
+/**
+ * The one place where a request's Approov headers are judged. The Nest guard, the Passport
+ * strategy, the CLI and the benchmarks all call this; it holds no Nest import.
+ */
+export class ApproovVerifier {
+  readonly tokenHeader: string;
+  private readonly tokenHeaderLower: string;
+  private readonly now: () => number;
+  private readonly cache: VerifiedTokenCache | null;
+
+  constructor(private readonly config: ApproovVerifierConfig) {
+    if (config.keys.length === 0) throw new Error('ApproovVerifier needs at least one key');
+    this.tokenHeader = config.tokenHeader ?? 'Approov-Token';
+    this.tokenHeaderLower = this.tokenHeader.toLowerCase();
+    this.now = config.now ?? systemClock;
+    const cacheSize = config.cacheSize ?? DEFAULT_CACHE_SIZE;
+    this.cache = cacheSize === 0 ? null : new VerifiedTokenCache(cacheSize, config.clockToleranceSec);
+  }
+
+  /** How many verified tokens the cache holds now (0 when disabled). */
+  get cachedTokenCount(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  /**
+   * Verifies a token string alone (no header or binding rules). A token that passed every check
+   * is served from the cache while its `exp` holds; failures are never cached. Claims are frozen.
+   */
+  verifyToken(token: string): ApproovCheckResult {
+    const nowSec = this.now();
+    const cached = this.cache?.get(token, nowSec);
+    if (cached !== undefined) return cached;
+    const result = verifyApproovToken(token, this.config.keys, nowSec, this.config);
+    if (!result.ok) return result;
+    const verified: VerifiedToken = Object.freeze({ ok: true, claims: deepFreeze(result.claims) });
+    this.cache?.set(token, verified);
+    return verified;
+  }
+
+  /**
+   * Verifies the request's token header and, when `bindingHeaders` is non-empty, the binding of
+   * the token to those headers' values, concatenated in the given order.
+   */
+  verifyRequest(source: HeaderSource, bindingHeaders?: readonly string[]): ApproovCheckResult {
+    const header = readSingleHeader(source, this.tokenHeaderLower);
+    if (header.status === 'missing') return { ok: false, code: 'missing_approov_token' };
+    if (header.status === 'duplicate') return { ok: false, code: 'duplicate_approov_token' };
+    const result = this.verifyToken(header.value);
+    if (!result.ok || bindingHeaders === undefined || bindingHeaders.length === 0) return result;
+
+    const values: string[] = [];
+    for (const name of bindingHeaders) {
+      const bound = readSingleHeader(source, name.toLowerCase());
+      if (bound.status !== 'ok') return { ok: false, code: 'missing_binding_header' };
+      values.push(bound.value);
+    }
+    const bindingFailure = checkTokenBinding(result.claims, values, this.config.allowMissingBindingClaim);
+    return bindingFailure === null ? result : { ok: false, code: bindingFailure };
+  }
+}

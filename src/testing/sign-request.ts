@@ -1,0 +1,173 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { serializeDictionary, serializeInnerList, type Item } from 'structured-headers';
+import { decodeBase64AnyStrict } from '../core/encoding/base64.js';
+import {
+  APPROOV_SIGNATURE_ALGORITHM,
+  APPROOV_SIGNATURE_LABEL,
+  buildSignatureBase,
+  createContentDigest,
+  type ComponentResolver,
+} from '../core/message-signing/verify.js';
+import { normalizeAuthority } from '../core/message-signing/request-target.js';
+
+export interface SignApproovRequestOptions {
+  /** The installation private key: a KeyObject, PEM text, or PKCS#8 / SEC1 DER (bytes or base64). */
+  privateKey: KeyObject | string | Buffer;
+  /** The request method, as sent. */
+  method: string;
+  /** The absolute URL the request goes to, as the client sends it. */
+  url: string | URL;
+  /** The Approov token the request carries. */
+  token: string;
+  /** The body, as sent. A Content-Digest (sha-256) is made for it and covered. */
+  body?: string | Buffer | Uint8Array;
+  /** Other headers the request sends; `authorization`, `content-length` and `content-type` are covered when given. */
+  headers?: Readonly<Record<string, string>>;
+  /**
+   * The covered components, in order. Default, as the Android SDK signs: `@method`, `@target-uri`,
+   * the token header, then `authorization`, `content-length`, `content-type`, `content-digest` when present.
+   */
+  components?: readonly string[];
+  /** `created`, seconds since the epoch. Default now. */
+  created?: number;
+  /** `expires`, seconds since the epoch; null leaves it out. Default created + 15, as the SDK does. */
+  expires?: number | null;
+  /** The `alg` parameter. Default 'ecdsa-p256-sha256'; change it only for negative tests. */
+  alg?: string;
+  /** `binary` (iOS, `:<base64>:`, default) or `string` (Android since October 2025, `"<base64>"`). */
+  signatureForm?: 'binary' | 'string';
+  /** Content-Digest algorithm. Default 'sha-256'. */
+  digestAlgorithm?: 'sha-256' | 'sha-512';
+  /** The token header name. Default 'Approov-Token'. */
+  tokenHeader?: string;
+}
+
+/** The headers to add to a request so that it carries a valid installation message signature. */
+export interface ApproovSignatureHeaders {
+  'Signature-Input': string;
+  Signature: string;
+  /** Present when the request has a body (or a Content-Digest was given in `headers`). */
+  'Content-Digest'?: string;
+}
+
+export interface ApproovSignedRequest {
+  headers: ApproovSignatureHeaders;
+  /** The exact text that was signed, for debugging a mismatch. */
+  signatureBase: string;
+}
+
+/** Fields the Android SDK covers when the request has them, after the three it always covers. */
+const OPTIONAL_SIGNED_FIELDS = ['authorization', 'content-length', 'content-type', 'content-digest'];
+
+/**
+ * Signs a request as an Approov SDK does (RFC 9421, label `install`, ECDSA P-256 r||s), and
+ * returns the Signature-Input, Signature and Content-Digest headers. For tests, demos and the CLI.
+ * Throws TypeError on a key that is not an EC P-256 private key, or an unusable URL or component.
+ */
+export function createApproovRequestSignature(options: SignApproovRequestOptions): ApproovSignedRequest {
+  const key = loadInstallationPrivateKey(options.privateKey);
+  const url = new URL(options.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('createApproovRequestSignature: url must be http or https');
+  const scheme = url.protocol.slice(0, -1);
+  const authority = normalizeAuthority(url.host, scheme);
+  if (authority === null) throw new TypeError('createApproovRequestSignature: url has no usable host');
+  const requestTarget = `${url.pathname || '/'}${url.search}`;
+
+  const fields = new Map<string, string>();
+  for (const [name, value] of Object.entries(options.headers ?? {})) fields.set(name.toLowerCase(), value.trim());
+  fields.set((options.tokenHeader ?? 'Approov-Token').toLowerCase(), options.token);
+  if (options.body !== undefined && !fields.has('content-digest')) {
+    fields.set('content-digest', createContentDigest(options.body, options.digestAlgorithm));
+  }
+
+  const tokenComponent = (options.tokenHeader ?? 'Approov-Token').toLowerCase();
+  const components = [
+    ...(options.components ?? ['@method', '@target-uri', tokenComponent, ...OPTIONAL_SIGNED_FIELDS.filter((name) => fields.has(name))]),
+  ];
+  const created = options.created ?? Math.floor(Date.now() / 1000);
+  const params = new Map<string, string | number>([
+    ['alg', options.alg ?? APPROOV_SIGNATURE_ALGORITHM],
+    ['created', created],
+  ]);
+  const expires = options.expires === undefined ? created + 15 : options.expires;
+  if (expires !== null) params.set('expires', expires);
+  const signatureParams = serializeInnerList([components.map((name): Item => [name, new Map()]), params]);
+
+  const resolve: ComponentResolver = (name) => {
+    switch (name) {
+      case '@method':
+        return options.method;
+      case '@target-uri':
+        return `${scheme}://${authority}${requestTarget}`;
+      case '@authority':
+        return authority;
+      case '@scheme':
+        return scheme;
+      case '@request-target':
+        return requestTarget;
+      case '@path':
+        return url.pathname || '/';
+      case '@query':
+        return url.search === '' ? '?' : url.search;
+      default:
+        return fields.get(name) ?? null;
+    }
+  };
+  const signatureBase = buildSignatureBase(components, resolve, signatureParams);
+  if (signatureBase === null) throw new TypeError('createApproovRequestSignature: a covered component is missing from the request');
+  const signature = sign('sha256', Buffer.from(signatureBase, 'latin1'), { key, dsaEncoding: 'ieee-p1363' });
+
+  const headers: ApproovSignatureHeaders = {
+    'Signature-Input': `${APPROOV_SIGNATURE_LABEL}=${signatureParams}`,
+    Signature:
+      options.signatureForm === 'string'
+        ? serializeDictionary({ [APPROOV_SIGNATURE_LABEL]: signature.toString('base64') })
+        : serializeDictionary({ [APPROOV_SIGNATURE_LABEL]: signature }),
+  };
+  const digest = fields.get('content-digest');
+  if (digest !== undefined) headers['Content-Digest'] = digest;
+  return { headers, signatureBase };
+}
+
+/** Loads an EC P-256 private key from a KeyObject, PEM, or PKCS#8 / SEC1 DER (bytes or base64). */
+export function loadInstallationPrivateKey(input: KeyObject | string | Buffer): KeyObject {
+  let key: KeyObject | undefined;
+  if (typeof input === 'object' && !Buffer.isBuffer(input)) {
+    key = input;
+  } else if (typeof input === 'string' && input.includes('-----BEGIN')) {
+    key = tryKey(() => createPrivateKey(input));
+  } else {
+    const der = typeof input === 'string' ? decodeBase64AnyStrict(input.trim()) : input;
+    if (der !== null) {
+      key =
+        tryKey(() => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' })) ??
+        tryKey(() => createPrivateKey({ key: der, format: 'der', type: 'sec1' }));
+    }
+  }
+  if (key === undefined || key.type !== 'private' || key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new TypeError('the installation key must be an EC P-256 private key (PEM, or PKCS#8 / SEC1 DER in base64)');
+  }
+  return key;
+}
+
+function tryKey(load: () => KeyObject): KeyObject | undefined {
+  try {
+    return load();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `ipk` claim value for a private key: base64 DER SubjectPublicKeyInfo of its public key. */
+export function installationPublicKey(privateKey: KeyObject | string | Buffer): string {
+  return createPublicKey(loadInstallationPrivateKey(privateKey)).export({ format: 'der', type: 'spki' }).toString('base64');
+}
+
+/** A fresh installation key pair: the private key as PKCS#8 PEM and the matching `ipk` claim. */
+export function createInstallationKeyPair(): { privateKey: string; ipk: string } {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return {
+    privateKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    ipk: publicKey.export({ format: 'der', type: 'spki' }).toString('base64'),
+  };
+}

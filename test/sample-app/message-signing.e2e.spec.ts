@@ -1,0 +1,100 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { OutgoingHttpHeaders } from 'node:http';
+import {
+  createApproovInstallationKey,
+  createApproovToken,
+  signApproovRequest,
+  type SignApproovRequestOptions,
+} from 'nestjs-approov/testing';
+import { AppModule } from '../../sample-app/src/app.module.js';
+import { messageSigningFixture as fixture } from '../support/message-signing-vectors.js';
+import { HELLO, send, type AdapterName, type Reply } from '../support/message-signing-harness.js';
+
+const SECRET = fixture.token_secret_base64;
+const PRIVATE_KEY = fixture.test_private_key_pkcs8_or_sec1_der_base64;
+const BODY = '{"greeting":"hi"}';
+const UNAUTHORIZED = { status: 401, body: '{"statusCode":401,"message":"Unauthorized"}' };
+
+// The sample app as main.ts builds it (rawBody: true), on the vectors' secret.
+describe.each<AdapterName>(['express', 'fastify'])('sample app /message-signing on %s', (adapter) => {
+  let app: INestApplication;
+  let baseUrl: URL;
+  const savedSecret = process.env.APPROOV_BASE64_SECRET;
+
+  beforeAll(async () => {
+    process.env.APPROOV_BASE64_SECRET = SECRET;
+    app = await NestFactory.create(AppModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), {
+      rawBody: true,
+      logger: false,
+      abortOnError: false,
+    });
+    await app.listen(0, '127.0.0.1');
+    baseUrl = new URL(await app.getUrl());
+  });
+  afterAll(async () => {
+    await app.close();
+    if (savedSecret === undefined) delete process.env.APPROOV_BASE64_SECRET;
+    else process.env.APPROOV_BASE64_SECRET = savedSecret;
+  });
+
+  const token = (claims: Record<string, unknown> = { ipk: fixture.ipk_spki_der_base64 }): string =>
+    createApproovToken({ secret: SECRET, claims });
+
+  /** Signs what `signing` says (default: the request as sent), then sends `sent`. */
+  type Signing = Partial<SignApproovRequestOptions> & { signedPath?: string };
+
+  function request(
+    sent: { method: 'GET' | 'POST'; path?: string; token?: string; body?: string },
+    { signedPath, ...signing }: Signing = {},
+  ): Promise<Reply> {
+    const path = sent.path ?? '/message-signing';
+    const sentToken = sent.token ?? token();
+    const content: Record<string, string> = sent.body === undefined ? {} : { 'content-type': 'application/json' };
+    const signature = signApproovRequest({
+      privateKey: PRIVATE_KEY,
+      method: sent.method,
+      url: new URL(signedPath ?? path, baseUrl),
+      token: sentToken,
+      body: sent.body,
+      headers: content,
+      ...signing,
+    });
+    const headers: OutgoingHttpHeaders = { 'approov-token': sentToken, ...content, ...signature };
+    return send(baseUrl, sent.method, path, headers, sent.body);
+  }
+
+  const served = { status: 200, body: JSON.stringify(HELLO) };
+
+  it('GET: serves a correctly signed request', async () => {
+    expect(await request({ method: 'GET' })).toEqual(served);
+  });
+
+  it('POST: serves a correctly signed request whose body is covered by Content-Digest', async () => {
+    expect(await request({ method: 'POST', body: BODY })).toEqual(served);
+  });
+
+  it.each<[string, { method: 'GET' | 'POST'; path?: string; body?: string }, Signing]>([
+    ['GET: the method', { method: 'GET' }, { method: 'HEAD' }],
+    ['GET: the path', { method: 'GET' }, { signedPath: '/message-signing/other' }],
+    ['GET: the query', { method: 'GET', path: '/message-signing?id=1' }, { signedPath: '/message-signing?id=2' }],
+    ['GET: the token', { method: 'GET' }, { token: 'another-token' }],
+    ['GET: the key', { method: 'GET' }, { privateKey: createApproovInstallationKey().privateKey }],
+    ['GET: the alg', { method: 'GET' }, { alg: 'hmac-sha256' }],
+    ['GET: the age', { method: 'GET' }, { created: Math.floor(Date.now() / 1000) - 600, expires: null }],
+    ['POST: the body', { method: 'POST', body: BODY }, { body: '{"greeting":"bye"}' }],
+    ['POST: no content-digest covered', { method: 'POST', body: BODY }, { components: ['@method', '@target-uri', 'approov-token'] }],
+  ])('rejects a request tampered with in %s', async (_case, sent, signing) => {
+    expect(await request(sent, signing)).toEqual(UNAUTHORIZED);
+  });
+
+  it('rejects an unsigned request', async () => {
+    expect(await send(baseUrl, 'GET', '/message-signing', { 'approov-token': token() })).toEqual(UNAUTHORIZED);
+  });
+
+  it('rejects a token without ipk (required: true)', async () => {
+    expect(await request({ method: 'GET', token: token({}) })).toEqual(UNAUTHORIZED);
+  });
+});
