@@ -1,6 +1,7 @@
 import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './token/secret.js';
 import type { ApproovVerifierConfig } from './token/verifier.js';
 import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
+import { isHeaderName } from './http/header-name.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
@@ -31,8 +32,6 @@ export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
 export const DEFAULT_BINDING_HEADERS = ['Authorization'];
 export const MAX_CLOCK_TOLERANCE_SEC = 300;
 
-const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
 /**
  * Validates every option once, at boot, and builds the verifier configuration (keys included).
  * Throws ApproovConfigurationError naming the option or environment variable at fault.
@@ -47,14 +46,14 @@ export function resolveApproovConfig(
   const keys = parseApproovSecrets(resolveSecretSource(options.secret, env));
 
   const header = options.header ?? DEFAULT_TOKEN_HEADER;
-  if (typeof header !== 'string' || !HEADER_NAME_RE.test(header)) bad('header', 'must be a valid HTTP header name.');
+  if (!isHeaderName(header)) bad('header', 'must be a valid HTTP header name.');
 
   const bindingHeaders = options.bindingHeaders ?? DEFAULT_BINDING_HEADERS;
   if (!Array.isArray(bindingHeaders) || bindingHeaders.length === 0) {
     bad('bindingHeaders', 'must be a non-empty array of header names.');
   }
   for (const name of bindingHeaders as unknown[]) {
-    if (typeof name !== 'string' || !HEADER_NAME_RE.test(name)) {
+    if (!isHeaderName(name)) {
       bad('bindingHeaders', 'must contain only valid HTTP header names.');
     }
   }

@@ -1,4 +1,4 @@
-/** Stable reason codes for a rejected request (CONTRACT 3). Never sent to the client. */
+/** Stable reason codes for a rejected request: logged and given to onFailure, never sent to the client. */
 export const APPROOV_FAILURE_CODES = [
   'missing_approov_token',
   'duplicate_approov_token',
@@ -21,9 +21,20 @@ export const APPROOV_FAILURE_CODES = [
   'message_signature_expired',
   'message_signature_components_missing',
   'content_digest_mismatch',
+  'replay_store_unavailable',
+  'keys_unavailable',
 ] as const;
 
 export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
+
+/**
+ * Codes that mean the server cannot decide (a store or a key endpoint did not answer), not that
+ * the client is at fault: they are answered with 503, every other code with the one 401.
+ */
+export const UNAVAILABLE_FAILURE_CODES: ReadonlySet<ApproovFailureCode> = new Set<ApproovFailureCode>([
+  'replay_store_unavailable',
+  'keys_unavailable',
+]);
 
 /** What the `onFailure` hook receives: the reason and where, never the token or header values. */
 export interface ApproovFailure {

@@ -4,6 +4,7 @@ import { verifyApproovToken, type TokenVerificationOptions } from './verify-toke
 import type { ApproovFailureCode } from '../failure.js';
 import { readSingleHeader, type HeaderSource } from '../http/request-headers.js';
 import { checkTokenBinding } from './binding.js';
+import { systemClock } from '../clock.js';
 import { DEFAULT_CACHE_SIZE, VerifiedTokenCache, deepFreeze, type VerifiedToken } from './verified-token-cache.js';
 
 export interface ApproovVerifierConfig extends TokenVerificationOptions {
@@ -22,8 +23,6 @@ export interface ApproovVerifierConfig extends TokenVerificationOptions {
 export type ApproovCheckResult =
   | { ok: true; claims: ApproovTokenClaims }
   | { ok: false; code: ApproovFailureCode };
-
-const systemClock = (): number => Date.now() / 1000;
 
 /**
  * The one place where a request's Approov headers are judged. The Nest guard, the Passport
