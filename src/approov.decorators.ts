@@ -1,9 +1,9 @@
 import { applyDecorators, createParamDecorator, UseGuards, type ExecutionContext } from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
-import { ApproovBindingMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import { ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import { isHeaderName } from './core/http/header-name.js';
+import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
-
-const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * Requires the Approov token to be bound to these headers, concatenated in this order
@@ -12,7 +12,7 @@ const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  */
 export function ApproovBinding(...headers: string[]): MethodDecorator & ClassDecorator {
   for (const name of headers) {
-    if (typeof name !== 'string' || !HEADER_NAME_RE.test(name)) {
+    if (!isHeaderName(name)) {
       throw new TypeError(`@ApproovBinding(): "${String(name)}" is not a valid HTTP header name`);
     }
   }
@@ -20,6 +20,18 @@ export function ApproovBinding(...headers: string[]): MethodDecorator & ClassDec
     ApproovBindingMetadata(Object.freeze(headers.map((name) => name.toLowerCase()))),
     UseGuards(ApproovGuard),
   );
+}
+
+/**
+ * Requires a valid Approov installation message signature (RFC 9421, key from the token's `ipk`)
+ * on a handler or a class; the handler wins. Options override the module's `messageSigning`
+ * defaults field by field. It also attaches ApproovGuard, so the route is never served unchecked.
+ */
+export function ApproovMessageSigning(options?: ApproovMessageSigningOptions): MethodDecorator & ClassDecorator {
+  const checked = checkMessageSigningOptions(options, 'options', (option, why) => {
+    throw new TypeError(`@ApproovMessageSigning(): ${option} ${why}`);
+  });
+  return applyDecorators(SigningRulesMetadata(checked), UseGuards(ApproovGuard));
 }
 
 /** Opts a handler or controller out of a global ApproovGuard (`protectAllRoutes: true`). */

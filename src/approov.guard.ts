@@ -1,16 +1,18 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApproovBindingMetadata, SkipApproovMetadata } from './approov.metadata.js';
-import { ApproovMessageSigningMetadata } from './approov-message-signing.metadata.js';
-import { ApproovService, type ApproovRequestLike } from './approov.service.js';
-import { approovUnauthorized } from './approov.unauthorized.js';
+import { ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import { createApproovRejection } from './approov-rejection.js';
+import type { ApproovRequestLike } from './approov-request.js';
+import { ApproovService } from './approov.service.js';
 import type { ApproovFailureCode } from './core/failure.js';
+import { whenSettled } from './core/maybe-async.js';
+import type { ApproovTokenClaims } from './core/token/claims.js';
 
 const NO_BINDING: readonly string[] = Object.freeze([]);
 
 /** What a request passed: which module instance verified it, for which binding and signing rules. */
 interface Pass {
-  readonly approov: ApproovService;
+  readonly service: ApproovService;
   readonly binding: readonly string[];
   readonly signing: unknown;
 }
@@ -22,58 +24,102 @@ interface Pass {
 const passes = new WeakMap<object, Pass[]>();
 
 /**
- * Serves a request only with a valid Approov token and, on routes marked @ApproovBinding, a token
- * bound to the declared headers. Every reject is the same 401. Verified claims go to
- * `request.approov`. Override `getRequest` for GraphQL and other non-HTTP contexts.
+ * Serves a request only with a valid Approov token and, on routes marked @ApproovBinding or
+ * @ApproovMessageSigning, a token bound to the declared headers and a valid message signature.
+ * Every client-fault reject is the same 401; "cannot decide" is a 503. Verified claims go to
+ * `request.approov`. Subclass it to change when it runs (`shouldSkip`), where the request comes
+ * from (`getRequest`) or what it throws (`createRejection`).
+ *
+ * `canActivate` returns a Promise only when a check really is asynchronous; the token-only path
+ * answers synchronously.
  */
 @Injectable()
 export class ApproovGuard implements CanActivate {
   constructor(
     protected readonly reflector: Reflector,
-    protected readonly approov: ApproovService,
+    protected readonly service: ApproovService,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (this.shouldSkip(context)) return true;
     const targets = [context.getHandler(), context.getClass()];
     const binding = this.reflector.getAllAndOverride(ApproovBindingMetadata, targets);
-    const signing = this.reflector.getAllAndOverride(ApproovMessageSigningMetadata, targets);
-    // A binding or signing route is never skipped: they outrank @SkipApproov.
-    if (
-      binding === undefined &&
-      signing === undefined &&
-      this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true
-    ) {
-      return true;
-    }
+    const signing = this.reflector.getAllAndOverride(SigningRulesMetadata, targets);
     const bindingHeaders =
-      binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.approov.defaultBindingHeaders;
+      binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.service.defaultBindingHeaders;
 
     const request = this.getRequest(context);
     const passed = passes.get(request);
-    if (passed?.some((p) => p.approov === this.approov && p.binding === bindingHeaders && p.signing === signing)) {
+    if (passed?.some((p) => p.service === this.service && p.binding === bindingHeaders && p.signing === signing)) {
       return true;
     }
-    let result = this.approov.verifyRequest(request, bindingHeaders);
-    if (result.ok && signing !== undefined) {
-      const signed = this.approov.messageSigning.verify(request, result.claims, signing);
-      if (!signed.ok) result = { ok: false, code: signed.code };
-    }
-    if (!result.ok) return this.handleFailure(result.code, request);
-    request.approov = result.claims;
-    const pass: Pass = { approov: this.approov, binding: bindingHeaders, signing };
+    const pass: Pass = { service: this.service, binding: bindingHeaders, signing };
+    const token = this.service.verifyRequest(request, bindingHeaders);
+    if (!token.ok) return this.reject(token.code, request, context);
+    if (signing === undefined) return this.accept(request, token.claims, pass);
+    return whenSettled(this.service.verifyMessageSignature(request, token.claims, signing), (signed) =>
+      signed.ok ? this.accept(request, token.claims, pass) : this.reject(signed.code, request, context),
+    );
+  }
+
+  /**
+   * True to let the request through unchecked. Default: the route carries `@SkipApproov()` and
+   * neither `@ApproovBinding` nor `@ApproovMessageSigning` (those outrank it). Example, a health check:
+   *
+   * ```ts
+   * protected override shouldSkip(context: ExecutionContext): boolean {
+   *   return context.switchToHttp().getRequest().url === '/healthz' || super.shouldSkip(context);
+   * }
+   * ```
+   */
+  protected shouldSkip(context: ExecutionContext): boolean {
+    const targets = [context.getHandler(), context.getClass()];
+    return (
+      this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true &&
+      this.reflector.getAllAndOverride(ApproovBindingMetadata, targets) === undefined &&
+      this.reflector.getAllAndOverride(SigningRulesMetadata, targets) === undefined
+    );
+  }
+
+  /**
+   * The HTTP request (Express or Fastify). Override to reach it in other contexts, e.g. GraphQL:
+   *
+   * ```ts
+   * protected override getRequest(context: ExecutionContext): ApproovRequestLike {
+   *   return GqlExecutionContext.create(context).getContext().req;
+   * }
+   * ```
+   */
+  protected getRequest(context: ExecutionContext): ApproovRequestLike {
+    return context.switchToHttp().getRequest<ApproovRequestLike>();
+  }
+
+  /**
+   * What the guard throws for a reject: by default the one 401 (`{"statusCode":401,"message":"Unauthorized"}`)
+   * for client-fault codes, and a 503 with no reason for codes in UNAVAILABLE_FAILURE_CODES.
+   * The code is already logged and reported; keep it out of the response. Example, a GraphQL error:
+   *
+   * ```ts
+   * protected override createRejection(code: ApproovFailureCode, context: ExecutionContext): Error {
+   *   return new GraphQLError('Unauthorized', { extensions: { code: 'UNAUTHENTICATED' } });
+   * }
+   * ```
+   */
+  protected createRejection(code: ApproovFailureCode, _context: ExecutionContext): Error {
+    return createApproovRejection(code);
+  }
+
+  private accept(request: ApproovRequestLike, claims: ApproovTokenClaims, pass: Pass): boolean {
+    request.approov = claims;
+    const passed = passes.get(request);
     if (passed === undefined) passes.set(request, [pass]);
     else passed.push(pass);
     return true;
   }
 
-  /** The HTTP request (Express or Fastify). Override to reach it in other contexts. */
-  protected getRequest(context: ExecutionContext): ApproovRequestLike {
-    return context.switchToHttp().getRequest<ApproovRequestLike>();
-  }
-
-  /** Reports the reject, then throws the one 401 (or serves it in monitor mode). */
-  protected handleFailure(code: ApproovFailureCode, request: ApproovRequestLike): boolean {
-    if (this.approov.reportFailure(code, request)) return true;
-    throw approovUnauthorized();
+  /** Reports the reject, then throws (or, in monitor mode, serves the request). */
+  private reject(code: ApproovFailureCode, request: ApproovRequestLike, context: ExecutionContext): boolean {
+    if (this.service.reportFailureAndShouldServe(code, request)) return true;
+    throw this.createRejection(code, context);
   }
 }

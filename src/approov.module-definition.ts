@@ -4,11 +4,7 @@ import { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import { ApproovGuard } from './approov.guard.js';
 import type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
 
-export const {
-  ConfigurableModuleClass: ApproovConfigurableModuleClass,
-  OPTIONS_TYPE: APPROOV_OPTIONS_TYPE,
-  ASYNC_OPTIONS_TYPE: APPROOV_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<ApproovModuleOptions>({
+export const { ConfigurableModuleClass: ApproovConfigurableModuleClass } = new ConfigurableModuleBuilder<ApproovModuleOptions>({
   moduleName: 'Approov',
   optionsInjectionToken: APPROOV_MODULE_OPTIONS,
 })

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import passportJwt from 'passport-jwt';
-import { ApproovService, type ApproovRequestLike } from './approov.service.js';
-import { approovUnauthorized } from './approov.unauthorized.js';
+import { createApproovRejection } from './approov-rejection.js';
+import type { ApproovRequestLike } from './approov-request.js';
+import { ApproovService } from './approov.service.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 
 interface PassportActions {
@@ -21,9 +22,9 @@ interface PassportActions {
  */
 @Injectable()
 export class ApproovStrategy extends PassportStrategy(passportJwt.Strategy, 'approov') {
-  constructor(private readonly approov: ApproovService) {
+  constructor(private readonly service: ApproovService) {
     super({
-      jwtFromRequest: passportJwt.ExtractJwt.fromHeader(approov.verifier.tokenHeader.toLowerCase()),
+      jwtFromRequest: passportJwt.ExtractJwt.fromHeader(service.tokenHeader.toLowerCase()),
       // Fails closed should passport-jwt's own verify path ever be reached.
       secretOrKeyProvider: (_request: unknown, _token: unknown, done: (error: Error) => void) =>
         done(new Error('ApproovStrategy verifies through its own core')),
@@ -36,16 +37,16 @@ export class ApproovStrategy extends PassportStrategy(passportJwt.Strategy, 'app
 
   override authenticate(request: ApproovRequestLike): void {
     const passport = this as unknown as PassportActions;
-    const result = this.approov.verifyRequest(request);
+    const result = this.service.verifyRequest(request);
     if (result.ok) {
       request.approov = result.claims;
       passport.success(this.validate(result.claims));
-    } else if (this.approov.reportFailure(result.code, request)) {
+    } else if (this.service.reportFailureAndShouldServe(result.code, request)) {
       passport.pass(); // monitor mode: served, with no user
     } else {
-      // The guard's exact 401, not AuthGuard's own (other key order): the body must not tell which
-      // check failed. It also ends the Passport chain: no later strategy can rescue an Approov reject.
-      passport.error(approovUnauthorized());
+      // The guard's exact rejection, not AuthGuard's own 401 (other key order): the body must not tell
+      // which check failed. It also ends the Passport chain: no later strategy can rescue an Approov reject.
+      passport.error(createApproovRejection(result.code));
     }
   }
 }

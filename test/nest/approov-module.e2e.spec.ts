@@ -284,6 +284,13 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       expect(lines[0]!.message).not.toContain('query-secret-value');
     });
 
+    it('reports a repeated Approov-TraceID as invalid, never one of the values sent', async () => {
+      await app.get('/token-check', [['Approov-TraceID', 'trace-first'], ['Approov-TraceID', 'trace-second']]);
+      expect(failures).toEqual([
+        { code: 'missing_approov_token', method: 'GET', path: '/token-check', traceId: 'invalid', monitored: false },
+      ]);
+    });
+
     it('writes no line for an accepted request', async () => {
       const before = logCapture.approovLines().length;
       await app.get('/token-check', { 'Approov-Token': token() });

@@ -26,7 +26,7 @@ const requestWith = (token: string): FakeRequest => ({
   rawHeaders: ['Host', '127.0.0.1', 'Approov-Token', token],
   headers: {},
 });
-const rejects = (run: () => boolean): boolean => {
+const rejects = (run: () => boolean | Promise<boolean>): boolean => {
   try {
     run();
     return false;

@@ -1,32 +1,22 @@
 import { Logger } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
-import type { ApproovRequestLike } from './approov.service.js';
+import { toSignedRequest, type ApproovRequestLike } from './approov-request.js';
+import type { MaybePromise } from './core/maybe-async.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 import {
   resolveMessageSigningOptions,
   type ApproovMessageSigningOptions,
   type ResolvedMessageSigningOptions,
 } from './core/message-signing/options.js';
-import type { SignedRequestSource } from './core/message-signing/request-target.js';
 import { MessageSignatureVerifier, type MessageSignatureResult } from './core/message-signing/verify.js';
-import type { HeaderSource } from './core/http/request-headers.js';
-
-/** The Node request underneath Express's `req` or Fastify's `request.raw`. */
-interface NodeRequestLike extends HeaderSource {
-  method?: string;
-  url?: string;
-  originalUrl?: string;
-  socket?: { encrypted?: boolean };
-}
-
-const systemClock = (): number => Date.now() / 1000;
+import { systemClock } from './core/clock.js';
 
 /**
- * Message-signing checks for the Nest shells: merges a route's options over the module defaults
- * (once per route), maps an Express or Fastify request onto the core, and warns once when the
- * body must be checked but the app keeps no raw body.
+ * Verifies a request's message signature under its route's rules: merges the route's
+ * `@ApproovMessageSigning` options over the module defaults (once per route), and warns once
+ * when the body must be checked but the app keeps no raw body.
  */
-export class ApproovMessageSigningCheck {
+export class RouteSignatureVerifier {
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly verifier = new MessageSignatureVerifier();
   private readonly resolved = new WeakMap<object, ResolvedMessageSigningOptions>();
@@ -44,7 +34,7 @@ export class ApproovMessageSigningCheck {
     request: ApproovRequestLike,
     claims: ApproovTokenClaims,
     routeOptions: Readonly<ApproovMessageSigningOptions>,
-  ): MessageSignatureResult {
+  ): MaybePromise<MessageSignatureResult> {
     const result = this.verifier.verify(toSignedRequest(request), claims, this.optionsFor(routeOptions), this.now());
     if (!result.ok && result.rawBodyUnavailable === true && !this.warnedRawBody) {
       this.warnedRawBody = true;
@@ -65,19 +55,4 @@ export class ApproovMessageSigningCheck {
     }
     return options;
   }
-}
-
-/** Express hands the Node request itself; Fastify wraps it in `request.raw`. */
-function toSignedRequest(request: ApproovRequestLike & { rawBody?: unknown }): SignedRequestSource {
-  const node = (request.raw ?? request) as NodeRequestLike;
-  const rawBody = request.rawBody;
-  return {
-    rawHeaders: node.rawHeaders,
-    headers: node.headers,
-    method: node.method ?? request.method ?? '',
-    // originalUrl: Express's request-target before mounting; Fastify's before rewriteUrl.
-    target: node.originalUrl ?? node.url ?? '',
-    encrypted: node.socket?.encrypted === true,
-    rawBody: Buffer.isBuffer(rawBody) ? rawBody : undefined,
-  };
 }
