@@ -1,7 +1,7 @@
 import { applyDecorators, createParamDecorator, UseGuards, type ExecutionContext } from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
 import { ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
-import { isHeaderName } from './core/http/header-name.js';
+import { isHeaderName } from './core/http/request-headers.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 

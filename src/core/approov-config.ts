@@ -1,7 +1,8 @@
 import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './token/secret.js';
 import type { ApproovVerifierConfig } from './token/verifier.js';
 import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
-import { isHeaderName } from './http/header-name.js';
+import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
+import { isHeaderName } from './http/request-headers.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
@@ -30,7 +31,7 @@ export interface ResolvedApproovConfig {
 
 export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
 export const DEFAULT_BINDING_HEADERS = ['Authorization'];
-export const MAX_CLOCK_TOLERANCE_SEC = 300;
+export { MAX_CLOCK_TOLERANCE_SEC };
 
 /**
  * Validates every option once, at boot, and builds the verifier configuration (keys included).

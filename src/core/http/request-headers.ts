@@ -6,6 +6,14 @@ export interface HeaderSource {
   headers?: Readonly<Record<string, string | readonly string[] | undefined>>;
 }
 
+// RFC 9110 5.1: a field name is a token.
+const HEADER_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** True when `name` is a valid HTTP field name (any case). */
+export function isHeaderName(name: unknown): name is string {
+  return typeof name === 'string' && HEADER_NAME_RE.test(name);
+}
+
 export type SingleHeader = { status: 'ok'; value: string } | { status: 'missing' } | { status: 'duplicate' };
 
 const MISSING: SingleHeader = { status: 'missing' };
