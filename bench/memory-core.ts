@@ -102,7 +102,7 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
   };
 }
 
-/** The memory table: for the terminal, and for BENCHMARKS.md with how it was measured. */
+/** The memory table: for the terminal, and for docs/performance.md with how it was measured. */
 export function memoryBlock(result: MemoryResult): { text: string; markdown: string } {
   const f = (value: number) => value.toFixed(1);
   const head = ['Phase', 'RSS start MB', 'RSS peak MB', 'RSS end MB', 'peak - start MB'];

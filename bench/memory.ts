@@ -1,5 +1,5 @@
 // `npm run bench:memory`: the memory check alone; prints its table and writes its block of
-// BENCHMARKS.md. With --json (as `npm run bench` calls it) it prints the result as JSON instead.
+// docs/performance.md. With --json (as `npm run bench` calls it) it prints the result as JSON instead.
 import { writePerformanceBlock } from './common.js';
 import { memoryBlock, runMemory } from './memory-core.js';
 

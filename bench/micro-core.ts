@@ -93,7 +93,7 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-/** The micro-benchmark table: for the terminal, and for BENCHMARKS.md with how it was measured. */
+/** The micro-benchmark table: for the terminal, and for docs/performance.md with how it was measured. */
 export function microBlock(results: readonly MicroResult[]): { text: string; markdown: string } {
   const floor = results[0]!.nsPerOp;
   const head = ['Operation', 'median ns/op', 'x raw floor'];

@@ -1,5 +1,5 @@
 // `npm run bench:micro`: the core micro-benchmark alone; prints its table and writes its block of
-// BENCHMARKS.md. With --json (as `npm run bench` calls it) it prints the results as JSON instead.
+// docs/performance.md. With --json (as `npm run bench` calls it) it prints the results as JSON instead.
 import { writePerformanceBlock } from './common.js';
 import { microBlock, runMicro } from './micro-core.js';
 

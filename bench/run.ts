@@ -2,7 +2,7 @@
 // micro-benchmark and the memory check, all in one run. Server and load generator are separate
 // processes, pinned to separate cores with taskset when it exists. Each run has a warm-up; rounds
 // are interleaved (every variant once per round, starting at a different variant each round);
-// the table reports medians. Prints the tables and writes them to BENCHMARKS.md.
+// the table reports medians. Prints the tables and writes them to docs/performance.md.
 //
 // Environment (for short development runs): BENCH_ROUNDS (8), BENCH_DURATION_SEC (2),
 // BENCH_WARMUP_SEC (1), BENCH_CONNECTIONS (10), BENCH_ONLY (comma-separated variant ids),
@@ -427,7 +427,7 @@ async function main(): Promise<void> {
       `### HTTP: guards on Express and Fastify (autocannon)\n\n${setup}\n\n${markdownTable(table.head, table.cells)}\n\n` +
         `Server CPU time (user + system, from /proc) per request during the measured runs, medians; the difference to the no-op guard is what the protection itself costs:\n\n` +
         `${markdownTable(cpu.head, cpu.cells)}\n\n` +
-        `#### Targets (issue 5)\n\n${markdownTable(goalHead, goalCells)}`,
+        `#### Targets\n\n${markdownTable(goalHead, goalCells)}`,
     );
     if (micro !== undefined && memory !== undefined) {
       process.stdout.write(`\n${microBlock(micro).text}\n\n${memoryBlock(memory).text}\n`);
