@@ -1,25 +1,32 @@
-// The README's "testing helpers" example, kept runnable: an e2e test of an app protected by the module.
+// The e2e example of docs/testing.md, kept runnable, on the README quickstart's controller:
+// test/docs/testing-example.spec.ts checks that both are copied here exactly.
 import { Controller, Get, UseGuards, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { ApproovBinding, ApproovGuard, ApproovModule } from 'nestjs-approov';
+import { ApproovBinding, ApproovClaims, ApproovGuard, ApproovModule } from 'nestjs-approov';
+import type { ApproovTokenClaims } from 'nestjs-approov';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 
 @Controller()
-class ShapesController {
+export class ShapesController {
+  @Get('hello')
+  hello() {
+    return { message: 'Hello, World!' }; // not protected
+  }
+
   @Get('shapes')
-  @UseGuards(ApproovGuard)
-  shapes() {
-    return { shape: 'circle' };
+  @UseGuards(ApproovGuard) // a valid Approov token is required
+  shapes(@ApproovClaims() claims: ApproovTokenClaims) {
+    return { shape: 'circle', device: claims.did };
   }
 
   @Get('orders')
-  @ApproovBinding('Authorization')
+  @ApproovBinding('Authorization') // the token, bound to this request's Authorization header
   orders() {
     return [];
   }
 }
 
-// README example starts here
+// docs/testing.md example starts here
 describe('an API protected by Approov', () => {
   const secret = createApproovSecret(); // a throwaway secret: the tests mint their own tokens
   let app: INestApplication;
@@ -38,9 +45,11 @@ describe('an API protected by Approov', () => {
 
   const get = (path: string, headers: Record<string, string> = {}) => fetch(url + path, { headers });
 
-  it('serves a request with a valid token', async () => {
-    const response = await get('/shapes', { 'Approov-Token': createApproovToken({ secret }) });
+  it('serves a request with a valid token, with its claims', async () => {
+    const token = createApproovToken({ secret, claims: { did: 'device-1' } });
+    const response = await get('/shapes', { 'Approov-Token': token });
     expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ shape: 'circle', device: 'device-1' });
   });
 
   it('rejects an expired token, or one signed with another secret', async () => {
