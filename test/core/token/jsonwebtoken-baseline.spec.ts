@@ -4,8 +4,8 @@ import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
 import { jsonSegment, rawSegment, signJws, signSegments } from '../../support/jws-kit.js';
 
 // Why the core does not delegate to jsonwebtoken (what passport-jwt runs): with the right
-// secret as a KeyObject and default options, it accepts tokens CONTRACT 1 rejects. Should a
-// jsonwebtoken release start refusing them, this spec fails and the README's design note is due.
+// secret as a KeyObject and default options, it accepts tokens this module rejects. Should a
+// jsonwebtoken release start refusing them, this spec fails and the design note in docs/design.md is due.
 
 const SECRET = randomBytes(64);
 const KEY = createSecretKey(SECRET);
