@@ -13,7 +13,8 @@ export {
   UNAVAILABLE_FAILURE_CODES,
   type ApproovFailure, type ApproovFailureCode,
 } from './core/failure.js';
-export { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './core/token/secret.js';
+export { ApproovConfigurationError } from './core/errors.js';
+export { parseApproovSecrets, resolveSecretSource } from './core/token/secret.js';
 export { resolveApproovConfig } from './core/approov-config.js';
 export { verifyApproovToken, MAX_TOKEN_LENGTH, type TokenVerificationOptions } from './core/token/verify-token.js';
 export { ApproovVerifier, type ApproovCheckResult, type ApproovVerifierConfig } from './core/token/verifier.js';

@@ -1,5 +1,6 @@
-import { ApproovConfigurationError, parseApproovSecrets, resolveSecretSource } from './token/secret.js';
-import type { ApproovVerifierConfig } from './token/verifier.js';
+import { ApproovConfigurationError } from './errors.js';
+import { parseApproovSecrets, resolveSecretSource } from './token/secret.js';
+import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
 import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { isHeaderName } from './http/request-headers.js';
@@ -29,7 +30,7 @@ export interface ResolvedApproovConfig {
   messageSigning: Readonly<ApproovMessageSigningOptions>;
 }
 
-export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
+export { DEFAULT_TOKEN_HEADER };
 export const DEFAULT_BINDING_HEADERS = ['Authorization'];
 export { MAX_CLOCK_TOLERANCE_SEC };
 

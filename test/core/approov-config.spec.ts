@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ApproovConfigurationError } from '../../src/core/token/secret.js';
+import { ApproovConfigurationError } from '../../src/core/errors.js';
 import {
   DEFAULT_BINDING_HEADERS,
   DEFAULT_TOKEN_HEADER,

@@ -1,10 +1,6 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { decodeBase64AnyStrict } from '../encoding/base64.js';
-
-/** Thrown at boot for any unusable configuration; the message names the setting at fault. */
-export class ApproovConfigurationError extends Error {
-  override readonly name = 'ApproovConfigurationError';
-}
+import { ApproovConfigurationError } from '../errors.js';
 
 export const SECRET_ENV_VARIABLES = ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET'] as const;
 

@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { ApproovConfigurationError } from '../errors.js';
 import type { ApproovTokenClaims } from './claims.js';
 import { verifyApproovToken, type TokenVerificationOptions } from './verify-token.js';
 import type { ApproovFailureCode } from '../failure.js';
@@ -20,6 +21,9 @@ export interface ApproovVerifierConfig extends TokenVerificationOptions {
   cacheSize?: number;
 }
 
+/** The header Approov SDKs send the token in. */
+export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
+
 export type ApproovCheckResult =
   | { ok: true; claims: ApproovTokenClaims }
   | { ok: false; code: ApproovFailureCode };
@@ -35,8 +39,8 @@ export class ApproovVerifier {
   private readonly cache: VerifiedTokenCache | null;
 
   constructor(private readonly config: ApproovVerifierConfig) {
-    if (config.keys.length === 0) throw new Error('ApproovVerifier needs at least one key');
-    this.tokenHeader = config.tokenHeader ?? 'Approov-Token';
+    if (config.keys.length === 0) throw new ApproovConfigurationError('ApproovVerifier needs at least one key');
+    this.tokenHeader = config.tokenHeader ?? DEFAULT_TOKEN_HEADER;
     this.tokenHeaderLower = this.tokenHeader.toLowerCase();
     this.now = config.now ?? systemClock;
     const cacheSize = config.cacheSize ?? DEFAULT_CACHE_SIZE;

@@ -1,10 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  ApproovConfigurationError,
-  MIN_SECRET_BYTES,
-  parseApproovSecrets,
-  resolveSecretSource,
-} from '../../../src/core/token/secret.js';
+import { ApproovConfigurationError } from '../../../src/core/errors.js';
+import { MIN_SECRET_BYTES, parseApproovSecrets, resolveSecretSource } from '../../../src/core/token/secret.js';
 import { resolveApproovConfig } from '../../../src/core/approov-config.js';
 
 // CONTRACT 1, "The secret": fail closed at boot, with a message naming the setting, never the value.
