@@ -1,12 +1,13 @@
 // `nestjs-approov sign`: the headers of an Approov installation message signature, for curl and demos.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import {
   createApproovRequestSignature,
   createInstallationKeyPair,
   installationPublicKey,
   type SignApproovRequestOptions,
 } from '../testing/sign-request.js';
+import { isHeaderName } from '../core/http/request-headers.js';
+import { EXIT_OK, parseCommandArgs, parseSeconds, UsageError, type Command, type Env, type Output } from './io.js';
 
 export const SIGN_HELP = `Usage: nestjs-approov sign --key <key> --url <url> --token <token> [--method <method>]
                            [--body <text> | --body-file <path>] [--header "<name>: <value>" ...]
@@ -43,57 +44,38 @@ Example:
   TOKEN="$(nestjs-approov token --claim ipk="$(nestjs-approov sign --key="$KEY" --print-ipk)")"
   nestjs-approov sign --key="$KEY" --token "$TOKEN" --url http://127.0.0.1:8080/message-signing`;
 
-interface Output {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
+export const signCommand: Command = {
+  name: 'sign',
+  help: SIGN_HELP,
+  run(args, env, io) {
+    try {
+      return sign(args, env, io);
+    } catch (error) {
+      // The signer answers a bad key or URL with a TypeError: the user's input, not a bug.
+      throw error instanceof TypeError ? new UsageError(error.message) : error;
+    }
+  },
+};
 
-const EXIT_OK = 0;
-const EXIT_USAGE = 2;
-
-class SignUsageError extends Error {}
-
-/** Runs `sign` with the arguments after the command name; returns the exit code. */
-export function runSignCommand(
-  args: readonly string[],
-  env: Readonly<Record<string, string | undefined>>,
-  io: Output,
-): number {
-  try {
-    return sign(args, env, io);
-  } catch (error) {
-    if (!(error instanceof SignUsageError || error instanceof TypeError || isParseArgsError(error))) throw error;
-    io.err(`nestjs-approov: ${(error as Error).message}`);
-    io.err('Run "nestjs-approov sign --help" for usage.');
-    return EXIT_USAGE;
-  }
-}
-
-function sign(args: readonly string[], env: Readonly<Record<string, string | undefined>>, io: Output): number {
-  const { values } = parseArgs({
-    args: [...args],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      key: { type: 'string' },
-      'key-file': { type: 'string' },
-      url: { type: 'string' },
-      token: { type: 'string' },
-      method: { type: 'string' },
-      body: { type: 'string' },
-      'body-file': { type: 'string' },
-      header: { type: 'string', multiple: true },
-      component: { type: 'string', multiple: true },
-      created: { type: 'string' },
-      expires: { type: 'string' },
-      'no-expires': { type: 'boolean' },
-      'string-form': { type: 'boolean' },
-      digest: { type: 'string' },
-      'show-base': { type: 'boolean' },
-      'print-ipk': { type: 'boolean' },
-      'new-key': { type: 'boolean' },
-    },
+function sign(args: readonly string[], env: Env, io: Output): number {
+  const { values } = parseCommandArgs(args, {
+    key: { type: 'string' },
+    'key-file': { type: 'string' },
+    url: { type: 'string' },
+    token: { type: 'string' },
+    method: { type: 'string' },
+    body: { type: 'string' },
+    'body-file': { type: 'string' },
+    header: { type: 'string', multiple: true },
+    component: { type: 'string', multiple: true },
+    created: { type: 'string' },
+    expires: { type: 'string' },
+    'no-expires': { type: 'boolean' },
+    'string-form': { type: 'boolean' },
+    digest: { type: 'string' },
+    'show-base': { type: 'boolean' },
+    'print-ipk': { type: 'boolean' },
+    'new-key': { type: 'boolean' },
   });
   if (values.help) {
     io.out(SIGN_HELP);
@@ -111,21 +93,21 @@ function sign(args: readonly string[], env: Readonly<Record<string, string | und
     io.out(installationPublicKey(key));
     return EXIT_OK;
   }
-  if (values.url === undefined) throw new SignUsageError('give --url <absolute url>.');
-  if (values.token === undefined) throw new SignUsageError('give --token <token>.');
+  if (values.url === undefined) throw new UsageError('give --url <absolute url>.');
+  if (values.token === undefined) throw new UsageError('give --token <token>.');
   if (values.body !== undefined && values['body-file'] !== undefined) {
-    throw new SignUsageError('--body and --body-file exclude each other.');
+    throw new UsageError('--body and --body-file exclude each other.');
   }
   if (values.expires !== undefined && values['no-expires']) {
-    throw new SignUsageError('--expires and --no-expires exclude each other.');
+    throw new UsageError('--expires and --no-expires exclude each other.');
   }
   const digest = values.digest ?? 'sha-256';
-  if (digest !== 'sha-256' && digest !== 'sha-512') throw new SignUsageError('--digest must be sha-256 or sha-512.');
+  if (digest !== 'sha-256' && digest !== 'sha-512') throw new UsageError('--digest must be sha-256 or sha-512.');
   let url: URL;
   try {
     url = new URL(values.url);
   } catch {
-    throw new SignUsageError(`--url must be an absolute URL (got "${values.url}").`);
+    throw new UsageError(`--url must be an absolute URL (got "${values.url}").`);
   }
 
   const options: SignApproovRequestOptions = {
@@ -157,9 +139,9 @@ function sign(args: readonly string[], env: Readonly<Record<string, string | und
 function readKey(
   key: string | undefined,
   keyFile: string | undefined,
-  env: Readonly<Record<string, string | undefined>>,
+  env: Env,
 ): string | Buffer {
-  if (key !== undefined && keyFile !== undefined) throw new SignUsageError('--key and --key-file exclude each other.');
+  if (key !== undefined && keyFile !== undefined) throw new UsageError('--key and --key-file exclude each other.');
   if (keyFile !== undefined) {
     const bytes = readFileSync(keyFile);
     const text = bytes.toString('latin1');
@@ -168,7 +150,7 @@ function readKey(
   }
   const value = key ?? env.APPROOV_INSTALL_PRIVATE_KEY;
   if (value === undefined || value.length === 0) {
-    throw new SignUsageError('give the installation key: --key, --key-file or APPROOV_INSTALL_PRIVATE_KEY.');
+    throw new UsageError('give the installation key: --key, --key-file or APPROOV_INSTALL_PRIVATE_KEY.');
   }
   return value;
 }
@@ -178,20 +160,10 @@ function parseHeaders(entries: readonly string[]): Record<string, string> {
   for (const entry of entries) {
     const colon = entry.indexOf(':');
     const name = entry.slice(0, colon).trim();
-    if (colon <= 0 || !/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(name)) {
-      throw new SignUsageError(`--header needs "<name>: <value>" (got "${entry}").`);
+    if (colon <= 0 || !isHeaderName(name)) {
+      throw new UsageError(`--header needs "<name>: <value>" (got "${entry}").`);
     }
     headers[name.toLowerCase()] = entry.slice(colon + 1).trim();
   }
   return headers;
-}
-
-function parseSeconds(option: string, text: string): number {
-  if (!/^\d{1,15}$/.test(text)) throw new SignUsageError(`${option} must be whole seconds since the epoch (got "${text}").`);
-  return Number(text);
-}
-
-function isParseArgsError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }

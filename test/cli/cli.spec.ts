@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseApproovSecrets, verifyApproovToken } from 'nestjs-approov';
+import { parseApproovSecrets } from '../../src/core/token/secret.js';
+import { verifyApproovToken } from '../../src/core/token/verify-token.js';
 import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 
 // Spawns the built CLI (dist/cli/main.js, the package's "bin") as a user would run it.
@@ -190,7 +191,8 @@ describe('nestjs-approov token', () => {
   });
 
   it.each([
-    [['--exp', 'soon'], /--exp must be a number of seconds/],
+    [['--exp', 'soon'], /--exp must be a whole number of seconds/],
+    [['--exp', '1.5'], /--exp must be a whole number of seconds/],
     [['--exp', '-60'], /--exp=-XYZ/],
     [['--exp', '60', '--no-exp'], /--exp and --no-exp exclude each other/],
     [['--claim', 'novalue'], /--claim needs <name>=<value>/],

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseApproovSecrets, verifyApproovToken } from 'nestjs-approov';
-import { runSignCommand } from '../../src/cli/sign.js';
+import { parseApproovSecrets } from '../../src/core/token/secret.js';
+import { verifyApproovToken } from '../../src/core/token/verify-token.js';
+import { runCommand } from '../../src/cli/io.js';
+import { signCommand } from '../../src/cli/sign.js';
 import { MessageSignatureVerifier } from '../../src/core/message-signing/verify.js';
 import { resolveMessageSigningOptions } from '../../src/core/message-signing/options.js';
 import { messageSigningFixture as fixture, VECTOR_CREATED } from '../support/message-signing-vectors.js';
@@ -10,7 +12,7 @@ import { messageSigningFixture as fixture, VECTOR_CREATED } from '../support/mes
 function run(args: string[], env: Record<string, string | undefined> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = runSignCommand(args, env, { out: (line) => out.push(line), err: (line) => err.push(line) });
+  const code = runCommand(signCommand, args, env, { out: (line) => out.push(line), err: (line) => err.push(line) });
   return { code, out, err };
 }
 
@@ -106,6 +108,7 @@ describe('nestjs-approov sign', () => {
     ['a relative url', ['--key', key, '--token', 't', '--url', '/a']],
     ['a bad header', ['--key', key, '--token', 't', '--url', 'http://a/', '--header', 'nocolon']],
     ['an unknown option', ['--key', key, '--frobnicate']],
+    ['a fractional --created', ['--key', key, '--token', 't', '--url', 'http://a/', '--created', '1.5']],
     ['--expires with --no-expires', ['--key', key, '--token', 't', '--url', 'http://a/', '--expires', '1', '--no-expires']],
   ])('exits 2 with one line of usage on %s', (_case, args) => {
     const { code, out, err } = run(args);

@@ -142,7 +142,7 @@ function matchesOne(value: unknown, accepted: string | readonly string[]): boole
 }
 
 /** Fatal UTF-8 -> JSON, and only a plain object (not array, null or scalar). */
-function parseJsonObject(bytes: Buffer): Record<string, unknown> | null {
+export function parseJsonObject(bytes: Buffer): Record<string, unknown> | null {
   let value: unknown;
   try {
     value = JSON.parse(utf8.decode(bytes));
