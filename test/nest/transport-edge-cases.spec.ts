@@ -1,4 +1,4 @@
-import { MAX_TOKEN_LENGTH } from 'nestjs-approov';
+import { MAX_TOKEN_LENGTH } from '../../src/core/token/verify-token.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import {
   adapters,

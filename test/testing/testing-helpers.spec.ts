@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import jwt from 'jsonwebtoken';
-import { checkTokenBinding, parseApproovSecrets, verifyApproovToken } from 'nestjs-approov';
+import { checkTokenBinding } from '../../src/core/token/binding.js';
+import { parseApproovSecrets } from '../../src/core/token/secret.js';
+import { verifyApproovToken } from '../../src/core/token/verify-token.js';
 import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { approovVectorSets } from '../support/approov-vectors.js';
 

@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { parseApproovSecrets, verifyApproovToken, type ApproovTokenClaims } from 'nestjs-approov';
+import type { ApproovTokenClaims } from 'nestjs-approov';
+import { parseApproovSecrets } from '../../../src/core/token/secret.js';
+import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
 import { createApproovInstallationKey } from 'nestjs-approov/testing';
 import {
   buildSignatureBase,

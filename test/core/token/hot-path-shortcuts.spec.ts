@@ -2,7 +2,7 @@
 // give the same verdicts as the plain definitions they replace.
 import { createHmac, createSecretKey } from 'node:crypto';
 import fc from 'fast-check';
-import { verifyApproovToken } from 'nestjs-approov';
+import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
 import { verifyHs256Jws } from '../../../src/core/token/verify-token.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { decodeBase64Strict, decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from '../../../src/core/encoding/base64.js';

@@ -1,6 +1,6 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { MAX_TOKEN_LENGTH, verifyApproovToken } from 'nestjs-approov';
+import { MAX_TOKEN_LENGTH, verifyApproovToken } from '../../../src/core/token/verify-token.js';
 import { verifyHs256Jws } from '../../../src/core/token/verify-token.js';
 import { fuzzRuns, fuzzTimeoutMs, reportFuzzCounts } from '../../support/fuzz-config.js';
 import { applyMutation, HEADER_KEY_FIELDS, mutationArb, signCompact } from '../../support/token-mutants.js';

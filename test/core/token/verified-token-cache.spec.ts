@@ -1,6 +1,8 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { ApproovConfigurationError, ApproovVerifier, resolveApproovConfig } from 'nestjs-approov';
+import { ApproovConfigurationError } from 'nestjs-approov';
+import { resolveApproovConfig } from '../../../src/core/approov-config.js';
+import { ApproovVerifier } from '../../../src/core/token/verifier.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { DEFAULT_CACHE_SIZE, VerifiedTokenCache, type VerifiedToken } from '../../../src/core/token/verified-token-cache.js';
 
