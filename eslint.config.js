@@ -32,6 +32,13 @@ const sensitiveSide = [
   `[right.type='MemberExpression'][right.property.name=${SENSITIVE_NAME}]`,
 ].join(', ');
 
+// Packages the pure core must never import: it runs without Nest (CLI, bench, other frameworks).
+const NOT_IN_CORE = [
+  { group: ['@nestjs/*', 'passport', 'passport-*', 'reflect-metadata', 'rxjs'], message: 'src/core/ holds no Nest or Passport import.' },
+];
+// What every core feature may share; anything else in another feature folder is its internals.
+const CORE_SHARED = ['http/*', 'encoding/*', 'errors.js', 'failure.js', 'clock.js', 'maybe-async.js'];
+
 export default defineConfig(
   {
     ignores: ['**/dist/**', 'coverage/**', 'node_modules/**', '.soak/**'],
@@ -64,6 +71,71 @@ export default defineConfig(
           message:
             'Compare digests, signatures and secrets with crypto.timingSafeEqual on equal-length buffers, not ===/!==.',
         },
+      ],
+    },
+  },
+  // The house rules of src/ (test/lint/architecture.spec.ts shows each one firing):
+  // the core is plain TypeScript, a core feature reaches only the shared core helpers and its own
+  // folder (another feature's types excepted), and the Nest layer, cli and testing stay apart.
+  {
+    files: ['src/core/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...NOT_IN_CORE, { group: ['../*'], message: 'src/core/ imports nothing outside it.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/core/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...NOT_IN_CORE,
+            { group: ['../../*'], message: 'A core feature imports nothing outside src/core/.' },
+            {
+              // gitignore syntax: a negation cannot re-include a file whose folder is excluded, hence two globs.
+              group: ['../*/*', '../*.js', ...CORE_SHARED.map((path) => `!../${path}`)],
+              allowTypeImports: true,
+              message: `A core feature imports only ${CORE_SHARED.join(', ')}, its own folder, and types of other features.`,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [...NOT_IN_CORE, { group: ['../approov*', '../index.js'], message: 'cli/ and testing/ build on the core, not on the Nest layer.' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/testing/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...NOT_IN_CORE,
+            { group: ['../approov*', '../index.js'], message: 'cli/ and testing/ build on the core, not on the Nest layer.' },
+            { group: ['../cli/*'], message: 'testing/ is a published entry: it must not pull in the CLI.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['./cli/*', './testing/*'], message: 'The Nest layer builds on the core only, not on cli/ or testing/.' }] },
       ],
     },
   },
