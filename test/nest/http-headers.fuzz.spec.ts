@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
-import { adapters, buildRequest, rawRequest, startHardeningApp, type HardeningApp } from '../support/transport-harness.js';
+import { buildRawRequest, rawRequest } from '../support/http-client.js';
+import { ADAPTERS } from '../support/nest-app.js';
+import { startTransportApp, type TransportApp } from './apps/transport-app.js';
 import { fuzzRuns, fuzzTimeoutMs, reportFuzzCounts } from '../support/fuzz-config.js';
 import { applyMutation, mutationArb } from '../support/token-mutants.js';
 
@@ -125,13 +127,13 @@ function wrongAcceptance(request: FuzzRequest): string | null {
   return sent.map((values) => values[0]).join('') === bound.join('') ? null : 'served with a binding mismatch';
 }
 
-describe.each(adapters)('fuzz: random header sets against a running %s app', (name, createAdapter) => {
-  let server: HardeningApp;
+describe.each(ADAPTERS)('fuzz: random header sets against a running %s app', (name, createAdapter) => {
+  let server: TransportApp;
   const counts: Record<string, number> = {};
   const statuses: Record<string, number> = {};
 
   beforeAll(async () => {
-    server = await startHardeningApp(secret, createAdapter);
+    server = await startTransportApp(secret, createAdapter);
   });
   afterAll(async () => {
     await server.close();
@@ -145,7 +147,7 @@ describe.each(adapters)('fuzz: random header sets against a running %s app', (na
         fc.asyncProperty(requestArb, async (request) => {
           counts[request.clean ? 'clean requests' : 'random header sets'] =
             (counts[request.clean ? 'clean requests' : 'random header sets'] ?? 0) + 1;
-          const response = await rawRequest(server.port, buildRequest(request.method, request.route, request.headers));
+          const response = await rawRequest(server.port, buildRawRequest(request.method, request.route, request.headers));
           statuses[`status ${response.status}`] = (statuses[`status ${response.status}`] ?? 0) + 1;
           expect(response.status).toBeLessThan(500);
           if (response.status >= 200 && response.status < 300) expect(wrongAcceptance(request)).toBeNull();

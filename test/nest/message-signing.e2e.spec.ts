@@ -8,7 +8,10 @@ import {
   type SignApproovRequestOptions,
 } from 'nestjs-approov/testing';
 import { messageSigningFixture as fixture, toStringForm, VECTOR_CREATED } from '../support/message-signing-vectors.js';
-import { HELLO, send, startSigningApp, type AdapterName, type Reply, type RunningApp } from '../support/message-signing-harness.js';
+import { HELLO, startSigningApp, type SigningApp } from './apps/signing-app.js';
+import { statusAndBody, UNAUTHORIZED_BODY, type HttpResponse } from '../support/http-client.js';
+import { logCapture } from '../support/log-capture.js';
+import { ADAPTERS } from '../support/nest-app.js';
 
 const SECRET = fixture.token_secret_base64;
 const IPK = fixture.ipk_spki_der_base64;
@@ -18,14 +21,14 @@ const nowSec = (): number => Math.floor(Date.now() / 1000);
 const tokenWithIpk = (claims: Record<string, unknown> = {}): string =>
   createApproovToken({ secret: SECRET, claims: { ipk: IPK, ...claims } });
 
-describe.each<AdapterName>(['express', 'fastify'])('installation message signing on %s', (adapter) => {
-  let running: RunningApp;
+describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdapter) => {
+  let running: SigningApp;
 
   beforeAll(async () => {
-    running = await startSigningApp(adapter, { secret: SECRET });
+    running = await startSigningApp(createAdapter, { secret: SECRET });
   });
   afterAll(async () => {
-    await running.app.close();
+    await running.close();
   });
   beforeEach(() => {
     running.failures.length = 0;
@@ -37,20 +40,19 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
   async function signedRequest(
     sent: { method: string; path: string; token?: string; body?: string; headers?: OutgoingHttpHeaders },
     signing: Signing = {},
-  ): Promise<Reply> {
+  ): Promise<HttpResponse> {
     const token = sent.token ?? tokenWithIpk();
     const contentHeaders: Record<string, string> = sent.body !== undefined ? { 'content-type': 'application/json' } : {};
     const signatureHeaders = signApproovRequest({
       privateKey: PRIVATE_KEY,
       method: sent.method,
-      url: new URL(sent.path, `http://127.0.0.1:${running.baseUrl.port}`),
+      url: new URL(sent.path, `http://127.0.0.1:${running.port}`),
       token,
       body: sent.body,
       headers: contentHeaders,
       ...signing,
     });
-    return send(
-      running.baseUrl,
+    return running.request(
       sent.method,
       sent.path,
       { 'approov-token': token, ...contentHeaders, ...signatureHeaders, ...sent.headers },
@@ -58,12 +60,12 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
     );
   }
 
-  const expectServed = (reply: Reply): void => {
-    expect(reply).toEqual({ status: 200, body: JSON.stringify(HELLO) });
+  const expectServed = (reply: HttpResponse): void => {
+    expect(statusAndBody(reply)).toEqual({ status: 200, body: JSON.stringify(HELLO) });
     expect(running.failures).toEqual([]);
   };
-  const expectRejected = (reply: Reply, code: string): void => {
-    expect(reply).toEqual({ status: 401, body: '{"statusCode":401,"message":"Unauthorized"}' });
+  const expectRejected = (reply: HttpResponse, code: string): void => {
+    expect(statusAndBody(reply)).toEqual({ status: 401, body: UNAUTHORIZED_BODY });
     expect(running.failures).toEqual([code]);
   };
 
@@ -106,7 +108,7 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
     it('rejects another path than the one signed', async () => {
       const reply = await signedRequest(
         { method: 'GET', path: '/signed' },
-        { url: `http://127.0.0.1:${running.baseUrl.port}/optional` },
+        { url: `http://127.0.0.1:${running.port}/optional` },
       );
       expectRejected(reply, 'message_signature_invalid');
     });
@@ -114,7 +116,7 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
     it('rejects another query than the one signed', async () => {
       const reply = await signedRequest(
         { method: 'GET', path: '/signed?amount=1' },
-        { url: `http://127.0.0.1:${running.baseUrl.port}/signed?amount=1000` },
+        { url: `http://127.0.0.1:${running.port}/signed?amount=1000` },
       );
       expectRejected(reply, 'message_signature_invalid');
     });
@@ -133,14 +135,14 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
       const signed = signApproovRequest({
         privateKey: PRIVATE_KEY,
         method: 'POST',
-        url: `http://127.0.0.1:${running.baseUrl.port}/signed`,
+        url: `http://127.0.0.1:${running.port}/signed`,
         token: tokenWithIpk(),
         body: JSON_BODY,
       });
       const forged = signApproovRequest({
         privateKey: createApproovInstallationKey().privateKey,
         method: 'POST',
-        url: `http://127.0.0.1:${running.baseUrl.port}/signed`,
+        url: `http://127.0.0.1:${running.port}/signed`,
         token: 'x',
         body: '{"order":1}',
       });
@@ -228,14 +230,14 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
       ['two Signature-Input lines', { 'signature-input': [input, input], signature }, 'message_signature_malformed'],
       ['two Signature lines', { 'signature-input': input, signature: [signature, signature] }, 'message_signature_malformed'],
     ])('%s', async (_case, headers, code) => {
-      const reply = await send(running.baseUrl, 'GET', '/signed', { 'approov-token': tokenWithIpk(), ...headers });
+      const reply = await running.request('GET', '/signed', { 'approov-token': tokenWithIpk(), ...headers });
       expectRejected(reply, code);
     });
 
     it('rejects a valid signature whose label is repeated with another value', async () => {
       const token = tokenWithIpk();
-      const signed = signApproovRequest({ privateKey: PRIVATE_KEY, method: 'GET', url: `http://127.0.0.1:${running.baseUrl.port}/signed`, token });
-      const reply = await send(running.baseUrl, 'GET', '/signed', {
+      const signed = signApproovRequest({ privateKey: PRIVATE_KEY, method: 'GET', url: `http://127.0.0.1:${running.port}/signed`, token });
+      const reply = await running.request('GET', '/signed', {
         'approov-token': token,
         'signature-input': signed['Signature-Input'],
         signature: `${signed.Signature}, ${signed.Signature}`,
@@ -248,16 +250,16 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
     const tokenWithoutIpk = (): string => createApproovToken({ secret: SECRET });
 
     it('rejects a token without ipk on a route that requires signing', async () => {
-      const reply = await send(running.baseUrl, 'GET', '/signed', { 'approov-token': tokenWithoutIpk() });
+      const reply = await running.request('GET', '/signed', { 'approov-token': tokenWithoutIpk() });
       expectRejected(reply, 'missing_installation_key');
     });
 
     it('serves a token without ipk (Approov failover) on a route that does not require signing', async () => {
-      expectServed(await send(running.baseUrl, 'GET', '/optional', { 'approov-token': tokenWithoutIpk() }));
+      expectServed(await running.request('GET', '/optional', { 'approov-token': tokenWithoutIpk() }));
     });
 
     it('still requires the signature of a token with ipk on a route that does not require signing', async () => {
-      const reply = await send(running.baseUrl, 'GET', '/optional', { 'approov-token': tokenWithIpk() });
+      const reply = await running.request('GET', '/optional', { 'approov-token': tokenWithIpk() });
       expectRejected(reply, 'missing_message_signature');
     });
 
@@ -278,12 +280,12 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
 
   describe('decorator placement', () => {
     it('applies class-level options to every handler', async () => {
-      const reply = await send(running.baseUrl, 'GET', '/class/required', { 'approov-token': createApproovToken({ secret: SECRET }) });
+      const reply = await running.request('GET', '/class/required', { 'approov-token': createApproovToken({ secret: SECRET }) });
       expectRejected(reply, 'missing_installation_key');
     });
 
     it('lets the handler options win over the class options', async () => {
-      expectServed(await send(running.baseUrl, 'GET', '/class/optional', { 'approov-token': createApproovToken({ secret: SECRET }) }));
+      expectServed(await running.request('GET', '/class/optional', { 'approov-token': createApproovToken({ secret: SECRET }) }));
     });
   });
 
@@ -318,7 +320,7 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
       ['sf-binary', getVector.signature],
       ['sf-string', toStringForm(getVector.signature)],
     ])('serves the GET vector (%s)', async (_form, signature) => {
-      const reply = await send(running.baseUrl, 'GET', '/vector-get', {
+      const reply = await running.request('GET', '/vector-get', {
         'approov-token': fixture.ipk_token,
         'signature-input': getVector.signature_input,
         signature,
@@ -331,8 +333,7 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
       ['sf-string', postVector.signature_android_string_form!],
     ])('serves the POST vector (%s) sent to its target URI', async (_form, signature) => {
       const target = new URL(postVector.target_uri!);
-      const reply = await send(
-        running.baseUrl,
+      const reply = await running.request(
         'POST',
         `${target.pathname}${target.search}`,
         {
@@ -350,8 +351,7 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
 
     it('rejects the POST vector with its query changed', async () => {
       const target = new URL(postVector.target_uri!);
-      const reply = await send(
-        running.baseUrl,
+      const reply = await running.request(
         'POST',
         `${target.pathname}?param1=value1&param2=value3`,
         {
@@ -369,28 +369,28 @@ describe.each<AdapterName>(['express', 'fastify'])('installation message signing
   });
 });
 
-describe.each<AdapterName>(['express', 'fastify'])('an app without rawBody on %s', (adapter) => {
-  let running: RunningApp;
+describe.each(ADAPTERS)('an app without rawBody on %s', (_name, createAdapter) => {
+  let running: SigningApp;
   beforeAll(async () => {
-    running = await startSigningApp(adapter, { secret: SECRET }, { rawBody: false });
+    running = await startSigningApp(createAdapter, { secret: SECRET }, { rawBody: false });
   });
   afterAll(async () => {
-    await running.app.close();
+    await running.close();
   });
 
   it('rejects signed bodies (fails closed) and warns once that rawBody must be enabled', async () => {
+    const logged = logCapture.approovLines().length;
     for (let i = 0; i < 2; i++) {
       const token = tokenWithIpk();
       const signed = signApproovRequest({
         privateKey: PRIVATE_KEY,
         method: 'POST',
-        url: `http://127.0.0.1:${running.baseUrl.port}/signed`,
+        url: `http://127.0.0.1:${running.port}/signed`,
         token,
         body: JSON_BODY,
         headers: { 'content-type': 'application/json' },
       });
-      const reply = await send(
-        running.baseUrl,
+      const reply = await running.request(
         'POST',
         '/signed',
         { 'approov-token': token, 'content-type': 'application/json', ...signed },
@@ -399,14 +399,15 @@ describe.each<AdapterName>(['express', 'fastify'])('an app without rawBody on %s
       expect(reply.status).toBe(401);
     }
     expect(running.failures).toEqual(['content_digest_mismatch', 'content_digest_mismatch']);
-    expect(running.logger.lines.filter((line) => line.includes('rawBody: true'))).toHaveLength(1);
-    expect(running.logger.lines.join('\n')).not.toContain('eyJ');
+    const lines = logCapture.approovLines().slice(logged).map((line) => line.message);
+    expect(lines.filter((line) => line.includes('rawBody: true'))).toHaveLength(1);
+    expect(lines.join('\n')).not.toContain('eyJ');
   });
 
   it('still serves a signed GET, which has no body to check', async () => {
     const token = tokenWithIpk();
-    const signed = signApproovRequest({ privateKey: PRIVATE_KEY, method: 'GET', url: `http://127.0.0.1:${running.baseUrl.port}/signed`, token });
-    const reply = await send(running.baseUrl, 'GET', '/signed', { 'approov-token': token, ...signed });
+    const signed = signApproovRequest({ privateKey: PRIVATE_KEY, method: 'GET', url: `http://127.0.0.1:${running.port}/signed`, token });
+    const reply = await running.request('GET', '/signed', { 'approov-token': token, ...signed });
     expect(reply.status).toBe(200);
   });
 });
@@ -414,7 +415,7 @@ describe.each<AdapterName>(['express', 'fastify'])('an app without rawBody on %s
 describe('configuration errors', () => {
   it('refuses to boot on an invalid module-level messageSigning option, naming it', async () => {
     await expect(
-      startSigningApp('express', { secret: SECRET, messageSigning: { maxAgeSec: -5 } }),
+      startSigningApp(ADAPTERS[0]![1], { secret: SECRET, messageSigning: { maxAgeSec: -5 } }),
     ).rejects.toThrow(new ApproovConfigurationError('Approov option "messageSigning.maxAgeSec" must be a number of seconds from 1 to 3600.'));
   });
 

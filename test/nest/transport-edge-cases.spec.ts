@@ -1,14 +1,8 @@
 import { MAX_TOKEN_LENGTH } from '../../src/core/token/verify-token.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
-import {
-  adapters,
-  buildRequest,
-  OK_BODY,
-  rawRequest,
-  startHardeningApp,
-  UNAUTHORIZED_BODY,
-  type HardeningApp,
-} from '../support/transport-harness.js';
+import { buildRawRequest, rawRequest, UNAUTHORIZED_BODY } from '../support/http-client.js';
+import { ADAPTERS } from '../support/nest-app.js';
+import { OK_BODY, startTransportApp, type TransportApp } from './apps/transport-app.js';
 
 // Raw sockets, because fetch (undici) merges repeated headers and re-encodes values.
 
@@ -28,14 +22,14 @@ function signedTokenOfLength(length: number): string {
   throw new Error(`no token of length ${length}`);
 }
 
-describe.each(adapters)('transport edge cases on %s', (_name, createAdapter) => {
-  let server: HardeningApp;
+describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => {
+  let server: TransportApp;
   const send = (method: string, path: string, headers: [string, string | Buffer][], body?: string) =>
-    rawRequest(server.port, buildRequest(method, path, headers, body));
+    rawRequest(server.port, buildRawRequest(method, path, headers, body));
   const lastFailure = () => server.failures.at(-1)?.code;
 
   beforeAll(async () => {
-    server = await startHardeningApp(secret, createAdapter);
+    server = await startTransportApp(secret, createAdapter);
   });
   afterAll(async () => {
     await server.close();

@@ -1,8 +1,3 @@
-import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { OutgoingHttpHeaders } from 'node:http';
 import {
   createApproovInstallationKey,
   createApproovToken,
@@ -11,28 +6,23 @@ import {
 } from 'nestjs-approov/testing';
 import { AppModule } from '../../sample-app/src/app.module.js';
 import { messageSigningFixture as fixture } from '../support/message-signing-vectors.js';
-import { HELLO, send, type AdapterName, type Reply } from '../support/message-signing-harness.js';
+import { statusAndBody, UNAUTHORIZED_BODY } from '../support/http-client.js';
+import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
 
 const SECRET = fixture.token_secret_base64;
 const PRIVATE_KEY = fixture.test_private_key_pkcs8_or_sec1_der_base64;
 const BODY = '{"greeting":"hi"}';
-const UNAUTHORIZED = { status: 401, body: '{"statusCode":401,"message":"Unauthorized"}' };
+const HELLO = { message: 'Hello, World!' };
+const UNAUTHORIZED = { status: 401, body: UNAUTHORIZED_BODY };
 
 // The sample app as main.ts builds it (rawBody: true), on the vectors' secret.
-describe.each<AdapterName>(['express', 'fastify'])('sample app /message-signing on %s', (adapter) => {
-  let app: INestApplication;
-  let baseUrl: URL;
+describe.each(ADAPTERS)('sample app /message-signing on %s', (_name, createAdapter) => {
+  let app: RunningApp;
   const savedSecret = process.env.APPROOV_BASE64_SECRET;
 
   beforeAll(async () => {
     process.env.APPROOV_BASE64_SECRET = SECRET;
-    app = await NestFactory.create(AppModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), {
-      rawBody: true,
-      logger: false,
-      abortOnError: false,
-    });
-    await app.listen(0, '127.0.0.1');
-    baseUrl = new URL(await app.getUrl());
+    app = await startApp(AppModule, createAdapter, { rawBody: true });
   });
   afterAll(async () => {
     await app.close();
@@ -46,24 +36,24 @@ describe.each<AdapterName>(['express', 'fastify'])('sample app /message-signing 
   /** Signs what `signing` says (default: the request as sent), then sends `sent`. */
   type Signing = Partial<SignApproovRequestOptions> & { signedPath?: string };
 
-  function request(
+  async function request(
     sent: { method: 'GET' | 'POST'; path?: string; token?: string; body?: string },
     { signedPath, ...signing }: Signing = {},
-  ): Promise<Reply> {
+  ): Promise<{ status: number; body: string }> {
     const path = sent.path ?? '/message-signing';
     const sentToken = sent.token ?? token();
     const content: Record<string, string> = sent.body === undefined ? {} : { 'content-type': 'application/json' };
     const signature = signApproovRequest({
       privateKey: PRIVATE_KEY,
       method: sent.method,
-      url: new URL(signedPath ?? path, baseUrl),
+      url: new URL(signedPath ?? path, app.baseUrl),
       token: sentToken,
       body: sent.body,
       headers: content,
       ...signing,
     });
-    const headers: OutgoingHttpHeaders = { 'approov-token': sentToken, ...content, ...signature };
-    return send(baseUrl, sent.method, path, headers, sent.body);
+    const headers = { 'approov-token': sentToken, ...content, ...signature };
+    return statusAndBody(await app.request(sent.method, path, headers, sent.body));
   }
 
   const served = { status: 200, body: JSON.stringify(HELLO) };
@@ -91,7 +81,7 @@ describe.each<AdapterName>(['express', 'fastify'])('sample app /message-signing 
   });
 
   it('rejects an unsigned request', async () => {
-    expect(await send(baseUrl, 'GET', '/message-signing', { 'approov-token': token() })).toEqual(UNAUTHORIZED);
+    expect(statusAndBody(await app.get('/message-signing', { 'approov-token': token() }))).toEqual(UNAUTHORIZED);
   });
 
   it('rejects a token without ipk (required: true)', async () => {

@@ -1,5 +1,6 @@
 import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { approovVectorSets } from '../support/approov-vectors.js';
+import { httpGet, statusAndBody, UNAUTHORIZED_BODY } from '../support/http-client.js';
 import { runSampleAppToExit, startSampleApp, type Platform, type RunningSampleApp } from './spawn-sample-app.js';
 
 // CONTRACT 5 against the built sample app (node sample-app/dist/main.js), one child process per
@@ -7,7 +8,6 @@ import { runSampleAppToExit, startSampleApp, type Platform, type RunningSampleAp
 const setA = approovVectorSets[0]!;
 const SECRET = setA.secret_base64;
 const HELLO = '{"message":"Hello, World!"}';
-const UNAUTHORIZED = '{"statusCode":401,"message":"Unauthorized"}';
 const AUTH = 'Bearer user-access-token';
 const SESSION = 'session-1234';
 
@@ -17,12 +17,11 @@ interface Reply {
 }
 
 async function get(app: RunningSampleApp, route: string, headers: Record<string, string> = {}): Promise<Reply> {
-  const response = await fetch(app.url + route, { headers, signal: AbortSignal.timeout(5_000) });
-  return { status: response.status, body: await response.text() };
+  return statusAndBody(await httpGet(app.url, route, headers));
 }
 
 const ok: Reply = { status: 200, body: HELLO };
-const rejected: Reply = { status: 401, body: UNAUTHORIZED };
+const rejected: Reply = { status: 401, body: UNAUTHORIZED_BODY };
 const token = (options: Parameters<typeof createApproovToken>[0] extends infer O ? Omit<O, 'secret'> : never = {}) =>
   createApproovToken({ secret: SECRET, ...options });
 

@@ -3,35 +3,54 @@ import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
-import { httpGet, type HeaderLines, type HttpResponse } from './http-client.js';
+import { httpGet, httpRequest, type HeaderLines, type HttpResponse } from './http-client.js';
 import { logCapture } from './log-capture.js';
 
-/** The two platforms every e2e suite runs on. */
-export const ADAPTERS = [
+// The one app harness of the e2e suites: every Nest test app boots here, on both adapters, with
+// the capturing logger, on an ephemeral 127.0.0.1 port.
+
+export type AdapterFactory = () => ExpressAdapter | FastifyAdapter;
+
+/** The two platforms every e2e suite runs on: describe.each(ADAPTERS)('... on %s', (_name, createAdapter) => ...). */
+export const ADAPTERS: ReadonlyArray<readonly [string, AdapterFactory]> = [
   ['Express', () => new ExpressAdapter()],
   ['Fastify', () => new FastifyAdapter()],
-] as const;
+];
 
-export type AdapterFactory = (typeof ADAPTERS)[number][1];
+export interface StartOptions {
+  /** Nest's rawBody option (message signing checks Content-Digest against it). Default false. */
+  rawBody?: boolean;
+  /** Runs on the created app before it listens (body parsers, global pipes...). */
+  configure?: (app: INestApplication) => void;
+}
 
 export interface RunningApp {
   app: INestApplication;
   baseUrl: string;
+  port: number;
   get(path: string, headers?: HeaderLines): Promise<HttpResponse>;
+  request(method: string, path: string, headers?: HeaderLines, body?: string | Buffer): Promise<HttpResponse>;
   close(): Promise<void>;
 }
 
-/** Creates the app with the capturing logger, listens on an ephemeral 127.0.0.1 port. */
-export async function startApp(module: Type | DynamicModule, createAdapter: AdapterFactory): Promise<RunningApp> {
+/** Creates the app with the capturing logger and listens on an ephemeral 127.0.0.1 port. */
+export async function startApp(
+  module: Type | DynamicModule,
+  createAdapter: AdapterFactory,
+  { rawBody = false, configure }: StartOptions = {},
+): Promise<RunningApp> {
   logCapture.start();
-  const app = await NestFactory.create(module, createAdapter(), { logger: logCapture.logger, abortOnError: false });
+  const app = await NestFactory.create(module, createAdapter(), { logger: logCapture.logger, abortOnError: false, rawBody });
+  configure?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
   return {
     app,
     baseUrl,
+    port,
     get: (path, headers) => httpGet(baseUrl, path, headers),
+    request: (method, path, headers, body) => httpRequest(baseUrl, method, path, headers, body),
     close: () => app.close(),
   };
 }
