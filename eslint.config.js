@@ -1,7 +1,7 @@
 // ESLint flat config: `npm run lint` (the first step of `npm test`); errors fail it.
 // eslint-plugin-security's recommended set is on, with detect-possible-timing-attacks raised from
 // warning to error; its heuristic rules (object injection, non-literal fs paths and RegExps, unsafe
-// regex) stay warnings to review, not to silence: one of them found a real bug (commit e31332b).
+// regex) stay warnings to review, not to silence: one of them once found a real bug.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
 import security from 'eslint-plugin-security';

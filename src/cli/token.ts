@@ -49,8 +49,8 @@ Example:
     io.out(
       createApproovToken({
         secret,
-        expiresIn: values.exp === undefined ? 300 : parseSeconds('--exp', values.exp),
         claims,
+        ...(values.exp !== undefined ? { expiresIn: parseSeconds('--exp', values.exp) } : {}),
         ...(values.bind !== undefined ? { bind: values.bind } : {}),
       }),
     );

@@ -8,7 +8,7 @@ import {
   type ApproovCoreOptions,
 } from '../../src/core/approov-config.js';
 
-// CONTRACT 4: every option is validated once, at boot; a bad one names itself.
+// Every option is validated once, at boot; a bad one names itself.
 
 const SECRET = randomBytes(32).toString('base64');
 const NO_ENV = {};

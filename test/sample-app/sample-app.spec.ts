@@ -3,7 +3,7 @@ import { approovVectorSets } from '../support/approov-vectors.js';
 import { httpGet, statusAndBody, UNAUTHORIZED_BODY } from '../support/http-client.js';
 import { runSampleAppToExit, startSampleApp, type Platform, type RunningSampleApp } from './spawn-sample-app.js';
 
-// CONTRACT 5 against the built sample app (node sample-app/dist/main.js), one child process per
+// The sample app's HTTP contract against the built sample app (node sample-app/dist/main.js), one child process per
 // platform, plus Approov's public vectors (set A), whose routes are the sample app's.
 const setA = approovVectorSets[0]!;
 const SECRET = setA.secret_base64;

@@ -14,7 +14,7 @@ export function bindingDigest(values: readonly string[]): Buffer {
 }
 
 /**
- * Checks the token's `pay` claim against the request's bound header values (CONTRACT 2).
+ * Checks the token's `pay` claim (base64 SHA-256 of the bound values, concatenated) against the request's bound header values.
  * `pay` may be base64 or base64url, padded or not, and must decode to 32 bytes.
  * Returns null when the binding holds.
  */

@@ -4,7 +4,7 @@ import { decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from '../encodi
 import type { ApproovFailureCode } from '../failure.js';
 import { deepFreeze } from './verified-token-cache.js';
 
-/** Tokens longer than this are rejected before any decoding (CONTRACT 1.1). */
+/** Tokens longer than this (4 KiB) are rejected before any decoding. */
 export const MAX_TOKEN_LENGTH = 4096;
 
 export interface TokenVerificationOptions {
@@ -28,7 +28,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const fail = (code: ApproovFailureCode): TokenVerificationResult => ({ ok: false, code });
 
 /**
- * Verifies an Approov token (CONTRACT 1, rules 2 to 8): compact HS256 JWS, constant-time HMAC
+ * Verifies an Approov token string (everything but the header rules): compact HS256 JWS, constant-time HMAC
  * under any of `keys`, JSON-object header and payload, required finite `exp`, optional `nbf`,
  * and `iss`/`aud` when configured. `nowSec` is seconds since the epoch. Never throws on input.
  */

@@ -3,7 +3,7 @@ import { ApproovConfigurationError } from '../../../src/core/errors.js';
 import { MIN_SECRET_BYTES, parseApproovSecrets, resolveSecretSource } from '../../../src/core/token/secret.js';
 import { resolveApproovConfig } from '../../../src/core/approov-config.js';
 
-// CONTRACT 1, "The secret": fail closed at boot, with a message naming the setting, never the value.
+// The secret: fail closed at boot, with a message naming the setting, never the value.
 
 const BYTES = randomBytes(64);
 const BASE64 = BYTES.toString('base64');

@@ -5,7 +5,7 @@ import { readSingleHeader, type HeaderSource } from '../../../src/core/http/requ
 import { approovBindingHash } from '../../../src/testing/index.js';
 import { signJws } from '../../support/jws-kit.js';
 
-// CONTRACT 1 rule 1 (one header, non-empty, at most 4 KiB) and CONTRACT 2 (binding), through
+// The header rule (one header, non-empty, at most 4 KiB) and token binding, through
 // readSingleHeader and ApproovVerifier.verifyRequest, on Node-style rawHeaders.
 
 const NOW = 1_700_000_000;
@@ -163,7 +163,7 @@ describe('rules 6-8 through the verifier options', () => {
   });
 });
 
-describe('CONTRACT 2: token binding through verifyRequest', () => {
+describe('token binding through verifyRequest', () => {
   const bound = (values: string[], claims: Record<string, unknown> = {}) =>
     token({ pay: approovBindingHash(...values), ...claims });
 

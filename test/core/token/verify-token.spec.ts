@@ -10,7 +10,7 @@ import {
   withStrayBits,
 } from '../../support/jws-kit.js';
 
-// CONTRACT 1, rules 2 to 8: the token string alone (header rules are in approov-verifier.spec.ts).
+// The token string alone, every rule but the header's (those are in verifier.spec.ts).
 
 const NOW = 1_700_000_000;
 const SECRET = randomBytes(64);
