@@ -1,7 +1,7 @@
 // Memory check (run by memory.ts and run.ts): 1,000,000 distinct valid tokens through one
 // verifier with the default cache, then 1,000,000 distinct forged ones, sampling RSS as it goes.
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
-import { ApproovVerifier } from '../dist/core/token/verifier.js';
+import { ApproovVerifier } from './internals.js';
 import { createApproovSecret } from 'nestjs-approov/testing';
 import { loadAverage, machineDescription, markdownTable, textTable } from './common.js';
 

@@ -4,8 +4,7 @@
 // JSON.parse of the (already decoded) payload, the least any HS256 verifier must do.
 import { createHmac, createSecretKey } from 'node:crypto';
 import { Bench } from 'tinybench';
-import { bindingDigest, checkTokenBinding } from '../dist/core/token/binding.js';
-import { ApproovVerifier } from '../dist/core/token/verifier.js';
+import { ApproovVerifier, bindingDigest, checkTokenBinding } from './internals.js';
 import { createApproovSecret } from 'nestjs-approov/testing';
 import { BOUND_AUTHORIZATION, benchToken, loadAverage, machineDescription, markdownTable, textTable } from './common.js';
 
