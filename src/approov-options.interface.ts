@@ -45,6 +45,12 @@ export interface ApproovModuleOptions {
    * Checking the body's Content-Digest needs the app created with `rawBody: true`.
    */
   messageSigning?: ApproovMessageSigningOptions;
+  /**
+   * The largest request body, in bytes, read to check a Content-Digest on a route marked
+   * `@ApproovMessageSigning()`; a longer one is answered 413. Default: Fastify's `bodyLimit`
+   * on Fastify, 1 MiB on Express. From 1 to 1 GiB.
+   */
+  maxBodyBytes?: number;
 }
 
 /** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */

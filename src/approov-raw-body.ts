@@ -1,0 +1,125 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
+import { APPROOV_LOG_CONTEXT, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
+import type { ApproovModuleOptions } from './approov-options.interface.js';
+import { ApproovMessageSigningMetadata } from './approov-message-signing.metadata.js';
+import {
+  captureRawBodies,
+  DEFAULT_MAX_BODY_BYTES,
+  rawBodyCaptureOf,
+  readRawBody,
+  type RawBodyRequest,
+  type RawBodyResult,
+} from './core/http/raw-body.js';
+
+/** The Fastify instance calls this provider makes; typed here so the library needs no Fastify import. */
+interface FastifyInstanceLike {
+  initialConfig?: { bodyLimit?: number };
+  hasContentTypeParser(type: string): boolean;
+  addContentTypeParser(
+    type: string,
+    parser: (request: { raw: object; headers: Record<string, unknown> }, payload: unknown, done: (error: Error | null, body?: unknown) => void) => void,
+  ): void;
+}
+
+// One server hook per HTTP server, however many ApproovModule instances the app holds.
+const hookedServers = new WeakSet<object>();
+
+/**
+ * Gives routes marked @ApproovMessageSigning the body bytes as they came off the wire. At boot,
+ * when some controller checks message signatures, it puts a listener in front of the HTTP
+ * server's `request` listeners that starts a bounded capture for requests whose signature
+ * covers `content-digest`; the app's body parsers then read, inflate and parse the stream as
+ * usual. On Fastify it also lets such requests through with content types the app has no parser
+ * for (Fastify would answer 415 before the guard could see them); others still get the 415.
+ */
+@Injectable()
+export class ApproovRawBodyCapture implements OnModuleInit {
+  private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    @Inject(APPROOV_MODULE_OPTIONS) private readonly options: ApproovModuleOptions,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (adapter === undefined || adapter === null || !this.hasSigningRoutes()) return;
+    const server = adapter.getHttpServer() as (object & Parameters<typeof captureRawBodies>[0]) | undefined;
+    if (server === undefined || server === null || hookedServers.has(server)) return;
+    hookedServers.add(server);
+    const fastify = adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
+    const limit = this.options?.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
+    captureRawBodies(server, limit);
+    if (fastify !== undefined) await acceptUnparsedTypesWhenCaptured(fastify);
+    this.logger.debug?.(`message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`);
+  }
+
+  /** Whether any controller, or any of its handlers, carries @ApproovMessageSigning. */
+  private hasSigningRoutes(): boolean {
+    for (const wrapper of this.discovery.getControllers()) {
+      const type = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null | undefined;
+      if (typeof type !== 'function') continue;
+      if (this.reflector.get(ApproovMessageSigningMetadata, type) !== undefined) return true;
+      const prototype = type.prototype as Record<string, unknown>;
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const handler = prototype[name];
+        if (typeof handler === 'function' && this.reflector.get(ApproovMessageSigningMetadata, handler) !== undefined) return true;
+      }
+    }
+    return false;
+  }
+}
+
+/**
+ * Fastify answers 415 to a content type it has no parser for, before any guard runs. This
+ * catch-all parser (only when the app has none) passes captured requests through unread, for
+ * the guard to read their bytes, and gives every other request Fastify's own 415.
+ */
+async function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike): Promise<void> {
+  if (fastify.hasContentTypeParser('*')) return;
+  const unsupported = await unsupportedMediaTypeError();
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (rawBodyCaptureOf(request.raw) !== undefined) done(null, undefined);
+    else done(unsupported());
+  });
+}
+
+/** Fastify's own 415 error, from the Fastify the app runs (it is not a dependency of this library). */
+async function unsupportedMediaTypeError(): Promise<() => Error> {
+  try {
+    const { errorCodes } = (await import('fastify')) as unknown as { errorCodes: Record<string, new () => Error> };
+    const FastifyError = errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE;
+    if (FastifyError !== undefined) return () => new FastifyError();
+  } catch {
+    // Not resolvable from here: build the same answer by hand.
+  }
+  return () =>
+    Object.assign(new Error('Unsupported Media Type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 });
+}
+
+/** The Node request under an Express or Fastify request. */
+function nodeRequestOf(request: object): RawBodyRequest {
+  return ((request as { raw?: RawBodyRequest }).raw ?? request) as RawBodyRequest;
+}
+
+/**
+ * The body of a request on a route that checks message signatures, as sent: from the capture,
+ * else read now when nothing has read the stream, else Nest's `rawBody` when the body was not
+ * encoded (Express's `rawBody` is the inflated body), else unavailable.
+ */
+export function readSignedRequestBody(request: object, limit: number): RawBodyResult | Promise<RawBodyResult> {
+  const node = nodeRequestOf(request);
+  const read = readRawBody(node, limit);
+  if (!(read instanceof Promise) && read.status === 'unavailable') {
+    const rawBody = (request as { rawBody?: unknown }).rawBody;
+    const encoding = node.headers?.['content-encoding'];
+    if (Buffer.isBuffer(rawBody) && (encoding === undefined || encoding === 'identity')) {
+      return rawBody.length > limit ? { status: 'too_large' } : { status: 'ok', body: rawBody };
+    }
+  }
+  return read;
+}
