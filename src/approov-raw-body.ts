@@ -1,16 +1,9 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
-import { APPROOV_LOG_CONTEXT, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
-import type { ApproovModuleOptions } from './approov-options.interface.js';
-import { ApproovMessageSigningMetadata } from './approov-message-signing.metadata.js';
-import {
-  captureRawBodies,
-  DEFAULT_MAX_BODY_BYTES,
-  rawBodyCaptureOf,
-  readRawBody,
-  type RawBodyRequest,
-  type RawBodyResult,
-} from './core/http/raw-body.js';
+import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
+import { SigningRulesMetadata } from './approov.metadata.js';
+import { ApproovService } from './approov.service.js';
+import { captureRawBodies, DEFAULT_MAX_BODY_BYTES, rawBodyCaptureOf } from './core/http/raw-body.js';
 
 /** The Fastify instance calls this provider makes; typed here so the library needs no Fastify import. */
 interface FastifyInstanceLike {
@@ -42,7 +35,7 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly reflector: Reflector,
-    @Inject(APPROOV_MODULE_OPTIONS) private readonly options: ApproovModuleOptions,
+    private readonly service: ApproovService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -52,7 +45,7 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     if (server === undefined || server === null || hookedServers.has(server)) return;
     hookedServers.add(server);
     const fastify = adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
-    const limit = this.options?.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
+    const limit = this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
     captureRawBodies(server, limit);
     if (fastify !== undefined) await acceptUnparsedTypesWhenCaptured(fastify);
     this.logger.debug?.(`message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`);
@@ -63,11 +56,11 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     for (const wrapper of this.discovery.getControllers()) {
       const type = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null | undefined;
       if (typeof type !== 'function') continue;
-      if (this.reflector.get(ApproovMessageSigningMetadata, type) !== undefined) return true;
+      if (this.reflector.get(SigningRulesMetadata, type) !== undefined) return true;
       const prototype = type.prototype as Record<string, unknown>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name];
-        if (typeof handler === 'function' && this.reflector.get(ApproovMessageSigningMetadata, handler) !== undefined) return true;
+        if (typeof handler === 'function' && this.reflector.get(SigningRulesMetadata, handler) !== undefined) return true;
       }
     }
     return false;
@@ -99,27 +92,4 @@ async function unsupportedMediaTypeError(): Promise<() => Error> {
   }
   return () =>
     Object.assign(new Error('Unsupported Media Type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 });
-}
-
-/** The Node request under an Express or Fastify request. */
-function nodeRequestOf(request: object): RawBodyRequest {
-  return ((request as { raw?: RawBodyRequest }).raw ?? request) as RawBodyRequest;
-}
-
-/**
- * The body of a request on a route that checks message signatures, as sent: from the capture,
- * else read now when nothing has read the stream, else Nest's `rawBody` when the body was not
- * encoded (Express's `rawBody` is the inflated body), else unavailable.
- */
-export function readSignedRequestBody(request: object, limit: number): RawBodyResult | Promise<RawBodyResult> {
-  const node = nodeRequestOf(request);
-  const read = readRawBody(node, limit);
-  if (!(read instanceof Promise) && read.status === 'unavailable') {
-    const rawBody = (request as { rawBody?: unknown }).rawBody;
-    const encoding = node.headers?.['content-encoding'];
-    if (Buffer.isBuffer(rawBody) && (encoding === undefined || encoding === 'identity')) {
-      return rawBody.length > limit ? { status: 'too_large' } : { status: 'ok', body: rawBody };
-    }
-  }
-  return read;
 }
