@@ -1,5 +1,5 @@
-import { Body, Controller, HttpCode, Module, Post, Req, type INestApplication } from '@nestjs/common';
-import { NestFactory, type NestApplicationOptions } from '@nestjs/core';
+import { Body, Controller, HttpCode, Module, Post, Req, type INestApplication, type NestApplicationOptions } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { createServer, request as httpRequest, type OutgoingHttpHeaders, type Server } from 'node:http';
@@ -228,6 +228,22 @@ describe.each<AdapterName>(['express', 'fastify'])('signed request bodies on %s'
       const body = Buffer.from(JSON.stringify({ pad: 'x'.repeat(LIMIT) }));
       const reply = await signedPost(running, { type: 'application/json', body });
       expect(reply).toEqual({ status: 413, body: TOO_LARGE });
+    });
+  });
+
+  describe('bounded in monitor mode too', () => {
+    let running: RunningBodyApp;
+    beforeAll(async () => {
+      running = await startBodyApp(adapter, {}, { maxBodyBytes: 16, mode: 'monitor' });
+    });
+    afterAll(async () => {
+      await running.app.close();
+    });
+
+    it('answers 413 although monitor mode serves rejects: the body was not read to its end', async () => {
+      const reply = await signedPost(running, { type: 'application/octet-stream', body: Buffer.alloc(17, 1) });
+      expect(reply).toEqual({ status: 413, body: TOO_LARGE });
+      expect(running.failures).toEqual(['request_body_too_large']);
     });
   });
 
