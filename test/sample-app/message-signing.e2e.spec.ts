@@ -18,7 +18,7 @@ const PRIVATE_KEY = fixture.test_private_key_pkcs8_or_sec1_der_base64;
 const BODY = '{"greeting":"hi"}';
 const UNAUTHORIZED = { status: 401, body: '{"statusCode":401,"message":"Unauthorized"}' };
 
-// The sample app as main.ts builds it (rawBody: true), on the vectors' secret.
+// The sample app as main.ts builds it, on the vectors' secret.
 describe.each<AdapterName>(['express', 'fastify'])('sample app /message-signing on %s', (adapter) => {
   let app: INestApplication;
   let baseUrl: URL;
@@ -27,7 +27,6 @@ describe.each<AdapterName>(['express', 'fastify'])('sample app /message-signing 
   beforeAll(async () => {
     process.env.APPROOV_BASE64_SECRET = SECRET;
     app = await NestFactory.create(AppModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), {
-      rawBody: true,
       logger: false,
       abortOnError: false,
     });
