@@ -42,7 +42,7 @@ export interface ApproovModuleOptions {
    * Defaults for installation message signing on routes marked `@ApproovMessageSigning()`, which
    * may override any field: `required`, `maxAgeSec`, `requiredComponents`, `requireContentDigest`,
    * `trustProxy`, `clockToleranceSec` (each documented on ApproovMessageSigningOptions).
-   * Checking the body's Content-Digest needs the app created with `rawBody: true`.
+   * A covered Content-Digest is checked against the body as sent, any content type (see maxBodyBytes).
    */
   messageSigning?: ApproovMessageSigningOptions;
   /**
