@@ -78,24 +78,28 @@ export function rawBodyCaptureOf(request: object): RawBodyCapture | undefined {
 
 /**
  * Whether the body may have to be checked against a Content-Digest: a Content-Digest header is
- * present and a Signature-Input line names `content-digest`. Only such requests are captured, so
- * every other request costs one pass over its header names.
+ * present and a Signature-Input line names `content-digest`. Only such requests are captured.
+ * Reads the headers object (built once per request, and the frameworks read it anyway; repeated
+ * lines are joined), so a request without Content-Digest costs one property lookup.
  */
 export function mayNeedRawBody(source: HeaderSource): boolean {
-  const raw = source.rawHeaders;
+  const headers = source.headers;
+  if (headers === undefined) return mayNeedRawBodyFromRawHeaders(source.rawHeaders ?? []);
+  if (headers['content-digest'] === undefined) return false;
+  const input = headers['signature-input'];
+  if (input === undefined) return false;
+  return typeof input === 'string' ? input.includes('content-digest') : input.some((value) => value.includes('content-digest'));
+}
+
+function mayNeedRawBodyFromRawHeaders(raw: readonly string[]): boolean {
   let digest = false;
   let covered = false;
-  if (raw !== undefined) {
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (name.length === 14 && name.toLowerCase() === 'content-digest') digest = true;
-      else if (name.length === 15 && name.toLowerCase() === 'signature-input' && raw[i + 1]!.includes('content-digest')) covered = true;
-    }
-    return digest && covered;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-digest') digest = true;
+    else if (name.length === 15 && name.toLowerCase() === 'signature-input' && raw[i + 1]!.includes('content-digest')) covered = true;
   }
-  const input = source.headers?.['signature-input'];
-  const inputs = input === undefined ? [] : typeof input === 'string' ? [input] : input;
-  return source.headers?.['content-digest'] !== undefined && inputs.some((value) => value.includes('content-digest'));
+  return digest && covered;
 }
 
 /** A Content-Length the client declared, when it is one plain number. */

@@ -49,9 +49,11 @@ describe('mayNeedRawBody', () => {
     expect(mayNeedRawBody({ rawHeaders: ['Content-Type', 'application/json', 'Content-Length', '12'] })).toBe(false);
   });
 
-  it('falls back to the headers object when rawHeaders is absent', () => {
-    expect(mayNeedRawBody({ headers: { 'signature-input': ['a=("content-digest")'], 'content-digest': 'x' } })).toBe(true);
+  it('reads the headers object when there is one, repeated lines joined or as a list', () => {
+    expect(mayNeedRawBody({ headers: { 'signature-input': 'a=("@method"), b=("content-digest")', 'content-digest': 'x' } })).toBe(true);
+    expect(mayNeedRawBody({ headers: { 'signature-input': ['a=("@method")', 'b=("content-digest")'], 'content-digest': 'x' } })).toBe(true);
     expect(mayNeedRawBody({ headers: { 'signature-input': 'a=("@method")', 'content-digest': 'x' } })).toBe(false);
+    expect(mayNeedRawBody({ headers: { 'signature-input': 'a=("content-digest")' } })).toBe(false);
   });
 });
 
