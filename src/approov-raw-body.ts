@@ -38,7 +38,7 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     private readonly service: ApproovService,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     const adapter = this.adapterHost?.httpAdapter;
     if (adapter === undefined || adapter === null || !this.hasSigningRoutes()) return;
     const server = adapter.getHttpServer() as (object & Parameters<typeof captureRawBodies>[0]) | undefined;
@@ -47,8 +47,8 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     const fastify = adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
     const limit = this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
     captureRawBodies(server, limit);
-    if (fastify !== undefined) await acceptUnparsedTypesWhenCaptured(fastify);
-    this.logger.debug?.(`message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`);
+    if (fastify !== undefined) acceptUnparsedTypesWhenCaptured(fastify);
+    this.logger.debug(`message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`);
   }
 
   /** Whether any controller, or any of its handlers, carries @ApproovMessageSigning. */
@@ -70,26 +70,21 @@ export class ApproovRawBodyCapture implements OnModuleInit {
 /**
  * Fastify answers 415 to a content type it has no parser for, before any guard runs. This
  * catch-all parser (only when the app has none) passes captured requests through unread, for
- * the guard to read their bytes, and gives every other request Fastify's own 415.
+ * the guard to read their bytes, and answers every other request with Fastify's 415 error.
  */
-async function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike): Promise<void> {
+function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike): void {
   if (fastify.hasContentTypeParser('*')) return;
-  const unsupported = await unsupportedMediaTypeError();
   fastify.addContentTypeParser('*', (request, _payload, done) => {
     if (rawBodyCaptureOf(request.raw) !== undefined) done(null, undefined);
-    else done(unsupported());
+    else done(unsupportedMediaType());
   });
 }
 
-/** Fastify's own 415 error, from the Fastify the app runs (it is not a dependency of this library). */
-async function unsupportedMediaTypeError(): Promise<() => Error> {
-  try {
-    const { errorCodes } = (await import('fastify')) as unknown as { errorCodes: Record<string, new () => Error> };
-    const FastifyError = errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE;
-    if (FastifyError !== undefined) return () => new FastifyError();
-  } catch {
-    // Not resolvable from here: build the same answer by hand.
-  }
-  return () =>
-    Object.assign(new Error('Unsupported Media Type'), { code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE', statusCode: 415 });
+/** Fastify's FST_ERR_CTP_INVALID_MEDIA_TYPE, built here: Fastify is not a dependency of this library. */
+function unsupportedMediaType(): Error {
+  return Object.assign(new Error('Unsupported Media Type'), {
+    name: 'FastifyError',
+    code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    statusCode: 415,
+  });
 }
