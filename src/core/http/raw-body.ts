@@ -143,7 +143,11 @@ export function captureRawBody(request: RawBodyRequest, limit: number): RawBodyC
  */
 export function captureRawBodies(server: EventEmitter, limit: number): () => void {
   const onRequest = (request: RawBodyRequest): void => {
-    if (mayNeedRawBody(request)) captureRawBody(request, limit);
+    try {
+      if (mayNeedRawBody(request)) captureRawBody(request, limit);
+    } catch {
+      // A throw here would reach Node's HTTP server, not the app: without a capture the check fails closed.
+    }
   };
   server.prependListener('request', onRequest);
   return () => {

@@ -201,3 +201,20 @@ describe('readRawBody', () => {
     expect(readRawBody(request, 100)).toEqual({ status: 'unavailable' });
   });
 });
+
+describe('captureRawBodies on a request it cannot read', () => {
+  it('never throws into the server: the request goes on uncaptured', () => {
+    const server = new EventEmitter();
+    captureRawBodies(server, 100);
+    const seen: unknown[] = [];
+    server.on('request', (request: unknown) => seen.push(request));
+    const hostile = {
+      get headers(): never {
+        throw new Error('boom');
+      },
+    };
+    expect(() => server.emit('request', hostile)).not.toThrow();
+    expect(seen).toEqual([hostile]);
+    expect(rawBodyCaptureOf(hostile)).toBeUndefined();
+  });
+});
