@@ -48,6 +48,7 @@ async function startBodyApp(
   appOptions: NestApplicationOptions,
   moduleOptions: Omit<ApproovModuleOptions, 'secret' | 'onFailure'> = {},
   setUp: (app: INestApplication) => void = () => undefined,
+  createAdapter: () => ExpressAdapter | FastifyAdapter = () => (adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter()),
 ): Promise<RunningBodyApp> {
   const failures: ApproovFailureCode[] = [];
   const logger = new CapturingLogger();
@@ -56,7 +57,7 @@ async function startBodyApp(
     controllers: [BodyController],
   })
   class BodyModule {}
-  const app = await NestFactory.create(BodyModule, adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter(), {
+  const app = await NestFactory.create(BodyModule, createAdapter(), {
     ...appOptions,
     logger,
     abortOnError: false,
@@ -227,6 +228,29 @@ describe.each<AdapterName>(['express', 'fastify'])('signed request bodies on %s'
     it('answers 413 for a parsed JSON body past the limit too', async () => {
       const body = Buffer.from(JSON.stringify({ pad: 'x'.repeat(LIMIT) }));
       const reply = await signedPost(running, { type: 'application/json', body });
+      expect(reply).toEqual({ status: 413, body: TOO_LARGE });
+    });
+  });
+
+  describe("bounded by the adapter's default when maxBodyBytes is not set", () => {
+    // Fastify: its bodyLimit (set low here); Express: 1 MiB.
+    const LIMIT = adapter === 'fastify' ? 2048 : 1024 * 1024;
+    let running: RunningBodyApp;
+    beforeAll(async () => {
+      running = await startBodyApp(adapter, {}, {}, undefined, () =>
+        adapter === 'express' ? new ExpressAdapter() : new FastifyAdapter({ bodyLimit: LIMIT }),
+      );
+    });
+    afterAll(async () => {
+      await running.app.close();
+    });
+
+    it('serves a body of exactly the limit', async () => {
+      expect((await signedPost(running, { type: 'application/octet-stream', body: Buffer.alloc(LIMIT, 2) })).status).toBe(200);
+    });
+
+    it('answers 413 one byte past it', async () => {
+      const reply = await signedPost(running, { type: 'application/octet-stream', body: Buffer.alloc(LIMIT + 1, 2) });
       expect(reply).toEqual({ status: 413, body: TOO_LARGE });
     });
   });
