@@ -125,10 +125,10 @@ export function captureRawBody(request: RawBodyRequest, limit: number): RawBodyC
     return capture;
   }
   const push = request.push;
-  // An own property shadows Readable.prototype.push; deleting it restores the prototype's.
+  // An own property shadowing Readable.prototype.push; it stays once settled (record() then returns
+  // at once): deleting it would turn the stream into a slow dictionary-mode object.
   request.push = function pushAndKeep(this: RawBodyRequest, chunk: unknown, encoding?: BufferEncoding): boolean {
     capture.record(chunk, encoding);
-    if (capture.settled !== undefined) delete (request as { push?: unknown }).push;
     return push.call(this, chunk, encoding);
   };
   request.once('close', () => {
