@@ -42,9 +42,15 @@ export interface ApproovModuleOptions {
    * Defaults for installation message signing on routes marked `@ApproovMessageSigning()`, which
    * may override any field: `required`, `maxAgeSec`, `requiredComponents`, `requireContentDigest`,
    * `trustProxy`, `clockToleranceSec` (each documented on ApproovMessageSigningOptions).
-   * Checking the body's Content-Digest needs the app created with `rawBody: true`.
+   * A covered Content-Digest is checked against the body as sent, any content type (see maxBodyBytes).
    */
   messageSigning?: ApproovMessageSigningOptions;
+  /**
+   * The largest request body, in bytes, read to check a Content-Digest on a route marked
+   * `@ApproovMessageSigning()`; a longer one is answered 413. Default: Fastify's `bodyLimit`
+   * on Fastify, 1 MiB on Express. From 1 to 1 GiB.
+   */
+  maxBodyBytes?: number;
 }
 
 /** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */

@@ -40,10 +40,13 @@ export function requestMethodOf(request: ApproovRequestLike): string {
   return nodeRequestOf(request).method ?? request.method ?? '';
 }
 
-/** The request as the message-signing core reads it. */
-export function toSignedRequest(request: ApproovRequestLike): SignedRequestSource {
+/**
+ * The request as the message-signing core reads it. `body`: the bytes as sent; null when they
+ * could not be had; omitted: Nest's `request.rawBody`.
+ */
+export function toSignedRequest(request: ApproovRequestLike, body?: Buffer | null): SignedRequestSource {
   const node = nodeRequestOf(request);
-  const rawBody = request.rawBody;
+  const rawBody = body === undefined ? request.rawBody : body;
   return {
     rawHeaders: node.rawHeaders,
     headers: node.headers,

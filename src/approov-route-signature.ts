@@ -1,7 +1,16 @@
 import { Logger } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
-import { toSignedRequest, type ApproovRequestLike } from './approov-request.js';
-import type { MaybePromise } from './core/maybe-async.js';
+import { nodeRequestOf, toSignedRequest, type ApproovRequestLike } from './approov-request.js';
+import { whenSettled, type MaybePromise } from './core/maybe-async.js';
+import {
+  DEFAULT_MAX_BODY_BYTES,
+  mayNeedRawBody,
+  rawBodyCaptureOf,
+  readRawBody,
+  type RawBodyRequest,
+  type RawBodyResult,
+} from './core/http/raw-body.js';
+import { isPromise } from 'node:util/types';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 import {
   resolveMessageSigningOptions,
@@ -11,37 +20,64 @@ import {
 import { MessageSignatureVerifier, type MessageSignatureResult } from './core/message-signing/verify.js';
 import { systemClock } from './core/clock.js';
 
+const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({ ok: false, code: 'request_body_too_large' });
+
 /**
  * Verifies a request's message signature under its route's rules: merges the route's
- * `@ApproovMessageSigning` options over the module defaults (once per route), and warns once
- * when the body must be checked but the app keeps no raw body.
+ * `@ApproovMessageSigning` options over the module defaults (once per route), gets the body as
+ * sent when the signature may cover it, and warns once when those bytes could not be had.
  */
 export class RouteSignatureVerifier {
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly verifier = new MessageSignatureVerifier();
   private readonly resolved = new WeakMap<object, ResolvedMessageSigningOptions>();
   private warnedRawBody = false;
+  private readonly maxBodyBytes: number;
 
   constructor(
     private readonly tokenHeader: string,
     private readonly clockToleranceSec: number,
     private readonly moduleDefaults: Readonly<ApproovMessageSigningOptions>,
+    /** The body bound when no server hook captured the request; undefined: DEFAULT_MAX_BODY_BYTES. */
+    maxBodyBytes?: number,
     private readonly now: () => number = systemClock,
-  ) {}
+  ) {
+    this.maxBodyBytes = maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
 
-  /** Verifies the request's `install` signature against the token's `ipk` (token already verified). */
+  /**
+   * Verifies the request's `install` signature against the token's `ipk` (token already verified).
+   * When the signature may cover `content-digest`, first gets the body as sent: asynchronous only
+   * when nothing has read the stream yet. A body past the bound fails `request_body_too_large`.
+   */
   verify(
     request: ApproovRequestLike,
     claims: ApproovTokenClaims,
     routeOptions: Readonly<ApproovMessageSigningOptions>,
   ): MaybePromise<MessageSignatureResult> {
-    const result = this.verifier.verify(toSignedRequest(request), claims, this.optionsFor(routeOptions), this.now());
+    const node = nodeRequestOf(request);
+    if (rawBodyCaptureOf(node) === undefined && !mayNeedRawBody(node)) return this.verifyWithBody(request, claims, routeOptions);
+    return whenSettled(readSignedRequestBody(request, this.maxBodyBytes), (body: RawBodyResult) =>
+      body.status === 'too_large'
+        ? BODY_TOO_LARGE
+        : this.verifyWithBody(request, claims, routeOptions, body.status === 'ok' ? body.body : null),
+    );
+  }
+
+  private verifyWithBody(
+    request: ApproovRequestLike,
+    claims: ApproovTokenClaims,
+    routeOptions: Readonly<ApproovMessageSigningOptions>,
+    body?: Buffer | null,
+  ): MessageSignatureResult {
+    const result = this.verifier.verify(toSignedRequest(request, body), claims, this.optionsFor(routeOptions), this.now());
     if (!result.ok && result.rawBodyUnavailable === true && !this.warnedRawBody) {
       this.warnedRawBody = true;
       this.logger.warn(
-        'message signing: a request body had to be checked against Content-Digest but the raw body is not ' +
-          'available, so the request was rejected. Create the app with NestFactory.create(AppModule, { rawBody: true }) ' +
-          '(and a body parser for the content type: app.useBodyParser(...)).',
+        'message signing: a request body had to be checked against Content-Digest but its bytes could not be read ' +
+          '(the request stream was consumed before ApproovModule could keep them, or the client went away), so the ' +
+          'request was rejected. ApproovModule keeps them from the HTTP server the app listens on; a server it does ' +
+          'not see needs NestFactory.create(AppModule, { rawBody: true }) and a parser for the content type.',
       );
     }
     return result;
@@ -56,3 +92,22 @@ export class RouteSignatureVerifier {
     return options;
   }
 }
+
+/**
+ * The body of a request on a route that checks message signatures, as sent: from the capture,
+ * else read now when nothing has read the stream, else Nest's `rawBody` when the body was not
+ * encoded (Express's `rawBody` is the inflated body), else unavailable.
+ */
+function readSignedRequestBody(request: ApproovRequestLike, limit: number): MaybePromise<RawBodyResult> {
+  const node = nodeRequestOf(request) as RawBodyRequest;
+  const read = readRawBody(node, limit);
+  if (!isPromise(read) && read.status === 'unavailable') {
+    const rawBody = request.rawBody;
+    const encoding = node.headers?.['content-encoding'];
+    if (Buffer.isBuffer(rawBody) && (encoding === undefined || encoding === 'identity')) {
+      return rawBody.length > limit ? { status: 'too_large' } : { status: 'ok', body: rawBody };
+    }
+  }
+  return read;
+}
+

@@ -25,6 +25,8 @@ export class ApproovService {
   /** Lower-cased headers that `@ApproovBinding()` with no argument binds to. */
   readonly defaultBindingHeaders: readonly string[];
   readonly mode: 'enforce' | 'monitor';
+  /** The `maxBodyBytes` option; undefined: the adapter's own limit (see ApproovRawBodyCapture). */
+  readonly maxBodyBytes: number | undefined;
   private readonly onFailure?: (failure: ApproovFailure) => void;
   // One report per request: in monitor mode a request can be judged again by another guard
   // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')).
@@ -36,10 +38,12 @@ export class ApproovService {
     this.tokenHeader = this.tokenVerifier.tokenHeader;
     this.defaultBindingHeaders = config.bindingHeaders;
     this.mode = config.mode;
+    this.maxBodyBytes = config.maxBodyBytes;
     this.signatureVerifier = new RouteSignatureVerifier(
       this.tokenHeader,
       config.verifier.clockToleranceSec ?? 0,
       config.messageSigning,
+      config.maxBodyBytes,
     );
     this.onFailure = options?.onFailure;
   }
@@ -64,7 +68,8 @@ export class ApproovService {
    * monitor mode.
    */
   reportFailureAndShouldServe(code: ApproovFailureCode, request: ApproovRequestLike): boolean {
-    const monitored = this.mode === 'monitor';
+    // A body past the bound was not read to the end: no mode can serve it as checked.
+    const monitored = this.mode === 'monitor' && code !== 'request_body_too_large';
     if (this.reported.has(request)) return monitored;
     this.reported.add(request);
     const failure: ApproovFailure = {

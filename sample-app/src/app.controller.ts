@@ -36,8 +36,8 @@ export class AppController {
   }
 
   // Installation message signing: the token must carry `ipk`, and the request must be signed with
-  // that key (RFC 9421). A body must be covered by Content-Digest, checked against the raw body
-  // that main.ts keeps with `rawBody: true`.
+  // that key (RFC 9421). A body covered by Content-Digest is checked against the bytes as sent,
+  // whatever its content type: ApproovModule keeps them itself, no `rawBody: true` needed.
   @Get('message-signing')
   @ApproovMessageSigning({ required: true })
   messageSigning(): Greeting {

@@ -31,7 +31,6 @@ async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<INestApp
   const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
 
   const app = await NestFactory.create(AppModule, adapter, {
-    rawBody: true, // keeps the exact body bytes, which message signing's Content-Digest needs
     abortOnError: false, // throw on a bad configuration instead of process.abort()
     bufferLogs: true, // a failed boot prints our one line, not Nest's stack trace
     autoFlushLogs: false,

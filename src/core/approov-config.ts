@@ -4,6 +4,7 @@ import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifi
 import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { isHeaderName } from './http/request-headers.js';
+import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
@@ -19,6 +20,7 @@ export interface ApproovCoreOptions {
   onFailure?: unknown;
   cacheSize?: unknown;
   messageSigning?: unknown;
+  maxBodyBytes?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -28,6 +30,8 @@ export interface ResolvedApproovConfig {
   mode: 'enforce' | 'monitor';
   /** The checked module-level message-signing defaults (only the fields given). */
   messageSigning: Readonly<ApproovMessageSigningOptions>;
+  /** The body bound for Content-Digest checks; undefined: the adapter's default. */
+  maxBodyBytes: number | undefined;
 }
 
 export { DEFAULT_TOKEN_HEADER };
@@ -82,6 +86,10 @@ export function resolveApproovConfig(
     bad('cacheSize', `must be an integer from 0 (no cache) to ${MAX_CACHE_SIZE}.`);
   }
   const messageSigning = checkMessageSigningOptions(options.messageSigning, 'messageSigning', bad);
+  const maxBodyBytes = options.maxBodyBytes;
+  if (maxBodyBytes !== undefined && (!Number.isSafeInteger(maxBodyBytes) || (maxBodyBytes as number) < 1 || (maxBodyBytes as number) > MAX_MAX_BODY_BYTES)) {
+    bad('maxBodyBytes', `must be an integer number of bytes from 1 to ${MAX_MAX_BODY_BYTES}.`);
+  }
 
   return {
     verifier: {
@@ -96,6 +104,7 @@ export function resolveApproovConfig(
     bindingHeaders: (bindingHeaders as string[]).map((name) => name.toLowerCase()),
     mode: mode as 'enforce' | 'monitor',
     messageSigning,
+    maxBodyBytes: maxBodyBytes as number | undefined,
   };
 }
 

@@ -23,6 +23,8 @@ export const APPROOV_FAILURE_CODES = [
   'content_digest_mismatch',
   'replay_store_unavailable',
   'keys_unavailable',
+  // Answered 413, not 401: the body was too long to check, which says nothing about the client.
+  'request_body_too_large',
 ] as const;
 
 export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];

@@ -7,6 +7,7 @@ import {
   resolveApproovConfig,
   type ApproovCoreOptions,
 } from '../../src/core/approov-config.js';
+import { MAX_MAX_BODY_BYTES } from '../../src/core/http/raw-body.js';
 
 // Every option is validated once, at boot; a bad one names itself.
 
@@ -83,6 +84,16 @@ describe('resolveApproovConfig: accepted values', () => {
   });
 });
 
+describe('resolveApproovConfig: maxBodyBytes', () => {
+  it("defaults to undefined: the adapter's own limit applies", () => {
+    expect(resolve({}).maxBodyBytes).toBeUndefined();
+  });
+
+  it.each([1, 65_536, MAX_MAX_BODY_BYTES])('accepts %p', (value) => {
+    expect(resolve({ maxBodyBytes: value }).maxBodyBytes).toBe(value);
+  });
+});
+
 describe('resolveApproovConfig: refused values name their option', () => {
   it.each<[string, ApproovCoreOptions]>([
     ['header', { header: '' }],
@@ -115,6 +126,11 @@ describe('resolveApproovConfig: refused values name their option', () => {
     ['allowMissingBindingClaim', { allowMissingBindingClaim: 1 }],
     ['onFailure', { onFailure: 'log' }],
     ['onFailure', { onFailure: {} }],
+    ['maxBodyBytes', { maxBodyBytes: 0 }],
+    ['maxBodyBytes', { maxBodyBytes: -1 }],
+    ['maxBodyBytes', { maxBodyBytes: 1.5 }],
+    ['maxBodyBytes', { maxBodyBytes: MAX_MAX_BODY_BYTES + 1 }],
+    ['maxBodyBytes', { maxBodyBytes: '1mb' }],
   ])('refuses a bad %s (%p)', (option, options) => {
     expectOptionRefused(options, option);
   });

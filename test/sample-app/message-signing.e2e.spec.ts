@@ -15,14 +15,14 @@ const BODY = '{"greeting":"hi"}';
 const HELLO = { message: 'Hello, World!' };
 const UNAUTHORIZED = { status: 401, body: UNAUTHORIZED_BODY };
 
-// The sample app as main.ts builds it (rawBody: true), on the vectors' secret.
+// The sample app as main.ts builds it, on the vectors' secret.
 describe.each(ADAPTERS)('sample app /message-signing on %s', (_name, createAdapter) => {
   let app: RunningApp;
   const savedSecret = process.env.APPROOV_BASE64_SECRET;
 
   beforeAll(async () => {
     process.env.APPROOV_BASE64_SECRET = SECRET;
-    app = await startApp(AppModule, createAdapter, { rawBody: true });
+    app = await startApp(AppModule, createAdapter);
   });
   afterAll(async () => {
     await app.close();

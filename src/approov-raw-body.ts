@@ -1,0 +1,90 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
+import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
+import { SigningRulesMetadata } from './approov.metadata.js';
+import { ApproovService } from './approov.service.js';
+import { captureRawBodies, DEFAULT_MAX_BODY_BYTES, rawBodyCaptureOf } from './core/http/raw-body.js';
+
+/** The Fastify instance calls this provider makes; typed here so the library needs no Fastify import. */
+interface FastifyInstanceLike {
+  initialConfig?: { bodyLimit?: number };
+  hasContentTypeParser(type: string): boolean;
+  addContentTypeParser(
+    type: string,
+    parser: (request: { raw: object; headers: Record<string, unknown> }, payload: unknown, done: (error: Error | null, body?: unknown) => void) => void,
+  ): void;
+}
+
+// One server hook per HTTP server, however many ApproovModule instances the app holds.
+const hookedServers = new WeakSet<object>();
+
+/**
+ * Gives routes marked @ApproovMessageSigning the body bytes as they came off the wire. At boot,
+ * when some controller checks message signatures, it puts a listener in front of the HTTP
+ * server's `request` listeners that starts a bounded capture for requests whose signature
+ * covers `content-digest`; the app's body parsers then read, inflate and parse the stream as
+ * usual. On Fastify it also lets such requests through with content types the app has no parser
+ * for (Fastify would answer 415 before the guard could see them); others still get the 415.
+ */
+@Injectable()
+export class ApproovRawBodyCapture implements OnModuleInit {
+  private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
+
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly reflector: Reflector,
+    private readonly service: ApproovService,
+  ) {}
+
+  onModuleInit(): void {
+    const adapter = this.adapterHost?.httpAdapter;
+    if (adapter === undefined || adapter === null || !this.hasSigningRoutes()) return;
+    const server = adapter.getHttpServer() as (object & Parameters<typeof captureRawBodies>[0]) | undefined;
+    if (server === undefined || server === null || hookedServers.has(server)) return;
+    hookedServers.add(server);
+    const fastify = adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
+    const limit = this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
+    captureRawBodies(server, limit);
+    if (fastify !== undefined) acceptUnparsedTypesWhenCaptured(fastify);
+    this.logger.debug(`message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`);
+  }
+
+  /** Whether any controller, or any of its handlers, carries @ApproovMessageSigning. */
+  private hasSigningRoutes(): boolean {
+    for (const wrapper of this.discovery.getControllers()) {
+      const type = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null | undefined;
+      if (typeof type !== 'function') continue;
+      if (this.reflector.get(SigningRulesMetadata, type) !== undefined) return true;
+      const prototype = type.prototype as Record<string, unknown>;
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        const handler = prototype[name];
+        if (typeof handler === 'function' && this.reflector.get(SigningRulesMetadata, handler) !== undefined) return true;
+      }
+    }
+    return false;
+  }
+}
+
+/**
+ * Fastify answers 415 to a content type it has no parser for, before any guard runs. This
+ * catch-all parser (only when the app has none) passes captured requests through unread, for
+ * the guard to read their bytes, and answers every other request with Fastify's 415 error.
+ */
+function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike): void {
+  if (fastify.hasContentTypeParser('*')) return;
+  fastify.addContentTypeParser('*', (request, _payload, done) => {
+    if (rawBodyCaptureOf(request.raw) !== undefined) done(null, undefined);
+    else done(unsupportedMediaType());
+  });
+}
+
+/** Fastify's FST_ERR_CTP_INVALID_MEDIA_TYPE, built here: Fastify is not a dependency of this library. */
+function unsupportedMediaType(): Error {
+  return Object.assign(new Error('Unsupported Media Type'), {
+    name: 'FastifyError',
+    code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+    statusCode: 415,
+  });
+}

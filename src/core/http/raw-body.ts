@@ -1,0 +1,193 @@
+import type { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import type { HeaderSource } from './request-headers.js';
+
+/** Largest body read to check a Content-Digest when neither the app nor the option says otherwise: Fastify's default bodyLimit. */
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/** The highest `maxBodyBytes` accepted: the bytes are held in memory until the guard has checked them. */
+export const MAX_MAX_BODY_BYTES = 1024 * 1024 * 1024;
+
+/** The Node request as the HTTP server hands it over: IncomingMessage, Http2ServerRequest, or a test double. */
+export type RawBodyRequest = Readable & HeaderSource;
+
+/** The body bytes as they came off the wire, or why there are none. */
+export type RawBodyResult =
+  | { status: 'ok'; body: Buffer }
+  /** Longer than the limit: nothing past the limit was kept. */
+  | { status: 'too_large' }
+  /** The client went away, or the bytes were consumed before anyone could keep them. */
+  | { status: 'unavailable' };
+
+const TOO_LARGE: RawBodyResult = Object.freeze({ status: 'too_large' });
+const UNAVAILABLE: RawBodyResult = Object.freeze({ status: 'unavailable' });
+
+/**
+ * The body bytes of one request, kept as the HTTP parser pushes them into the request stream:
+ * before any consumer reads them, decodes them to text or inflates them. Bounded by `limit`.
+ */
+export class RawBodyCapture {
+  private chunks: Buffer[] = [];
+  private size = 0;
+  private result: RawBodyResult | undefined;
+  private waiters: Array<(result: RawBodyResult) => void> = [];
+
+  constructor(readonly limit: number) {}
+
+  /** The outcome once the body has ended, gone past the limit or been aborted; undefined while reading. */
+  get settled(): RawBodyResult | undefined {
+    return this.result;
+  }
+
+  /** Takes one pushed chunk; null is the end of the body. */
+  record(chunk: unknown, encoding?: BufferEncoding): void {
+    if (this.result !== undefined) return;
+    if (chunk === null) {
+      this.settle({ status: 'ok', body: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size) });
+      return;
+    }
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.isBuffer(chunk) ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : undefined;
+    if (bytes === undefined) return this.settle(UNAVAILABLE);
+    this.size += bytes.length;
+    if (this.size > this.limit) return this.settle(TOO_LARGE);
+    this.chunks.push(bytes);
+  }
+
+  /** Ends the capture with `result` (the first outcome wins) and frees what it held. */
+  settle(result: RawBodyResult): void {
+    if (this.result !== undefined) return;
+    this.result = result;
+    this.chunks = [];
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve(result);
+  }
+
+  /** Resolves with the outcome once settled. */
+  whenSettled(): Promise<RawBodyResult> {
+    if (this.result !== undefined) return Promise.resolve(this.result);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+const captures = new WeakMap<object, RawBodyCapture>();
+
+/** The capture started for this request, if any. */
+export function rawBodyCaptureOf(request: object): RawBodyCapture | undefined {
+  return captures.get(request);
+}
+
+/**
+ * Whether the body may have to be checked against a Content-Digest: a Content-Digest header is
+ * present and a Signature-Input line names `content-digest`. Only such requests are captured.
+ * Reads the headers object (built once per request, and the frameworks read it anyway; repeated
+ * lines are joined), so a request without Content-Digest costs one property lookup.
+ */
+export function mayNeedRawBody(source: HeaderSource): boolean {
+  const headers = source.headers;
+  if (headers === undefined) return mayNeedRawBodyFromRawHeaders(source.rawHeaders ?? []);
+  if (headers['content-digest'] === undefined) return false;
+  const input = headers['signature-input'];
+  if (input === undefined) return false;
+  return typeof input === 'string' ? input.includes('content-digest') : input.some((value) => value.includes('content-digest'));
+}
+
+function mayNeedRawBodyFromRawHeaders(raw: readonly string[]): boolean {
+  let digest = false;
+  let covered = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 14 && name.toLowerCase() === 'content-digest') digest = true;
+    else if (name.length === 15 && name.toLowerCase() === 'signature-input' && raw[i + 1]!.includes('content-digest')) covered = true;
+  }
+  return digest && covered;
+}
+
+/** A Content-Length the client declared, when it is one plain number. */
+function declaredLength(source: HeaderSource): number | undefined {
+  const value = source.headers?.['content-length'];
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * Starts keeping the body of `request` as the HTTP parser pushes it, before anything reads the
+ * stream: the app's body parsers still read it as usual, decompress it and parse it. Call it
+ * as soon as the server emits the request. Returns undefined when bytes have already gone by.
+ */
+export function captureRawBody(request: RawBodyRequest, limit: number): RawBodyCapture | undefined {
+  const existing = captures.get(request);
+  if (existing !== undefined) return existing;
+  if (request.readableDidRead || request.readableLength > 0 || request.readableEnded) return undefined;
+  const capture = new RawBodyCapture(limit);
+  captures.set(request, capture);
+  const length = declaredLength(request);
+  if (length !== undefined && length > limit) {
+    capture.settle(TOO_LARGE);
+    return capture;
+  }
+  const push = request.push;
+  // An own property shadowing Readable.prototype.push; it stays once settled (record() then returns
+  // at once): deleting it would turn the stream into a slow dictionary-mode object.
+  request.push = function pushAndKeep(this: RawBodyRequest, chunk: unknown, encoding?: BufferEncoding): boolean {
+    capture.record(chunk, encoding);
+    return push.call(this, chunk, encoding);
+  };
+  request.once('close', () => {
+    if (!request.readableEnded && capture.settled === undefined) capture.settle(UNAVAILABLE);
+  });
+  return capture;
+}
+
+/**
+ * Starts a capture, from the server's first `request` listener, for every request that may
+ * need its body checked (see mayNeedRawBody). Returns the function that stops it.
+ */
+export function captureRawBodies(server: EventEmitter, limit: number): () => void {
+  const onRequest = (request: RawBodyRequest): void => {
+    try {
+      if (mayNeedRawBody(request)) captureRawBody(request, limit);
+    } catch {
+      // A throw here would reach Node's HTTP server, not the app: without a capture the check fails closed.
+    }
+  };
+  server.prependListener('request', onRequest);
+  return () => {
+    server.off('request', onRequest);
+  };
+}
+
+/**
+ * The raw body of `request`: at once when its capture has settled (the app's parser read it),
+ * else once the rest has been read. Reading it here consumes the stream: it is only done for a
+ * request whose body nothing else read, on a route that must check it.
+ */
+export function readRawBody(request: RawBodyRequest, limit: number): RawBodyResult | Promise<RawBodyResult> {
+  const capture = captures.get(request) ?? startLateCapture(request, limit);
+  if (capture === undefined) return UNAVAILABLE;
+  if (capture.settled !== undefined) return capture.settled;
+  // Nothing reads the stream (no parser for this content type): let it flow; the capture keeps the bytes.
+  if (request.readableFlowing !== true) request.resume();
+  return capture.whenSettled();
+}
+
+/**
+ * A capture started after the request was emitted (no server hook, e.g. a serverless handler):
+ * possible only while nothing has read the stream, and then from its `data` events.
+ */
+function startLateCapture(request: RawBodyRequest, limit: number): RawBodyCapture | undefined {
+  if (request.readableDidRead || request.readableEnded || request.readableEncoding !== null || request.destroyed) return undefined;
+  const capture = new RawBodyCapture(limit);
+  captures.set(request, capture);
+  const length = declaredLength(request);
+  if (length !== undefined && length > limit) {
+    capture.settle(TOO_LARGE);
+    return capture;
+  }
+  const onData = (chunk: Buffer): void => {
+    capture.record(chunk);
+    if (capture.settled !== undefined) request.off('data', onData);
+  };
+  request.on('data', onData);
+  request.once('end', () => capture.record(null));
+  request.once('close', () => capture.settle(UNAVAILABLE));
+  return capture;
+}
