@@ -19,6 +19,7 @@ import {
   type SignedRequestSource,
 } from './request-target.js';
 import { readSingleHeader } from '../http/request-headers.js';
+import { installationKeyIdentity, signaturePassableUntilMs, signedRequestIdentity, type SignedRequestIdentity } from './replay-identity.js';
 
 /** The dictionary label Approov's SDKs sign under. */
 export const APPROOV_SIGNATURE_LABEL = 'install';
@@ -37,7 +38,8 @@ export const CONTENT_DIGEST_ALGORITHMS: Readonly<Record<string, string>> = Objec
 });
 
 export type MessageSignatureResult =
-  | { ok: true }
+  /** `identity`: present when a signature was verified (absent when an optional one was not sent). */
+  | { ok: true; identity?: SignedRequestIdentity }
   /** `rawBodyUnavailable`: the body had to be checked but the framework kept no raw bytes. */
   | { ok: false; code: ApproovFailureCode; rawBodyUnavailable?: true };
 
@@ -345,7 +347,13 @@ export class MessageSignatureVerifier {
       if (body === undefined) return { ok: false, code: 'content_digest_mismatch', rawBodyUnavailable: true };
       if (!contentDigestMatches(digest.value, body)) return fail('content_digest_mismatch');
     }
-    return { ok: true };
+    const passableUntilMs = signaturePassableUntilMs(
+      params.get('created') as number,
+      params.get('expires') as number | undefined,
+      options.maxAgeSec,
+      options.clockToleranceSec,
+    );
+    return { ok: true, identity: signedRequestIdentity(installationKeyIdentity(key), base, passableUntilMs) };
   }
 }
 

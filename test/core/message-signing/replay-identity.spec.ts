@@ -1,0 +1,140 @@
+import type { ApproovTokenClaims } from 'nestjs-approov';
+import { createApproovInstallationKey } from 'nestjs-approov/testing';
+import { MessageSignatureVerifier, type MessageSignatureResult } from '../../../src/core/message-signing/verify.js';
+import { resolveMessageSigningOptions, type ApproovMessageSigningOptions } from '../../../src/core/message-signing/options.js';
+import type { SignedRequestSource } from '../../../src/core/message-signing/request-target.js';
+import { signaturePassableUntilMs } from '../../../src/core/message-signing/replay-identity.js';
+import { createApproovRequestSignature, type SignApproovRequestOptions } from '../../../src/testing/sign-request.js';
+
+const CREATED = 1_800_000_000;
+const NOW = CREATED + 2;
+const TOKEN = 'header.payload.signature';
+const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+const installation = createApproovInstallationKey();
+const otherInstallation = createApproovInstallationKey();
+
+interface Sent {
+  signing?: Partial<SignApproovRequestOptions>;
+  privateKey?: string;
+  path?: string;
+  /** Rewrites the Signature field value before sending. */
+  signatureField?: (value: string) => string;
+}
+
+function signedRequest({ signing = {}, privateKey = installation.privateKey, path = '/orders?id=7', signatureField }: Sent): SignedRequestSource {
+  const { headers } = createApproovRequestSignature({
+    privateKey,
+    method: 'GET',
+    url: `http://api.example.com${path}`,
+    token: TOKEN,
+    created: CREATED,
+    ...signing,
+  });
+  const signature = signatureField === undefined ? headers.Signature : signatureField(headers.Signature);
+  return {
+    method: 'GET',
+    target: path,
+    encrypted: false,
+    rawHeaders: ['Host', 'api.example.com', 'Approov-Token', TOKEN, 'Signature-Input', headers['Signature-Input'], 'Signature', signature],
+  };
+}
+
+const verifier = new MessageSignatureVerifier();
+function verify(request: SignedRequestSource, ipk = installation.ipk, layer: ApproovMessageSigningOptions = {}): MessageSignatureResult {
+  const claims: ApproovTokenClaims = { exp: NOW + 300, ipk };
+  return verifier.verify(request, claims, resolveMessageSigningOptions('Approov-Token', 0, layer), NOW);
+}
+
+function identityOf(request: SignedRequestSource, ipk = installation.ipk): { digest: string; passableUntilMs: number } {
+  const result = verify(request, ipk);
+  if (!result.ok || result.identity === undefined) throw new Error(`expected a verified request, got ${JSON.stringify(result)}`);
+  return result.identity;
+}
+
+/** The same signature with s replaced by n - s: also valid for ECDSA, and a different byte string. */
+function highSTwin(signatureField: string): string {
+  const bytes = Buffer.from(/^install=:(.*):$/.exec(signatureField)![1]!, 'base64');
+  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+  const twin = Buffer.concat([bytes.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]);
+  return `install=:${twin.toString('base64')}:`;
+}
+
+describe('the identity of a verified signed request', () => {
+  it('is given with every verified signature: a base64url SHA-256', () => {
+    expect(identityOf(signedRequest({})).digest).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it('is absent when an optional signature was not sent (nothing was signed)', () => {
+    const claims: ApproovTokenClaims = { exp: NOW + 300 };
+    const result = verifier.verify(signedRequest({}), claims, resolveMessageSigningOptions('Approov-Token', 0), NOW);
+    expect(result).toEqual({ ok: true });
+  });
+
+  it('is the same for two signatures of the same request (ECDSA signs with a random nonce)', () => {
+    const first = signedRequest({});
+    const second = signedRequest({});
+    expect(first.rawHeaders.at(-1)).not.toBe(second.rawHeaders.at(-1));
+    expect(identityOf(first).digest).toBe(identityOf(second).digest);
+  });
+
+  it('is the same whether the signature is sent as an sf-binary or as an sf-string', () => {
+    const binary = identityOf(signedRequest({ signing: { signatureForm: 'binary' } }));
+    const string = identityOf(signedRequest({ signing: { signatureForm: 'string' } }));
+    expect(string.digest).toBe(binary.digest);
+  });
+
+  it('is the same for the high-S twin of a signature, which also verifies', () => {
+    const original = signedRequest({});
+    const twin = signedRequest({ signatureField: highSTwin });
+    expect(twin.rawHeaders.at(-1)).not.toBe(original.rawHeaders.at(-1));
+    expect(identityOf(twin).digest).toBe(identityOf(original).digest);
+  });
+
+  it('is the same whether the ipk claim is padded base64 or unpadded base64url', () => {
+    const padded = identityOf(signedRequest({}), installation.ipk);
+    const url = identityOf(signedRequest({}), Buffer.from(installation.ipk, 'base64').toString('base64url'));
+    expect(url.digest).toBe(padded.digest);
+  });
+
+  it('differs for another installation key signing the same content', () => {
+    const mine = identityOf(signedRequest({}));
+    const theirs = identityOf(signedRequest({ privateKey: otherInstallation.privateKey }), otherInstallation.ipk);
+    expect(theirs.digest).not.toBe(mine.digest);
+  });
+
+  it('differs for another covered value: the path, or the created time', () => {
+    const base = identityOf(signedRequest({})).digest;
+    expect(identityOf(signedRequest({ path: '/orders?id=8' })).digest).not.toBe(base);
+    expect(identityOf(signedRequest({ signing: { created: CREATED + 1 } })).digest).not.toBe(base);
+  });
+});
+
+describe('how long a signature can pass', () => {
+  it('ends at expires when that comes first (the SDK signs expires = created + 15)', () => {
+    const { passableUntilMs } = identityOf(signedRequest({}));
+    expect(passableUntilMs).toBe((CREATED + 15) * 1000);
+  });
+
+  it('ends 1 ms after created + maxAgeSec when there is no expires', () => {
+    const { passableUntilMs } = identityOf(signedRequest({ signing: { expires: null } }));
+    expect(passableUntilMs).toBe((CREATED + 60) * 1000 + 1);
+  });
+
+  it('takes the clock tolerance into account on both bounds', () => {
+    expect(signaturePassableUntilMs(CREATED, undefined, 60, 5)).toBe((CREATED + 65) * 1000 + 1);
+    expect(signaturePassableUntilMs(CREATED, CREATED + 15, 60, 5)).toBe((CREATED + 20) * 1000);
+    expect(signaturePassableUntilMs(CREATED, CREATED + 600, 60, 0)).toBe((CREATED + 60) * 1000 + 1);
+  });
+
+  it('agrees with the verifier: the last passing moment is before it, the first failing one at it', () => {
+    const options = resolveMessageSigningOptions('Approov-Token', 0, { maxAgeSec: 30 });
+    const claims: ApproovTokenClaims = { exp: CREATED + 3600, ipk: installation.ipk };
+    for (const expires of [null, CREATED + 15, CREATED + 600]) {
+      const request = signedRequest({ signing: { expires } });
+      const until = (verifier.verify(request, claims, options, CREATED) as { identity: { passableUntilMs: number } }).identity
+        .passableUntilMs;
+      expect(verifier.verify(request, claims, options, (until - 1) / 1000).ok).toBe(true);
+      expect(verifier.verify(request, claims, options, until / 1000)).toEqual({ ok: false, code: 'message_signature_expired' });
+    }
+  });
+});
