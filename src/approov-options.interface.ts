@@ -1,5 +1,6 @@
 import type { ApproovFailure } from './core/failure.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
+import type { ApproovReplayOptions } from './core/replay/replay-options.js';
 
 /** Everything ApproovModule.forRoot() / forRootAsync() accepts. Each option is checked at boot. */
 export interface ApproovModuleOptions {
@@ -41,8 +42,9 @@ export interface ApproovModuleOptions {
   /**
    * Defaults for installation message signing on routes marked `@ApproovMessageSigning()`, which
    * may override any field: `required`, `maxAgeSec`, `requiredComponents`, `requireContentDigest`,
-   * `trustProxy`, `clockToleranceSec` (each documented on ApproovMessageSigningOptions).
+   * `trustProxy`, `clockToleranceSec`, `replay` (each documented on ApproovMessageSigningOptions).
    * A covered Content-Digest is checked against the body as sent, any content type (see maxBodyBytes).
+   * `replay: false` here turns replay protection off for every route that does not turn it back on.
    */
   messageSigning?: ApproovMessageSigningOptions;
   /**
@@ -51,6 +53,12 @@ export interface ApproovModuleOptions {
    * on Fastify, 1 MiB on Express. From 1 to 1 GiB.
    */
   maxBodyBytes?: number;
+  /**
+   * Replay protection of signed requests: `store` (default in memory, this process only; a
+   * RedisReplayStore to share it between instances), `maxEntries`, `timeoutMs`, `failOpen`
+   * (each documented on ApproovReplayOptions). Whether a route is protected is `messageSigning.replay`.
+   */
+  replay?: ApproovReplayOptions;
 }
 
 /** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */

@@ -19,13 +19,15 @@ import {
 } from './core/message-signing/options.js';
 import { MessageSignatureVerifier, type MessageSignatureResult } from './core/message-signing/verify.js';
 import { systemClock } from './core/clock.js';
+import type { SignedRequestReplayCheck } from './approov-replay.js';
 
 const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({ ok: false, code: 'request_body_too_large' });
 
 /**
  * Verifies a request's message signature under its route's rules: merges the route's
  * `@ApproovMessageSigning` options over the module defaults (once per route), gets the body as
- * sent when the signature may cover it, and warns once when those bytes could not be had.
+ * sent when the signature may cover it, refuses a replay of a verified request (unless the route
+ * says `replay: false`), and warns once when the body bytes could not be had.
  */
 export class RouteSignatureVerifier {
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
@@ -40,6 +42,8 @@ export class RouteSignatureVerifier {
     private readonly moduleDefaults: Readonly<ApproovMessageSigningOptions>,
     /** The body bound when no server hook captured the request; undefined: DEFAULT_MAX_BODY_BYTES. */
     maxBodyBytes?: number,
+    /** Refuses a second sighting of a verified request; undefined: no replay check. */
+    private readonly replay?: SignedRequestReplayCheck,
     private readonly now: () => number = systemClock,
   ) {
     this.maxBodyBytes = maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -69,9 +73,16 @@ export class RouteSignatureVerifier {
     claims: ApproovTokenClaims,
     routeOptions: Readonly<ApproovMessageSigningOptions>,
     body?: Buffer | null,
-  ): MessageSignatureResult {
-    const result = this.verifier.verify(toSignedRequest(request, body), claims, this.optionsFor(routeOptions), this.now());
-    if (!result.ok && result.rawBodyUnavailable === true && !this.warnedRawBody) {
+  ): MaybePromise<MessageSignatureResult> {
+    const options = this.optionsFor(routeOptions);
+    const result = this.verifier.verify(toSignedRequest(request, body), claims, options, this.now());
+    if (result.ok) {
+      // No identity: an optional signature was not sent, so there is nothing to replay.
+      return result.identity === undefined || !options.replay || this.replay === undefined
+        ? result
+        : this.replay.judge(request, result, result.identity);
+    }
+    if (result.rawBodyUnavailable === true && !this.warnedRawBody) {
       this.warnedRawBody = true;
       this.logger.warn(
         'message signing: a request body had to be checked against Content-Digest but its bytes could not be read ' +

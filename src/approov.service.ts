@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import type { ApproovModuleOptions } from './approov-options.interface.js';
 import { loggablePathOf, nodeRequestOf, requestMethodOf, traceIdOf, type ApproovRequestLike } from './approov-request.js';
 import { RouteSignatureVerifier } from './approov-route-signature.js';
+import { SignedRequestReplayCheck } from './approov-replay.js';
 import { resolveApproovConfig } from './core/approov-config.js';
 import type { ApproovFailure, ApproovFailureCode } from './core/failure.js';
 import type { MaybePromise } from './core/maybe-async.js';
@@ -11,15 +12,20 @@ import type { MessageSignatureResult } from './core/message-signing/verify.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 import { ApproovVerifier, type ApproovCheckResult } from './core/token/verifier.js';
 
+// How long the boot-time check waits for the replay store before warning that it is not reachable.
+const STORE_BOOT_CHECK_MS = 3000;
+
 /**
  * Holds the verifiers built once from the options (secrets parsed at boot, so bad configuration
- * stops the app before it serves) and reports rejects. Shared by ApproovGuard and ApproovStrategy.
+ * stops the app before it serves) and the replay store, and reports rejects. Shared by
+ * ApproovGuard and ApproovStrategy. Closes the replay store on app shutdown.
  */
 @Injectable()
-export class ApproovService {
+export class ApproovService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly tokenVerifier: ApproovVerifier;
   private readonly signatureVerifier: RouteSignatureVerifier;
+  private readonly replayCheck: SignedRequestReplayCheck;
   /** The request header that carries the token, as configured. */
   readonly tokenHeader: string;
   /** Lower-cased headers that `@ApproovBinding()` with no argument binds to. */
@@ -31,6 +37,7 @@ export class ApproovService {
   // One report per request: in monitor mode a request can be judged again by another guard
   // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')).
   private readonly reported = new WeakSet<object>();
+  private shuttingDown = false;
 
   constructor(@Inject(APPROOV_MODULE_OPTIONS) options: ApproovModuleOptions) {
     const config = resolveApproovConfig(options ?? {});
@@ -39,13 +46,41 @@ export class ApproovService {
     this.defaultBindingHeaders = config.bindingHeaders;
     this.mode = config.mode;
     this.maxBodyBytes = config.maxBodyBytes;
+    this.replayCheck = new SignedRequestReplayCheck(config.replay, (request) => this.reportFailedOpen(request));
     this.signatureVerifier = new RouteSignatureVerifier(
       this.tokenHeader,
       config.verifier.clockToleranceSec ?? 0,
       config.messageSigning,
       config.maxBodyBytes,
+      this.replayCheck,
     );
     this.onFailure = options?.onFailure;
+  }
+
+  /** Warns, without holding up the boot, when the replay store cannot be reached: signed requests get 503 until it can. */
+  onApplicationBootstrap(): void {
+    const deadline = Date.now() + STORE_BOOT_CHECK_MS;
+    const probe = (): void => {
+      this.replayCheck.store.checkHealth().then(
+        (healthy) => {
+          if (healthy || this.shuttingDown) return;
+          if (Date.now() < deadline) setTimeout(probe, 100).unref();
+          else this.logger.warn('replay store: not reachable at startup; signed requests are answered 503 until it is.');
+        },
+        () => this.logger.warn('replay store: its health check failed at startup.'),
+      );
+    };
+    probe();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await this.replayCheck.store.close();
+  }
+
+  /** True when the replay store can answer now: for a readiness probe (e.g. a Terminus health indicator). */
+  checkReplayStoreHealth(): Promise<boolean> {
+    return this.replayCheck.store.checkHealth();
   }
 
   /** Verifies the token of `request` and, when given, its binding to `bindingHeaders`. */
@@ -72,18 +107,31 @@ export class ApproovService {
     const monitored = this.mode === 'monitor' && code !== 'request_body_too_large';
     if (this.reported.has(request)) return monitored;
     this.reported.add(request);
+    this.report({ code, method: requestMethodOf(request) || 'UNKNOWN', path: loggablePathOf(request), monitored }, request);
+    return monitored;
+  }
+
+  /** Reports a signed request served although the replay store could not answer (`replay.failOpen`). */
+  private reportFailedOpen(request: ApproovRequestLike): void {
+    if (this.reported.has(request)) return;
+    this.reported.add(request);
     const failure: ApproovFailure = {
-      code,
+      code: 'replay_store_unavailable',
       method: requestMethodOf(request) || 'UNKNOWN',
       path: loggablePathOf(request),
-      monitored,
+      monitored: this.mode === 'monitor',
+      failedOpen: true,
     };
+    this.report(failure, request);
+  }
+
+  /** One log line (code, method, path without query, trace id), then onFailure. */
+  private report(failure: ApproovFailure, request: ApproovRequestLike): void {
     const traceId = traceIdOf(request);
     if (traceId !== undefined) failure.traceId = traceId;
-
+    const outcome = failure.failedOpen ? 'failed open' : failure.monitored ? 'monitor: would reject' : 'rejected';
     this.logger.warn(
-      `${monitored ? 'monitor: would reject' : 'rejected'} ${code} ${failure.method} ${failure.path}` +
-        (traceId !== undefined ? ` trace=${traceId}` : ''),
+      `${outcome} ${failure.code} ${failure.method} ${failure.path}` + (traceId !== undefined ? ` trace=${traceId}` : ''),
     );
     if (this.onFailure !== undefined) {
       try {
@@ -93,6 +141,5 @@ export class ApproovService {
         this.logger.error(`onFailure hook threw ${(error as Error)?.name ?? 'an error'}`);
       }
     }
-    return monitored;
   }
 }

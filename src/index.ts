@@ -20,3 +20,12 @@ export {
   type ApproovFailureCode,
 } from './core/failure.js';
 export { ApproovConfigurationError } from './core/errors.js';
+export type { ApproovReplayOptions } from './core/replay/replay-options.js';
+export { ReplayStoreUnavailableError, type ReplayStore } from './core/replay/replay-store.js';
+export { MemoryReplayStore, type MemoryReplayStoreOptions } from './core/replay/memory-replay-store.js';
+export {
+  RedisReplayStore,
+  type RedisClientLike,
+  type RedisReplayStoreOptions,
+  type RedisReplayStoreUrlOptions,
+} from './core/replay/redis-replay-store.js';

@@ -6,6 +6,7 @@ import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { isHeaderName } from './http/request-headers.js';
 import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
+import { checkReplayOptions, type ResolvedReplayOptions } from './replay/replay-options.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
 export interface ApproovCoreOptions {
@@ -21,6 +22,7 @@ export interface ApproovCoreOptions {
   cacheSize?: unknown;
   messageSigning?: unknown;
   maxBodyBytes?: unknown;
+  replay?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -32,6 +34,8 @@ export interface ResolvedApproovConfig {
   messageSigning: Readonly<ApproovMessageSigningOptions>;
   /** The body bound for Content-Digest checks; undefined: the adapter's default. */
   maxBodyBytes: number | undefined;
+  /** Where signed requests are remembered, the store call deadline, and whether to fail open. */
+  replay: ResolvedReplayOptions;
 }
 
 export { DEFAULT_TOKEN_HEADER };
@@ -90,6 +94,7 @@ export function resolveApproovConfig(
   if (maxBodyBytes !== undefined && (!Number.isSafeInteger(maxBodyBytes) || (maxBodyBytes as number) < 1 || (maxBodyBytes as number) > MAX_MAX_BODY_BYTES)) {
     bad('maxBodyBytes', `must be an integer number of bytes from 1 to ${MAX_MAX_BODY_BYTES}.`);
   }
+  const replay = checkReplayOptions(options.replay, bad);
 
   return {
     verifier: {
@@ -105,6 +110,7 @@ export function resolveApproovConfig(
     mode: mode as 'enforce' | 'monitor',
     messageSigning,
     maxBodyBytes: maxBodyBytes as number | undefined,
+    replay,
   };
 }
 

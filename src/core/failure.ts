@@ -21,6 +21,7 @@ export const APPROOV_FAILURE_CODES = [
   'message_signature_expired',
   'message_signature_components_missing',
   'content_digest_mismatch',
+  'message_signature_replayed',
   'replay_store_unavailable',
   'keys_unavailable',
   // Answered 413, not 401: the body was too long to check, which says nothing about the client.
@@ -47,4 +48,6 @@ export interface ApproovFailure {
   traceId?: string;
   /** True when `mode: 'monitor'` let the request through anyway. */
   monitored: boolean;
+  /** True when the replay store could not answer and `replay.failOpen` let the request through anyway. */
+  failedOpen?: true;
 }

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { ApproovConfigurationError, ApproovMessageSigning } from 'nestjs-approov';
 import {
@@ -18,8 +19,10 @@ const IPK = fixture.ipk_spki_der_base64;
 const PRIVATE_KEY = fixture.test_private_key_pkcs8_or_sec1_der_base64;
 const JSON_BODY = '{"order":42,"note":"signed"}';
 const nowSec = (): number => Math.floor(Date.now() / 1000);
+// A distinct token per request: two requests alike in every signed byte within one second would
+// be one request to the replay check, and these tests are about the signature, not replay.
 const tokenWithIpk = (claims: Record<string, unknown> = {}): string =>
-  createApproovToken({ secret: SECRET, claims: { ipk: IPK, ...claims } });
+  createApproovToken({ secret: SECRET, claims: { ipk: IPK, jti: randomUUID(), ...claims } });
 
 describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdapter) => {
   let running: SigningApp;

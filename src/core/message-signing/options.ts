@@ -23,6 +23,12 @@ export interface ApproovMessageSigningOptions {
   trustProxy?: boolean;
   /** Leeway in seconds for `created` and `expires`, 0 to 300. Default: the module's `clockToleranceSec`. */
   clockToleranceSec?: number;
+  /**
+   * Refuse a second sighting of the same signed request (401 `message_signature_replayed`) while
+   * its signature could still pass. Default true. `false` lets a captured request be sent again
+   * until it expires: only for idempotent routes whose replay does no harm.
+   */
+  replay?: boolean;
 }
 
 /** Every option settled: what the verifier reads per request. */
@@ -33,6 +39,7 @@ export interface ResolvedMessageSigningOptions {
   readonly requireContentDigest: boolean;
   readonly trustProxy: boolean;
   readonly clockToleranceSec: number;
+  readonly replay: boolean;
 }
 
 export const DEFAULT_SIGNATURE_MAX_AGE_SEC = 60;
@@ -70,12 +77,12 @@ export function checkMessageSigningOptions(
   if (value === undefined) return Object.freeze({});
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(where, 'must be an object.');
   const given = value as Record<string, unknown>;
-  const known = ['required', 'maxAgeSec', 'requiredComponents', 'requireContentDigest', 'trustProxy', 'clockToleranceSec'];
+  const known = ['required', 'maxAgeSec', 'requiredComponents', 'requireContentDigest', 'trustProxy', 'clockToleranceSec', 'replay'];
   for (const key of Object.keys(given)) {
     if (!known.includes(key)) fail(`${where}.${key}`, `is not an option (known: ${known.join(', ')}).`);
   }
   const checked: ApproovMessageSigningOptions = {};
-  for (const flag of ['required', 'requireContentDigest', 'trustProxy'] as const) {
+  for (const flag of ['required', 'requireContentDigest', 'trustProxy', 'replay'] as const) {
     if (given[flag] === undefined) continue;
     if (typeof given[flag] !== 'boolean') fail(`${where}.${flag}`, 'must be a boolean.');
     checked[flag] = given[flag] as boolean;
@@ -136,5 +143,6 @@ export function resolveMessageSigningOptions(
     requireContentDigest: merged.requireContentDigest ?? true,
     trustProxy: merged.trustProxy ?? false,
     clockToleranceSec: merged.clockToleranceSec ?? moduleClockToleranceSec,
+    replay: merged.replay ?? true,
   });
 }

@@ -1,4 +1,4 @@
-import { ApproovConfigurationError } from '../token/secret.js';
+import { ApproovConfigurationError } from '../errors.js';
 import { ReplayStoreUnavailableError, type ReplayStore } from './replay-store.js';
 
 /** An ioredis client (or Cluster), seen through what this store uses. */

@@ -1,0 +1,76 @@
+import { Logger } from '@nestjs/common';
+import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
+import type { ApproovRequestLike } from './approov-request.js';
+import type { ApproovFailureCode } from './core/failure.js';
+import type { MaybePromise } from './core/maybe-async.js';
+import { whenSettled } from './core/maybe-async.js';
+import type { SignedRequestIdentity } from './core/message-signing/replay-identity.js';
+import type { MessageSignatureResult } from './core/message-signing/verify.js';
+import { MemoryReplayStore } from './core/replay/memory-replay-store.js';
+import type { ResolvedReplayOptions } from './core/replay/replay-options.js';
+import { ReplayProtection, ReplayStoreTimeoutError, type ReplayVerdict } from './core/replay/replay-protection.js';
+import { ReplayStoreUnavailableError, type ReplayStore } from './core/replay/replay-store.js';
+
+// Store faults come in floods (every request while Redis is down): one warning per interval.
+const STORE_WARNING_INTERVAL_MS = 10_000;
+const REPLAYED: MessageSignatureResult = Object.freeze({ ok: false, code: 'message_signature_replayed' as ApproovFailureCode });
+const STORE_UNAVAILABLE: MessageSignatureResult = Object.freeze({ ok: false, code: 'replay_store_unavailable' as ApproovFailureCode });
+
+/**
+ * The replay check of verified signed requests, for the Nest shells: remembers each request's
+ * identity in the store until its signature could no longer pass, turns the verdict into a
+ * result (a replay is a 401, no answer a 503 unless failing open), and warns about store faults
+ * without flooding the log.
+ */
+export class SignedRequestReplayCheck {
+  readonly store: ReplayStore;
+  private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
+  private readonly protection: ReplayProtection;
+  private readonly failOpen: boolean;
+  private lastStoreWarningAt = -Infinity;
+  private suppressedWarnings = 0;
+
+  constructor(
+    options: ResolvedReplayOptions,
+    private readonly reportFailedOpen: (request: ApproovRequestLike) => void,
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.store = options.store ?? new MemoryReplayStore({ maxEntries: options.maxEntries });
+    this.failOpen = options.failOpen;
+    this.protection = new ReplayProtection(this.store, {
+      timeoutMs: options.timeoutMs,
+      onStoreError: (error) => this.warnStoreError(error),
+    });
+  }
+
+  /** The verdict on a request whose signature just passed: the same result, or a replay / store failure. */
+  judge(request: ApproovRequestLike, verified: MessageSignatureResult, identity: SignedRequestIdentity): MaybePromise<MessageSignatureResult> {
+    const ttlMs = identity.passableUntilMs - this.nowMs();
+    return whenSettled(this.protection.check(identity.digest, ttlMs), (verdict: ReplayVerdict) => {
+      if (verdict === 'first') return verified;
+      if (verdict === 'replayed') return REPLAYED;
+      if (!this.failOpen) return STORE_UNAVAILABLE;
+      this.reportFailedOpen(request);
+      return verified;
+    });
+  }
+
+  private warnStoreError(error: unknown): void {
+    const now = this.nowMs();
+    if (now - this.lastStoreWarningAt < STORE_WARNING_INTERVAL_MS) {
+      this.suppressedWarnings++;
+      return;
+    }
+    const suppressed = this.suppressedWarnings > 0 ? ` (and ${this.suppressedWarnings} more since the last warning)` : '';
+    this.lastStoreWarningAt = now;
+    this.suppressedWarnings = 0;
+    this.logger.warn(`replay store: ${describeStoreError(error)}${suppressed}`);
+  }
+}
+
+/** Our own errors say what happened; another store's message could carry anything, so only its class. */
+function describeStoreError(error: unknown): string {
+  if (error instanceof ReplayStoreUnavailableError || error instanceof ReplayStoreTimeoutError) return error.message;
+  const name = (error as { name?: unknown } | null)?.name;
+  return `the store threw ${typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'an error'}`;
+}
