@@ -1,0 +1,314 @@
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ExpressAdapter } from '@nestjs/platform-express';
+import {
+  ApproovConfigurationError,
+  ApproovMessageSigning,
+  ApproovModule,
+  MemoryReplayStore,
+  type ApproovModuleOptions,
+  type ReplayStore,
+} from 'nestjs-approov';
+import {
+  ReplayController,
+  SERVED,
+  UNAUTHORIZED,
+  UNAVAILABLE,
+  replayAccount,
+  sendTo,
+  signedRequest,
+  startReplayApp,
+  type AdapterName,
+  type ReplayApp,
+  type SignedRequest,
+} from '../support/replay-harness.js';
+
+const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+const BODY = '{"transfer":{"to":"FR76 3000 6000 0112 3456 7890 189","amount":1000}}';
+
+/** The captured request with its signature re-encoded as an sf-string (Android's form). */
+function asStringForm(request: SignedRequest): SignedRequest {
+  const bytes = /^install=:(.*):$/.exec(String(request.headers.Signature))![1]!;
+  return { ...request, headers: { ...request.headers, Signature: `install="${bytes}"` } };
+}
+
+/** The captured request with its signature's s replaced by n - s: another valid signature of the same base. */
+function asHighSTwin(request: SignedRequest): SignedRequest {
+  const bytes = Buffer.from(/^install=:(.*):$/.exec(String(request.headers.Signature))![1]!, 'base64');
+  const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
+  const twin = Buffer.concat([bytes.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]);
+  return { ...request, headers: { ...request.headers, Signature: `install=:${twin.toString('base64')}:` } };
+}
+
+/** A store that answers as the test says, and records what it was asked. */
+class ScriptedStore implements ReplayStore {
+  readonly calls: Array<{ key: string; ttlMs: number }> = [];
+  closed = 0;
+  constructor(private readonly answer: () => boolean | Promise<boolean>) {}
+  rememberIfAbsent(key: string, ttlMs: number): boolean | Promise<boolean> {
+    this.calls.push({ key, ttlMs });
+    return this.answer();
+  }
+  checkHealth(): Promise<boolean> {
+    return Promise.resolve(true);
+  }
+  close(): Promise<void> {
+    this.closed++;
+    return Promise.resolve();
+  }
+}
+
+describe.each<AdapterName>(['express', 'fastify'])('replay protection in memory on %s', (adapter) => {
+  let running: ReplayApp;
+
+  beforeAll(async () => {
+    running = await startReplayApp(adapter);
+  });
+  afterAll(async () => {
+    await running.app.close();
+  });
+  beforeEach(() => {
+    running.reports.length = 0;
+  });
+  const codes = (): string[] => running.reports.map((report) => report.code);
+
+  it('serves the first sighting of a signed GET and refuses its replay with 401 message_signature_replayed', async () => {
+    const captured = signedRequest('GET', '/protected');
+    expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
+    expect(codes()).toEqual([]);
+    expect(await sendTo(running.baseUrl, captured)).toEqual(UNAUTHORIZED);
+    expect(codes()).toEqual(['message_signature_replayed']);
+  });
+
+  it('logs the replay like any other reject: code, method and path', async () => {
+    const captured = signedRequest('GET', '/protected?account=42');
+    await sendTo(running.baseUrl, captured);
+    await sendTo(running.baseUrl, captured, { 'approov-traceid': 'replay-trace-1' });
+    expect(running.logger.lines).toContain('rejected message_signature_replayed GET /protected trace=replay-trace-1');
+  });
+
+  it('refuses every one of 10 replays of a signed POST with a body', async () => {
+    const captured = signedRequest('POST', '/protected', { body: BODY });
+    expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
+    const replies = [];
+    for (let i = 0; i < 10; i++) replies.push(await sendTo(running.baseUrl, captured));
+    expect(replies).toEqual(Array(10).fill(UNAUTHORIZED));
+    expect(codes()).toEqual(Array(10).fill('message_signature_replayed'));
+  });
+
+  it('refuses a replay whose signature is re-encoded as an sf-string', async () => {
+    const captured = signedRequest('GET', '/protected');
+    expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
+    expect(await sendTo(running.baseUrl, asStringForm(captured))).toEqual(UNAUTHORIZED);
+    expect(codes()).toEqual(['message_signature_replayed']);
+  });
+
+  it('refuses a replay carrying the high-S twin of the signature', async () => {
+    const captured = signedRequest('GET', '/protected');
+    expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
+    expect(await sendTo(running.baseUrl, asHighSTwin(captured))).toEqual(UNAUTHORIZED);
+    expect(codes()).toEqual(['message_signature_replayed']);
+  });
+
+  it('does not remember a request that failed verification: the genuine one is still served after a tampered copy', async () => {
+    const captured = signedRequest('GET', '/protected');
+    const tampered = { ...captured, path: '/protected?amount=1000' };
+    expect(await sendTo(running.baseUrl, tampered)).toEqual(UNAUTHORIZED);
+    expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
+    expect(codes()).toEqual(['message_signature_invalid']);
+  });
+
+  it('serves every distinct signed request, however many', async () => {
+    const replies = [];
+    for (let i = 0; i < 20; i++) replies.push(await sendTo(running.baseUrl, signedRequest('GET', '/protected')));
+    expect(replies).toEqual(Array(20).fill(SERVED));
+  });
+
+  it('serves replays on a route marked replay: false', async () => {
+    const captured = signedRequest('GET', '/replayable');
+    const replies = [await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)];
+    expect(replies).toEqual([SERVED, SERVED, SERVED]);
+    expect(codes()).toEqual([]);
+  });
+
+  it('has nothing to remember when an optional signature is not sent: a token-only request can repeat', async () => {
+    const { 'approov-token': token } = signedRequest('GET', '/optional').headers;
+    const bare = { method: 'GET', path: '/optional', headers: { 'approov-token': token } };
+    // The token carries an ipk, so the optional route wants its signature: a token without one.
+    expect(await sendTo(running.baseUrl, bare)).toEqual(UNAUTHORIZED);
+    running.reports.length = 0;
+    const tokenOnly = { method: 'GET', path: '/token-only', headers: { 'approov-token': token } };
+    expect([await sendTo(running.baseUrl, tokenOnly), await sendTo(running.baseUrl, tokenOnly)]).toEqual([SERVED, SERVED]);
+  });
+});
+
+describe.each<AdapterName>(['express', 'fastify'])('replay options on %s', (adapter) => {
+  let running: ReplayApp | undefined;
+  afterEach(async () => {
+    await running?.app.close();
+    running = undefined;
+  });
+
+  it('turns replay protection off for the module with messageSigning.replay: false, and a route can turn it back on', async () => {
+    running = await startReplayApp(adapter, { messageSigning: { replay: false } });
+    const open = signedRequest('GET', '/protected');
+    expect([await sendTo(running.baseUrl, open), await sendTo(running.baseUrl, open)]).toEqual([SERVED, SERVED]);
+    const guarded = signedRequest('GET', '/reprotected');
+    expect([await sendTo(running.baseUrl, guarded), await sendTo(running.baseUrl, guarded)]).toEqual([SERVED, UNAUTHORIZED]);
+  });
+
+  it('serves a replay in monitor mode, reporting what it would have refused', async () => {
+    running = await startReplayApp(adapter, { mode: 'monitor' });
+    const captured = signedRequest('GET', '/protected');
+    expect([await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)]).toEqual([SERVED, SERVED]);
+    expect(running.reports.map(({ code, monitored }) => ({ code, monitored }))).toEqual([
+      { code: 'message_signature_replayed', monitored: true },
+    ]);
+  });
+
+  it('remembers a request until its signature could no longer pass (expires, as the SDK signs it), no longer', async () => {
+    const store = new ScriptedStore(() => true);
+    running = await startReplayApp(adapter, { replay: { store } });
+    const created = Math.floor(Date.now() / 1000);
+    const before = Date.now();
+    await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: created + 15 } }));
+    const after = Date.now();
+    expect(store.calls).toHaveLength(1);
+    const { key, ttlMs } = store.calls[0]!;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(ttlMs).toBeLessThanOrEqual((created + 15) * 1000 - before);
+    expect(ttlMs).toBeGreaterThanOrEqual((created + 15) * 1000 - after);
+  });
+
+  it('remembers a request without expires until created + maxAgeSec + clockToleranceSec', async () => {
+    const store = new ScriptedStore(() => true);
+    running = await startReplayApp(adapter, { replay: { store }, messageSigning: { maxAgeSec: 30, clockToleranceSec: 5 } });
+    const created = Math.floor(Date.now() / 1000);
+    const before = Date.now();
+    await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: null } }));
+    const after = Date.now();
+    const { ttlMs } = store.calls[0]!;
+    expect(ttlMs).toBeLessThanOrEqual((created + 35) * 1000 + 1 - before);
+    expect(ttlMs).toBeGreaterThanOrEqual((created + 35) * 1000 + 1 - after);
+  });
+
+  it('answers 503 with no reason, code replay_store_unavailable, when the store fails', async () => {
+    running = await startReplayApp(adapter, {
+      replay: { store: new ScriptedStore(() => Promise.reject(new Error('connection lost to 10.0.0.7'))) },
+    });
+    expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'))).toEqual(UNAVAILABLE);
+    expect(running.reports.map((report) => report.code)).toEqual(['replay_store_unavailable']);
+    expect(running.logger.lines.some((line) => line.startsWith('rejected replay_store_unavailable GET /protected'))).toBe(true);
+    // Another store's error message could carry anything: only its class is logged.
+    expect(running.logger.lines).toContain('replay store: the store threw Error');
+    expect(running.logger.lines.join('\n')).not.toContain('10.0.0.7');
+  });
+
+  it('answers 503 within the deadline when the store never answers', async () => {
+    running = await startReplayApp(adapter, { replay: { store: new ScriptedStore(() => new Promise(() => {})), timeoutMs: 30 } });
+    expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'))).toEqual(UNAVAILABLE);
+    expect(running.logger.lines).toContain('replay store: the replay store did not answer within 30 ms');
+  });
+
+  it('keeps token-only routes working while the store is down (they never ask it)', async () => {
+    running = await startReplayApp(adapter, { replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))) } });
+    const { 'approov-token': token } = signedRequest('GET', '/token-only').headers;
+    expect(await sendTo(running.baseUrl, { method: 'GET', path: '/token-only', headers: { 'approov-token': token } })).toEqual(SERVED);
+  });
+
+  it('fails open when asked: serves the request and reports replay_store_unavailable with failedOpen', async () => {
+    running = await startReplayApp(adapter, {
+      replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))), failOpen: true },
+    });
+    expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'), { 'approov-traceid': 'open-1' })).toEqual(SERVED);
+    expect(running.reports).toEqual([
+      { code: 'replay_store_unavailable', method: 'GET', path: '/protected', monitored: false, failedOpen: true, traceId: 'open-1' },
+    ]);
+    expect(running.logger.lines).toContain('failed open replay_store_unavailable GET /protected trace=open-1');
+  });
+
+  it('still refuses a replay the store does see when failing open', async () => {
+    running = await startReplayApp(adapter, { replay: { failOpen: true } });
+    const captured = signedRequest('GET', '/protected');
+    expect([await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+  });
+
+  it('answers 503 when the in-memory store is full of live entries, rather than forgetting one', async () => {
+    running = await startReplayApp(adapter, { replay: { maxEntries: 2 } });
+    const replies = [];
+    for (let i = 0; i < 3; i++) replies.push(await sendTo(running.baseUrl, signedRequest('GET', '/protected')));
+    expect(replies).toEqual([SERVED, SERVED, UNAVAILABLE]);
+    expect(running.logger.lines).toContain(
+      'replay store: the in-memory replay store is full (2 live entries): raise replay.maxEntries or use a shared store',
+    );
+  });
+
+  it('closes the store when the app shuts down', async () => {
+    const store = new ScriptedStore(() => true);
+    running = await startReplayApp(adapter, { replay: { store } });
+    await running.app.close();
+    running = undefined;
+    expect(store.closed).toBe(1);
+  });
+});
+
+describe('replay options checked at boot', () => {
+  async function bootError(options: ApproovModuleOptions): Promise<Error> {
+    @Module({ imports: [ApproovModule.forRoot({ secret: replayAccount.secret, ...options })], controllers: [ReplayController] })
+    class BadModule {}
+    try {
+      const app = await NestFactory.create(BadModule, new ExpressAdapter(), { logger: false, abortOnError: false });
+      await app.close();
+    } catch (error) {
+      return error as Error;
+    }
+    throw new Error('the app started');
+  }
+
+  it.each<[string, ApproovModuleOptions, string]>([
+    ['replay not an object', { replay: 5 as never }, 'Approov option "replay" must be an object.'],
+    ['an unknown replay option', { replay: { ttl: 5 } as never }, 'Approov option "replay.ttl" is not an option'],
+    ['a store without the store methods', { replay: { store: {} as never } }, 'Approov option "replay.store" must be a replay store'],
+    ['a zero deadline', { replay: { timeoutMs: 0 } }, 'Approov option "replay.timeoutMs" must be a number of milliseconds from 1 to 10000.'],
+    ['a fractional maxEntries', { replay: { maxEntries: 1.5 } }, 'Approov option "replay.maxEntries" must be an integer'],
+    ['maxEntries with a store', { replay: { store: new MemoryReplayStore(), maxEntries: 10 } }, 'has no effect with replay.store'],
+    ['failOpen as a string', { replay: { failOpen: 'yes' as never } }, 'Approov option "replay.failOpen" must be a boolean.'],
+    ['messageSigning.replay as a string', { messageSigning: { replay: 'no' as never } }, 'Approov option "messageSigning.replay" must be a boolean.'],
+  ])('refuses %s, naming the option', async (_name, options, message) => {
+    const error = await bootError(options);
+    expect(error).toBeInstanceOf(ApproovConfigurationError);
+    expect(error.message).toContain(message);
+  });
+
+  it('refuses @ApproovMessageSigning({ replay: "no" }) where it is declared', () => {
+    expect(() => ApproovMessageSigning({ replay: 'no' as never })).toThrow('@ApproovMessageSigning(): options.replay must be a boolean.');
+  });
+});
+
+describe('one replay store per module instance', () => {
+  it('keeps the Express and the Fastify app of this process apart when each has its own in-memory store', async () => {
+    const express = await startReplayApp('express');
+    const fastify = await startReplayApp('fastify');
+    try {
+      const captured = signedRequest('GET', '/protected');
+      // Two instances, two memories: this is why several instances need a shared store.
+      expect([await sendTo(express.baseUrl, captured), await sendTo(fastify.baseUrl, captured)]).toEqual([SERVED, SERVED]);
+    } finally {
+      await express.app.close();
+      await fastify.app.close();
+    }
+  });
+
+  it('refuses the replay on the other app when both are given the same store', async () => {
+    const store = new MemoryReplayStore();
+    const express = await startReplayApp('express', { replay: { store } });
+    const fastify = await startReplayApp('fastify', { replay: { store } });
+    try {
+      const captured = signedRequest('GET', '/protected');
+      expect([await sendTo(express.baseUrl, captured), await sendTo(fastify.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+    } finally {
+      await express.app.close();
+      await fastify.app.close();
+    }
+  });
+});
