@@ -44,13 +44,16 @@ function asHighSTwin(request: SignedRequest): SignedRequest {
 class ScriptedStore implements ReplayStore {
   readonly calls: Array<{ key: string; ttlMs: number }> = [];
   closed = 0;
-  constructor(private readonly answer: () => boolean | Promise<boolean>) {}
+  constructor(
+    private readonly answer: () => boolean | Promise<boolean>,
+    private readonly healthy = true,
+  ) {}
   rememberIfAbsent(key: string, ttlMs: number): boolean | Promise<boolean> {
     this.calls.push({ key, ttlMs });
     return this.answer();
   }
   checkHealth(): Promise<boolean> {
-    return Promise.resolve(true);
+    return Promise.resolve(this.healthy);
   }
   close(): Promise<void> {
     this.closed++;
@@ -241,6 +244,16 @@ describe.each<AdapterName>(['express', 'fastify'])('replay options on %s', (adap
     expect(running.logger.lines).toContain(
       'replay store: the in-memory replay store is full (2 live entries): raise replay.maxEntries or use a shared store',
     );
+  });
+
+  it('warns at startup, without holding it up, when the store stays unreachable', async () => {
+    running = await startReplayApp(adapter, { replay: { store: new ScriptedStore(() => true, false) } });
+    const warning = 'replay store: not reachable at startup; signed requests are answered 503 until it is.';
+    expect(running.logger.lines).not.toContain(warning);
+    for (let waited = 0; waited < 6000 && !running.logger.lines.includes(warning); waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(running.logger.lines).toContain(warning);
   });
 
   it('closes the store when the app shuts down', async () => {

@@ -1,0 +1,105 @@
+import { Agent, request as httpRequest } from 'node:http';
+import type { Redis } from 'ioredis';
+import { RedisReplayStore } from 'nestjs-approov';
+import { connectSharedRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
+import {
+  SERVED,
+  UNAUTHORIZED,
+  sendTo,
+  signedRequest,
+  startReplayApp,
+  type ReplayApp,
+  type SignedRequest,
+} from '../support/replay-harness.js';
+
+// Two instances of an API behind a load balancer: an Express app and a Fastify app, each with its
+// own connection to the one Redis (REDIS_URL), as two machines would have.
+
+const PREFIX = uniqueKeyPrefix('replay-redis-e2e');
+const CONCURRENT_SENDS = 1000;
+
+let admin: Redis;
+let express: ReplayApp;
+let fastify: ReplayApp;
+
+beforeAll(async () => {
+  admin = await connectSharedRedis();
+  const storeFor = (): Promise<RedisReplayStore> => RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: PREFIX });
+  express = await startReplayApp('express', { replay: { store: await storeFor() } });
+  fastify = await startReplayApp('fastify', { replay: { store: await storeFor() } });
+  await Promise.all([waitUntilReady(express), waitUntilReady(fastify)]);
+});
+afterAll(async () => {
+  await express?.app.close();
+  await fastify?.app.close();
+  await deleteKeys(admin, PREFIX);
+  admin.disconnect();
+});
+beforeEach(() => {
+  express.reports.length = 0;
+  fastify.reports.length = 0;
+});
+
+async function waitUntilReady(app: ReplayApp): Promise<void> {
+  const { ApproovService } = await import('nestjs-approov');
+  const service = app.app.get(ApproovService);
+  for (let attempt = 0; attempt < 100 && !(await service.checkReplayStoreHealth()); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('replay protection shared through Redis by an Express and a Fastify instance', () => {
+  it('refuses on the Fastify instance the replay of a request the Express instance served', async () => {
+    const captured = signedRequest('GET', '/protected');
+    expect(await sendTo(express.baseUrl, captured)).toEqual(SERVED);
+    expect(await sendTo(fastify.baseUrl, captured)).toEqual(UNAUTHORIZED);
+    expect(fastify.reports.map((report) => report.code)).toEqual(['message_signature_replayed']);
+  });
+
+  it('refuses on the Express instance the replay of a signed POST the Fastify instance served', async () => {
+    const captured = signedRequest('POST', '/protected', { body: '{"transfer":{"amount":1000}}' });
+    expect(await sendTo(fastify.baseUrl, captured)).toEqual(SERVED);
+    expect(await sendTo(express.baseUrl, captured)).toEqual(UNAUTHORIZED);
+    expect(express.reports.map((report) => report.code)).toEqual(['message_signature_replayed']);
+  });
+
+  it('keeps its keys under the prefix, short (a hash, not the signature base)', async () => {
+    await sendTo(express.baseUrl, signedRequest('GET', '/protected'));
+    const keys = await admin.keys(`${PREFIX}*`);
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key.slice(PREFIX.length)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+
+  it(`gives exactly one 200 among ${CONCURRENT_SENDS} concurrent sends of one signed request spread over both instances`, async () => {
+    const captured = signedRequest('GET', '/protected');
+    const agents = [express, fastify].map(() => new Agent({ keepAlive: true, maxSockets: 128 }));
+    try {
+      const statuses = await Promise.all(
+        Array.from({ length: CONCURRENT_SENDS }, (_, i) =>
+          i % 2 === 0 ? statusOf(express, captured, agents[0]!) : statusOf(fastify, captured, agents[1]!),
+        ),
+      );
+      const counts = statuses.reduce<Record<number, number>>((tally, status) => ({ ...tally, [status]: (tally[status] ?? 0) + 1 }), {});
+      expect(counts).toEqual({ 200: 1, 401: CONCURRENT_SENDS - 1 });
+    } finally {
+      for (const agent of agents) agent.destroy();
+    }
+  });
+});
+
+/** Sends over a pooled connection (1,000 sockets at once would overflow the listen backlog); 10 s cap. */
+function statusOf(app: ReplayApp, request: SignedRequest, agent: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port: app.baseUrl.port, method: request.method, path: request.path, headers: request.headers, agent, timeout: 10_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
