@@ -84,8 +84,10 @@ export class RedisReplayStore implements ReplayStore {
 
   /**
    * A store on a connection of its own to `url` (redis:// or rediss://), made with ioredis when
-   * installed, else node-redis. It fails fast while disconnected (no offline queue) and reconnects
-   * by itself; close() closes it. Throws ApproovConfigurationError on a bad URL or no client package.
+   * installed, else node-redis. Waits up to connectTimeoutMs for the first connection, so the first
+   * requests after boot find it ready, and never fails on an unreachable Redis: it fails fast
+   * while disconnected (no offline queue) and reconnects by itself. close() closes it.
+   * Throws ApproovConfigurationError on a bad URL or no client package.
    */
   static async fromUrl(url: string, options: RedisReplayStoreUrlOptions = {}): Promise<RedisReplayStore> {
     checkRedisUrl(url);
@@ -106,6 +108,7 @@ export class RedisReplayStore implements ReplayStore {
         retryStrategy: reconnectDelayMs,
       });
       client.on('error', ignore); // each failed call is reported by its caller; the event would print the error
+      await firstOf(new Promise<void>((resolve) => client.once('ready', () => resolve())), connectTimeout);
       return new RedisReplayStore(client, options, async () => client.disconnect());
     }
     const nodeRedis = wanted === 'ioredis' ? undefined : await importOptional<{ createClient: NodeRedisFactory }>('redis');
@@ -116,7 +119,8 @@ export class RedisReplayStore implements ReplayStore {
         socket: { connectTimeout, reconnectStrategy: reconnectDelayMs },
       });
       client.on('error', ignore);
-      client.connect().catch(ignore); // keeps retrying by itself; calls fail fast until it is up
+      // It keeps retrying by itself after the first wait; calls fail fast until it is up.
+      await firstOf(client.connect(), connectTimeout);
       return new RedisReplayStore(client, options, async () => {
         if (client.destroy !== undefined) client.destroy();
         else await client.disconnect?.();
@@ -160,7 +164,10 @@ export class RedisReplayStore implements ReplayStore {
   }
 }
 
-type IoRedisConstructor = new (url: string, options: object) => IoRedisClientLike & { on(event: 'error', listener: () => void): unknown };
+type IoRedisConstructor = new (url: string, options: object) => IoRedisClientLike & {
+  on(event: 'error', listener: () => void): unknown;
+  once(event: 'ready', listener: () => void): unknown;
+};
 type NodeRedisFactory = (options: object) => NodeRedisClientLike & {
   on(event: 'error', listener: () => void): unknown;
   connect(): Promise<unknown>;
@@ -172,6 +179,13 @@ function isIoRedis(client: RedisClientLike): client is IoRedisClientLike {
 
 function isNodeRedis(client: RedisClientLike): client is NodeRedisClientLike {
   return typeof (client as NodeRedisClientLike).sendCommand === 'function';
+}
+
+/** Waits for `promise` (its failure ignored) or `ms` milliseconds, whichever comes first. */
+async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(ignore), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Checks the scheme only; the message never repeats the URL, which may hold a password. */
