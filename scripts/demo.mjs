@@ -8,7 +8,13 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+import {
+  approovBindingHash,
+  createApproovInstallationKey,
+  createApproovSecret,
+  createApproovToken,
+  signApproovRequest,
+} from 'nestjs-approov/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
@@ -132,6 +138,18 @@ function tourCases() {
   ];
 }
 
+/** A captured signed request sent twice: the API serves it once and refuses the replay. */
+function replayCases(url) {
+  const installation = createApproovInstallationKey();
+  const token = createApproovToken({ secret: DEMO_SECRET, claims: { ipk: installation.ipk } });
+  const signature = signApproovRequest({ privateKey: installation.privateKey, method: 'GET', url: `${url}/message-signing`, token });
+  const headers = { 'Approov-Token': token, ...signature };
+  return [
+    { route: '/message-signing', name: 'signed request', headers, expect: 200 },
+    { route: '/message-signing', name: 'the same signed request, replayed', headers, expect: 401 },
+  ];
+}
+
 /** The same token re-headed as alg "none" with an empty signature: the classic JWT downgrade. */
 function unsigned(token) {
   const [, payload] = token.split('.');
@@ -188,7 +206,7 @@ async function stopSampleApp(child) {
 /** Plays the tour; each request carries an Approov-TraceID so its log line (the reason) can be found. */
 async function playTour(app) {
   const rows = [];
-  for (const [index, testCase] of tourCases().entries()) {
+  for (const [index, testCase] of [...tourCases(), ...replayCases(app.url)].entries()) {
     const traceId = `demo-${index + 1}`;
     let actual;
     try {

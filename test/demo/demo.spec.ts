@@ -77,6 +77,8 @@ describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', 
     ['/token-double-binding', 'double-bound token, right values', '200'],
     ['/token-double-binding', 'double-bound token, wrong order', '401'],
     ['/token-double-binding', 'double-bound token, wrong SessionId', '401'],
+    ['/message-signing', 'signed request', '200'],
+    ['/message-signing', 'the same signed request, replayed', '401'],
   ])('tours %s: %s (%s)', (route, name, status) => {
     expect(rows).toContainEqual(expect.objectContaining({ route, name, expected: status, actual: status }));
   });
@@ -87,6 +89,7 @@ describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', 
     for (const row of rejects) expect(APPROOV_FAILURE_CODES).toContain(row.reason);
     expect(rows.find((row) => row.name === 'expired token')?.reason).toBe('token_expired');
     expect(rows.find((row) => row.name === 'double-bound token, wrong order')?.reason).toBe('binding_mismatch');
+    expect(rows.find((row) => row.name === 'the same signed request, replayed')?.reason).toBe('message_signature_replayed');
   });
 
   it('stops the sample app before exiting', async () => {
