@@ -1,0 +1,205 @@
+// `npm run bench:replay`: what the replay check costs per signed request, in memory and on Redis
+// (loopback), as a ratio against the same signed route with the check off, in one run; and what
+// the in-memory store and Redis hold per remembered request. Prints the tables and writes them
+// into the generated block of docs/replay-protection.md. Needs the Redis at REDIS_URL.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { ApproovService, MemoryReplayStore, RedisReplayStore, type ApproovModuleOptions } from 'nestjs-approov';
+import { createApproovInstallationKey, createApproovSecret, createApproovToken, signApproovRequest } from 'nestjs-approov/testing';
+import { createHash, randomBytes } from 'node:crypto';
+import { loadAverage, machineDescription, markdownTable, median, ROOT, textTable } from './common.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 7);
+const PER_ROUND = Number(process.env.BENCH_REPLAY_REQUESTS ?? 2000);
+const IN_FLIGHT = 64;
+const MEMORY_ENTRIES = 100_000;
+const DOC = join(ROOT, 'docs', 'replay-protection.md');
+const START = '<!-- replay-bench:start -->';
+const END = '<!-- replay-bench:end -->';
+const HOST = 'api.example.com';
+
+interface BenchRequest {
+  method: string;
+  url: string;
+  originalUrl: string;
+  headers: Record<string, string>;
+  rawHeaders: string[];
+  socket: object;
+}
+
+const secret = createApproovSecret();
+const installation = createApproovInstallationKey();
+// The route's checked rules: the same object every call, as the decorator's metadata is.
+const ROUTE = Object.freeze({ required: true });
+
+/** Distinct signed requests, as one device sends them: a token per 100 requests, a path each. */
+function signedRequests(count: number, tag: string): BenchRequest[] {
+  const requests: BenchRequest[] = [];
+  let token = '';
+  for (let i = 0; i < count; i++) {
+    if (i % 100 === 0) token = createApproovToken({ secret, expiresIn: 3600, claims: { ipk: installation.ipk, did: `bench-${tag}-${i}` } });
+    const path = `/orders/${tag}-${i}?page=1`;
+    const signature = signApproovRequest({ privateKey: installation.privateKey, method: 'GET', url: `http://${HOST}${path}`, token });
+    const headers = { host: HOST, 'approov-token': token, 'signature-input': signature['Signature-Input'], signature: signature.Signature };
+    requests.push({ method: 'GET', url: path, originalUrl: path, headers, rawHeaders: Object.entries(headers).flat(), socket: {} });
+  }
+  return requests;
+}
+
+/** Token and signature checks as ApproovGuard runs them, through the service. */
+async function verify(service: ApproovService, request: BenchRequest): Promise<void> {
+  const token = service.verifyRequest(request);
+  if (!token.ok) throw new Error(`bench token rejected: ${token.code}`);
+  const signed = service.verifyMessageSignature(request, token.claims, ROUTE);
+  const result = signed instanceof Promise ? await signed : signed;
+  if (!result.ok) throw new Error(`bench request rejected: ${result.code}`);
+}
+
+async function sequential(service: ApproovService, requests: BenchRequest[]): Promise<number> {
+  const start = process.hrtime.bigint();
+  for (const request of requests) await verify(service, request);
+  return Number(process.hrtime.bigint() - start) / 1000 / requests.length;
+}
+
+async function concurrent(service: ApproovService, requests: BenchRequest[]): Promise<number> {
+  let next = 0;
+  const start = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < requests.length) await verify(service, requests[next++]!);
+    }),
+  );
+  return Number(process.hrtime.bigint() - start) / 1000 / requests.length;
+}
+
+interface Variant {
+  name: string;
+  service: ApproovService;
+  sequentialUs: number[];
+  concurrentUs: number[];
+}
+
+async function measureCost(redisPrefix: string): Promise<Variant[]> {
+  const base: ApproovModuleOptions = { secret };
+  const redisStore = await RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: redisPrefix });
+  if (!(await redisStore.checkHealth())) throw new Error(`bench:replay needs a Redis at ${REDIS_URL} (REDIS_URL)`);
+  const variants: Variant[] = [
+    { name: 'replay check off (replay: false)', service: new ApproovService({ ...base, messageSigning: { replay: false } }), sequentialUs: [], concurrentUs: [] },
+    { name: 'in-memory store (default)', service: new ApproovService(base), sequentialUs: [], concurrentUs: [] },
+    { name: 'Redis store, loopback', service: new ApproovService({ ...base, replay: { store: redisStore } }), sequentialUs: [], concurrentUs: [] },
+  ];
+  // Warm-up: every path compiled and every cache in its steady state.
+  for (const variant of variants) await sequential(variant.service, signedRequests(300, `warm-${variant.name.length}`));
+  for (let round = 0; round < ROUNDS; round++) {
+    // Interleaved, a fresh batch per variant and round: every request is a first sighting.
+    for (const [index, variant] of variants.entries()) {
+      variant.sequentialUs.push(await sequential(variant.service, signedRequests(PER_ROUND, `s${round}-${index}`)));
+      variant.concurrentUs.push(await concurrent(variant.service, signedRequests(PER_ROUND, `c${round}-${index}`)));
+    }
+  }
+  await redisStore.close();
+  return variants;
+}
+
+/** Heap bytes per entry of the in-memory store, keys included (each request makes its key, the store keeps it). */
+function memoryStoreBytesPerEntry(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench:replay does)');
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const store = new MemoryReplayStore({ maxEntries: MEMORY_ENTRIES });
+  for (let i = 0; i < MEMORY_ENTRIES; i++) store.rememberIfAbsent(createHash('sha256').update(`k${i}`).digest('base64url'), 60_000);
+  gc();
+  const after = process.memoryUsage().heapUsed;
+  if (store.size !== MEMORY_ENTRIES) throw new Error('the store did not keep every entry');
+  return (after - before) / MEMORY_ENTRIES;
+}
+
+async function redisBytesPerKey(prefix: string): Promise<number> {
+  const client = new Redis(REDIS_URL);
+  try {
+    const store = new RedisReplayStore(client, { keyPrefix: prefix });
+    const key = createHash('sha256').update('sample').digest('base64url');
+    await store.rememberIfAbsent(key, 60_000);
+    const bytes = (await client.call('MEMORY', 'USAGE', `${prefix}${key}`)) as number;
+    await client.del(`${prefix}${key}`);
+    return bytes;
+  } finally {
+    client.disconnect();
+  }
+}
+
+async function deleteBenchKeys(prefix: string): Promise<void> {
+  const client = new Redis(REDIS_URL);
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await client.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  client.disconnect();
+}
+
+const us = (value: number): string => value.toFixed(1);
+const ratio = (value: number, baseline: number): string => `${(value / baseline).toFixed(2)}x`;
+const plus = (value: number, baseline: number): string => `${value - baseline >= 0 ? '+' : ''}${(value - baseline).toFixed(1)}`;
+
+async function main(): Promise<void> {
+  const prefix = `approov-bench:${randomBytes(4).toString('hex')}:`;
+  const loadBefore = loadAverage();
+  const started = Date.now();
+  let variants: Variant[];
+  let storeBytes: number;
+  let redisBytes: number;
+  try {
+    variants = await measureCost(prefix);
+    storeBytes = memoryStoreBytesPerEntry();
+    redisBytes = await redisBytesPerKey(prefix);
+  } finally {
+    await deleteBenchKeys(prefix);
+  }
+  const baseline = variants[0]!;
+  const baseSeq = median(baseline.sequentialUs);
+  const baseCon = median(baseline.concurrentUs);
+  const head = ['Signed GET, token + signature checks', 'one at a time, us/req', 'vs off', 'check costs us', `${IN_FLIGHT} in flight, us/req`, 'vs off'];
+  const rows = variants.map((variant) => {
+    const seq = median(variant.sequentialUs);
+    const con = median(variant.concurrentUs);
+    return [variant.name, us(seq), ratio(seq, baseSeq), plus(seq, baseSeq), us(con), ratio(con, baseCon)];
+  });
+  const memoryHead = ['Memory per remembered request', 'bytes'];
+  const memoryRows = [
+    ['in-memory store: heap per entry (43-character key, expiry, queue slot)', storeBytes.toFixed(0)],
+    [`in-memory store at its default bound (100,000 entries)`, `${((storeBytes * 100_000) / 1e6).toFixed(1)} MB`],
+    ['Redis: MEMORY USAGE of one key (prefix "approov:replay:" + 43-character hash)', String(redisBytes)],
+  ];
+  const setup =
+    `${machineDescription()}. Load average ${loadBefore} at the start, ${loadAverage()} at the end (${((Date.now() - started) / 1000).toFixed(0)} s). ` +
+    `${ROUNDS} interleaved rounds of ${PER_ROUND} distinct signed requests per variant (every one a first sighting), ` +
+    `through ApproovService as ApproovGuard calls it (no HTTP); medians of the rounds. "One at a time" awaits each request before the next, ` +
+    `so the Redis row includes a full loopback round trip; "${IN_FLIGHT} in flight" overlaps them, as a busy server does. ` +
+    `${new Date().toISOString().slice(0, 10)}.`;
+  const markdown = [
+    '### Cost of the replay check (`npm run bench:replay`)',
+    '',
+    setup,
+    '',
+    markdownTable(head, rows),
+    '',
+    markdownTable(memoryHead, memoryRows),
+  ].join('\n');
+  process.stdout.write(`${setup}\n\n${textTable(head, rows)}\n\n${textTable(memoryHead, memoryRows)}\n`);
+  if (existsSync(DOC)) {
+    const text = readFileSync(DOC, 'utf8');
+    const start = text.indexOf(START);
+    const end = text.indexOf(END);
+    if (start !== -1 && end > start) {
+      writeFileSync(DOC, `${text.slice(0, start + START.length)}\n${markdown}\n${text.slice(end)}`);
+      process.stdout.write(`\nwrote the generated block of docs/replay-protection.md\n`);
+    }
+  }
+}
+
+await main();
