@@ -25,8 +25,10 @@ let fastify: ReplayApp;
 beforeAll(async () => {
   admin = await connectSharedRedis();
   const storeFor = (): Promise<RedisReplayStore> => RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: PREFIX });
-  express = await startReplayApp('express', { replay: { store: await storeFor() } });
-  fastify = await startReplayApp('fastify', { replay: { store: await storeFor() } });
+  // Atomicity is under test here, not the deadline (the fault suites test that): a thousand
+  // requests on a loaded CI machine must not turn into 503s because the loop lags.
+  express = await startReplayApp('express', { replay: { store: await storeFor(), timeoutMs: 5000 } });
+  fastify = await startReplayApp('fastify', { replay: { store: await storeFor(), timeoutMs: 5000 } });
   await Promise.all([waitUntilReady(express), waitUntilReady(fastify)]);
 });
 afterAll(async () => {
