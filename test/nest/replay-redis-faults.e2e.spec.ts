@@ -1,16 +1,9 @@
 import { ApproovService, RedisReplayStore } from 'nestjs-approov';
 import { PrivateRedisServer } from '../support/redis.js';
-import {
-  SERVED,
-  UNAUTHORIZED,
-  UNAVAILABLE,
-  sendTo,
-  signedRequest,
-  startReplayApp,
-  type AdapterName,
-  type Reply,
-  type ReplayApp,
-} from '../support/replay-harness.js';
+import { logCapture } from '../support/log-capture.js';
+import { ADAPTERS } from '../support/nest-app.js';
+import { SERVED, UNAUTHORIZED, UNAVAILABLE, sendTo, signedRequest, type Reply } from '../support/replay-requests.js';
+import { startReplayApp, type ReplayApp } from './apps/replay-app.js';
 
 // The apps' Redis is a redis-server of this file's own (no persistence), stopped, paused and
 // restarted under them. "No hang" is asserted as an answer well inside HANG_BOUND_MS, never as a speed.
@@ -54,15 +47,15 @@ async function waitForProtection(app: ReplayApp): Promise<void> {
   }
 }
 
-describe.each<AdapterName>(['express', 'fastify'])('Redis faults under a %s app', (adapter) => {
+describe.each(ADAPTERS)('Redis faults under an %s app', (_name, createAdapter) => {
   let app: ReplayApp;
 
   beforeAll(async () => {
-    app = await startReplayApp(adapter, { replay: { store: await RedisReplayStore.fromUrl(server.url) } });
+    app = await startReplayApp(createAdapter, { replay: { store: await RedisReplayStore.fromUrl(server.url) } });
     await waitForProtection(app);
   });
   afterAll(async () => {
-    await app.app.close();
+    await app.close();
   });
   afterEach(async () => {
     server.resume();
@@ -121,16 +114,16 @@ describe.each<AdapterName>(['express', 'fastify'])('Redis faults under a %s app'
   });
 });
 
-describe.each<AdapterName>(['express', 'fastify'])('failing open under a %s app', (adapter) => {
+describe.each(ADAPTERS)('failing open under an %s app', (_name, createAdapter) => {
   let app: ReplayApp;
 
   beforeAll(async () => {
-    app = await startReplayApp(adapter, { replay: { store: await RedisReplayStore.fromUrl(server.url), failOpen: true } });
+    app = await startReplayApp(createAdapter, { replay: { store: await RedisReplayStore.fromUrl(server.url), failOpen: true } });
     // Failing open serves either way: only the store's health says it is connected.
     await waitForHealthyStore(app);
   });
   afterAll(async () => {
-    await app.app.close();
+    await app.close();
     server.resume();
     if (!server.running) await server.restart();
   });
@@ -138,13 +131,14 @@ describe.each<AdapterName>(['express', 'fastify'])('failing open under a %s app'
   it('serves signed requests while Redis is stopped, and reports each one', async () => {
     await server.stop();
     app.reports.length = 0;
-    app.logger.lines.length = 0;
+    logCapture.logger.lines.length = 0;
     const replies = await Promise.all(Array.from({ length: 5 }, () => timedSend(app)));
     expect(replies.map(({ status, body }) => ({ status, body }))).toEqual(Array(5).fill(SERVED));
     expect(app.reports.map(({ code, failedOpen }) => ({ code, failedOpen }))).toEqual(
       Array(5).fill({ code: 'replay_store_unavailable', failedOpen: true }),
     );
-    expect(app.logger.lines.filter((line) => line.startsWith('failed open replay_store_unavailable GET /protected'))).toHaveLength(5);
+    const failedOpen = logCapture.approovLines().filter((line) => line.message.startsWith('failed open replay_store_unavailable GET /protected'));
+    expect(failedOpen).toHaveLength(5);
   });
 
   it('protects again once Redis is back', async () => {

@@ -2,15 +2,9 @@ import { Agent, request as httpRequest } from 'node:http';
 import type { Redis } from 'ioredis';
 import { RedisReplayStore } from 'nestjs-approov';
 import { connectSharedRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
-import {
-  SERVED,
-  UNAUTHORIZED,
-  sendTo,
-  signedRequest,
-  startReplayApp,
-  type ReplayApp,
-  type SignedRequest,
-} from '../support/replay-harness.js';
+import { ADAPTERS } from '../support/nest-app.js';
+import { SERVED, UNAUTHORIZED, sendTo, signedRequest, type SignedRequest } from '../support/replay-requests.js';
+import { startReplayApp, type ReplayApp } from './apps/replay-app.js';
 
 // Two instances of an API behind a load balancer: an Express app and a Fastify app, each with its
 // own connection to the one Redis (REDIS_URL), as two machines would have.
@@ -27,13 +21,14 @@ beforeAll(async () => {
   const storeFor = (): Promise<RedisReplayStore> => RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: PREFIX });
   // Atomicity is under test here, not the deadline (the fault suites test that): a thousand
   // requests on a loaded CI machine must not turn into 503s because the loop lags.
-  express = await startReplayApp('express', { replay: { store: await storeFor(), timeoutMs: 5000 } });
-  fastify = await startReplayApp('fastify', { replay: { store: await storeFor(), timeoutMs: 5000 } });
+  const [[, createExpress], [, createFastify]] = ADAPTERS;
+  express = await startReplayApp(createExpress!, { replay: { store: await storeFor(), timeoutMs: 5000 } });
+  fastify = await startReplayApp(createFastify!, { replay: { store: await storeFor(), timeoutMs: 5000 } });
   await Promise.all([waitUntilReady(express), waitUntilReady(fastify)]);
 });
 afterAll(async () => {
-  await express?.app.close();
-  await fastify?.app.close();
+  await express?.close();
+  await fastify?.close();
   await deleteKeys(admin, PREFIX);
   admin.disconnect();
 });
@@ -93,7 +88,7 @@ describe('replay protection shared through Redis by an Express and a Fastify ins
 function statusOf(app: ReplayApp, request: SignedRequest, agent: Agent): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port: app.baseUrl.port, method: request.method, path: request.path, headers: request.headers, agent, timeout: 10_000 },
+      { host: '127.0.0.1', port: app.port, method: request.method, path: request.path, headers: request.headers, agent, timeout: 10_000 },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));

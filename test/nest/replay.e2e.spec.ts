@@ -1,27 +1,12 @@
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ExpressAdapter } from '@nestjs/platform-express';
-import {
-  ApproovConfigurationError,
-  ApproovMessageSigning,
-  ApproovModule,
-  MemoryReplayStore,
-  type ApproovModuleOptions,
-  type ReplayStore,
-} from 'nestjs-approov';
-import {
-  ReplayController,
-  SERVED,
-  UNAUTHORIZED,
-  UNAVAILABLE,
-  replayAccount,
-  sendTo,
-  signedRequest,
-  startReplayApp,
-  type AdapterName,
-  type ReplayApp,
-  type SignedRequest,
-} from '../support/replay-harness.js';
+import { ApproovConfigurationError, ApproovMessageSigning, MemoryReplayStore, type ApproovModuleOptions, type ReplayStore } from 'nestjs-approov';
+import { logCapture } from '../support/log-capture.js';
+import { ADAPTERS, bootError } from '../support/nest-app.js';
+import { SERVED, UNAUTHORIZED, UNAVAILABLE, sendTo, signedRequest, type SignedRequest } from '../support/replay-requests.js';
+import { replayAppModule, startReplayApp, type ReplayApp } from './apps/replay-app.js';
+
+/** What the module logged (context 'Approov'), message by message, without the context the capture appends. */
+const logged = (): string[] => logCapture.approovLines().map((line) => line.message.replace(/ Approov$/, ''));
+const [[, express], [, fastify]] = ADAPTERS;
 
 const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
 const BODY = '{"transfer":{"to":"FR76 3000 6000 0112 3456 7890 189","amount":1000}}';
@@ -61,14 +46,14 @@ class ScriptedStore implements ReplayStore {
   }
 }
 
-describe.each<AdapterName>(['express', 'fastify'])('replay protection in memory on %s', (adapter) => {
+describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapter) => {
   let running: ReplayApp;
 
   beforeAll(async () => {
-    running = await startReplayApp(adapter);
+    running = await startReplayApp(createAdapter);
   });
   afterAll(async () => {
-    await running.app.close();
+    await running.close();
   });
   beforeEach(() => {
     running.reports.length = 0;
@@ -87,7 +72,7 @@ describe.each<AdapterName>(['express', 'fastify'])('replay protection in memory 
     const captured = signedRequest('GET', '/protected?account=42');
     await sendTo(running.baseUrl, captured);
     await sendTo(running.baseUrl, captured, { 'approov-traceid': 'replay-trace-1' });
-    expect(running.logger.lines).toContain('rejected message_signature_replayed GET /protected trace=replay-trace-1');
+    expect(logged()).toContain('rejected message_signature_replayed GET /protected trace=replay-trace-1');
   });
 
   it('refuses every one of 10 replays of a signed POST with a body', async () => {
@@ -145,15 +130,15 @@ describe.each<AdapterName>(['express', 'fastify'])('replay protection in memory 
   });
 });
 
-describe.each<AdapterName>(['express', 'fastify'])('replay options on %s', (adapter) => {
+describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
   let running: ReplayApp | undefined;
   afterEach(async () => {
-    await running?.app.close();
+    await running?.close();
     running = undefined;
   });
 
   it('turns replay protection off for the module with messageSigning.replay: false, and a route can turn it back on', async () => {
-    running = await startReplayApp(adapter, { messageSigning: { replay: false } });
+    running = await startReplayApp(createAdapter, { messageSigning: { replay: false } });
     const open = signedRequest('GET', '/protected');
     expect([await sendTo(running.baseUrl, open), await sendTo(running.baseUrl, open)]).toEqual([SERVED, SERVED]);
     const guarded = signedRequest('GET', '/reprotected');
@@ -161,7 +146,7 @@ describe.each<AdapterName>(['express', 'fastify'])('replay options on %s', (adap
   });
 
   it('serves a replay in monitor mode, reporting what it would have refused', async () => {
-    running = await startReplayApp(adapter, { mode: 'monitor' });
+    running = await startReplayApp(createAdapter, { mode: 'monitor' });
     const captured = signedRequest('GET', '/protected');
     expect([await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)]).toEqual([SERVED, SERVED]);
     expect(running.reports.map(({ code, monitored }) => ({ code, monitored }))).toEqual([
@@ -171,7 +156,7 @@ describe.each<AdapterName>(['express', 'fastify'])('replay options on %s', (adap
 
   it('remembers a request until its signature could no longer pass (expires, as the SDK signs it), no longer', async () => {
     const store = new ScriptedStore(() => true);
-    running = await startReplayApp(adapter, { replay: { store } });
+    running = await startReplayApp(createAdapter, { replay: { store } });
     const created = Math.floor(Date.now() / 1000);
     const before = Date.now();
     await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: created + 15 } }));
@@ -185,7 +170,7 @@ describe.each<AdapterName>(['express', 'fastify'])('replay options on %s', (adap
 
   it('remembers a request without expires until created + maxAgeSec + clockToleranceSec', async () => {
     const store = new ScriptedStore(() => true);
-    running = await startReplayApp(adapter, { replay: { store }, messageSigning: { maxAgeSec: 30, clockToleranceSec: 5 } });
+    running = await startReplayApp(createAdapter, { replay: { store }, messageSigning: { maxAgeSec: 30, clockToleranceSec: 5 } });
     const created = Math.floor(Date.now() / 1000);
     const before = Date.now();
     await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: null } }));
@@ -196,88 +181,78 @@ describe.each<AdapterName>(['express', 'fastify'])('replay options on %s', (adap
   });
 
   it('answers 503 with no reason, code replay_store_unavailable, when the store fails', async () => {
-    running = await startReplayApp(adapter, {
+    running = await startReplayApp(createAdapter, {
       replay: { store: new ScriptedStore(() => Promise.reject(new Error('connection lost to 10.0.0.7'))) },
     });
     expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'))).toEqual(UNAVAILABLE);
     expect(running.reports.map((report) => report.code)).toEqual(['replay_store_unavailable']);
-    expect(running.logger.lines.some((line) => line.startsWith('rejected replay_store_unavailable GET /protected'))).toBe(true);
+    expect(logged().some((line) => line.startsWith('rejected replay_store_unavailable GET /protected'))).toBe(true);
     // Another store's error message could carry anything: only its class is logged.
-    expect(running.logger.lines).toContain('replay store: the store threw Error');
-    expect(running.logger.lines.join('\n')).not.toContain('10.0.0.7');
+    expect(logged()).toContain('replay store: the store threw Error');
+    expect(logged().join('\n')).not.toContain('10.0.0.7');
   });
 
   it('answers 503 within the deadline when the store never answers', async () => {
-    running = await startReplayApp(adapter, { replay: { store: new ScriptedStore(() => new Promise(() => {})), timeoutMs: 30 } });
+    running = await startReplayApp(createAdapter, { replay: { store: new ScriptedStore(() => new Promise(() => {})), timeoutMs: 30 } });
     expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'))).toEqual(UNAVAILABLE);
-    expect(running.logger.lines).toContain('replay store: the replay store did not answer within 30 ms');
+    expect(logged()).toContain('replay store: the replay store did not answer within 30 ms');
   });
 
   it('keeps token-only routes working while the store is down (they never ask it)', async () => {
-    running = await startReplayApp(adapter, { replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))) } });
+    running = await startReplayApp(createAdapter, { replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))) } });
     const { 'approov-token': token } = signedRequest('GET', '/token-only').headers;
     expect(await sendTo(running.baseUrl, { method: 'GET', path: '/token-only', headers: { 'approov-token': token } })).toEqual(SERVED);
   });
 
   it('fails open when asked: serves the request and reports replay_store_unavailable with failedOpen', async () => {
-    running = await startReplayApp(adapter, {
+    running = await startReplayApp(createAdapter, {
       replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))), failOpen: true },
     });
     expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'), { 'approov-traceid': 'open-1' })).toEqual(SERVED);
     expect(running.reports).toEqual([
       { code: 'replay_store_unavailable', method: 'GET', path: '/protected', monitored: false, failedOpen: true, traceId: 'open-1' },
     ]);
-    expect(running.logger.lines).toContain('failed open replay_store_unavailable GET /protected trace=open-1');
+    expect(logged()).toContain('failed open replay_store_unavailable GET /protected trace=open-1');
   });
 
   it('still refuses a replay the store does see when failing open', async () => {
-    running = await startReplayApp(adapter, { replay: { failOpen: true } });
+    running = await startReplayApp(createAdapter, { replay: { failOpen: true } });
     const captured = signedRequest('GET', '/protected');
     expect([await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
   });
 
   it('answers 503 when the in-memory store is full of live entries, rather than forgetting one', async () => {
-    running = await startReplayApp(adapter, { replay: { maxEntries: 2 } });
+    running = await startReplayApp(createAdapter, { replay: { maxEntries: 2 } });
     const replies = [];
     for (let i = 0; i < 3; i++) replies.push(await sendTo(running.baseUrl, signedRequest('GET', '/protected')));
     expect(replies).toEqual([SERVED, SERVED, UNAVAILABLE]);
-    expect(running.logger.lines).toContain(
+    expect(logged()).toContain(
       'replay store: the in-memory replay store is full (2 live entries): raise replay.maxEntries or use a shared store',
     );
   });
 
   it('warns at startup, without holding it up, when the store stays unreachable', async () => {
-    running = await startReplayApp(adapter, { replay: { store: new ScriptedStore(() => true, false) } });
     const warning = 'replay store: not reachable at startup; signed requests are answered 503 until it is.';
-    expect(running.logger.lines).not.toContain(warning);
-    for (let waited = 0; waited < 6000 && !running.logger.lines.includes(warning); waited += 100) {
+    const warnings = (): number => logged().filter((line) => line === warning).length;
+    const before = warnings();
+    running = await startReplayApp(createAdapter, { replay: { store: new ScriptedStore(() => true, false) } });
+    expect(warnings()).toBe(before);
+    for (let waited = 0; waited < 6000 && warnings() === before; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(running.logger.lines).toContain(warning);
+    expect(warnings()).toBe(before + 1);
   });
 
   it('closes the store when the app shuts down', async () => {
     const store = new ScriptedStore(() => true);
-    running = await startReplayApp(adapter, { replay: { store } });
-    await running.app.close();
+    running = await startReplayApp(createAdapter, { replay: { store } });
+    await running.close();
     running = undefined;
     expect(store.closed).toBe(1);
   });
 });
 
 describe('replay options checked at boot', () => {
-  async function bootError(options: ApproovModuleOptions): Promise<Error> {
-    @Module({ imports: [ApproovModule.forRoot({ secret: replayAccount.secret, ...options })], controllers: [ReplayController] })
-    class BadModule {}
-    try {
-      const app = await NestFactory.create(BadModule, new ExpressAdapter(), { logger: false, abortOnError: false });
-      await app.close();
-    } catch (error) {
-      return error as Error;
-    }
-    throw new Error('the app started');
-  }
-
   it.each<[string, ApproovModuleOptions, string]>([
     ['replay not an object', { replay: 5 as never }, 'Approov option "replay" must be an object.'],
     ['an unknown replay option', { replay: { ttl: 5 } as never }, 'Approov option "replay.ttl" is not an option'],
@@ -288,7 +263,7 @@ describe('replay options checked at boot', () => {
     ['failOpen as a string', { replay: { failOpen: 'yes' as never } }, 'Approov option "replay.failOpen" must be a boolean.'],
     ['messageSigning.replay as a string', { messageSigning: { replay: 'no' as never } }, 'Approov option "messageSigning.replay" must be a boolean.'],
   ])('refuses %s, naming the option', async (_name, options, message) => {
-    const error = await bootError(options);
+    const error = await bootError(replayAppModule(options, []), express!);
     expect(error).toBeInstanceOf(ApproovConfigurationError);
     expect(error.message).toContain(message);
   });
@@ -300,28 +275,28 @@ describe('replay options checked at boot', () => {
 
 describe('one replay store per module instance', () => {
   it('keeps the Express and the Fastify app of this process apart when each has its own in-memory store', async () => {
-    const express = await startReplayApp('express');
-    const fastify = await startReplayApp('fastify');
+    const expressApp = await startReplayApp(express!);
+    const fastifyApp = await startReplayApp(fastify!);
     try {
       const captured = signedRequest('GET', '/protected');
       // Two instances, two memories: this is why several instances need a shared store.
-      expect([await sendTo(express.baseUrl, captured), await sendTo(fastify.baseUrl, captured)]).toEqual([SERVED, SERVED]);
+      expect([await sendTo(expressApp.baseUrl, captured), await sendTo(fastifyApp.baseUrl, captured)]).toEqual([SERVED, SERVED]);
     } finally {
-      await express.app.close();
-      await fastify.app.close();
+      await expressApp.close();
+      await fastifyApp.close();
     }
   });
 
   it('refuses the replay on the other app when both are given the same store', async () => {
     const store = new MemoryReplayStore();
-    const express = await startReplayApp('express', { replay: { store } });
-    const fastify = await startReplayApp('fastify', { replay: { store } });
+    const expressApp = await startReplayApp(express!, { replay: { store } });
+    const fastifyApp = await startReplayApp(fastify!, { replay: { store } });
     try {
       const captured = signedRequest('GET', '/protected');
-      expect([await sendTo(express.baseUrl, captured), await sendTo(fastify.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+      expect([await sendTo(expressApp.baseUrl, captured), await sendTo(fastifyApp.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
     } finally {
-      await express.app.close();
-      await fastify.app.close();
+      await expressApp.close();
+      await fastifyApp.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { connectSharedRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
-import { SERVED, UNAUTHORIZED, replayAccount, sendTo, signedRequest } from '../support/replay-harness.js';
+import { SERVED, UNAUTHORIZED, replayAccount, sendTo, signedRequest } from '../support/replay-requests.js';
 import { runSampleAppToExit, startSampleApp, type Platform, type RunningSampleApp } from './spawn-sample-app.js';
 
 // The built sample app (node sample-app/dist/main.js): in memory by default, Redis with REDIS_URL.

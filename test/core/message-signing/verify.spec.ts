@@ -420,7 +420,13 @@ describe('message-signing options', () => {
       requireContentDigest: true,
       trustProxy: true,
       clockToleranceSec: 5,
+      replay: true,
     });
+  });
+
+  it('turns the replay check off for a route that says replay: false over a module that leaves it on', () => {
+    expect(resolveMessageSigningOptions('X-Token', 0, {}, { replay: false }).replay).toBe(false);
+    expect(resolveMessageSigningOptions('X-Token', 0, { replay: false }, { replay: true }).replay).toBe(true);
   });
 
   it.each<[string, unknown]>([
