@@ -9,6 +9,9 @@ import { MessageSignatureVerifier } from '../../src/core/message-signing/verify.
 import { resolveMessageSigningOptions } from '../../src/core/message-signing/options.js';
 import { messageSigningFixture as fixture, VECTOR_CREATED } from '../support/message-signing-vectors.js';
 
+/** A verified signature, with the identity the replay check remembers it by. */
+const VERIFIED = { ok: true, identity: { digest: expect.stringMatching(/^[\w-]{43}$/), passableUntilMs: expect.any(Number) } };
+
 function run(args: string[], env: Record<string, string | undefined> = {}) {
   const out: string[] = [];
   const err: string[] = [];
@@ -60,7 +63,7 @@ describe('nestjs-approov sign', () => {
     ]);
     expect(code).toBe(0);
     expect(out.map((line) => line.split(':')[0])).toEqual(['Signature-Input', 'Signature']);
-    expect(verifyPrinted(out, 'GET', '/shapes?x=1', 'api.example.com')).toEqual({ ok: true });
+    expect(verifyPrinted(out, 'GET', '/shapes?x=1', 'api.example.com')).toEqual(VERIFIED);
     expect(verifyPrinted(out, 'GET', '/shapes?x=2', 'api.example.com')).toEqual({ ok: false, code: 'message_signature_invalid' });
   });
 
@@ -79,7 +82,7 @@ describe('nestjs-approov sign', () => {
       expect(code).toBe(0);
       expect(out.find((line) => line.startsWith('Signature: '))).toMatch(/^Signature: install="[A-Za-z0-9+/]+={0,2}"$/);
       const withType = [...out, 'Content-Type: application/json'];
-      expect(verifyPrinted(withType, 'POST', '/orders', 'api.example.com', '{"a":1}')).toEqual({ ok: true });
+      expect(verifyPrinted(withType, 'POST', '/orders', 'api.example.com', '{"a":1}')).toEqual(VERIFIED);
       expect(verifyPrinted(withType, 'POST', '/orders', 'api.example.com', '{"a":2}')).toEqual({
         ok: false,
         code: 'content_digest_mismatch',

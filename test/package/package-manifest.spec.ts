@@ -30,6 +30,9 @@ const PUBLIC_VALUES = [
   'ApproovModule',
   'ApproovService',
   'ApproovStrategy',
+  'MemoryReplayStore',
+  'RedisReplayStore',
+  'ReplayStoreUnavailableError',
   'SkipApproov',
   'UNAVAILABLE_FAILURE_CODES',
 ];
@@ -41,9 +44,15 @@ const PUBLIC_TYPES = [
   'ApproovMessageSigningOptions',
   'ApproovModuleExtras',
   'ApproovModuleOptions',
+  'ApproovReplayOptions',
   'ApproovRequestLike',
   'ApproovTokenClaims',
+  'MemoryReplayStoreOptions',
   'MessageSignatureResult',
+  'RedisClientLike',
+  'RedisReplayStoreOptions',
+  'RedisReplayStoreUrlOptions',
+  'ReplayStore',
 ];
 const TESTING_VALUES = ['createApproovToken', 'approovBindingHash', 'createApproovSecret'];
 
