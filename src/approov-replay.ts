@@ -8,8 +8,9 @@ import type { SignedRequestIdentity } from './core/message-signing/replay-identi
 import type { MessageSignatureResult } from './core/message-signing/verify.js';
 import { MemoryReplayStore } from './core/replay/memory-replay-store.js';
 import type { ResolvedReplayOptions } from './core/replay/replay-options.js';
-import { ReplayProtection, ReplayStoreTimeoutError, type ReplayVerdict } from './core/replay/replay-protection.js';
-import { ReplayStoreUnavailableError, type ReplayStore } from './core/replay/replay-store.js';
+import { ReplayStoreUnavailableError } from './core/errors.js';
+import { ReplayProtection, type ReplayVerdict } from './core/replay/replay-protection.js';
+import type { ReplayStore } from './core/replay/replay-store.js';
 
 // Store faults come in floods (every request while Redis is down): one warning per interval.
 const STORE_WARNING_INTERVAL_MS = 10_000;
@@ -70,7 +71,7 @@ export class SignedRequestReplayCheck {
 
 /** Our own errors say what happened; another store's message could carry anything, so only its class. */
 function describeStoreError(error: unknown): string {
-  if (error instanceof ReplayStoreUnavailableError || error instanceof ReplayStoreTimeoutError) return error.message;
+  if (error instanceof ReplayStoreUnavailableError) return error.message;
   const name = (error as { name?: unknown } | null)?.name;
   return `the store threw ${typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'an error'}`;
 }

@@ -19,9 +19,9 @@ export {
   type ApproovFailure,
   type ApproovFailureCode,
 } from './core/failure.js';
-export { ApproovConfigurationError } from './core/errors.js';
+export { ApproovConfigurationError, ReplayStoreUnavailableError } from './core/errors.js';
 export type { ApproovReplayOptions } from './core/replay/replay-options.js';
-export { ReplayStoreUnavailableError, type ReplayStore } from './core/replay/replay-store.js';
+export type { ReplayStore } from './core/replay/replay-store.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './core/replay/memory-replay-store.js';
 export {
   RedisReplayStore,

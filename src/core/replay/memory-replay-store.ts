@@ -1,4 +1,5 @@
-import { ReplayStoreUnavailableError, type ReplayStore } from './replay-store.js';
+import { ReplayStoreUnavailableError } from '../errors.js';
+import type { ReplayStore } from './replay-store.js';
 
 /** Default bound of the in-memory store (its size when full is measured by `npm run bench:replay`). */
 export const DEFAULT_MEMORY_REPLAY_MAX_ENTRIES = 100_000;

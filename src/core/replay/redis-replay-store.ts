@@ -1,5 +1,5 @@
-import { ApproovConfigurationError } from '../errors.js';
-import { ReplayStoreUnavailableError, type ReplayStore } from './replay-store.js';
+import { ApproovConfigurationError, ReplayStoreUnavailableError } from '../errors.js';
+import type { ReplayStore } from './replay-store.js';
 
 /** An ioredis client (or Cluster), seen through what this store uses. */
 export interface IoRedisClientLike {

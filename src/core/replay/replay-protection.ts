@@ -1,3 +1,4 @@
+import { ReplayStoreTimeoutError } from '../errors.js';
 import type { ReplayStore } from './replay-store.js';
 
 /** A first sighting, a replay, or no answer from the store in time (the server cannot decide). */
@@ -11,11 +12,6 @@ export interface ReplayProtectionOptions {
   timeoutMs?: number;
   /** Told why the store could not answer (an error from the store, or the deadline passing). */
   onStoreError?: (error: unknown) => void;
-}
-
-/** Thrown to onStoreError when the store did not answer within the deadline. */
-export class ReplayStoreTimeoutError extends Error {
-  override readonly name = 'ReplayStoreTimeoutError';
 }
 
 /**

@@ -14,8 +14,3 @@ export interface ReplayStore {
   /** Releases what the store opened itself (a connection it made); the app's own client stays open. */
   close(): Promise<void>;
 }
-
-/** The store cannot answer (down, slow, full): the server cannot decide whether a request is a replay. */
-export class ReplayStoreUnavailableError extends Error {
-  override readonly name = 'ReplayStoreUnavailableError';
-}

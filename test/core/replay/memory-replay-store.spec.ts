@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { MemoryReplayStore, DEFAULT_MEMORY_REPLAY_MAX_ENTRIES } from '../../../src/core/replay/memory-replay-store.js';
-import { ReplayStoreUnavailableError } from '../../../src/core/replay/replay-store.js';
+import { ReplayStoreUnavailableError } from '../../../src/core/errors.js';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { ReplayProtection, type ReplayVerdict } from '../../../src/core/replay/replay-protection.js';
 import { RedisReplayStore } from '../../../src/core/replay/redis-replay-store.js';
-import { ReplayStoreUnavailableError } from '../../../src/core/replay/replay-store.js';
+import { ReplayStoreUnavailableError } from '../../../src/core/errors.js';
 import { PrivateRedisServer } from '../../support/redis.js';
 
 // Redis down, paused and restarted, against a redis-server of this file's own. "No hang" is

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { ApproovConfigurationError } from 'nestjs-approov';
 import { checkRedisUrl, RedisReplayStore, type RedisClientLike } from '../../../src/core/replay/redis-replay-store.js';
-import { ReplayStoreUnavailableError } from '../../../src/core/replay/replay-store.js';
+import { ReplayStoreUnavailableError } from '../../../src/core/errors.js';
 import { connectSharedRedis, deleteKeys, freePort, REDIS_URL, uniqueKeyPrefix } from '../../support/redis.js';
 
 const PREFIX = uniqueKeyPrefix('redis-replay-store');

@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
-import { ReplayProtection, ReplayStoreTimeoutError, DEFAULT_REPLAY_TIMEOUT_MS } from '../../../src/core/replay/replay-protection.js';
+import { ReplayStoreTimeoutError } from '../../../src/core/errors.js';
+import { ReplayProtection, DEFAULT_REPLAY_TIMEOUT_MS } from '../../../src/core/replay/replay-protection.js';
 import { MemoryReplayStore } from '../../../src/core/replay/memory-replay-store.js';
 import type { ReplayStore } from '../../../src/core/replay/replay-store.js';
 
