@@ -3,7 +3,8 @@
 // registers its exports on globalThis under a key naming this installed copy; the other entry hands
 // out those same objects. So an app that both imports and requires the package gets one
 // ApproovModule, one ApproovService (Nest's DI compares classes by identity): no dual-package hazard.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,11 +13,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const tsc = (project) =>
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: root, stdio: 'inherit' });
+  promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: root }).catch((error) => {
+    process.stderr.write(`${error.stdout}${error.stderr}`);
+    throw new Error(`build: tsc -p ${project} failed`);
+  });
 
 rmSync(dist, { recursive: true, force: true }); // no stale file from an older layout reaches the tarball
-tsc('tsconfig.build.json');
-tsc('tsconfig.build.cjs.json');
+await Promise.all([tsc('tsconfig.build.json'), tsc('tsconfig.build.cjs.json')]); // one core each
 // The repository is "type": "module"; the files under dist/cjs/ are CommonJS.
 writeFileSync(join(dist, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
 
