@@ -23,8 +23,10 @@ function buildWhenStale(label, sourceDir, output, args) {
   const outputTime = existsSync(output) ? statSync(output).mtimeMs : 0;
   if (newestMtime(sourceDir, (name) => name.endsWith('.ts') || name.endsWith('.json')) <= outputTime) return;
   process.stderr.write(`building ${label}...\n`);
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), ...args], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 }
 
-buildWhenStale('the package', join(root, 'src'), join(root, 'dist/index.js'), ['-p', 'tsconfig.build.json']);
-buildWhenStale('the benchmarks', join(root, 'bench'), join(root, 'bench/dist/.tsbuildinfo'), ['-p', 'bench/tsconfig.json']);
+// The package's whole build (both module formats, then the entries such as dist/index.mjs).
+buildWhenStale('the package', join(root, 'src'), join(root, 'dist/index.mjs'), [join(root, 'scripts/build.mjs')]);
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+buildWhenStale('the benchmarks', join(root, 'bench'), join(root, 'bench/dist/.tsbuildinfo'), [tsc, '-p', 'bench/tsconfig.json']);

@@ -1,11 +1,11 @@
 // The core internals the benchmarks measure, which the public entry ('nestjs-approov') does not
-// export, read from the built package (what users run). The one place to change if dist/ moves.
+// export, read from the built package (its ESM build, what import users run). The one place to change if dist/ moves.
 // Loaded by URL: this file runs from bench/dist/, while its types are read from bench/.
-type Binding = typeof import('../dist/core/token/binding.js');
-type Verifier = typeof import('../dist/core/token/verifier.js');
-type Config = typeof import('../dist/core/approov-config.js');
+type Binding = typeof import('../dist/esm/core/token/binding.js');
+type Verifier = typeof import('../dist/esm/core/token/verifier.js');
+type Config = typeof import('../dist/esm/core/approov-config.js');
 
-const load = <T>(path: string): Promise<T> => import(new URL(`../../dist/core/${path}`, import.meta.url).href) as Promise<T>;
+const load = <T>(path: string): Promise<T> => import(new URL(`../../dist/esm/core/${path}`, import.meta.url).href) as Promise<T>;
 
 export const { bindingDigest, checkTokenBinding } = await load<Binding>('token/binding.js');
 export const { ApproovVerifier } = await load<Verifier>('token/verifier.js');

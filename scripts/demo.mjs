@@ -273,7 +273,7 @@ function printCurlCommands(url) {
       })}\n`,
   );
   console.log(
-    '# more tokens: node dist/cli/main.js token --secret "$DEMO_SECRET" [--bind <value>] [--exp <seconds>]  (see --help)',
+    '# more tokens: node dist/esm/cli/main.js token --secret "$DEMO_SECRET" [--bind <value>] [--exp <seconds>]  (see --help)',
   );
 }
 

@@ -38,7 +38,8 @@ export function ApproovMessageSigning(options?: ApproovMessageSigningOptions): M
 export const SkipApproov = (): MethodDecorator & ClassDecorator => SkipApproovMetadata(true);
 
 /** The verified claims (`@ApproovClaims()`), or one of them (`@ApproovClaims('did')`). */
-export const ApproovClaims = createParamDecorator(
+// Typed here: the inferred type names ParameterDecoratorOptions, which Nest 11 does not have.
+export const ApproovClaims: (claim?: keyof ApproovTokenClaims) => ParameterDecorator = createParamDecorator(
   (claim: keyof ApproovTokenClaims | undefined, context: ExecutionContext): unknown => {
     const claims = context.switchToHttp().getRequest<{ approov?: ApproovTokenClaims }>().approov;
     return claim === undefined ? claims : claims?.[claim];

@@ -6,6 +6,18 @@ import type { ApproovRequestLike } from './approov-request.js';
 import { ApproovService } from './approov.service.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 
+/** What the typings say of the base class: neither @types/passport-jwt nor one @nestjs/passport major's types. */
+interface JwtStrategyOptions {
+  jwtFromRequest: (request: unknown) => string | null;
+  secretOrKeyProvider: (request: unknown, token: unknown, done: (error: Error) => void) => void;
+}
+interface StrategyBase {
+  authenticate(request: unknown, options?: unknown): void;
+}
+const ApproovStrategyBase = PassportStrategy(passportJwt.Strategy, 'approov') as unknown as new (
+  options: JwtStrategyOptions,
+) => StrategyBase;
+
 interface PassportActions {
   success(user: unknown): void;
   fail(status?: number): void;
@@ -21,7 +33,7 @@ interface PassportActions {
  * accepted), so passport-jwt's own verify path is never reached.
  */
 @Injectable()
-export class ApproovStrategy extends PassportStrategy(passportJwt.Strategy, 'approov') {
+export class ApproovStrategy extends ApproovStrategyBase {
   constructor(private readonly service: ApproovService) {
     super({
       jwtFromRequest: passportJwt.ExtractJwt.fromHeader(service.tokenHeader.toLowerCase()),

@@ -48,8 +48,13 @@ function runCli(argv: readonly string[]): number {
 }
 
 function readVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return manifest.version;
 }
 
+// A reader that closes early (`| head -1`) has all it wants: end quietly, with success.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(EXIT_OK);
+});
 process.exitCode = runCli(process.argv.slice(2));

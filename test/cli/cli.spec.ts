@@ -1,12 +1,14 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseApproovSecrets } from '../../src/core/token/secret.js';
 import { verifyApproovToken } from '../../src/core/token/verify-token.js';
 import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 
-// Spawns the built CLI (dist/cli/main.js, the package's "bin") as a user would run it.
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+// Spawns the built CLI (the package's "bin") as a user would run it.
+const ROOT = new URL('../../', import.meta.url);
+const BIN = (JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }).bin['nestjs-approov']!;
+const CLI = fileURLToPath(new URL(BIN, ROOT));
 const SECRET = createApproovSecret();
 const keys = parseApproovSecrets({ value: SECRET, setting: 'test' });
 
@@ -43,7 +45,18 @@ function expectUsageError(run: Run, message: RegExp, help = 'nestjs-approov'): v
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error('dist/cli/main.js is missing: run "npm run build" (npm test does).');
+  if (!existsSync(CLI)) throw new Error(`${BIN} is missing: run "npm run build" (npm test does).`);
+});
+
+describe('nestjs-approov piped into a reader that closes early (like | head -1)', () => {
+  it('ends quietly with exit 0, no EPIPE stack trace', async () => {
+    const child = spawn(process.execPath, [CLI, 'sign', '--new-key'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+    child.stdout.destroy(); // the reader is gone before the CLI writes its first line
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  });
 });
 
 describe('nestjs-approov (no command)', () => {

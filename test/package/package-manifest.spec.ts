@@ -69,22 +69,34 @@ function runNode(args: string[]): { keys: Record<string, string[]>; stderr: stri
 }
 
 beforeAll(() => {
-  if (!existsSync(join(DIST, 'index.js'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
+  if (!existsSync(join(DIST, 'index.mjs'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
 });
 
 describe('the build', () => {
-  it('has a dist file for every source file (dist is not stale)', () => {
-    const missing = filesUnder(join(ROOT, 'src'), '.ts')
+  it('has an ESM and a CommonJS file for every source file (dist is not stale); the CLI is ESM only', () => {
+    const sources = filesUnder(join(ROOT, 'src'), '.ts')
       .filter((file) => !file.endsWith('.d.ts'))
-      .map((file) => relative(join(ROOT, 'src'), file).replace(/\.ts$/, '.js'))
-      .filter((file) => !existsSync(join(DIST, file)));
-    expect(missing).toEqual([]);
+      .map((file) => relative(join(ROOT, 'src'), file).replace(/\.ts$/, '.js'));
+    expect(sources.filter((file) => !existsSync(join(DIST, 'esm', file)))).toEqual([]);
+    expect(sources.filter((file) => !file.startsWith('cli/') && !existsSync(join(DIST, 'cjs', file)))).toEqual([]);
   });
 
   it('has every file the exports map points to', () => {
-    const targets = Object.values(manifest.exports).flatMap((entry) => (typeof entry === 'string' ? [entry] : Object.values(entry)));
-    expect(targets.length).toBeGreaterThan(0);
-    for (const target of targets) expect(existsSync(join(ROOT, target))).toBe(true);
+    const targets = (entry: unknown): string[] =>
+      typeof entry === 'string' ? [entry] : Object.values(entry as Record<string, unknown>).flatMap(targets);
+    const all = targets(manifest.exports);
+    expect(all.length).toBeGreaterThan(8); // two entries, four targets each, and package.json
+    for (const target of all) expect(existsSync(join(ROOT, target))).toBe(true);
+  });
+
+  it('has source maps that carry their sources (src/ is not shipped)', () => {
+    const maps = filesUnder(DIST, '.js.map');
+    expect(maps.length).toBeGreaterThan(20);
+    const withoutSources = maps.filter((file) => {
+      const map = JSON.parse(readFileSync(file, 'utf8')) as { sources: string[]; sourcesContent?: string[] };
+      return map.sourcesContent?.length !== map.sources.length || map.sourcesContent.some((text) => !text);
+    });
+    expect(withoutSources).toEqual([]);
   });
 });
 
@@ -109,14 +121,47 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
     expect(keys.testing).toEqual(expect.arrayContaining(TESTING_VALUES));
   });
 
-  it('resolves to dist/, not to the TypeScript sources', () => {
-    const { keys } = runNode(['--input-type=module', '-e', `console.log(JSON.stringify({ url: [import.meta.resolve('${manifest.name}')] }))`]);
-    expect(keys.url?.[0]).toMatch(/\/dist\/index\.js$/);
+  it('resolves import to the ESM entry and require to the CommonJS entry, in dist/', () => {
+    const script = `console.log(JSON.stringify({ import: [import.meta.resolve('${manifest.name}')], require: [require.resolve('${manifest.name}')] }))`;
+    const { keys } = runNode(['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`]);
+    expect(keys.import?.[0]).toMatch(/\/dist\/index\.mjs$/);
+    expect(keys.require?.[0]).toMatch(/\/dist\/index\.cjs$/);
   });
 
-  it('declares exactly the public names, types included, in dist/index.d.ts', () => {
+  it.each([
+    ['import first', 'const esm = await import(NAME); const cjs = require(NAME);'],
+    ['require first', 'const cjs = require(NAME); const esm = await import(NAME);'],
+  ])('gives one copy of every export to import and require (%s)', (_order, load) => {
+    // Both entries of one installed copy hand out the same objects: no dual-package hazard.
+    const script =
+      `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const NAME = '${manifest.name}';` +
+      `${load} const names = Object.keys(esm);` +
+      `console.log(JSON.stringify({ names, different: names.filter((name) => esm[name] !== cjs[name]), cjsOnly: Object.keys(cjs).filter((name) => !(name in esm)) }));`;
+    const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect([...(keys.names ?? [])].sort()).toEqual(PUBLIC_VALUES);
+    expect({ different: keys.different, cjsOnly: keys.cjsOnly }).toEqual({ different: [], cjsOnly: [] });
+  });
+
+  it("serves Nest's DI one ApproovService when the module is imported and the service required", () => {
+    // The hazard itself: an app whose ApproovModule comes from import and whose code looks the service
+    // up with the class from require. Two copies would make app.get() throw.
+    const script =
+      "import 'reflect-metadata'; import { createRequire } from 'node:module'; import { Module } from '@nestjs/common';" +
+      "import { NestFactory } from '@nestjs/core'; const { ApproovModule } = await import('" + manifest.name + "');" +
+      "const { ApproovService } = createRequire(import.meta.url)('" + manifest.name + "');" +
+      "class AppModule {} Module({ imports: [ApproovModule.forRoot({ secret: Buffer.alloc(32, 1).toString('base64') })] })(AppModule);" +
+      "const app = await NestFactory.createApplicationContext(AppModule, { logger: false });" +
+      "const service = app.get(ApproovService); await app.close();" +
+      "console.log(JSON.stringify({ found: [service instanceof ApproovService ? 'yes' : 'no'] }));";
+    const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect(keys.found).toEqual(['yes']);
+  });
+
+  it('declares exactly the public names, types included, in dist/esm/index.d.ts', () => {
     // index.ts lists named exports only, so reading its export clauses is enough (no type checker).
-    const source = ts.createSourceFile('index.d.ts', readFileSync(join(DIST, 'index.d.ts'), 'utf8'), ts.ScriptTarget.ES2022);
+    const source = ts.createSourceFile('index.d.ts', readFileSync(join(DIST, 'esm', 'index.d.ts'), 'utf8'), ts.ScriptTarget.ES2022);
     const exported = source.statements.flatMap((statement) =>
       ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause)
         ? statement.exportClause.elements.map((element) => element.name.text)

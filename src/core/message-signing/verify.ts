@@ -121,6 +121,7 @@ function isInnerList(member: Item | InnerList): member is InnerList {
  * Parses an RFC 8941 dictionary, and also refuses one that names a key twice: the RFC keeps the
  * last value silently, and a member that an intermediary and this server read differently is
  * a way around the signature. Null when the value does not parse or repeats a key.
+ * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function parseDictionaryOnce(value: string): Dictionary | null {
   let dictionary: Dictionary;
