@@ -20,6 +20,7 @@ import {
   machineDescription,
   markdownTable,
   median,
+  serverPort,
   tasksetPath,
   textTable,
   withForgedSignature,
@@ -128,25 +129,10 @@ function startServer(platform: Platform, variant: Variant, secret: string): Prom
   else delete env.BENCH_CACHE_SIZE;
   const { command, args } = pinned(SERVER_CPU, 'server.js', [platform, variant.server]);
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`server ${platform}/${variant.id} did not start`));
-    }, 30_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server ${platform}/${variant.id} exited with ${code}`));
-    });
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const newline = out.indexOf('\n');
-      if (newline === -1) return;
-      clearTimeout(timer);
-      child.removeAllListeners('exit');
-      resolve({ child, port: (JSON.parse(out.slice(0, newline)) as { port: number }).port });
-    });
-  });
+  return serverPort(child).then(
+    (port) => ({ child, port }),
+    (error: Error) => Promise.reject(new Error(`server ${platform}/${variant.id}: ${error.message}`)),
+  );
 }
 
 function stopServer(child: ChildProcess): Promise<void> {

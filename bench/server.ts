@@ -18,6 +18,8 @@ import { NestFactory } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { ApproovBinding, ApproovGuard, ApproovModule } from 'nestjs-approov';
 import { QuickstartApproovMiddleware } from './quickstart-peer.js';
@@ -111,13 +113,35 @@ async function main(): Promise<void> {
     throw new Error(`usage: server.js <express|fastify> <${SERVER_KINDS.join('|')}>`);
   }
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
-  const app = await NestFactory.create(benchModule(kind as ServerKind), adapter, { logger: false });
+  // BENCH_LOGGER=1: Nest's default logger on, as apps run in production (reject lines on stdout).
+  const logger = process.env.BENCH_LOGGER === '1' ? undefined : false;
+  const app = await NestFactory.create(benchModule(kind as ServerKind), adapter, logger === false ? { logger } : {});
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   process.stdout.write(`${JSON.stringify({ port })}\n`);
-  const stop = (): void => void app.close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const profile = process.env.BENCH_PROFILE_FILE;
+  let session: Session | undefined;
+  if (profile !== undefined) {
+    // SIGUSR2 starts the CPU profiler once the load is on, so start-up does not dilute the profile.
+    process.once('SIGUSR2', () => {
+      session = new Session();
+      session.connect();
+      void session
+        .post('Profiler.enable')
+        .then(() => session!.post('Profiler.setSamplingInterval', { interval: 200 }))
+        .then(() => session!.post('Profiler.start'));
+    });
+  }
+  const stop = async (): Promise<void> => {
+    if (session !== undefined && profile !== undefined) {
+      const { profile: data } = await session.post('Profiler.stop');
+      writeFileSync(profile, JSON.stringify(data));
+    }
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
 }
 
 main().catch((error: unknown) => {
