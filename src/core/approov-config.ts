@@ -1,7 +1,7 @@
 import { ApproovConfigurationError } from './errors.js';
 import { parseApproovSecrets, resolveSecretSource } from './token/secret.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
-import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
+import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE, MAX_CACHE_MAX_BYTES, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { isHeaderName } from './http/request-headers.js';
 import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
@@ -20,6 +20,7 @@ export interface ApproovCoreOptions {
   allowMissingBindingClaim?: unknown;
   onFailure?: unknown;
   cacheSize?: unknown;
+  cacheMaxBytes?: unknown;
   messageSigning?: unknown;
   maxBodyBytes?: unknown;
   replay?: unknown;
@@ -89,6 +90,10 @@ export function resolveApproovConfig(
   if (!Number.isSafeInteger(cacheSize) || (cacheSize as number) < 0 || (cacheSize as number) > MAX_CACHE_SIZE) {
     bad('cacheSize', `must be an integer from 0 (no cache) to ${MAX_CACHE_SIZE}.`);
   }
+  const cacheMaxBytes = options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  if (!Number.isSafeInteger(cacheMaxBytes) || (cacheMaxBytes as number) < 1 || (cacheMaxBytes as number) > MAX_CACHE_MAX_BYTES) {
+    bad('cacheMaxBytes', `must be an integer number of bytes from 1 to ${MAX_CACHE_MAX_BYTES} (set cacheSize: 0 to disable the cache).`);
+  }
   const messageSigning = checkMessageSigningOptions(options.messageSigning, 'messageSigning', bad);
   const maxBodyBytes = options.maxBodyBytes;
   if (maxBodyBytes !== undefined && (!Number.isSafeInteger(maxBodyBytes) || (maxBodyBytes as number) < 1 || (maxBodyBytes as number) > MAX_MAX_BODY_BYTES)) {
@@ -105,6 +110,7 @@ export function resolveApproovConfig(
       audience,
       allowMissingBindingClaim: allowMissing as boolean,
       cacheSize: cacheSize as number,
+      cacheMaxBytes: cacheMaxBytes as number,
     },
     bindingHeaders: (bindingHeaders as string[]).map((name) => name.toLowerCase()),
     mode: mode as 'enforce' | 'monitor',
