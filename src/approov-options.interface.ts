@@ -1,4 +1,5 @@
 import type { ApproovFailure } from './core/failure.js';
+import type { RejectLogOptions } from './core/reject-log.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { ApproovReplayOptions } from './core/replay/replay-options.js';
 
@@ -32,6 +33,15 @@ export interface ApproovModuleOptions {
   allowMissingBindingClaim?: boolean;
   /** Called once per reject with the reason code, for metrics. It never receives token or header values. */
   onFailure?: (failure: ApproovFailure) => void;
+  /**
+   * How rejects are logged. `mode: 'summary'` (default): the first reject of each failure code is
+   * logged at once, with method, path and trace id; further rejects of that code are counted, and
+   * at most one line per code per `intervalSec` (default 10, 1 to 3600) says how many there were,
+   * so a flood of forged tokens cannot flood the log pipeline. A code quiet for a whole interval is
+   * logged at once again. `mode: 'every'`: one line per reject, for low-traffic apps that want each.
+   * `onFailure` is called for every reject in both modes.
+   */
+  rejectLog?: RejectLogOptions;
   /**
    * How many verified tokens to remember, at most, least recently used evicted first; 0 disables
    * the cache. Only tokens that passed every check are kept; `exp` is re-checked on every hit and

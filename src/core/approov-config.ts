@@ -5,6 +5,7 @@ import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE, MAX_CACHE_MAX_BYTES, MAX_C
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { isHeaderName } from './http/request-headers.js';
 import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
+import { DEFAULT_REJECT_LOG_INTERVAL_SEC, MAX_REJECT_LOG_INTERVAL_SEC, type RejectLogOptions } from './reject-log.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
 import { checkReplayOptions, type ResolvedReplayOptions } from './replay/replay-options.js';
 
@@ -24,6 +25,7 @@ export interface ApproovCoreOptions {
   messageSigning?: unknown;
   maxBodyBytes?: unknown;
   replay?: unknown;
+  rejectLog?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -37,6 +39,7 @@ export interface ResolvedApproovConfig {
   maxBodyBytes: number | undefined;
   /** Where signed requests are remembered, the store call deadline, and whether to fail open. */
   replay: ResolvedReplayOptions;
+  rejectLog: Required<RejectLogOptions>;
 }
 
 export { DEFAULT_TOKEN_HEADER };
@@ -117,6 +120,7 @@ export function resolveApproovConfig(
     messageSigning,
     maxBodyBytes: maxBodyBytes as number | undefined,
     replay,
+    rejectLog: checkRejectLogOptions(options.rejectLog, bad),
   };
 }
 
@@ -131,4 +135,22 @@ function checkStringList(
     bad(option, 'must be a non-empty string or a non-empty array of them.');
   }
   return value as string | string[];
+}
+
+function checkRejectLogOptions(value: unknown, bad: (option: string, why: string) => never): Required<RejectLogOptions> {
+  if (value === undefined) return { mode: 'summary', intervalSec: DEFAULT_REJECT_LOG_INTERVAL_SEC };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad('rejectLog', 'must be an object.');
+  const { mode = 'summary', intervalSec = DEFAULT_REJECT_LOG_INTERVAL_SEC, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) bad(`rejectLog.${unknown[0]}`, 'is not an option (mode, intervalSec).');
+  if (mode !== 'summary' && mode !== 'every') bad('rejectLog.mode', `must be 'summary' or 'every'.`);
+  if (
+    typeof intervalSec !== 'number' ||
+    !Number.isFinite(intervalSec) ||
+    intervalSec < 1 ||
+    intervalSec > MAX_REJECT_LOG_INTERVAL_SEC
+  ) {
+    bad('rejectLog.intervalSec', `must be a number of seconds from 1 to ${MAX_REJECT_LOG_INTERVAL_SEC}.`);
+  }
+  return { mode: mode as 'summary' | 'every', intervalSec: intervalSec as number };
 }
