@@ -17,9 +17,9 @@ export interface ClosedLoopResult {
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-/** A GET request with these headers, as bytes. Header values must be plain ASCII. */
-export function buildRequest(path: string, headers: Readonly<Record<string, string>>): Buffer {
-  let text = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n`;
+/** A GET request to 127.0.0.1:`port` with these headers, as bytes. Header values must be plain ASCII. */
+export function buildRequest(port: number, path: string, headers: Readonly<Record<string, string>>): Buffer {
+  let text = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n`;
   for (const [name, value] of Object.entries(headers)) text += `${name}: ${value}\r\n`;
   return Buffer.from(`${text}\r\n`, 'latin1');
 }

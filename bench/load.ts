@@ -3,6 +3,7 @@
 // and prints one JSON line with the measured run's figures. Fails when a response has an
 // unexpected status.
 import { readFileSync } from 'node:fs';
+import { signApproovRequest } from 'nestjs-approov/testing';
 import { buildRequest, runClosedLoop, type ClosedLoopResult } from './http-client.js';
 
 export interface LoadSpec {
@@ -14,8 +15,8 @@ export interface LoadSpec {
   headers: Record<string, string>;
   /** A JSON file of distinct token strings, one per request; each connection starts at its own offset. */
   tokensFile?: string;
-  /** A JSON file of distinct header sets, one per request (signed requests), sent on top of `headers`. */
-  headerSetsFile?: string;
+  /** Sign each request (distinct signatures, made here just before the run) as the SDK's installation message signing does. */
+  signing?: { privateKey: string; token: string; count: number };
   /** The status every response must have (200, or 401 for the invalid-token flood). */
   expectStatus: number;
 }
@@ -38,13 +39,19 @@ function checkStatuses(run: ClosedLoopResult, expectStatus: number): void {
 function requestsOf(spec: LoadSpec): Buffer[] {
   if (spec.tokensFile !== undefined) {
     const tokens = JSON.parse(readFileSync(spec.tokensFile, 'utf8')) as string[];
-    return tokens.map((token) => buildRequest('/bench', { ...spec.headers, 'approov-token': token }));
+    return tokens.map((token) => buildRequest(spec.port, '/bench', { ...spec.headers, 'approov-token': token }));
   }
-  if (spec.headerSetsFile !== undefined) {
-    const sets = JSON.parse(readFileSync(spec.headerSetsFile, 'utf8')) as Record<string, string>[];
-    return sets.map((headers) => buildRequest('/bench', { ...spec.headers, ...headers }));
+  if (spec.signing !== undefined) {
+    const { privateKey, token, count } = spec.signing;
+    const url = `http://127.0.0.1:${spec.port}/bench`;
+    const created = Math.floor(Date.now() / 1000);
+    // ECDSA signatures are randomised, so each is distinct; no `expires`, valid for the route's maxAgeSec.
+    return Array.from({ length: count }, () => {
+      const signature = signApproovRequest({ privateKey, method: 'GET', url, token, created, expires: null });
+      return buildRequest(spec.port, '/bench', { ...spec.headers, 'approov-token': token, ...signature });
+    });
   }
-  return [buildRequest('/bench', spec.headers)];
+  return [buildRequest(spec.port, '/bench', spec.headers)];
 }
 
 async function main(): Promise<void> {

@@ -1,13 +1,13 @@
 // `npm run bench:profile -- <express|fastify> <variant> [seconds]`: one bench server with the V8
 // CPU profiler on during the measured load only (start-up excluded), loaded by autocannon (the same load process as `npm run bench`), then the
 // profile summarised as self time per function and per area (what a flame graph shows, as text).
-// Variants: repeated, rotating, forged, forged-logged, passport, bound, noop.
+// Variants: repeated, rotating, forged, forged-logged, passport, bound, signed, noop.
 // CPU time, unlike req/s, stays meaningful on a shared machine: read the shares, not the rates.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApproovSecret } from 'nestjs-approov/testing';
+import { createApproovInstallationKey, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { BOUND_AUTHORIZATION, ROOT, benchToken, serverPort, textTable, withForgedSignature } from './common.js';
 import type { LoadSpec } from './load.js';
 
@@ -22,7 +22,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 'forged' | 'bound'; status: number; env?: Record<string, string> }> = {
+const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 'forged' | 'bound' | 'signed'; status: number; env?: Record<string, string> }> = {
   noop: { server: 'noop', tokens: 'repeated', status: 200 },
   repeated: { server: 'approov', tokens: 'repeated', status: 200 },
   rotating: { server: 'approov', tokens: 'rotating', status: 200, env: { BENCH_CACHE_SIZE: '1000' } },
@@ -30,6 +30,7 @@ const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 
   'forged-logged': { server: 'approov', tokens: 'forged', status: 401, env: { BENCH_LOGGER: '1' } },
   passport: { server: 'passport', tokens: 'repeated', status: 200 },
   bound: { server: 'bound', tokens: 'bound', status: 200 },
+  signed: { server: 'signed', tokens: 'signed', status: 200 },
 };
 
 /** Where a frame's code lives: the package under node_modules, this package, Node itself, or V8. */
@@ -50,7 +51,8 @@ function areaOf(url: string, name: string): string {
 const INCLUSIVE = [
   'canActivate', 'authenticate', 'verifyRequest', 'verifyToken', 'verifyApproovToken', 'verifyHs256Jws', 'macMatches',
   'parseJsonObject', 'deepFreeze', 'set', 'readSingleHeader', 'reportFailure', 'handleFailure', 'approovUnauthorized',
-  'tryActivate', 'handleError', 'catch', 'next', 'warn',
+  'tryActivate', 'handleError', 'catch', 'next', 'warn', 'verifyMessageSignature', 'verify', 'buildSignatureBase',
+  'parseMessageSignature', 'parseDictionaryOnce', 'requestComponentResolver', 'verifySignatureBase', 'parseInstallationKey', 'countDictionaryMembers',
 ];
 
 /** Time under each named function, counted once per sample even when it recurses. */
@@ -146,6 +148,11 @@ async function main(): Promise<void> {
     if (plan.tokens === 'bound') {
       spec.headers['approov-token'] = benchToken(secret, 0, { bind: BOUND_AUTHORIZATION });
       spec.headers.authorization = BOUND_AUTHORIZATION;
+    }
+    if (plan.tokens === 'signed') {
+      const installation = createApproovInstallationKey();
+      const token = createApproovToken({ secret, expiresIn: 3600, claims: { ipk: installation.ipk } });
+      spec.signing = { privateKey: installation.privateKey, token, count: 2_000 };
     }
     if (plan.tokens === 'rotating' || plan.tokens === 'forged') {
       const template = benchToken(secret, 0);

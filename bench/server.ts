@@ -21,10 +21,10 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Session } from 'node:inspector/promises';
 import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { ApproovBinding, ApproovGuard, ApproovModule } from 'nestjs-approov';
+import { ApproovBinding, ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
 import { QuickstartApproovMiddleware } from './quickstart-peer.js';
 
-export const SERVER_KINDS = ['none', 'noop', 'approov', 'bound', 'passport', 'quickstart'] as const;
+export const SERVER_KINDS = ['none', 'noop', 'approov', 'bound', 'passport', 'signed', 'quickstart'] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 const BODY = { message: 'Hello, World!' };
@@ -72,6 +72,16 @@ class BoundController {
 }
 
 @Controller()
+@UseGuards(ApproovGuard)
+class SignedController {
+  @Get('bench')
+  @ApproovMessageSigning({ required: true })
+  bench() {
+    return BODY;
+  }
+}
+
+@Controller()
 @UseGuards(AuthGuard('approov'))
 class PassportController {
   @Get('bench')
@@ -93,12 +103,14 @@ const CONTROLLERS: Record<Exclude<ServerKind, 'quickstart'>, Type> = {
   approov: ApproovController,
   bound: BoundController,
   passport: PassportController,
+  signed: SignedController,
 };
 
 function benchModule(kind: ServerKind): DynamicModule {
   const approov = ApproovModule.forRoot({
     secret: process.env.APPROOV_BASE64_SECRET,
     ...(process.env.BENCH_CACHE_SIZE !== undefined ? { cacheSize: Number(process.env.BENCH_CACHE_SIZE) } : {}),
+    ...(process.env.BENCH_REJECT_LOG === 'every' ? { rejectLog: { mode: 'every' as const } } : {}),
   });
   if (kind === 'quickstart') return { module: BenchModule, imports: [QuickstartModule] };
   return { module: BenchModule, imports: [approov], controllers: [CONTROLLERS[kind]], providers: [NoopGuard] };
