@@ -51,11 +51,12 @@ export interface ApproovModuleOptions {
   cacheSize?: number;
   /**
    * Byte budget of the verified-token cache, 1 to 1 GiB. Each entry is counted from the token's
-   * length and the size of its claims, on the high side of what V8 really holds (a typical Approov
-   * token counts 1 to 2.5 KB, its real heap cost about half that). A token whose entry would count
-   * more than 16 KiB (claims full of nested objects, say) is verified on every request but never
-   * cached, so no token shape can make an entry cost more than its share. Default 8 MiB
-   * (8,388,608): about 9,000 of the bench's tokens, 3,700 tokens carrying every optional claim.
+   * length and the size of its claims, on the high side of what V8 really holds (`npm run
+   * bench:memory` checks floods of big tokens against it). A token whose entry would count more
+   * than 16 KiB (claims full of nested objects, say) is verified on every request but never
+   * cached, so no token shape can take more than its share. Default 8 MiB (8,388,608 bytes): for
+   * real Approov tokens this budget, rather than `cacheSize`, is usually the bound that evicts;
+   * raise it for more entries.
    */
   cacheMaxBytes?: number;
   /**

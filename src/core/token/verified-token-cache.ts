@@ -4,7 +4,7 @@ import type { ApproovTokenClaims } from './claims.js';
 export const DEFAULT_CACHE_SIZE = 10_000;
 /** The largest accepted `cacheSize`. */
 export const MAX_CACHE_SIZE = 1_000_000;
-/** Default byte budget of the cache: about 10,000 typical Approov tokens with their claims. */
+/** Default byte budget of the cache, as counted by entryBytes (on the high side of the real heap). */
 export const DEFAULT_CACHE_MAX_BYTES = 8 * 1024 * 1024;
 /** The largest accepted `cacheMaxBytes`. */
 export const MAX_CACHE_MAX_BYTES = 1024 * 1024 * 1024;
