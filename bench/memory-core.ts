@@ -33,6 +33,9 @@ export interface MemoryResult {
   steadyRssMb: number;
   /** The highest RSS after the first WARMUP tokens. */
   steadyPeakRssMb: number;
+  /** Mean RSS over each quarter of the whole run from the cold start, then of the part after the warm-up: flat means no upward trend. */
+  coldQuarterMeansMb: number[];
+  steadyQuarterMeansMb: number[];
   peakRssMb: number;
   endRssMb: number;
   /** Heap in use after a full GC: what is really retained. */
@@ -46,6 +49,14 @@ export interface MemoryResult {
 const mb = (bytes: number): number => bytes / (1024 * 1024);
 const rss = (): number => mb(process.memoryUsage.rss());
 const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
+
+/** The mean of each quarter of `samples` (sampled at a steady rate, so the sawtooth of GC averages out). */
+function quarterMeans(samples: readonly number[]): number[] {
+  return [0, 1, 2, 3].map((q) => {
+    const part = samples.slice(Math.floor((q * samples.length) / 4), Math.floor(((q + 1) * samples.length) / 4));
+    return part.length === 0 ? Number.NaN : part.reduce((sum, value) => sum + value, 0) / part.length;
+  });
+}
 
 /** Tokens before the steady-state figures start: V8 grows its young and old generations to the churn first. */
 export const WARMUP = 200_000;
@@ -73,11 +84,13 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
   let afterCacheFullRssMb = startRssMb;
   let steadyRssMb = startRssMb;
   let steadyPeakRssMb = 0;
+  const samples: number[] = []; // RSS every 10,000 tokens, from the cold start
   // The warm-up tokens come on top: `tokens` distinct tokens are measured after them.
   for (let i = 0; i < WARMUP + tokens; i++) {
     if (!verifier.verifyToken(mint(i)).ok) throw new Error('a valid token was rejected');
     if (i % 10_000 === 9_999) {
       const now = rss();
+      samples.push(now);
       peakRssMb = Math.max(peakRssMb, now);
       if (i === 9_999) afterCacheFullRssMb = now;
       if (i === WARMUP - 1) steadyRssMb = now;
@@ -117,6 +130,8 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
     afterCacheFullRssMb,
     steadyRssMb,
     steadyPeakRssMb,
+    coldQuarterMeansMb: quarterMeans(samples),
+    steadyQuarterMeansMb: quarterMeans(samples.slice(WARMUP / 10_000)),
     peakRssMb,
     endRssMb,
     heapUsedStartMb,
@@ -160,18 +175,20 @@ export function memoryBlock(result: MemoryResult): { text: string; markdown: str
     f(flood.peakRssGrowthMb),
     flood.heapGrowthMb <= budgetMb ? 'yes' : 'NO',
   ]);
-  const head = ['Phase', 'RSS start MB', 'RSS peak MB', 'RSS end MB', 'peak - start MB'];
+  const head = ['Phase', 'RSS start MB', 'RSS peak MB', 'RSS end MB', 'peak - start MB', 'mean RSS by quarter MB'];
+  const quarters = (means: readonly number[]): string => means.map(f).join(' / ');
   const rows = [
-    [`${WARMUP.toLocaleString('en')} + ${result.tokens.toLocaleString('en')} distinct valid tokens, from a cold start`, f(result.startRssMb), f(result.peakRssMb), f(result.endRssMb), f(result.peakRssMb - result.startRssMb)],
-    [`the ${result.tokens.toLocaleString('en')} after the first ${WARMUP.toLocaleString('en')}`, f(result.steadyRssMb), f(result.steadyPeakRssMb), f(result.endRssMb), f(result.steadyPeakRssMb - result.steadyRssMb)],
-    [`then ${result.tokens.toLocaleString('en')} distinct forged tokens`, f(result.forged.startRssMb), f(result.forged.peakRssMb), f(result.forged.endRssMb), f(result.forged.peakRssMb - result.forged.startRssMb)],
+    [`${WARMUP.toLocaleString('en')} + ${result.tokens.toLocaleString('en')} distinct valid tokens, from a cold start`, f(result.startRssMb), f(result.peakRssMb), f(result.endRssMb), f(result.peakRssMb - result.startRssMb), quarters(result.coldQuarterMeansMb)],
+    [`the ${result.tokens.toLocaleString('en')} after the first ${WARMUP.toLocaleString('en')}`, f(result.steadyRssMb), f(result.steadyPeakRssMb), f(result.endRssMb), f(result.steadyPeakRssMb - result.steadyRssMb), quarters(result.steadyQuarterMeansMb)],
+    [`then ${result.tokens.toLocaleString('en')} distinct forged tokens`, f(result.forged.startRssMb), f(result.forged.peakRssMb), f(result.forged.endRssMb), f(result.forged.peakRssMb - result.forged.startRssMb), '-'],
   ];
   const how =
     `${machineDescription()}; load average ${loadAverage()} at the end; ${result.seconds.toFixed(0)} s. One ApproovVerifier with the default cache ` +
     `(at most ${result.cacheSize.toLocaleString('en')} entries and ${f(mb(result.cacheMaxBytes))} MB; the forged flood evicted no valid token). ` +
     `RSS sampled every 10,000 tokens (${f(result.afterCacheFullRssMb)} MB once the cache was full). ` +
     `Heap in use after a full GC, i.e. what is retained: ${f(result.heapUsedStartMb)} MB before, ${f(result.heapUsedEndMb)} MB after the valid tokens. ` +
-    'The cold-start growth is V8 sizing its young and old generations to the allocation rate (every evicted entry is garbage in the old generation), not retained memory. ' +
+    'The cold-start growth is V8 sizing its young and old generations to the allocation rate (every evicted entry is garbage in the old generation), not retained memory: ' +
+    'the heap after GC barely moves, and the mean RSS by quarter shows whether RSS keeps climbing with the number of tokens. ' +
     'Tokens are minted one at a time, never held in a list.';
   const floodHow =
     'Each flood runs through a fresh verifier with the default cache; heap read after two full GCs before and after. ' +

@@ -401,6 +401,16 @@ function targets(rows: readonly HttpRow[], ecdsaUs: number | undefined, micro?: 
       measured: `+${steady.toFixed(1)} MB`,
       met: steady <= 30,
     });
+    // Flat: the last quarter's mean RSS no higher than the second's (after the first quarter, where V8 sizes its heap).
+    for (const [phase, means] of [['from a cold start', memory.coldQuarterMeansMb], [`after the warm-up`, memory.steadyQuarterMeansMb]] as const) {
+      const trend = means[3]! - means[1]!;
+      list.push({
+        name: `RSS trend over ${memory.tokens.toLocaleString('en')} distinct tokens, ${phase} (last quarter's mean minus the second's)`,
+        goal: 'within 10 MB',
+        measured: `${trend >= 0 ? '+' : ''}${trend.toFixed(1)} MB`,
+        met: trend <= 10,
+      });
+    }
     const budgetMb = memory.cacheMaxBytes / (1024 * 1024);
     for (const flood of memory.floods) {
       list.push({
