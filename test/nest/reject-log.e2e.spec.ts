@@ -43,7 +43,7 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
     for (let i = 1; i < FLOOD; i++) {
       const response = await app.get('/token-check', { 'Approov-Token': forged() });
       expect(response.status).toBe(401);
-      expect(JSON.parse(response.body)).toEqual(UNAUTHORIZED_BODY);
+      expect(response.body).toBe(UNAUTHORIZED_BODY);
     }
     expect(failures.filter((f) => f.code === 'token_signature_invalid')).toHaveLength(FLOOD);
     expect(logCapture.approovLines().slice(before).length).toBeLessThanOrEqual(2);
