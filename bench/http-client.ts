@@ -34,12 +34,15 @@ function contentLength(head: string): number {
  * Runs `connections` connections for `durationSec`, each sending its own cycle of `requests`
  * (connection c starts at request c * requests.length / connections, so no two connections send
  * the same request at the same time), and reports every response completed in that time.
+ * With `once`, each connection sends only its own share, never a request twice, and stops early
+ * when the share runs out (signed requests: a repeat would be a replay).
  */
 export function runClosedLoop(
   port: number,
   connections: number,
   durationSec: number,
   requests: readonly Buffer[],
+  once = false,
 ): Promise<ClosedLoopResult> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
@@ -50,18 +53,19 @@ export function runClosedLoop(
   const one = (connection: number): Promise<void> =>
     new Promise((resolve, reject) => {
       let next = Math.floor((connection * requests.length) / connections);
+      const end = Math.floor(((connection + 1) * requests.length) / connections);
       let pending: Buffer = Buffer.alloc(0);
       let sentAt = 0n;
       const socket: Socket = connect(port, '127.0.0.1');
       socket.setNoDelay(true);
       const send = (): void => {
         sentAt = process.hrtime.bigint();
-        if (sentAt >= deadline) {
+        if (sentAt >= deadline || (once && next >= end)) {
           socket.end();
           return;
         }
         socket.write(requests[next]!);
-        next = (next + 1) % requests.length;
+        next = once ? next + 1 : (next + 1) % requests.length;
       };
       socket.on('connect', send);
       socket.on('data', (chunk: Buffer) => {

@@ -2,6 +2,7 @@
 // Runs the closed-loop client against 127.0.0.1 for a warm-up, then for the measured duration,
 // and prints one JSON line with the measured run's figures. Fails when a response has an
 // unexpected status.
+import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { signApproovRequest } from 'nestjs-approov/testing';
 import { buildRequest, runClosedLoop, type ClosedLoopResult } from './http-client.js';
@@ -15,7 +16,7 @@ export interface LoadSpec {
   headers: Record<string, string>;
   /** A JSON file of distinct token strings, one per request; each connection starts at its own offset. */
   tokensFile?: string;
-  /** Sign each request (distinct signatures, made here just before the run) as the SDK's installation message signing does. */
+  /** Sign each request (distinct signatures, made here just before the run) as the SDK's installation message signing does; more than the run sends, since a repeat is a replay. */
   signing?: { privateKey: string; token: string; count: number };
   /** The status every response must have (200, or 401 for the invalid-token flood). */
   expectStatus: number;
@@ -42,13 +43,16 @@ function requestsOf(spec: LoadSpec): Buffer[] {
     return tokens.map((token) => buildRequest(spec.port, '/bench', { ...spec.headers, 'approov-token': token }));
   }
   if (spec.signing !== undefined) {
-    const { privateKey, token, count } = spec.signing;
-    const url = `http://127.0.0.1:${spec.port}/bench`;
+    const { token, count } = spec.signing;
+    const privateKey = createPrivateKey(spec.signing.privateKey);
     const created = Math.floor(Date.now() / 1000);
-    // ECDSA signatures are randomised, so each is distinct; no `expires`, valid for the route's maxAgeSec.
-    return Array.from({ length: count }, () => {
+    // Each request signs a different target (?n=i), so no two share a signature base: replay
+    // protection, on by default, would reject a repeat. No `expires`: valid for the route's maxAgeSec.
+    return Array.from({ length: count }, (_, i) => {
+      const path = `/bench?n=${i}`;
+      const url = `http://127.0.0.1:${spec.port}${path}`;
       const signature = signApproovRequest({ privateKey, method: 'GET', url, token, created, expires: null });
-      return buildRequest(spec.port, '/bench', { ...spec.headers, 'approov-token': token, ...signature });
+      return buildRequest(spec.port, path, { ...spec.headers, 'approov-token': token, ...signature });
     });
   }
   return [buildRequest(spec.port, '/bench', spec.headers)];
@@ -57,10 +61,15 @@ function requestsOf(spec: LoadSpec): Buffer[] {
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? '') as LoadSpec;
   const requests = requestsOf(spec);
-  checkStatuses(await runClosedLoop(spec.port, spec.connections, spec.warmupSec, requests), spec.expectStatus);
+  // Signed requests are used once each: a fifth for the warm-up, the rest for the measured run.
+  const once = spec.signing !== undefined;
+  const split = once ? Math.floor(requests.length / 5) : 0;
+  const warmup = once ? requests.slice(0, split) : requests;
+  const measured = once ? requests.slice(split) : requests;
+  checkStatuses(await runClosedLoop(spec.port, spec.connections, spec.warmupSec, warmup, once), spec.expectStatus);
   process.stdout.write('measuring\n'); // the orchestrator starts reading the server's CPU time here
   const cpuAtStart = process.cpuUsage();
-  const result = await runClosedLoop(spec.port, spec.connections, spec.durationSec, requests);
+  const result = await runClosedLoop(spec.port, spec.connections, spec.durationSec, measured, once);
   const cpu = process.cpuUsage(cpuAtStart);
   checkStatuses(result, spec.expectStatus);
   const output: LoadResult = {

@@ -37,8 +37,8 @@ const DURATION_SEC = Number(process.env.BENCH_DURATION_SEC ?? 2);
 const WARMUP_SEC = Number(process.env.BENCH_WARMUP_SEC ?? 0.5);
 const HTTP_BUDGET_SEC = Number(process.env.BENCH_HTTP_BUDGET_SEC ?? 360);
 const DEADLINE_SEC = Number(process.env.BENCH_DEADLINE_SEC ?? 600);
-/** Distinct signed requests per run: signing happens in the load process, before its warm-up. */
-const SIGNED_REQUESTS = 2_000;
+/** Distinct signed requests per run (signed by the load process before its warm-up): more than a run sends, as a repeat is a replay. */
+const SIGNED_REQUESTS = 30_000;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const ROTATION = 10_000;
 /** The rotation server's cache: smaller than the rotation, so every request misses (and evicts). */
