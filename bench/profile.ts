@@ -1,5 +1,5 @@
 // `npm run bench:profile -- <express|fastify> <variant> [seconds]`: one bench server with the V8
-// CPU profiler on during the measured load only (start-up excluded), loaded by autocannon (the same load process as `npm run bench`), then the
+// CPU profiler on during the measured load only (start-up excluded), loaded by the same load process as `npm run bench`, then the
 // profile summarised as self time per function and per area (what a flame graph shows, as text).
 // Variants: repeated, rotating, forged, forged-logged, passport, bound, signed, noop.
 // CPU time, unlike req/s, stays meaningful on a shared machine: read the shares, not the rates.
