@@ -1,5 +1,5 @@
 // Shared by the benchmark scripts: realistic tokens, medians, tables, and the writer of the generated blocks in docs/performance.md.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -62,6 +62,36 @@ export function tasksetPath(): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Resolves with the port a bench server prints as a `{"port":N}` line on stdout (Nest's own
+ * logger may print before it), then keeps draining its stdout so a logging server never blocks.
+ */
+export function serverPort(child: ChildProcess, timeoutMs = 30_000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('the bench server did not print its port'));
+    }, timeoutMs);
+    const onExit = (code: number | null): void => {
+      clearTimeout(timer);
+      reject(new Error(`the bench server exited with ${code}`));
+    };
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      const match = /^\{"port":(\d+)\}$/m.exec(out);
+      if (match === null) return;
+      clearTimeout(timer);
+      child.off('exit', onExit);
+      child.stdout!.off('data', onData);
+      child.stdout!.resume(); // flowing with no listener: log lines are read and dropped
+      resolve(Number(match[1]));
+    };
+    child.on('exit', onExit);
+    child.stdout!.on('data', onData);
+  });
 }
 
 const SECTION_HEADING = '## Performance';

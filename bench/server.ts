@@ -18,11 +18,13 @@ import { NestFactory } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { ApproovBinding, ApproovGuard, ApproovModule } from 'nestjs-approov';
+import { ApproovBinding, ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
 import { QuickstartApproovMiddleware } from './quickstart-peer.js';
 
-export const SERVER_KINDS = ['none', 'noop', 'approov', 'bound', 'passport', 'quickstart'] as const;
+export const SERVER_KINDS = ['none', 'noop', 'approov', 'bound', 'passport', 'signed', 'quickstart'] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 const BODY = { message: 'Hello, World!' };
@@ -70,6 +72,16 @@ class BoundController {
 }
 
 @Controller()
+@UseGuards(ApproovGuard)
+class SignedController {
+  @Get('bench')
+  @ApproovMessageSigning({ required: true })
+  bench() {
+    return BODY;
+  }
+}
+
+@Controller()
 @UseGuards(AuthGuard('approov'))
 class PassportController {
   @Get('bench')
@@ -91,12 +103,14 @@ const CONTROLLERS: Record<Exclude<ServerKind, 'quickstart'>, Type> = {
   approov: ApproovController,
   bound: BoundController,
   passport: PassportController,
+  signed: SignedController,
 };
 
 function benchModule(kind: ServerKind): DynamicModule {
   const approov = ApproovModule.forRoot({
     secret: process.env.APPROOV_BASE64_SECRET,
     ...(process.env.BENCH_CACHE_SIZE !== undefined ? { cacheSize: Number(process.env.BENCH_CACHE_SIZE) } : {}),
+    ...(process.env.BENCH_REJECT_LOG === 'every' ? { rejectLog: { mode: 'every' as const } } : {}),
   });
   if (kind === 'quickstart') return { module: BenchModule, imports: [QuickstartModule] };
   return { module: BenchModule, imports: [approov], controllers: [CONTROLLERS[kind]], providers: [NoopGuard] };
@@ -111,13 +125,35 @@ async function main(): Promise<void> {
     throw new Error(`usage: server.js <express|fastify> <${SERVER_KINDS.join('|')}>`);
   }
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
-  const app = await NestFactory.create(benchModule(kind as ServerKind), adapter, { logger: false });
+  // BENCH_LOGGER=1: Nest's default logger on, as apps run in production (reject lines on stdout).
+  const logger = process.env.BENCH_LOGGER === '1' ? undefined : false;
+  const app = await NestFactory.create(benchModule(kind as ServerKind), adapter, logger === false ? { logger } : {});
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   process.stdout.write(`${JSON.stringify({ port })}\n`);
-  const stop = (): void => void app.close().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const profile = process.env.BENCH_PROFILE_FILE;
+  let session: Session | undefined;
+  if (profile !== undefined) {
+    // SIGUSR2 starts the CPU profiler once the load is on, so start-up does not dilute the profile.
+    process.once('SIGUSR2', () => {
+      session = new Session();
+      session.connect();
+      void session
+        .post('Profiler.enable')
+        .then(() => session!.post('Profiler.setSamplingInterval', { interval: 200 }))
+        .then(() => session!.post('Profiler.start'));
+    });
+  }
+  const stop = async (): Promise<void> => {
+    if (session !== undefined && profile !== undefined) {
+      const { profile: data } = await session.post('Profiler.stop');
+      writeFileSync(profile, JSON.stringify(data));
+    }
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
 }
 
 main().catch((error: unknown) => {

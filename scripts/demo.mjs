@@ -161,7 +161,8 @@ function unsigned(token) {
 async function startSampleApp(platform) {
   const child = spawn(process.execPath, [SAMPLE_APP], {
     cwd: ROOT,
-    env: { ...process.env, APPROOV_BASE64_SECRET: DEMO_SECRET, PORT: '0', HOST: '127.0.0.1', PLATFORM: platform, NO_COLOR: '1' },
+    // A line per reject: the tour shows each reject's reason, read from the log.
+    env: { ...process.env, APPROOV_BASE64_SECRET: DEMO_SECRET, APPROOV_REJECT_LOG: 'every', PORT: '0', HOST: '127.0.0.1', PLATFORM: platform, NO_COLOR: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = [];

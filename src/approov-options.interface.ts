@@ -1,4 +1,5 @@
 import type { ApproovFailure } from './core/failure.js';
+import type { RejectLogOptions } from './core/reject-log.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { ApproovReplayOptions } from './core/replay/replay-options.js';
 
@@ -33,12 +34,31 @@ export interface ApproovModuleOptions {
   /** Called once per reject with the reason code, for metrics. It never receives token or header values. */
   onFailure?: (failure: ApproovFailure) => void;
   /**
-   * How many verified tokens to remember, least recently used evicted first; 0 disables the cache.
-   * Only tokens that passed every check are kept; `exp` is re-checked on every hit and binding is
-   * checked on every request. Each entry holds the token and its claims (about 0.5 KB for a typical
-   * Approov token, at most about 20 KB for a 4 KiB one). Default 10,000.
+   * How rejects are logged. `mode: 'summary'` (default): the first reject of each failure code is
+   * logged at once, with method, path and trace id; further rejects of that code are counted, and
+   * at most one line per code per `intervalSec` (default 10, 1 to 3600) says how many there were,
+   * so a flood of forged tokens cannot flood the log pipeline. A code quiet for a whole interval is
+   * logged at once again. `mode: 'every'`: one line per reject, for low-traffic apps that want each.
+   * `onFailure` is called for every reject in both modes.
+   */
+  rejectLog?: RejectLogOptions;
+  /**
+   * How many verified tokens to remember, at most, least recently used evicted first; 0 disables
+   * the cache. Only tokens that passed every check are kept; `exp` is re-checked on every hit and
+   * binding is checked on every request. `cacheMaxBytes` bounds the same cache in bytes; whichever
+   * bound is reached first evicts. Default 10,000.
    */
   cacheSize?: number;
+  /**
+   * Byte budget of the verified-token cache, 1 to 1 GiB. Each entry is counted from the token's
+   * length and the size of its claims, on the high side of what V8 really holds (`npm run
+   * bench:memory` checks floods of big tokens against it). A token whose entry would count more
+   * than 16 KiB (claims full of nested objects, say) is verified on every request but never
+   * cached, so no token shape can take more than its share. Default 8 MiB (8,388,608 bytes): for
+   * real Approov tokens this budget, rather than `cacheSize`, is usually the bound that evicts;
+   * raise it for more entries.
+   */
+  cacheMaxBytes?: number;
   /**
    * Defaults for installation message signing on routes marked `@ApproovMessageSigning()`, which
    * may override any field: `required`, `maxAgeSec`, `requiredComponents`, `requireContentDigest`,

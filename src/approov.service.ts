@@ -6,6 +6,7 @@ import { RouteSignatureVerifier } from './approov-route-signature.js';
 import { SignedRequestReplayCheck } from './approov-replay.js';
 import { resolveApproovConfig } from './core/approov-config.js';
 import type { ApproovFailure, ApproovFailureCode } from './core/failure.js';
+import { RejectLogThrottle } from './core/reject-log.js';
 import type { MaybePromise } from './core/maybe-async.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { MessageSignatureResult } from './core/message-signing/verify.js';
@@ -34,6 +35,7 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
   /** The `maxBodyBytes` option; undefined: the adapter's own limit (see ApproovRawBodyCapture). */
   readonly maxBodyBytes: number | undefined;
   private readonly onFailure?: (failure: ApproovFailure) => void;
+  private readonly rejectLog: RejectLogThrottle;
   // One report per request: in monitor mode a request can be judged again by another guard
   // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')).
   private readonly reported = new WeakSet<object>();
@@ -55,6 +57,10 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
       this.replayCheck,
     );
     this.onFailure = options?.onFailure;
+    const interval = config.rejectLog.intervalSec;
+    this.rejectLog = new RejectLogThrottle(config.rejectLog.mode, interval, (code, count, elapsedSec) =>
+      this.logger.warn(`${code}: ${count} more in the last ${Math.round(elapsedSec)} s (one line per code per ${interval} s)`),
+    );
   }
 
   /** Warns, without holding up the boot, when the replay store cannot be reached: signed requests get 503 until it can. */
@@ -75,6 +81,7 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
 
   async onApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
+    this.rejectLog.close(); // writes the counts still held back, stops its timers
     await this.replayCheck.store.close();
   }
 
@@ -98,16 +105,20 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Reports a reject once per request (one log line with code, method, path without query and
-   * trace id; then onFailure), and answers whether to serve the request anyway: true only in
-   * monitor mode.
+   * Reports a reject once per request (a log line with code, method, path without query and
+   * trace id, or a count in a later summary line, see the rejectLog option; then onFailure), and
+   * answers whether to serve the request anyway: true only in monitor mode.
    */
   reportFailureAndShouldServe(code: ApproovFailureCode, request: ApproovRequestLike): boolean {
     // A body past the bound was not read to the end: no mode can serve it as checked.
     const monitored = this.mode === 'monitor' && code !== 'request_body_too_large';
     if (this.reported.has(request)) return monitored;
     this.reported.add(request);
-    this.report({ code, method: requestMethodOf(request) || 'UNKNOWN', path: loggablePathOf(request), monitored }, request);
+    const logLine = this.rejectLog.admit(code);
+    // A reject counted into a summary, with no hook to feed, needs nothing more from the request.
+    if (logLine || this.onFailure !== undefined) {
+      this.report({ code, method: requestMethodOf(request) || 'UNKNOWN', path: loggablePathOf(request), monitored }, request, logLine);
+    }
     return monitored;
   }
 
@@ -115,6 +126,8 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
   private reportFailedOpen(request: ApproovRequestLike): void {
     if (this.reported.has(request)) return;
     this.reported.add(request);
+    const logLine = this.rejectLog.admit('replay_store_unavailable');
+    if (!logLine && this.onFailure === undefined) return;
     const failure: ApproovFailure = {
       code: 'replay_store_unavailable',
       method: requestMethodOf(request) || 'UNKNOWN',
@@ -122,17 +135,19 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
       monitored: this.mode === 'monitor',
       failedOpen: true,
     };
-    this.report(failure, request);
+    this.report(failure, request, logLine);
   }
 
-  /** One log line (code, method, path without query, trace id), then onFailure. */
-  private report(failure: ApproovFailure, request: ApproovRequestLike): void {
+  /** The log line when `logLine` (code, method, path without query, trace id), then onFailure. */
+  private report(failure: ApproovFailure, request: ApproovRequestLike, logLine: boolean): void {
     const traceId = traceIdOf(request);
     if (traceId !== undefined) failure.traceId = traceId;
-    const outcome = failure.failedOpen ? 'failed open' : failure.monitored ? 'monitor: would reject' : 'rejected';
-    this.logger.warn(
-      `${outcome} ${failure.code} ${failure.method} ${failure.path}` + (traceId !== undefined ? ` trace=${traceId}` : ''),
-    );
+    if (logLine) {
+      const outcome = failure.failedOpen ? 'failed open' : failure.monitored ? 'monitor: would reject' : 'rejected';
+      this.logger.warn(
+        `${outcome} ${failure.code} ${failure.method} ${failure.path}` + (traceId !== undefined ? ` trace=${traceId}` : ''),
+      );
+    }
     if (this.onFailure !== undefined) {
       try {
         this.onFailure(failure);

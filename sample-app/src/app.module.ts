@@ -1,8 +1,17 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
-import { ApproovModule } from 'nestjs-approov';
+import { ApproovConfigurationError, ApproovModule } from 'nestjs-approov';
 import { AppController } from './app.controller.js';
 import { replayOptionsFromConfig } from './replay-store.js';
+
+/** APPROOV_REJECT_LOG: 'summary' (default: a flood of rejects cannot flood the log) or 'every' (a line per reject). */
+function rejectLogMode(config: ConfigService): 'summary' | 'every' {
+  const mode = config.get<string>('APPROOV_REJECT_LOG') ?? 'summary';
+  if (mode !== 'summary' && mode !== 'every') {
+    throw new ApproovConfigurationError('APPROOV_REJECT_LOG must be "summary" or "every".');
+  }
+  return mode;
+}
 
 @Module({
   imports: [
@@ -12,7 +21,10 @@ import { replayOptionsFromConfig } from './replay-store.js';
     // The replay store comes from REDIS_URL through ConfigService (in memory when unset).
     ApproovModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: async (config: ConfigService) => ({ replay: await replayOptionsFromConfig(config) }),
+      useFactory: async (config: ConfigService) => ({
+        rejectLog: { mode: rejectLogMode(config) },
+        replay: await replayOptionsFromConfig(config),
+      }),
     }),
   ],
   controllers: [AppController],

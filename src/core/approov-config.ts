@@ -1,10 +1,11 @@
 import { ApproovConfigurationError } from './errors.js';
 import { parseApproovSecrets, resolveSecretSource } from './token/secret.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
-import { DEFAULT_CACHE_SIZE, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
+import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE, MAX_CACHE_MAX_BYTES, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { isHeaderName } from './http/request-headers.js';
 import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
+import { DEFAULT_REJECT_LOG_INTERVAL_SEC, MAX_REJECT_LOG_INTERVAL_SEC, type RejectLogOptions } from './reject-log.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
 import { checkReplayOptions, type ResolvedReplayOptions } from './replay/replay-options.js';
 
@@ -20,9 +21,11 @@ export interface ApproovCoreOptions {
   allowMissingBindingClaim?: unknown;
   onFailure?: unknown;
   cacheSize?: unknown;
+  cacheMaxBytes?: unknown;
   messageSigning?: unknown;
   maxBodyBytes?: unknown;
   replay?: unknown;
+  rejectLog?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -36,6 +39,7 @@ export interface ResolvedApproovConfig {
   maxBodyBytes: number | undefined;
   /** Where signed requests are remembered, the store call deadline, and whether to fail open. */
   replay: ResolvedReplayOptions;
+  rejectLog: Required<RejectLogOptions>;
 }
 
 export { DEFAULT_TOKEN_HEADER };
@@ -89,6 +93,10 @@ export function resolveApproovConfig(
   if (!Number.isSafeInteger(cacheSize) || (cacheSize as number) < 0 || (cacheSize as number) > MAX_CACHE_SIZE) {
     bad('cacheSize', `must be an integer from 0 (no cache) to ${MAX_CACHE_SIZE}.`);
   }
+  const cacheMaxBytes = options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
+  if (!Number.isSafeInteger(cacheMaxBytes) || (cacheMaxBytes as number) < 1 || (cacheMaxBytes as number) > MAX_CACHE_MAX_BYTES) {
+    bad('cacheMaxBytes', `must be an integer number of bytes from 1 to ${MAX_CACHE_MAX_BYTES} (set cacheSize: 0 to disable the cache).`);
+  }
   const messageSigning = checkMessageSigningOptions(options.messageSigning, 'messageSigning', bad);
   const maxBodyBytes = options.maxBodyBytes;
   if (maxBodyBytes !== undefined && (!Number.isSafeInteger(maxBodyBytes) || (maxBodyBytes as number) < 1 || (maxBodyBytes as number) > MAX_MAX_BODY_BYTES)) {
@@ -105,12 +113,14 @@ export function resolveApproovConfig(
       audience,
       allowMissingBindingClaim: allowMissing as boolean,
       cacheSize: cacheSize as number,
+      cacheMaxBytes: cacheMaxBytes as number,
     },
     bindingHeaders: (bindingHeaders as string[]).map((name) => name.toLowerCase()),
     mode: mode as 'enforce' | 'monitor',
     messageSigning,
     maxBodyBytes: maxBodyBytes as number | undefined,
     replay,
+    rejectLog: checkRejectLogOptions(options.rejectLog, bad),
   };
 }
 
@@ -125,4 +135,22 @@ function checkStringList(
     bad(option, 'must be a non-empty string or a non-empty array of them.');
   }
   return value as string | string[];
+}
+
+function checkRejectLogOptions(value: unknown, bad: (option: string, why: string) => never): Required<RejectLogOptions> {
+  if (value === undefined) return { mode: 'summary', intervalSec: DEFAULT_REJECT_LOG_INTERVAL_SEC };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad('rejectLog', 'must be an object.');
+  const { mode = 'summary', intervalSec = DEFAULT_REJECT_LOG_INTERVAL_SEC, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) bad(`rejectLog.${unknown[0]}`, 'is not an option (mode, intervalSec).');
+  if (mode !== 'summary' && mode !== 'every') bad('rejectLog.mode', `must be 'summary' or 'every'.`);
+  if (
+    typeof intervalSec !== 'number' ||
+    !Number.isFinite(intervalSec) ||
+    intervalSec < 1 ||
+    intervalSec > MAX_REJECT_LOG_INTERVAL_SEC
+  ) {
+    bad('rejectLog.intervalSec', `must be a number of seconds from 1 to ${MAX_REJECT_LOG_INTERVAL_SEC}.`);
+  }
+  return { mode: mode as 'summary' | 'every', intervalSec: intervalSec as number };
 }

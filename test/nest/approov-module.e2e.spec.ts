@@ -33,7 +33,8 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
 
   beforeAll(async () => {
     app = await startApp(
-      featureAppModule({ secret: [CURRENT_TEXT, NEXT_TEXT], onFailure: (failure) => failures.push(failure) }),
+      // One line per reject: the suite checks each reject's line.
+      featureAppModule({ secret: [CURRENT_TEXT, NEXT_TEXT], rejectLog: { mode: 'every' }, onFailure: (failure) => failures.push(failure) }),
       createAdapter,
     );
   });

@@ -19,7 +19,7 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
 
   beforeAll(async () => {
     app = await startApp(
-      featureAppModule({ secret: SECRET, mode: 'monitor', onFailure: (failure) => failures.push(failure) }),
+      featureAppModule({ secret: SECRET, mode: 'monitor', rejectLog: { mode: 'every' }, onFailure: (failure) => failures.push(failure) }),
       createAdapter,
     );
   });

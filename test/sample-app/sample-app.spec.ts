@@ -139,6 +139,7 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
         /APPROOV_BASE64_SECRET is not canonical base64/,
       ],
       ['a PEM key', { APPROOV_BASE64_SECRET: pem }, /APPROOV_BASE64_SECRET looks like a PEM or JWK/],
+      ['an unknown APPROOV_REJECT_LOG', { APPROOV_BASE64_SECRET: SECRET, APPROOV_REJECT_LOG: 'loud' }, /APPROOV_REJECT_LOG must be/],
       [
         'a bad APPROOV_BASE64URL_SECRET',
         { APPROOV_BASE64URL_SECRET: Buffer.alloc(12, 0xfb).toString('base64url') },

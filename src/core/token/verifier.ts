@@ -1,12 +1,19 @@
 import type { KeyObject } from 'node:crypto';
 import { ApproovConfigurationError } from '../errors.js';
 import type { ApproovTokenClaims } from './claims.js';
-import { verifyApproovToken, type TokenVerificationOptions } from './verify-token.js';
+import { newAcceptedHeaderMemo, verifyApproovToken, type AcceptedHeaderMemo, type TokenVerificationOptions } from './verify-token.js';
 import type { ApproovFailureCode } from '../failure.js';
 import { readSingleHeader, type HeaderSource } from '../http/request-headers.js';
 import { checkTokenBinding } from './binding.js';
 import { systemClock } from '../clock.js';
-import { DEFAULT_CACHE_SIZE, VerifiedTokenCache, deepFreeze, type VerifiedToken } from './verified-token-cache.js';
+import {
+  DEFAULT_CACHE_MAX_BYTES,
+  DEFAULT_CACHE_SIZE,
+  VerifiedTokenCache,
+  entryBytes,
+  freezeAndMeasure,
+  type VerifiedToken,
+} from './verified-token-cache.js';
 
 export interface ApproovVerifierConfig extends TokenVerificationOptions {
   /** HMAC keys, first to last (rotation). */
@@ -19,6 +26,8 @@ export interface ApproovVerifierConfig extends TokenVerificationOptions {
   now?: () => number;
   /** Verified tokens kept (least recently used evicted first); 0 disables the cache. Default 10,000. */
   cacheSize?: number;
+  /** Byte budget of the cache (estimated from token lengths and the claims kept). Default 8 MiB. */
+  cacheMaxBytes?: number;
 }
 
 /** The header Approov SDKs send the token in. */
@@ -37,6 +46,7 @@ export class ApproovVerifier {
   private readonly tokenHeaderLower: string;
   private readonly now: () => number;
   private readonly cache: VerifiedTokenCache | null;
+  private readonly acceptedHeader: AcceptedHeaderMemo = newAcceptedHeaderMemo();
 
   constructor(private readonly config: ApproovVerifierConfig) {
     if (config.keys.length === 0) throw new ApproovConfigurationError('ApproovVerifier needs at least one key');
@@ -44,26 +54,26 @@ export class ApproovVerifier {
     this.tokenHeaderLower = this.tokenHeader.toLowerCase();
     this.now = config.now ?? systemClock;
     const cacheSize = config.cacheSize ?? DEFAULT_CACHE_SIZE;
-    this.cache = cacheSize === 0 ? null : new VerifiedTokenCache(cacheSize, config.clockToleranceSec);
-  }
-
-  /** How many verified tokens the cache holds now (0 when disabled). */
-  get cachedTokenCount(): number {
-    return this.cache?.size ?? 0;
+    this.cache =
+      cacheSize === 0
+        ? null
+        : new VerifiedTokenCache(cacheSize, config.clockToleranceSec, config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
   }
 
   /**
    * Verifies a token string alone (no header or binding rules). A token that passed every check
-   * is served from the cache while its `exp` holds; failures are never cached. Claims are frozen.
+   * is served from the cache while its `exp` holds; failures, and tokens whose claims are too big
+   * for the cache's per-entry bound, are never cached. Claims are frozen.
    */
   verifyToken(token: string): ApproovCheckResult {
     const nowSec = this.now();
     const cached = this.cache?.get(token, nowSec);
     if (cached !== undefined) return cached;
-    const result = verifyApproovToken(token, this.config.keys, nowSec, this.config);
+    const result = verifyApproovToken(token, this.config.keys, nowSec, this.config, this.acceptedHeader);
     if (!result.ok) return result;
-    const verified: VerifiedToken = Object.freeze({ ok: true, claims: deepFreeze(result.claims) });
-    this.cache?.set(token, verified);
+    const claimsBytes = freezeAndMeasure(result.claims);
+    const verified: VerifiedToken = Object.freeze({ ok: true, claims: result.claims });
+    this.cache?.set(token, verified, entryBytes(token, claimsBytes));
     return verified;
   }
 

@@ -37,8 +37,9 @@ export function verifyApproovToken(
   keys: readonly KeyObject[],
   nowSec: number,
   options: TokenVerificationOptions = {},
+  acceptedHeader?: AcceptedHeaderMemo,
 ): TokenVerificationResult {
-  const jws = verifyHs256Jws(token, keys);
+  const jws = verifyHs256Jws(token, keys, acceptedHeader);
   if (!jws.ok) return jws;
   const payload = parseJsonObject(jws.payload);
   if (payload === null) return fail('token_claims_invalid');
@@ -47,19 +48,28 @@ export function verifyApproovToken(
 }
 
 export type Hs256JwsResult =
-  | { ok: true; header: Record<string, unknown>; payload: Buffer }
+  | { ok: true; header: Readonly<Record<string, unknown>>; payload: Buffer }
   | { ok: false; code: ApproovFailureCode };
 
-// Every token from one Approov account carries the same header segment: remember the last one
-// that passed the header checks (their verdict depends on the segment's text alone).
-let lastAcceptedHeader: { segment: string; header: Record<string, unknown> } = { segment: '', header: {} };
+/**
+ * The last header segment that passed the header checks, kept by one verifier: every token of an
+ * Approov account carries the same header, and the checks' verdict depends on its text alone.
+ */
+export interface AcceptedHeaderMemo {
+  segment: string;
+  header: Readonly<Record<string, unknown>>;
+}
+
+/** A memo that remembers nothing yet. */
+export const newAcceptedHeaderMemo = (): AcceptedHeaderMemo => ({ segment: '', header: {} });
 
 /**
  * The JWS layer alone (CONTRACT 1, rules 2 to 4), with no claim checks: compact form of three
  * canonical base64url segments, a JSON-object header with `alg` HS256 and no `crit`, and the
  * HMAC under one of `keys`. Returns the payload bytes, not yet parsed. Never throws on input.
+ * `acceptedHeader`, when given, skips re-checking a header segment that passed before.
  */
-export function verifyHs256Jws(token: string, keys: readonly KeyObject[]): Hs256JwsResult {
+export function verifyHs256Jws(token: string, keys: readonly KeyObject[], acceptedHeader?: AcceptedHeaderMemo): Hs256JwsResult {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS_RE.test(token)) {
     return { ok: false, code: 'token_malformed' };
   }
@@ -67,9 +77,9 @@ export function verifyHs256Jws(token: string, keys: readonly KeyObject[]): Hs256
   const lastDot = token.lastIndexOf('.');
 
   const headerSegment = token.slice(0, firstDot);
-  let header: Record<string, unknown>;
-  if (headerSegment === lastAcceptedHeader.segment) {
-    header = lastAcceptedHeader.header;
+  let header: Readonly<Record<string, unknown>>;
+  if (acceptedHeader !== undefined && headerSegment === acceptedHeader.segment) {
+    header = acceptedHeader.header;
   } else {
     const headerBytes = decodeBase64UrlAlphabetChecked(headerSegment);
     const parsed = headerBytes === null ? null : parseJsonObject(headerBytes);
@@ -78,7 +88,10 @@ export function verifyHs256Jws(token: string, keys: readonly KeyObject[]): Hs256
     // RFC 7515 4.1.11: we understand no extension, so any `crit` makes the token invalid.
     if ('crit' in parsed) return { ok: false, code: 'token_malformed' };
     header = deepFreeze(parsed);
-    lastAcceptedHeader = { segment: headerSegment, header };
+    if (acceptedHeader !== undefined) {
+      acceptedHeader.segment = headerSegment;
+      acceptedHeader.header = header;
+    }
   }
   // A MAC over a non-canonical payload encoding (stray low bits) is not a MAC of its bytes.
   const payload = decodeBase64UrlAlphabetChecked(token.slice(firstDot + 1, lastDot));

@@ -2,8 +2,7 @@
 // give the same verdicts as the plain definitions they replace.
 import { createHmac, createSecretKey } from 'node:crypto';
 import fc from 'fast-check';
-import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
-import { verifyHs256Jws } from '../../../src/core/token/verify-token.js';
+import { newAcceptedHeaderMemo, verifyApproovToken, verifyHs256Jws } from '../../../src/core/token/verify-token.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { decodeBase64Strict, decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from '../../../src/core/encoding/base64.js';
 
@@ -91,6 +90,8 @@ describe('the remembered header segment', () => {
   const key = Buffer.from(secret, 'base64');
   const now = 1_700_000_000;
   const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  let memo = newAcceptedHeaderMemo();
+  beforeEach(() => (memo = newAcceptedHeaderMemo()));
   const sign = (header: unknown, claims: unknown) => {
     const input = `${segment(header)}.${segment(claims)}`;
     return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
@@ -98,41 +99,52 @@ describe('the remembered header segment', () => {
 
   it('still judges every other header after a valid token was accepted', () => {
     const valid = createApproovToken({ secret, now });
-    expect(verifyApproovToken(valid, keys, now).ok).toBe(true);
+    expect(verifyApproovToken(valid, keys, now, {}, memo).ok).toBe(true);
     const claims = { exp: now + 60 };
-    expect(verifyApproovToken(sign({ alg: 'none', typ: 'JWT' }, claims), keys, now)).toEqual({
+    expect(verifyApproovToken(sign({ alg: 'none', typ: 'JWT' }, claims), keys, now, {}, memo)).toEqual({
       ok: false,
       code: 'token_algorithm_not_allowed',
     });
-    expect(verifyApproovToken(sign({ alg: 'HS512', typ: 'JWT' }, claims), keys, now)).toEqual({
+    expect(verifyApproovToken(sign({ alg: 'HS512', typ: 'JWT' }, claims), keys, now, {}, memo)).toEqual({
       ok: false,
       code: 'token_algorithm_not_allowed',
     });
-    expect(verifyApproovToken(sign({ alg: 'HS256', typ: 'JWT', crit: ['x'] }, claims), keys, now)).toEqual({
+    expect(verifyApproovToken(sign({ alg: 'HS256', typ: 'JWT', crit: ['x'] }, claims), keys, now, {}, memo)).toEqual({
       ok: false,
       code: 'token_malformed',
     });
-    expect(verifyApproovToken(sign(['HS256'], claims), keys, now)).toEqual({ ok: false, code: 'token_malformed' });
-    expect(verifyApproovToken(valid, keys, now).ok).toBe(true);
+    expect(verifyApproovToken(sign(['HS256'], claims), keys, now, {}, memo)).toEqual({ ok: false, code: 'token_malformed' });
+    expect(verifyApproovToken(valid, keys, now, {}, memo).ok).toBe(true);
   });
 
   it('does not let a remembered header vouch for the rest of a token', () => {
     const valid = createApproovToken({ secret, now });
-    expect(verifyApproovToken(valid, keys, now).ok).toBe(true);
+    expect(verifyApproovToken(valid, keys, now, {}, memo).ok).toBe(true);
     const [header, payload] = valid.split('.');
     const forged = `${header}.${payload}.${Buffer.alloc(32).toString('base64url')}`;
-    expect(verifyApproovToken(forged, keys, now)).toEqual({ ok: false, code: 'token_signature_invalid' });
+    expect(verifyApproovToken(forged, keys, now, {}, memo)).toEqual({ ok: false, code: 'token_signature_invalid' });
     const otherKey = createApproovToken({ secret: createApproovSecret(), now });
     expect(otherKey.split('.')[0]).toBe(header);
-    expect(verifyApproovToken(otherKey, keys, now)).toEqual({ ok: false, code: 'token_signature_invalid' });
+    expect(verifyApproovToken(otherKey, keys, now, {}, memo)).toEqual({ ok: false, code: 'token_signature_invalid' });
   });
 
   it('hands out the remembered header frozen, so no caller can alter what the next one sees', () => {
     const valid = createApproovToken({ secret, now });
-    const first = verifyHs256Jws(valid, keys);
-    const second = verifyHs256Jws(valid, keys);
+    const first = verifyHs256Jws(valid, keys, memo);
+    const second = verifyHs256Jws(valid, keys, memo);
     if (!first.ok || !second.ok) throw new Error('expected a valid token');
     expect(Object.isFrozen(second.header)).toBe(true);
     expect(second.header).toEqual({ alg: 'HS256', typ: 'JWT' });
+    expect(second.header).toBe(memo.header);
+  });
+
+  it('is held by its owner only: no module-level state carries a header from one verifier to another', () => {
+    const valid = createApproovToken({ secret, now });
+    expect(verifyHs256Jws(valid, keys, memo).ok).toBe(true);
+    expect(memo.segment).toBe(valid.split('.')[0]);
+    const other = newAcceptedHeaderMemo();
+    expect(other.segment).toBe('');
+    expect(verifyHs256Jws(valid, keys).ok).toBe(true);
+    expect(other.segment).toBe('');
   });
 });

@@ -57,7 +57,15 @@ export function replayAppModule(options: ApproovModuleOptions, reports: ApproovF
   class ReplayAppModule {}
   return {
     module: ReplayAppModule,
-    imports: [ApproovModule.forRoot({ secret: replayAccount.secret, ...options, onFailure: (failure) => reports.push(failure) })],
+    // A line per reject (rejectLog 'every'): the suites check the line of each replay and failed-open request.
+    imports: [
+      ApproovModule.forRoot({
+        secret: replayAccount.secret,
+        rejectLog: { mode: 'every' },
+        ...options,
+        onFailure: (failure) => reports.push(failure),
+      }),
+    ],
     controllers: [ReplayController],
   };
 }

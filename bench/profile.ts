@@ -1,0 +1,181 @@
+// `npm run bench:profile -- <express|fastify> <variant> [seconds]`: one bench server with the V8
+// CPU profiler on during the measured load only (start-up excluded), loaded by the same load process as `npm run bench`, then the
+// profile summarised as self time per function and per area (what a flame graph shows, as text).
+// Variants: repeated, rotating, forged, forged-logged, passport, bound, signed, noop.
+// CPU time, unlike req/s, stays meaningful on a shared machine: read the shares, not the rates.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApproovInstallationKey, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+import { BOUND_AUTHORIZATION, ROOT, benchToken, serverPort, textTable, withForgedSignature } from './common.js';
+import type { LoadSpec } from './load.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 'forged' | 'bound' | 'signed'; status: number; env?: Record<string, string> }> = {
+  noop: { server: 'noop', tokens: 'repeated', status: 200 },
+  repeated: { server: 'approov', tokens: 'repeated', status: 200 },
+  rotating: { server: 'approov', tokens: 'rotating', status: 200, env: { BENCH_CACHE_SIZE: '1000' } },
+  forged: { server: 'approov', tokens: 'forged', status: 401 },
+  'forged-logged': { server: 'approov', tokens: 'forged', status: 401, env: { BENCH_LOGGER: '1' } },
+  passport: { server: 'passport', tokens: 'repeated', status: 200 },
+  bound: { server: 'bound', tokens: 'bound', status: 200 },
+  signed: { server: 'signed', tokens: 'signed', status: 200 },
+};
+
+/** Where a frame's code lives: the package under node_modules, this package, Node itself, or V8. */
+function areaOf(url: string, name: string): string {
+  if (url === '') return name.startsWith('(') ? name : '(native)';
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm !== -1) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
+  }
+  if (url.startsWith('node:')) return 'node core';
+  if (url.includes('/bench/dist/')) return 'bench app';
+  if (url.includes('/dist/')) return 'nestjs-approov';
+  return url;
+}
+
+// Functions whose inclusive time (self plus everything they call) is worth seeing per request.
+const INCLUSIVE = [
+  'canActivate', 'authenticate', 'verifyRequest', 'verifyToken', 'verifyApproovToken', 'verifyHs256Jws', 'macMatches',
+  'parseJsonObject', 'deepFreeze', 'set', 'readSingleHeader', 'reportFailure', 'handleFailure', 'approovUnauthorized',
+  'tryActivate', 'handleError', 'catch', 'next', 'warn', 'verifyMessageSignature', 'verify', 'buildSignatureBase',
+  'parseMessageSignature', 'parseDictionaryOnce', 'requestComponentResolver', 'verifySignatureBase', 'parseInstallationKey', 'countDictionaryMembers',
+];
+
+/** Time under each named function, counted once per sample even when it recurses. */
+function inclusive(profile: CpuProfile): Map<string, number> {
+  const parent = new Map<number, number>();
+  const byId = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) {
+    byId.set(node.id, node);
+    for (const child of node.children ?? []) parent.set(child, node.id);
+  }
+  const totals = new Map<string, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const seen = new Set<string>();
+    for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parent.get(id)) {
+      const name = byId.get(id)!.callFrame.functionName;
+      if (INCLUSIVE.includes(name) && !seen.has(name)) {
+        seen.add(name);
+        totals.set(name, (totals.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0));
+      }
+    }
+  }
+  return totals;
+}
+
+function summarise(profile: CpuProfile, top: number, requests: number): string {
+  const self = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const byFunction = new Map<string, number>();
+  const byArea = new Map<string, number>();
+  let total = 0;
+  for (const node of profile.nodes) {
+    const time = self.get(node.id) ?? 0;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') continue;
+    total += time;
+    const file = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/');
+    const key = `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + time);
+    const area = areaOf(url, functionName);
+    byArea.set(area, (byArea.get(area) ?? 0) + time);
+  }
+  const rows = (map: Map<string, number>, count: number) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([name, time]) => [name, `${((100 * time) / total).toFixed(1)}%`, (time / 1000).toFixed(0)]);
+  const perRequest = (time: number): string => (time / requests).toFixed(1);
+  const inclusiveRows = [...inclusive(profile)]
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, time]) => [name, `${((100 * time) / total).toFixed(1)}%`, perRequest(time)]);
+  return (
+    `busy time sampled: ${(total / 1000).toFixed(0)} ms over ${requests} requests = ${perRequest(total)} us/request\n\n` +
+    `${textTable(['Function (inclusive)', 'share', 'us/req'], inclusiveRows)}\n\n` +
+    `${textTable(['Area (self time)', 'share', 'ms'], rows(byArea, 12))}\n\n` +
+    `${textTable(['Function (self time)', 'share', 'ms'], rows(byFunction, top))}`
+  );
+}
+
+function runLoad(spec: LoadSpec, onMeasuring: () => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bench/dist/load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      if (!out.includes('measuring') && (out + chunk.toString()).includes('measuring')) onMeasuring();
+      out += chunk.toString();
+    });
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`load exited with ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const [platform = 'fastify', variant = 'rotating', seconds = '5'] = process.argv.slice(2);
+  const plan = PLANS[variant];
+  if (plan === undefined || (platform !== 'express' && platform !== 'fastify')) {
+    throw new Error(`usage: profile.js <express|fastify> <${Object.keys(PLANS).join('|')}> [seconds]`);
+  }
+  const secret = createApproovSecret();
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-approov-profile-'));
+  try {
+    const server = spawn(
+      process.execPath,
+      [join(ROOT, 'bench/dist/server.js'), platform, plan.server],
+      {
+        env: { ...process.env, ...plan.env, APPROOV_BASE64_SECRET: secret, NODE_ENV: 'production', BENCH_PROFILE_FILE: join(dir, 'server.cpuprofile') },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const port = await serverPort(server);
+    const spec: LoadSpec = { port, connections: 10, warmupSec: 1, durationSec: Number(seconds), headers: {}, expectStatus: plan.status };
+    if (plan.tokens === 'repeated') spec.headers['approov-token'] = benchToken(secret, 0);
+    if (plan.tokens === 'bound') {
+      spec.headers['approov-token'] = benchToken(secret, 0, { bind: BOUND_AUTHORIZATION });
+      spec.headers.authorization = BOUND_AUTHORIZATION;
+    }
+    if (plan.tokens === 'signed') {
+      const installation = createApproovInstallationKey();
+      const token = createApproovToken({ secret, expiresIn: 3600, claims: { ipk: installation.ipk } });
+      spec.signing = { privateKey: installation.privateKey, token, count: 2_000 };
+    }
+    if (plan.tokens === 'rotating' || plan.tokens === 'forged') {
+      const template = benchToken(secret, 0);
+      const tokens = Array.from({ length: 10_000 }, (_, i) =>
+        plan.tokens === 'forged' ? withForgedSignature(template) : benchToken(secret, i + 1),
+      );
+      spec.tokensFile = join(dir, 'tokens.json');
+      writeFileSync(spec.tokensFile, JSON.stringify(tokens));
+    }
+    const result = JSON.parse((await runLoad(spec, () => server.kill('SIGUSR2'))).trim().split('\n').pop()!) as { requestsPerSec: number; total: number };
+    await new Promise<void>((resolve) => {
+      server.once('exit', () => resolve());
+      server.kill('SIGTERM');
+    });
+    const profile = JSON.parse(readFileSync(join(dir, 'server.cpuprofile'), 'utf8')) as CpuProfile;
+    process.stdout.write(`${platform} ${variant}: ${Math.round(result.requestsPerSec)} req/s (under whatever else runs)\n${summarise(profile, Number(process.env.PROFILE_TOP ?? 25), result.total)}\n`);
+    if (process.env.PROFILE_KEEP !== undefined) writeFileSync(process.env.PROFILE_KEEP, JSON.stringify(profile));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`profile failed: ${(error as Error)?.stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,97 @@
+import type { ApproovFailureCode } from './failure.js';
+
+/** How reject log lines are written: one per reject, or at most one per code per interval with a count. */
+export type RejectLogMode = 'every' | 'summary';
+
+export interface RejectLogOptions {
+  /** 'summary' (default) or 'every'. */
+  mode?: RejectLogMode;
+  /** The summary interval in seconds, 1 to 3600. Default 10. */
+  intervalSec?: number;
+}
+
+export const DEFAULT_REJECT_LOG_INTERVAL_SEC = 10;
+export const MAX_REJECT_LOG_INTERVAL_SEC = 3600;
+
+/** Timers, injectable so tests can run the clock by hand. */
+export interface RejectLogTimers {
+  now(): number;
+  schedule(callback: () => void, delayMs: number): { cancel(): void };
+}
+
+const systemTimers: RejectLogTimers = {
+  now: () => Date.now(),
+  schedule(callback, delayMs) {
+    const timer = setTimeout(callback, delayMs);
+    timer.unref(); // a pending summary never keeps the process alive
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
+
+interface CodeState {
+  /** Rejects of this code since its last line, not yet written. */
+  held: number;
+  lastLineAt: number;
+  timer: { cancel(): void } | null;
+}
+
+/**
+ * Decides which rejects get a log line, so a flood of rejects cannot flood the log pipeline.
+ * In 'summary' mode the first reject of a code is logged at once; the rest within the interval
+ * are counted, and one line per interval says how many there were, until the code goes quiet.
+ * In 'every' mode every reject is logged.
+ */
+export class RejectLogThrottle {
+  private readonly states = new Map<ApproovFailureCode, CodeState>();
+  private readonly intervalMs: number;
+
+  constructor(
+    readonly mode: RejectLogMode,
+    intervalSec: number,
+    /** Writes a summary line: `count` rejects of `code` over the last `elapsedSec` seconds got no line of their own. */
+    private readonly writeSummary: (code: ApproovFailureCode, count: number, elapsedSec: number) => void,
+    private readonly timers: RejectLogTimers = systemTimers,
+  ) {
+    this.intervalMs = intervalSec * 1000;
+  }
+
+  /** True when this reject gets its own line now; false when it is counted into a later summary. */
+  admit(code: ApproovFailureCode): boolean {
+    if (this.mode === 'every') return true;
+    const state = this.states.get(code);
+    if (state === undefined) {
+      this.states.set(code, { held: 0, lastLineAt: this.timers.now(), timer: this.scheduleSummary(code) });
+      return true;
+    }
+    state.held++;
+    return false;
+  }
+
+  /** Writes what is held and stops the timers (at shutdown). */
+  close(): void {
+    for (const [code, state] of this.states) {
+      state.timer?.cancel();
+      if (state.held > 0) this.writeSummary(code, state.held, (this.timers.now() - state.lastLineAt) / 1000);
+    }
+    this.states.clear();
+  }
+
+  private scheduleSummary(code: ApproovFailureCode): { cancel(): void } {
+    return this.timers.schedule(() => this.summarise(code), this.intervalMs);
+  }
+
+  private summarise(code: ApproovFailureCode): void {
+    const state = this.states.get(code);
+    if (state === undefined) return;
+    if (state.held === 0) {
+      // Quiet for a whole interval: the next reject of this code is logged at once again.
+      this.states.delete(code);
+      return;
+    }
+    const now = this.timers.now();
+    this.writeSummary(code, state.held, (now - state.lastLineAt) / 1000);
+    state.held = 0;
+    state.lastLineAt = now;
+    state.timer = this.scheduleSummary(code);
+  }
+}

@@ -1,0 +1,135 @@
+import { RejectLogThrottle, type RejectLogTimers } from '../../src/core/reject-log.js';
+import { resolveApproovConfig } from '../../src/core/approov-config.js';
+import type { ApproovFailureCode } from '../../src/core/failure.js';
+
+/** Timers run by hand: `advance` fires what falls due, in order. */
+function manualTimers(): RejectLogTimers & { advance(ms: number): void; pending(): number } {
+  let now = 0;
+  let tasks: { at: number; run: () => void }[] = [];
+  return {
+    now: () => now,
+    schedule(callback, delayMs) {
+      const task = { at: now + delayMs, run: callback };
+      tasks.push(task);
+      return { cancel: () => (tasks = tasks.filter((t) => t !== task)) };
+    },
+    advance(ms) {
+      const end = now + ms;
+      for (;;) {
+        const due = tasks.filter((t) => t.at <= end).sort((a, b) => a.at - b.at)[0];
+        if (due === undefined) break;
+        tasks = tasks.filter((t) => t !== due);
+        now = due.at;
+        due.run();
+      }
+      now = end;
+    },
+    pending: () => tasks.length,
+  };
+}
+
+function throttle(mode: 'summary' | 'every' = 'summary', intervalSec = 10) {
+  const timers = manualTimers();
+  const summaries: { code: ApproovFailureCode; count: number; elapsedSec: number }[] = [];
+  const log = new RejectLogThrottle(mode, intervalSec, (code, count, elapsedSec) => summaries.push({ code, count, elapsedSec }), timers);
+  return { log, timers, summaries };
+}
+
+describe('RejectLogThrottle in summary mode', () => {
+  it('logs the first reject of a code at once and holds back the rest of the interval', () => {
+    const { log } = throttle();
+    expect(log.admit('token_signature_invalid')).toBe(true);
+    for (let i = 0; i < 1_000; i++) expect(log.admit('token_signature_invalid')).toBe(false);
+  });
+
+  it('writes one line per interval with the count of the rejects it stands for, while the flood lasts', () => {
+    const { log, timers, summaries } = throttle('summary', 10);
+    log.admit('token_signature_invalid');
+    for (let second = 0; second < 30; second++) {
+      for (let i = 0; i < 100; i++) log.admit('token_signature_invalid');
+      timers.advance(1_000);
+    }
+    expect(summaries).toEqual([
+      { code: 'token_signature_invalid', count: 1_000, elapsedSec: 10 },
+      { code: 'token_signature_invalid', count: 1_000, elapsedSec: 10 },
+      { code: 'token_signature_invalid', count: 1_000, elapsedSec: 10 },
+    ]);
+  });
+
+  it('counts every reject exactly once across lines, whatever the timing', () => {
+    const { log, timers, summaries } = throttle('summary', 3);
+    let lines = 0;
+    let total = 0;
+    for (let i = 0; i < 5_000; i++) {
+      total++;
+      if (log.admit(i % 7 === 0 ? 'token_expired' : 'token_malformed')) lines++;
+      timers.advance((i * 7919) % 13);
+    }
+    timers.advance(10_000);
+    expect(lines + summaries.reduce((sum, s) => sum + s.count, 0)).toBe(total);
+  });
+
+  it('keeps codes apart: each has its own first line and its own count', () => {
+    const { log, timers, summaries } = throttle();
+    expect(log.admit('token_expired')).toBe(true);
+    expect(log.admit('token_malformed')).toBe(true);
+    log.admit('token_expired');
+    log.admit('token_expired');
+    log.admit('token_malformed');
+    timers.advance(10_000);
+    expect(summaries).toEqual([
+      { code: 'token_expired', count: 2, elapsedSec: 10 },
+      { code: 'token_malformed', count: 1, elapsedSec: 10 },
+    ]);
+  });
+
+  it('logs at once again after a code was quiet for a whole interval, and leaves no timer behind', () => {
+    const { log, timers, summaries } = throttle();
+    log.admit('binding_mismatch');
+    timers.advance(10_000);
+    expect(summaries).toEqual([]);
+    expect(timers.pending()).toBe(0);
+    expect(log.admit('binding_mismatch')).toBe(true);
+  });
+
+  it('writes what it holds when closed, and stops its timers', () => {
+    const { log, timers, summaries } = throttle();
+    log.admit('token_expired');
+    log.admit('token_expired');
+    timers.advance(4_000);
+    log.close();
+    expect(summaries).toEqual([{ code: 'token_expired', count: 1, elapsedSec: 4 }]);
+    expect(timers.pending()).toBe(0);
+  });
+});
+
+describe('RejectLogThrottle in every mode', () => {
+  it('logs every reject and schedules nothing', () => {
+    const { log, timers, summaries } = throttle('every');
+    for (let i = 0; i < 100; i++) expect(log.admit('token_expired')).toBe(true);
+    timers.advance(60_000);
+    expect(summaries).toEqual([]);
+    expect(timers.pending()).toBe(0);
+  });
+});
+
+describe('the rejectLog option', () => {
+  const secret = Buffer.alloc(32, 7).toString('base64');
+
+  it("defaults to summary lines every 10 s, and accepts 'every' and another interval", () => {
+    expect(resolveApproovConfig({ secret }).rejectLog).toEqual({ mode: 'summary', intervalSec: 10 });
+    expect(resolveApproovConfig({ secret, rejectLog: { mode: 'every' } }).rejectLog).toEqual({ mode: 'every', intervalSec: 10 });
+    expect(resolveApproovConfig({ secret, rejectLog: { intervalSec: 60 } }).rejectLog).toEqual({ mode: 'summary', intervalSec: 60 });
+  });
+
+  it.each([
+    ['a string', 'every', /"rejectLog" must be an object/],
+    ['an unknown mode', { mode: 'off' }, /rejectLog\.mode/],
+    ['an interval of 0', { intervalSec: 0 }, /rejectLog\.intervalSec/],
+    ['an interval over an hour', { intervalSec: 3_601 }, /rejectLog\.intervalSec/],
+    ['an interval that is not a number', { intervalSec: '10' }, /rejectLog\.intervalSec/],
+    ['an unknown field', { mode: 'summary', interval: 5 }, /rejectLog\.interval\b/],
+  ])('refuses %s at boot, naming the option', (_name, rejectLog, message) => {
+    expect(() => resolveApproovConfig({ secret, rejectLog })).toThrow(message);
+  });
+});

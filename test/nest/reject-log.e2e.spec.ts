@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { createApproovToken } from 'nestjs-approov/testing';
+import type { ApproovFailure } from 'nestjs-approov';
+import { featureAppModule } from './apps/feature-app.js';
+import { UNAUTHORIZED_BODY } from '../support/http-client.js';
+import { logCapture } from '../support/log-capture.js';
+import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
+
+// A flood of rejects writes a line for the first, then one counted line per code per interval;
+// every request still gets its 401 and its onFailure call.
+
+const SECRET = randomBytes(32).toString('base64');
+logCapture.addSecret(SECRET);
+const FLOOD = 40;
+
+const forged = (): string => {
+  const valid = createApproovToken({ secret: SECRET, expiresIn: 300 });
+  const token = valid.slice(0, valid.lastIndexOf('.') + 1) + randomBytes(32).toString('base64url');
+  logCapture.addSensitive(token);
+  return token;
+};
+
+describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, createAdapter) => {
+  let app: RunningApp;
+  const failures: ApproovFailure[] = [];
+
+  beforeAll(async () => {
+    app = await startApp(
+      featureAppModule({ secret: SECRET, rejectLog: { intervalSec: 1 }, onFailure: (failure) => failures.push(failure) }),
+      createAdapter,
+    );
+  });
+  afterAll(() => app?.close());
+
+  it('logs the first forged token at once, counts the rest into one line per interval, and reports each', async () => {
+    const before = logCapture.approovLines().length;
+    const first = await app.get('/token-check', { 'Approov-Token': forged(), 'Approov-TraceID': 'flood-1' });
+    expect(first.status).toBe(401);
+    const firstLines = logCapture.approovLines().slice(before);
+    expect(firstLines).toHaveLength(1);
+    expect(firstLines[0]!.message).toMatch(/^rejected token_signature_invalid GET \/token-check trace=flood-1\b/);
+
+    for (let i = 1; i < FLOOD; i++) {
+      const response = await app.get('/token-check', { 'Approov-Token': forged() });
+      expect(response.status).toBe(401);
+      expect(response.body).toBe(UNAUTHORIZED_BODY);
+    }
+    expect(failures.filter((f) => f.code === 'token_signature_invalid')).toHaveLength(FLOOD);
+    expect(logCapture.approovLines().slice(before).length).toBeLessThanOrEqual(2);
+
+    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    const lines = logCapture.approovLines().slice(before).map((line) => line.message);
+    const counted = lines.slice(1).map((line) => Number(/: (\d+) more in the last/.exec(line)?.[1]));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(counted.every((n) => n > 0)).toBe(true);
+    expect(1 + counted.reduce((sum, n) => sum + n, 0)).toBe(FLOOD);
+  });
+
+  it('keeps codes apart: another code still gets its first line at once', async () => {
+    const before = logCapture.approovLines().length;
+    await app.get('/token-check', { 'Approov-Token': 'MITM_DETECTED' });
+    const lines = logCapture.approovLines().slice(before);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.message).toMatch(/^rejected token_malformed GET \/token-check\b/);
+  });
+});
+
+describe('the logs of this suite', () => {
+  afterAll(() => logCapture.stop());
+
+  it('hold no token and no secret', () => {
+    expect(logCapture.leaks()).toEqual([]);
+  });
+});
