@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { combineApproovSignatures, createApproovToken, signApproovRequest, type SignApproovRequestOptions } from 'nestjs-approov/testing';
@@ -95,7 +96,12 @@ export function buildProfileRequest(
   const host =
     profile.host === 'upper-case' ? `API.Example.COM:${port}` : profile.host === 'default-port' ? 'api.example.com:80' : authority;
   const path = `${routePath}${profile.query}`;
-  const token = createApproovToken({ secret: TOKEN_SECRET, now: nowSec, claims: { ipk: messageSigningFixture.ipk_spki_der_base64 } });
+  // A device id per request, as real tokens carry one: no two corpus requests are the same signed request.
+  const token = createApproovToken({
+    secret: TOKEN_SECRET,
+    now: nowSec,
+    claims: { ipk: messageSigningFixture.ipk_spki_der_base64, did: randomUUID() },
+  });
 
   const headers: Array<[string, string]> = [...(profile.headers ?? [])];
   if (profile.body !== undefined) headers.push(['Content-Length', String(Buffer.byteLength(profile.body))]);
