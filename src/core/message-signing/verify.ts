@@ -81,11 +81,12 @@ export class MessageSignatureVerifier {
       return fields;
     };
 
+    const perRequest = {};
     const verified: VerifiedMessageSignature[] = [];
     let waived = false;
     let firstAbsent: ApproovFailureCode | undefined;
     for (const label of options.accept) {
-      const outcome = this.verifyLabel(label, request, claims, options, nowSec, fieldsOf);
+      const outcome = this.verifyLabel(label, request, claims, options, nowSec, fieldsOf, perRequest);
       if (outcome === 'waived') waived = true;
       else if ('absent' in outcome) {
         if (options.match === 'all') return fail(outcome.absent);
@@ -105,6 +106,7 @@ export class MessageSignatureVerifier {
     options: ResolvedMessageSigningOptions,
     nowSec: number,
     fieldsOf: () => SignatureFields | Failure | null,
+    perRequest: { digestFailure?: Failure | null },
   ): LabelOutcome {
     let key: KeyObject | null = null;
     let keyId: string;
@@ -150,12 +152,9 @@ export class MessageSignatureVerifier {
     if (base === null) return fail(invalid);
 
     if (components.includes('content-digest')) {
-      const digest = readFieldValue(request, 'content-digest');
-      if (digest === null) return fail('content_digest_mismatch');
-      // Without the body bytes the body cannot be checked: fail closed.
-      const body = request.rawBody ?? (hasBody ? undefined : Buffer.alloc(0));
-      if (body === undefined) return { ok: false, code: 'content_digest_mismatch', rawBodyUnavailable: true };
-      if (!contentDigestMatches(digest, body)) return fail('content_digest_mismatch');
+      // Both labels may cover it: the body is hashed once per request.
+      if (perRequest.digestFailure === undefined) perRequest.digestFailure = contentDigestFailure(request, hasBody);
+      if (perRequest.digestFailure !== null) return perRequest.digestFailure;
     }
     const passableUntilMs = signaturePassableUntilMs(
       signature.params.get('created') as number,
@@ -191,6 +190,15 @@ export class MessageSignatureVerifier {
     }
     return null;
   }
+}
+
+/** Null when the request's Content-Digest matches the body bytes; the failure otherwise (fail closed without bytes). */
+function contentDigestFailure(request: SignedRequestSource, hasBody: boolean): Failure | null {
+  const digest = readFieldValue(request, 'content-digest');
+  if (digest === null) return fail('content_digest_mismatch');
+  const body = request.rawBody ?? (hasBody ? undefined : Buffer.alloc(0));
+  if (body === undefined) return { ok: false, code: 'content_digest_mismatch', rawBodyUnavailable: true };
+  return contentDigestMatches(digest, body) ? null : fail('content_digest_mismatch');
 }
 
 /** `created` required and not in the future, not older than maxAgeSec; `expires` not past; each within the leeway. */
