@@ -19,7 +19,7 @@ export interface SigningResult {
   ratio?: number;
 }
 
-const BATCH = 20;
+const BATCH = 1;
 let sink: unknown;
 
 type Source = Parameters<MessageSignatureVerifier['verify']>[0];
@@ -112,15 +112,15 @@ export async function runSigningBench(timeMs = 500, rounds = 5): Promise<Signing
     ...cases.map(([name, source, opts]): [string, () => unknown] => [name, () => verifier.verify(source, claims, opts, NOW)]),
   ];
 
-  // Each task is timed in batches interleaved with batches of the floor, so that the load of a
-  // shared machine weighs on both alike; a task's ratio is against the floor batches beside it.
+  // Each task call is timed right after a floor call, so that the load of a shared machine weighs
+  // on both alike; a task's ratio is against the floor call beside it.
   const deadline = (ms: number): number => performance.now() + ms;
   const timeBatch = (call: () => unknown): number => {
     const start = process.hrtime.bigint();
     for (let i = 0; i < BATCH; i++) sink = call();
     return Number(process.hrtime.bigint() - start) / BATCH;
   };
-  for (const [, call] of tasks) for (let i = 0; i < 5; i++) timeBatch(call); // warm-up
+  for (const [, call] of tasks) for (let i = 0; i < 200; i++) timeBatch(call); // warm-up
   const floorSamples: number[] = [];
   const results: SigningResult[] = [];
   const ratios = new Map<string, number[]>();
@@ -155,9 +155,9 @@ export function signingBlock(results: readonly SigningResult[]): { text: string;
   const head = ['Operation', 'median µs/op', 'x ECDSA floor'];
   const rows = results.map((r) => [r.name, (r.nsPerOp / 1000).toFixed(1), (r.ratio ?? 1).toFixed(2)]);
   const how =
-    `${machineDescription()}; load average ${loadAverage()} at the end. Batches of ${BATCH} calls, each task's batches ` +
-    'interleaved with batches of the floor so that machine load weighs on both alike; µs/op is the median batch mean, the ' +
-    'ratio the median (across rounds) of the median task/floor ratio of adjacent batches. Each row but the floors is one `MessageSignatureVerifier.verify` of a ' +
+    `${machineDescription()}; load average ${loadAverage()} at the end. Each call of a task is timed right after one call of ` +
+    'the floor, so that machine load weighs on both alike; µs/op is the median call, the ratio the median (across rounds) of ' +
+    'the median task/floor ratio of adjacent calls. Each row but the floors is one `MessageSignatureVerifier.verify` of a ' +
     'request signed as that SDK signs by default (token already verified, installation key cached). Floor: one `crypto.verify` ' +
     'of a P-256 signature over a signature base of the same shape, with a ready KeyObject, in the same run.';
   return { text: textTable(head, rows), markdown: `${how}\n\n${markdownTable(head, rows)}` };
