@@ -104,6 +104,18 @@ describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdap
     },
   );
 
+  it('remembers every verified signature: a replay with one of two labels stripped is still a replay', async () => {
+    const entry = cases.find((one) => one.profile.signatureLines === 'per-label' && one.tamper === undefined)!;
+    const built = buildProfileRequest(entry, 'default', `127.0.0.1:${running.port}`, nowSec(), '/protected/either');
+    const installLines = built.lines.filter(([name, value]) => /^signature(-input)?$/i.test(name) && value.startsWith('install='));
+    expect(installLines).toHaveLength(2);
+    const stripped = built.lines.filter((line) => !installLines.includes(line));
+    expect(await sendLines(running.port, 'GET', built.path, built.lines)).toEqual({ status: 200, body: JSON.stringify(SERVED) });
+    expect((await sendLines(running.port, 'GET', built.path, stripped)).status).toBe(401);
+    expect((await sendLines(running.port, 'GET', built.path, built.lines)).status).toBe(401);
+    expect(running.failures.map((failure) => failure.code)).toEqual(['message_signature_replayed', 'message_signature_replayed']);
+  });
+
   it('reports Approov-Status with a missing token, in the failure and in the log line', async () => {
     const reply = await sendLines(running.port, 'GET', '/protected/token', [['Host', 'x'], ['Approov-Status', 'no_network']]);
     expect(reply.status).toBe(401);

@@ -77,6 +77,12 @@ export class ProtectedController {
     return SERVED;
   }
 
+  @Get('either')
+  @ApproovMessageSigning({ accept: ['install', 'account'] })
+  either(): typeof SERVED {
+    return SERVED;
+  }
+
   @Get('offline-ok')
   @AllowApproovStatus('no_network', 'poor_network')
   offlineOk(): typeof SERVED {
