@@ -22,7 +22,10 @@ export interface ParsedMessageSignature {
   signature: Buffer;
 }
 
-/** The Signature-Input and Signature dictionaries of a request, each parsed once for every label. */
+/**
+ * The Signature-Input and Signature dictionaries of a request, each parsed once for every label.
+ * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
+ */
 export interface SignatureFields {
   inputs: Dictionary;
   signatures: Dictionary;
@@ -34,6 +37,7 @@ const fail = (code: ApproovFailureCode): Failure => ({ ok: false, code });
 /**
  * Parses the Signature-Input and Signature field values (their lines already joined): anything
  * RFC 8941 does not parse, a repeated label or non-canonical base64 is malformed.
+ * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function parseSignatureFields(signatureInput: string, signature: string): { ok: true; value: SignatureFields } | Failure {
   if (signatureInput.length > MAX_SIGNATURE_FIELD_LENGTH || signature.length > MAX_SIGNATURE_FIELD_LENGTH) {
@@ -50,6 +54,7 @@ export function parseSignatureFields(signatureInput: string, signature: string):
  * field only, components that are not plain strings, repeated or unsupported components, more
  * than 64 of them, and a signature that is neither an sf-binary (iOS) nor an sf-string of
  * canonical base64 (Android, from October 2025).
+ * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function extractSignature(fields: SignatureFields, label: string): { ok: true; value: ParsedMessageSignature } | Failure | null {
   const input = fields.inputs.get(label);

@@ -1,6 +1,10 @@
 import { parseDictionary, type Dictionary, type InnerList, type Item } from 'structured-headers';
 import { decodeBase64Strict } from '../encoding/base64.js';
 
+/**
+ * True when a dictionary member is an inner list.
+ * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
+ */
 export function isInnerList(member: Item | InnerList): member is InnerList {
   return Array.isArray(member[0]);
 }
@@ -11,6 +15,7 @@ export function isInnerList(member: Item | InnerList): member is InnerList {
  * way around the signature) or holds a byte sequence in non-canonical base64 (the parser accepts
  * missing padding and stray bits, so one signature could be written several ways).
  * Null when the value does not parse or breaks either rule.
+ * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function parseDictionaryStrict(value: string): Dictionary | null {
   let dictionary: Dictionary;
