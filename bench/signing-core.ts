@@ -39,6 +39,7 @@ function options(accept: Array<'install' | 'account'>): Options {
     trustProxy: false,
     origin: null,
     clockToleranceSec: 10,
+    replay: false,
   };
 }
 
