@@ -4,6 +4,7 @@
 type Binding = typeof import('../dist/esm/core/token/binding.js');
 type Verifier = typeof import('../dist/esm/core/token/verifier.js');
 type Config = typeof import('../dist/esm/core/approov-config.js');
+type Signing = typeof import('../dist/esm/core/message-signing/verify.js');
 
 const load = <T>(path: string): Promise<T> => import(new URL(`../../dist/esm/core/${path}`, import.meta.url).href) as Promise<T>;
 
@@ -11,3 +12,5 @@ export const { bindingDigest, checkTokenBinding } = await load<Binding>('token/b
 export const { ApproovVerifier } = await load<Verifier>('token/verifier.js');
 export type ApproovVerifier = InstanceType<typeof ApproovVerifier>;
 export const { resolveApproovConfig } = await load<Config>('approov-config.js');
+export const { MessageSignatureVerifier } = await load<Signing>('message-signing/verify.js');
+export type MessageSignatureVerifier = InstanceType<typeof MessageSignatureVerifier>;

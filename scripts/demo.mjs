@@ -3,6 +3,7 @@
 // with ready-to-paste curl commands until Ctrl-C. `--once` stops after the tour: exit 0 when every
 // case matched. Plain ESM on the built package (npm run build && npm run build:sample first).
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -10,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   approovBindingHash,
+  combineApproovSignatures,
   createApproovInstallationKey,
   createApproovSecret,
   createApproovToken,
@@ -42,6 +44,9 @@ if (!existsSync(SAMPLE_APP)) {
 const DEMO_SECRET = createApproovSecret();
 const USER_AUTH = 'Bearer demo-user-access-token';
 const SESSION_ID = 'demo-session-42';
+// The account message-signing key for `account` signatures, and one app installation's key pair.
+const DEMO_MESSAGE_SIGNING_KEY = createApproovSecret(32);
+const INSTALLATION = createApproovInstallationKey();
 
 /** One request of the tour: what the client sends and what the API must answer. */
 function tourCases() {
@@ -150,6 +155,41 @@ function replayCases(url) {
   ];
 }
 
+/**
+ * Message-signing rows: requests signed as the Android and iOS SDKs sign by default. Signed at
+ * play time, since the signature covers the URL the app listens on.
+ */
+function messageSigningTourCases() {
+  const JSON_BODY = '{"order":42}';
+  const signed = (sdk, { labels = ['install'], method = 'GET', body, accountKey = DEMO_MESSAGE_SIGNING_KEY, tamper } = {}) => ({
+    method,
+    body,
+    sign(url) {
+      // A device id per row, as real tokens carry one: no two rows sign the same request.
+      const token = createApproovToken({ secret: DEMO_SECRET, claims: { ipk: INSTALLATION.ipk, did: randomUUID() } });
+      const headers = { 'Approov-Token': token };
+      if (sdk === 'android') headers['Approov-Status'] = 'success';
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      const common = { sdk, method, url, token, body, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) };
+      const signatures = labels.map((label) =>
+        signApproovRequest({ ...common, label, privateKey: INSTALLATION.privateKey, accountKey }),
+      );
+      return { headers: { ...headers, ...combineApproovSignatures(...signatures) }, body: tamper === 'body' ? body.replace('42', '43') : body };
+    },
+  });
+  return [
+    { route: '/message-signing', name: 'iOS default GET (sf-binary)', ...signed('ios'), expect: 200 },
+    { route: '/message-signing', name: 'iOS default POST, body not covered', ...signed('ios', { method: 'POST', body: JSON_BODY }), expect: 200 },
+    { route: '/message-signing', name: 'Android POST, install + account, digest', ...signed('android', { labels: ['install', 'account'], method: 'POST', body: JSON_BODY }), expect: 200 },
+    { route: '/message-signing', name: 'Android POST, body changed after signing', ...signed('android', { method: 'POST', body: JSON_BODY, tamper: 'body' }), expect: 401 },
+    { route: '/message-signing/strict', name: 'Android POST, body covered', ...signed('android', { method: 'POST', body: JSON_BODY }), expect: 200 },
+    { route: '/message-signing/strict', name: 'iOS POST, body not covered', ...signed('ios', { method: 'POST', body: JSON_BODY }), expect: 401 },
+    { route: '/message-signing/account', name: 'Android GET, install + account', ...signed('android', { labels: ['install', 'account'] }), expect: 200 },
+    { route: '/message-signing/account', name: 'install signature only', ...signed('android'), expect: 401 },
+    { route: '/message-signing/account', name: 'account signed with another key', ...signed('android', { labels: ['account'], accountKey: createApproovSecret(32) }), expect: 401 },
+  ];
+}
+
 /** The same token re-headed as alg "none" with an empty signature: the classic JWT downgrade. */
 function unsigned(token) {
   const [, payload] = token.split('.');
@@ -162,7 +202,16 @@ async function startSampleApp(platform) {
   const child = spawn(process.execPath, [SAMPLE_APP], {
     cwd: ROOT,
     // A line per reject: the tour shows each reject's reason, read from the log.
-    env: { ...process.env, APPROOV_BASE64_SECRET: DEMO_SECRET, APPROOV_REJECT_LOG: 'every', PORT: '0', HOST: '127.0.0.1', PLATFORM: platform, NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      APPROOV_BASE64_SECRET: DEMO_SECRET,
+      APPROOV_MESSAGE_SIGNING_KEY: DEMO_MESSAGE_SIGNING_KEY,
+      APPROOV_REJECT_LOG: 'every',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PLATFORM: platform,
+      NO_COLOR: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = [];
@@ -207,12 +256,15 @@ async function stopSampleApp(child) {
 /** Plays the tour; each request carries an Approov-TraceID so its log line (the reason) can be found. */
 async function playTour(app) {
   const rows = [];
-  for (const [index, testCase] of [...tourCases(), ...replayCases(app.url)].entries()) {
+  for (const [index, testCase] of [...tourCases(), ...replayCases(app.url), ...messageSigningTourCases()].entries()) {
     const traceId = `demo-${index + 1}`;
     let actual;
     try {
+      const signed = testCase.sign?.(app.url + testCase.route);
       const response = await fetch(app.url + testCase.route, {
-        headers: { ...testCase.headers, 'Approov-TraceID': traceId },
+        method: testCase.method ?? 'GET',
+        body: signed?.body,
+        headers: { ...(signed?.headers ?? testCase.headers), 'Approov-TraceID': traceId },
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
       await response.arrayBuffer();
@@ -233,7 +285,7 @@ async function playTour(app) {
 }
 
 function reasonOf(lines, traceId) {
-  const pattern = new RegExp(`rejected (\\w+) .* trace=${traceId}$`);
+  const pattern = new RegExp(`rejected (\\w+) .* trace=${traceId}( |$)`);
   for (const line of lines) {
     const match = pattern.exec(line);
     if (match) return match[1];

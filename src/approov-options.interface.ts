@@ -79,6 +79,20 @@ export interface ApproovModuleOptions {
    * (each documented on ApproovReplayOptions). Whether a route is protected is `messageSigning.replay`.
    */
   replay?: ApproovReplayOptions;
+  /**
+   * The account message-signing key, base64 or base64url (an array enables rotation), for
+   * `account` signatures (`hmac-sha256`). Checked at boot like `secret` (canonical, 32 bytes or
+   * more) and never logged. Default: the APPROOV_MESSAGE_SIGNING_KEY environment variable; when
+   * neither is set, routes that require `account` signatures answer 401.
+   */
+  messageSigningKey?: string | string[];
+  /**
+   * `Approov-Status` values (such as `'no_network'`) that let a request with no token through on
+   * every protected route; `@AllowApproovStatus()` does it per route. The reject is still logged
+   * and reported, with the status. Default: none, every request without a token is rejected.
+   * Any client can send any status: use it only where serving an unproven client is acceptable.
+   */
+  allowApproovStatus?: string[];
 }
 
 /** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */

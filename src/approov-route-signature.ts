@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
 import { nodeRequestOf, toSignedRequest, type ApproovRequestLike } from './approov-request.js';
@@ -23,6 +24,15 @@ import type { SignedRequestReplayCheck } from './approov-replay.js';
 
 const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({ ok: false, code: 'request_body_too_large' });
 
+// Set when a route declares `accept: ['account']` (decorators run before any module boots), so a
+// server without the account key can say so once at boot rather than at the first request.
+let accountRouteDeclared = false;
+
+/** Called by @ApproovMessageSigning for a route that accepts `account` signatures. */
+export function noteAccountSignatureRoute(): void {
+  accountRouteDeclared = true;
+}
+
 /**
  * Verifies a request's message signature under its route's rules: merges the route's
  * `@ApproovMessageSigning` options over the module defaults (once per route), gets the body as
@@ -31,10 +41,11 @@ const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({ ok: false, code: 
  */
 export class RouteSignatureVerifier {
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
-  private readonly verifier = new MessageSignatureVerifier();
+  private readonly verifier: MessageSignatureVerifier;
   private readonly resolved = new WeakMap<object, ResolvedMessageSigningOptions>();
   private warnedRawBody = false;
   private readonly maxBodyBytes: number;
+  private warnedAccountKey = false;
 
   constructor(
     private readonly tokenHeader: string,
@@ -44,15 +55,20 @@ export class RouteSignatureVerifier {
     maxBodyBytes?: number,
     /** Refuses a second sighting of a verified request; undefined: no replay check. */
     private readonly replay?: SignedRequestReplayCheck,
+    accountSigningKeys: readonly KeyObject[] = [],
     private readonly now: () => number = systemClock,
   ) {
     this.maxBodyBytes = maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    this.verifier = new MessageSignatureVerifier(accountSigningKeys);
+    if (accountSigningKeys.length === 0 && (accountRouteDeclared || moduleDefaults.accept?.includes('account') === true)) {
+      this.warnAccountKey();
+    }
   }
 
   /**
-   * Verifies the request's `install` signature against the token's `ipk` (token already verified).
-   * When the signature may cover `content-digest`, first gets the body as sent: asynchronous only
-   * when nothing has read the stream yet. A body past the bound fails `request_body_too_large`.
+   * Verifies the request's signatures (`install`, `account`) under the route's rules (token already
+   * verified). When a signature may cover `content-digest`, first gets the body as sent: asynchronous
+   * only when nothing has read the stream yet. A body past the bound fails `request_body_too_large`.
    */
   verify(
     request: ApproovRequestLike,
@@ -78,9 +94,9 @@ export class RouteSignatureVerifier {
     const result = this.verifier.verify(toSignedRequest(request, body), claims, options, this.now());
     if (result.ok) {
       // No identity: an optional signature was not sent, so there is nothing to replay.
-      return result.identity === undefined || !options.replay || this.replay === undefined
+      return result.signatures.length === 0 || !options.replay || this.replay === undefined
         ? result
-        : this.replay.judge(request, result, result.identity);
+        : this.judgeEach(this.replay, request, result, 0);
     }
     if (result.rawBodyUnavailable === true && !this.warnedRawBody) {
       this.warnedRawBody = true;
@@ -91,7 +107,33 @@ export class RouteSignatureVerifier {
           'not see needs NestFactory.create(AppModule, { rawBody: true }) and a parser for the content type.',
       );
     }
+    if (!result.ok && result.code === 'account_key_not_configured') this.warnAccountKey();
     return result;
+  }
+
+  /**
+   * Every verified signature is remembered and checked, not only the first: a captured request
+   * signed under both labels, replayed with one of them stripped, is still a replay.
+   */
+  private judgeEach(
+    replay: SignedRequestReplayCheck,
+    request: ApproovRequestLike,
+    result: Extract<MessageSignatureResult, { ok: true }>,
+    index: number,
+  ): MaybePromise<MessageSignatureResult> {
+    return whenSettled(replay.judge(request, result, result.signatures[index]!.identity), (verdict) =>
+      !verdict.ok || index + 1 === result.signatures.length ? verdict : this.judgeEach(replay, request, result, index + 1),
+    );
+  }
+
+  /** Once: why `account` routes answer 401 (the key is never named by value). */
+  private warnAccountKey(): void {
+    if (this.warnedAccountKey) return;
+    this.warnedAccountKey = true;
+    this.logger.warn(
+      'message signing: routes that require `account` signatures answer 401 because no account message-signing ' +
+        'key is set: give the messageSigningKey option or the APPROOV_MESSAGE_SIGNING_KEY environment variable.',
+    );
   }
 
   private optionsFor(routeOptions: Readonly<ApproovMessageSigningOptions>): ResolvedMessageSigningOptions {

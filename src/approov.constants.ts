@@ -4,5 +4,6 @@ export const APPROOV_MODULE_OPTIONS = Symbol('approov:module-options');
 export const APPROOV_BINDING_METADATA = 'approov:binding';
 export const APPROOV_SKIP_METADATA = 'approov:skip';
 export const APPROOV_SIGNING_METADATA = 'approov:message-signing';
+export const APPROOV_STATUS_METADATA = 'approov:allow-status';
 /** Logger context of every line this module writes. */
 export const APPROOV_LOG_CONTEXT = 'Approov';

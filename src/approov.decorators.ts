@@ -1,6 +1,8 @@
 import { applyDecorators, createParamDecorator, UseGuards, type ExecutionContext } from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
-import { ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import { AllowApproovStatusMetadata, ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import { checkApproovStatusList } from './core/http/approov-status.js';
+import { noteAccountSignatureRoute } from './approov-route-signature.js';
 import { isHeaderName } from './core/http/request-headers.js';
 import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
@@ -23,15 +25,31 @@ export function ApproovBinding(...headers: string[]): MethodDecorator & ClassDec
 }
 
 /**
- * Requires a valid Approov installation message signature (RFC 9421, key from the token's `ipk`)
- * on a handler or a class; the handler wins. Options override the module's `messageSigning`
- * defaults field by field. It also attaches ApproovGuard, so the route is never served unchecked.
+ * Requires a valid Approov message signature (RFC 9421) on a handler or a class; the handler wins:
+ * `install` (key from the token's `ipk`) by default, `account` or both with `accept` and `match`.
+ * Options override the module's `messageSigning` defaults field by field. It also attaches
+ * ApproovGuard, so the route is never served unchecked.
  */
 export function ApproovMessageSigning(options?: ApproovMessageSigningOptions): MethodDecorator & ClassDecorator {
   const checked = checkMessageSigningOptions(options, 'options', (option, why) => {
     throw new TypeError(`@ApproovMessageSigning(): ${option} ${why}`);
   });
+  if (checked.accept?.includes('account') === true) noteAccountSignatureRoute();
   return applyDecorators(SigningRulesMetadata(checked), UseGuards(ApproovGuard));
+}
+
+/**
+ * Serves a request that has no Approov token when its `Approov-Status` is one of these (for
+ * example `'no_network'`): the reject is still logged and reported, with the status. Any client
+ * can send any status, so use it only where serving an unproven client is acceptable.
+ * It also attaches ApproovGuard.
+ */
+export function AllowApproovStatus(...statuses: string[]): MethodDecorator & ClassDecorator {
+  const checked = checkApproovStatusList(statuses, (why) => {
+    throw new TypeError(`@AllowApproovStatus(): ${why}`);
+  });
+  if (checked.length === 0) throw new TypeError('@AllowApproovStatus(): name at least one status.');
+  return applyDecorators(AllowApproovStatusMetadata(checked), UseGuards(ApproovGuard));
 }
 
 /** Opts a handler or controller out of a global ApproovGuard (`protectAllRoutes: true`). */

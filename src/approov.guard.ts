@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import { AllowApproovStatusMetadata, ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
 import { createApproovRejection } from './approov-rejection.js';
 import type { ApproovRequestLike } from './approov-request.js';
 import { ApproovService } from './approov.service.js';
@@ -119,7 +119,8 @@ export class ApproovGuard implements CanActivate {
 
   /** Reports the reject, then throws (or, in monitor mode, serves the request). */
   private reject(code: ApproovFailureCode, request: ApproovRequestLike, context: ExecutionContext): boolean {
-    if (this.service.reportFailureAndShouldServe(code, request)) return true;
+    const allowStatuses = this.reflector.getAllAndOverride(AllowApproovStatusMetadata, [context.getHandler(), context.getClass()]);
+    if (this.service.reportFailureAndShouldServe(code, request, allowStatuses)) return true;
     throw this.createRejection(code, context);
   }
 }

@@ -12,6 +12,7 @@ import type { ApproovMessageSigningOptions } from './core/message-signing/option
 import type { MessageSignatureResult } from './core/message-signing/verify.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 import { ApproovVerifier, type ApproovCheckResult } from './core/token/verifier.js';
+import { readApproovStatus } from './core/http/approov-status.js';
 
 // How long the boot-time check waits for the replay store before warning that it is not reachable.
 const STORE_BOOT_CHECK_MS = 3000;
@@ -32,6 +33,7 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
   /** Lower-cased headers that `@ApproovBinding()` with no argument binds to. */
   readonly defaultBindingHeaders: readonly string[];
   readonly mode: 'enforce' | 'monitor';
+  private readonly allowApproovStatus: readonly string[];
   /** The `maxBodyBytes` option; undefined: the adapter's own limit (see ApproovRawBodyCapture). */
   readonly maxBodyBytes: number | undefined;
   private readonly onFailure?: (failure: ApproovFailure) => void;
@@ -55,7 +57,9 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
       config.messageSigning,
       config.maxBodyBytes,
       this.replayCheck,
+      config.accountSigningKeys,
     );
+    this.allowApproovStatus = config.allowApproovStatus;
     this.onFailure = options?.onFailure;
     const interval = config.rejectLog.intervalSec;
     this.rejectLog = new RejectLogThrottle(config.rejectLog.mode, interval, (code, count, elapsedSec) =>
@@ -105,21 +109,33 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
   }
 
   /**
-   * Reports a reject once per request (a log line with code, method, path without query and
-   * trace id, or a count in a later summary line, see the rejectLog option; then onFailure), and
-   * answers whether to serve the request anyway: true only in monitor mode.
+   * Reports a reject once per request (a log line with code, method, path without query, trace id
+   * and Approov-Status, or a count in a later summary line, see the rejectLog option; then
+   * onFailure), and answers whether to serve the request anyway: in monitor mode, or when a request
+   * without a token sent a status the module or the route (`routeStatuses`) allows.
    */
-  reportFailureAndShouldServe(code: ApproovFailureCode, request: ApproovRequestLike): boolean {
+  reportFailureAndShouldServe(
+    code: ApproovFailureCode,
+    request: ApproovRequestLike,
+    routeStatuses: readonly string[] = [],
+  ): boolean {
     // A body past the bound was not read to the end: no mode can serve it as checked.
     const monitored = this.mode === 'monitor' && code !== 'request_body_too_large';
-    if (this.reported.has(request)) return monitored;
+    const approovStatus = readApproovStatus(nodeRequestOf(request));
+    const allowed =
+      code === 'missing_approov_token' &&
+      approovStatus !== undefined &&
+      (this.allowApproovStatus.includes(approovStatus) || routeStatuses.includes(approovStatus));
+    if (this.reported.has(request)) return monitored || allowed;
     this.reported.add(request);
     const logLine = this.rejectLog.admit(code);
     // A reject counted into a summary, with no hook to feed, needs nothing more from the request.
     if (logLine || this.onFailure !== undefined) {
-      this.report({ code, method: requestMethodOf(request) || 'UNKNOWN', path: loggablePathOf(request), monitored }, request, logLine);
+      const failure: ApproovFailure = { code, method: requestMethodOf(request) || 'UNKNOWN', path: loggablePathOf(request), monitored };
+      if (allowed) failure.allowedByStatus = true;
+      this.report(failure, request, logLine);
     }
-    return monitored;
+    return monitored || allowed;
   }
 
   /** Reports a signed request served although the replay store could not answer (`replay.failOpen`). */
@@ -138,14 +154,24 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
     this.report(failure, request, logLine);
   }
 
-  /** The log line when `logLine` (code, method, path without query, trace id), then onFailure. */
+  /** The log line when `logLine` (code, method, path without query, trace id, Approov-Status), then onFailure. */
   private report(failure: ApproovFailure, request: ApproovRequestLike, logLine: boolean): void {
     const traceId = traceIdOf(request);
     if (traceId !== undefined) failure.traceId = traceId;
+    const approovStatus = readApproovStatus(nodeRequestOf(request));
+    if (approovStatus !== undefined) failure.approovStatus = approovStatus;
     if (logLine) {
-      const outcome = failure.failedOpen ? 'failed open' : failure.monitored ? 'monitor: would reject' : 'rejected';
+      const outcome = failure.failedOpen
+        ? 'failed open'
+        : failure.allowedByStatus
+          ? 'allowed by status'
+          : failure.monitored
+            ? 'monitor: would reject'
+            : 'rejected';
       this.logger.warn(
-        `${outcome} ${failure.code} ${failure.method} ${failure.path}` + (traceId !== undefined ? ` trace=${traceId}` : ''),
+        `${outcome} ${failure.code} ${failure.method} ${failure.path}` +
+          (traceId !== undefined ? ` trace=${traceId}` : '') +
+          (approovStatus !== undefined ? ` status=${approovStatus}` : ''),
       );
     }
     if (this.onFailure !== undefined) {

@@ -4,15 +4,15 @@ export { ApproovModule } from './approov.module.js';
 export { ApproovGuard } from './approov.guard.js';
 export { ApproovStrategy } from './approov.strategy.js';
 export { ApproovService } from './approov.service.js';
-export { ApproovBinding, ApproovClaims, ApproovMessageSigning, SkipApproov } from './approov.decorators.js';
+export { AllowApproovStatus, ApproovBinding, ApproovClaims, ApproovMessageSigning, SkipApproov } from './approov.decorators.js';
 export { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 export type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
 export type { ApproovRequestLike } from './approov-request.js';
 
 export type { ApproovTokenClaims } from './core/token/claims.js';
 export type { ApproovCheckResult } from './core/token/verifier.js';
-export type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
-export type { MessageSignatureResult } from './core/message-signing/verify.js';
+export type { ApproovMessageSigningOptions, ApproovSignatureLabel } from './core/message-signing/options.js';
+export type { MessageSignatureResult, VerifiedMessageSignature } from './core/message-signing/verify.js';
 export {
   APPROOV_FAILURE_CODES,
   UNAVAILABLE_FAILURE_CODES,

@@ -35,9 +35,10 @@ export class AppController {
     return HELLO;
   }
 
-  // Installation message signing: the token must carry `ipk`, and the request must be signed with
-  // that key (RFC 9421). A body covered by Content-Digest is checked against the bytes as sent,
-  // whatever its content type: ApproovModule keeps them itself, no `rawBody: true` needed.
+  // Message signing: the token must carry `ipk`, and the request must be signed with that key
+  // (RFC 9421) as the Android and iOS SDKs sign by default. A covered Content-Digest is checked
+  // against the bytes as sent, whatever the content type (ApproovModule keeps them itself); an
+  // uncovered body is accepted.
   @Get('message-signing')
   @ApproovMessageSigning({ required: true })
   messageSigning(): Greeting {
@@ -48,6 +49,35 @@ export class AppController {
   @HttpCode(200)
   @ApproovMessageSigning({ required: true })
   messageSigningPost(): Greeting {
+    return HELLO;
+  }
+
+  // The body must be covered by Content-Digest (what Android signs for one-shot bodies).
+  @Get('message-signing/strict')
+  @ApproovMessageSigning({ required: true, requireContentDigest: true })
+  messageSigningStrict(): Greeting {
+    return HELLO;
+  }
+
+  @Post('message-signing/strict')
+  @HttpCode(200)
+  @ApproovMessageSigning({ required: true, requireContentDigest: true })
+  messageSigningStrictPost(): Greeting {
+    return HELLO;
+  }
+
+  // A valid `account` signature (hmac-sha256, key in APPROOV_MESSAGE_SIGNING_KEY) is required;
+  // without the key these routes answer 401, and the boot log says why once.
+  @Get('message-signing/account')
+  @ApproovMessageSigning({ accept: ['account'] })
+  messageSigningAccount(): Greeting {
+    return HELLO;
+  }
+
+  @Post('message-signing/account')
+  @HttpCode(200)
+  @ApproovMessageSigning({ accept: ['account'] })
+  messageSigningAccountPost(): Greeting {
     return HELLO;
   }
 }

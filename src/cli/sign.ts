@@ -11,16 +11,20 @@ import { EXIT_OK, parseCommandArgs, parseSeconds, UsageError, type Command, type
 
 export const SIGN_HELP = `Usage: nestjs-approov sign --key <key> --url <url> --token <token> [--method <method>]
                            [--body <text> | --body-file <path>] [--header "<name>: <value>" ...]
+                           [--label install|account] [--sdk android|ios]
        nestjs-approov sign --key <key> --print-ipk
        nestjs-approov sign --new-key
 
-Signs a request as an Approov SDK with installation message signing does (RFC 9421, label
-"install", ecdsa-p256-sha256) and prints the Signature-Input, Signature and, with a body,
-Content-Digest headers, one per line, ready for curl -H.
+Signs a request as an Approov SDK with message signing does (RFC 9421: label "install",
+ecdsa-p256-sha256, or label "account", hmac-sha256) and prints the Signature-Input, Signature
+and, with a body, Content-Digest headers, one per line, ready for curl -H.
 
 Options:
-  --key=<key>              the installation private key: PEM, or PKCS#8 / SEC1 DER in base64
-                           (write --key="$KEY" for a PEM; default: $APPROOV_INSTALL_PRIVATE_KEY)
+  --label <label>          install (default): --key is the installation private key, PEM or
+                           PKCS#8 / SEC1 DER in base64 (default: $APPROOV_INSTALL_PRIVATE_KEY);
+                           account: --key is the account message-signing key, base64
+                           (default: $APPROOV_MESSAGE_SIGNING_KEY)
+  --key=<key>              the key for the label (write --key="$KEY" for a PEM)
   --key-file <path>        read the key from a file instead
   --url <url>              the absolute URL the request goes to (covered as @target-uri)
   --token <token>          the Approov token the request carries; its ipk claim must be this key's
@@ -33,6 +37,9 @@ Options:
                            Android SDK: @method @target-uri approov-token, then the headers above
   --created <seconds>      created, seconds since the epoch (default now)
   --expires <seconds>      expires (default created + 15); --no-expires leaves it out
+  --sdk <sdk>              cover what that SDK covers by default: android (sf-string,
+                           approov-traceid / approov-status when sent, content-digest on
+                           bodies) or ios (sf-binary, no content-digest)
   --string-form            send the signature as an sf-string (Android since October 2025)
   --digest <algorithm>     sha-256 (default) or sha-512
   --show-base              also print the signature base (it contains the token)
@@ -76,6 +83,8 @@ function sign(args: readonly string[], env: Env, io: Output): number {
     'show-base': { type: 'boolean' },
     'print-ipk': { type: 'boolean' },
     'new-key': { type: 'boolean' },
+    label: { type: 'string' },
+    sdk: { type: 'string' },
   });
   if (values.help) {
     io.out(SIGN_HELP);
@@ -88,8 +97,14 @@ function sign(args: readonly string[], env: Env, io: Output): number {
     return EXIT_OK;
   }
 
-  const key = readKey(values.key, values['key-file'], env);
+  const label = values.label ?? 'install';
+  if (label !== 'install' && label !== 'account') throw new UsageError('--label must be install or account.');
+  if (values.sdk !== undefined && values.sdk !== 'android' && values.sdk !== 'ios') {
+    throw new UsageError('--sdk must be android or ios.');
+  }
+  const key = readKey(values.key, values['key-file'], env, label);
   if (values['print-ipk']) {
+    if (label === 'account') throw new UsageError('--print-ipk needs an installation key (--label install).');
     io.out(installationPublicKey(key));
     return EXIT_OK;
   }
@@ -111,14 +126,18 @@ function sign(args: readonly string[], env: Env, io: Output): number {
   }
 
   const options: SignApproovRequestOptions = {
-    privateKey: key,
+    label,
+    ...(label === 'account' ? { accountKey: key } : { privateKey: key }),
     method: values.method ?? 'GET',
     url,
     token: values.token,
     headers: parseHeaders(values.header ?? []),
-    signatureForm: values['string-form'] ? 'string' : 'binary',
     digestAlgorithm: digest,
   };
+  if (values.sdk !== undefined) options.sdk = values.sdk as 'android' | 'ios';
+  // The SDK preset picks the form; --string-form wins; neither: sf-binary.
+  if (values['string-form']) options.signatureForm = 'string';
+  else if (values.sdk === undefined) options.signatureForm = 'binary';
   const body = values['body-file'] !== undefined ? readFileSync(values['body-file']) : values.body;
   if (body !== undefined) options.body = body;
   if (values.component !== undefined) options.components = values.component;
@@ -140,6 +159,7 @@ function readKey(
   key: string | undefined,
   keyFile: string | undefined,
   env: Env,
+  label: 'install' | 'account',
 ): string | Buffer {
   if (key !== undefined && keyFile !== undefined) throw new UsageError('--key and --key-file exclude each other.');
   if (keyFile !== undefined) {
@@ -148,9 +168,11 @@ function readKey(
     // A PEM or base64 text file, else raw DER bytes.
     return /^[\t\n\r\x20-\x7e]*$/.test(text) ? text.trim() : bytes;
   }
-  const value = key ?? env.APPROOV_INSTALL_PRIVATE_KEY;
+  const variable = label === 'account' ? 'APPROOV_MESSAGE_SIGNING_KEY' : 'APPROOV_INSTALL_PRIVATE_KEY';
+  const value = key ?? env[variable];
   if (value === undefined || value.length === 0) {
-    throw new UsageError('give the installation key: --key, --key-file or APPROOV_INSTALL_PRIVATE_KEY.');
+    const what = label === 'account' ? 'the account message-signing key' : 'the installation key';
+    throw new UsageError(`give ${what}: --key, --key-file or ${variable}.`);
   }
   return value;
 }

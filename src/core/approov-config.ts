@@ -2,7 +2,9 @@ import { ApproovConfigurationError } from './errors.js';
 import { parseApproovSecrets, resolveSecretSource } from './token/secret.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE, MAX_CACHE_MAX_BYTES, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
+import type { KeyObject } from 'node:crypto';
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
+import { checkApproovStatusList } from './http/approov-status.js';
 import { isHeaderName } from './http/request-headers.js';
 import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
 import { DEFAULT_REJECT_LOG_INTERVAL_SEC, MAX_REJECT_LOG_INTERVAL_SEC, type RejectLogOptions } from './reject-log.js';
@@ -26,6 +28,8 @@ export interface ApproovCoreOptions {
   maxBodyBytes?: unknown;
   replay?: unknown;
   rejectLog?: unknown;
+  messageSigningKey?: unknown;
+  allowApproovStatus?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -40,6 +44,10 @@ export interface ResolvedApproovConfig {
   /** Where signed requests are remembered, the store call deadline, and whether to fail open. */
   replay: ResolvedReplayOptions;
   rejectLog: Required<RejectLogOptions>;
+  /** The account message-signing keys (`messageSigningKey` or APPROOV_MESSAGE_SIGNING_KEY); empty when not set. */
+  accountSigningKeys: KeyObject[];
+  /** Sanitised `Approov-Status` values that let a request without a token through (module-wide). */
+  allowApproovStatus: readonly string[];
 }
 
 export { DEFAULT_TOKEN_HEADER };
@@ -103,6 +111,8 @@ export function resolveApproovConfig(
     bad('maxBodyBytes', `must be an integer number of bytes from 1 to ${MAX_MAX_BODY_BYTES}.`);
   }
   const replay = checkReplayOptions(options.replay, bad);
+  const accountSigningKeys = resolveAccountSigningKeys(options.messageSigningKey, env);
+  const allowApproovStatus = checkApproovStatusList(options.allowApproovStatus ?? [], (why) => bad('allowApproovStatus', why));
 
   return {
     verifier: {
@@ -121,6 +131,8 @@ export function resolveApproovConfig(
     maxBodyBytes: maxBodyBytes as number | undefined,
     replay,
     rejectLog: checkRejectLogOptions(options.rejectLog, bad),
+    accountSigningKeys,
+    allowApproovStatus,
   };
 }
 
@@ -153,4 +165,23 @@ function checkRejectLogOptions(value: unknown, bad: (option: string, why: string
     bad('rejectLog.intervalSec', `must be a number of seconds from 1 to ${MAX_REJECT_LOG_INTERVAL_SEC}.`);
   }
   return { mode: mode as 'summary' | 'every', intervalSec: intervalSec as number };
+}
+
+/** Where the account message-signing key is read from when the option is not given. */
+export const MESSAGE_SIGNING_KEY_ENV = 'APPROOV_MESSAGE_SIGNING_KEY';
+
+/**
+ * The account message-signing keys, parsed once at boot with the token secret's rules (canonical
+ * base64 or base64url, 32 bytes or more, never echoed): the `messageSigningKey` option, else
+ * APPROOV_MESSAGE_SIGNING_KEY. An empty list when neither is set: `account` signatures then fail.
+ */
+export function resolveAccountSigningKeys(
+  option: unknown,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): KeyObject[] {
+  if (option !== undefined && option !== null) return parseApproovSecrets({ value: option, setting: 'messageSigningKey option' });
+  const fromEnv = env[MESSAGE_SIGNING_KEY_ENV];
+  if (fromEnv === undefined) return [];
+  if (fromEnv.length === 0) throw new ApproovConfigurationError(`Approov ${MESSAGE_SIGNING_KEY_ENV} is set but empty: unset it or give the key.`);
+  return parseApproovSecrets({ value: fromEnv, setting: MESSAGE_SIGNING_KEY_ENV });
 }

@@ -26,6 +26,10 @@ export const APPROOV_FAILURE_CODES = [
   'keys_unavailable',
   // Answered 413, not 401: the body was too long to check, which says nothing about the client.
   'request_body_too_large',
+  'missing_account_signature',
+  'account_signature_invalid',
+  'account_key_not_configured',
+  'too_many_headers',
 ] as const;
 
 export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
@@ -50,4 +54,8 @@ export interface ApproovFailure {
   monitored: boolean;
   /** True when the replay store could not answer and `replay.failOpen` let the request through anyway. */
   failedOpen?: true;
+  /** The client's `Approov-Status` (sanitised: a short lower-case word, or 'invalid'), when it sent one. */
+  approovStatus?: string;
+  /** True when an allowed `Approov-Status` let a request without a token through. */
+  allowedByStatus?: true;
 }

@@ -59,6 +59,7 @@ function signHs256(header: Record<string, unknown>, claims: unknown, key: Buffer
 }
 
 export {
+  combineApproovSignatures,
   createInstallationKeyPair as createApproovInstallationKey,
   installationPublicKey as approovInstallationPublicKey,
   type ApproovSignatureHeaders,

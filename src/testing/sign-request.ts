@@ -1,18 +1,30 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { serializeDictionary, serializeInnerList, type Item } from 'structured-headers';
 import { decodeBase64AnyStrict } from '../core/encoding/base64.js';
-import {
-  APPROOV_SIGNATURE_ALGORITHM,
-  APPROOV_SIGNATURE_LABEL,
-  buildSignatureBase,
-  createContentDigest,
-  type ComponentResolver,
-} from '../core/message-signing/verify.js';
-import { normalizeAuthority } from '../core/message-signing/request-target.js';
+import { APPROOV_SIGNATURE_ALGORITHM } from '../core/message-signing/installation-keys.js';
+import { ACCOUNT_SIGNATURE_ALGORITHM } from '../core/message-signing/account-keys.js';
+import { APPROOV_SIGNATURE_LABEL } from '../core/message-signing/signature-fields.js';
+import { buildSignatureBase, derivedComponentValue, type ComponentResolver } from '../core/message-signing/signature-base.js';
+import { createContentDigest } from '../core/message-signing/content-digest.js';
+import { normalizeAuthority, type RequestTargetParts } from '../core/message-signing/request-target.js';
 
 export interface SignApproovRequestOptions {
-  /** The installation private key: a KeyObject, PEM text, or PKCS#8 / SEC1 DER (bytes or base64). */
-  privateKey: KeyObject | string | Buffer;
+  /** `install` (default): ECDSA with `privateKey`. `account`: `hmac-sha256` with `accountKey`. */
+  label?: 'install' | 'account';
+  /** The installation private key (label `install`): a KeyObject, PEM text, or PKCS#8 / SEC1 DER (bytes or base64). */
+  privateKey?: KeyObject | string | Buffer;
+  /** The account message-signing key (label `account`): base64 / base64url text or its bytes. */
+  accountKey?: string | Buffer;
+  /**
+   * Sign what an SDK covers by default: `android` (sf-string, `approov-traceid` / `approov-status`
+   * when sent, `content-type` / `content-length` / `content-digest` on bodies) or `ios` (sf-binary,
+   * no `content-digest`). Without it: the Android set in sf-binary form.
+   */
+  sdk?: 'android' | 'ios';
+  /** Cover a Content-Digest of the body (Android skips it for streamed bodies). Default true, false for `sdk: 'ios'`. */
+  contentDigest?: boolean;
+  /** The authority as the client writes it in Host (case, explicit default port). Default: the URL's, normalised. */
+  authority?: string;
   /** The request method, as sent. */
   method: string;
   /** The absolute URL the request goes to, as the client sends it. */
@@ -34,7 +46,7 @@ export interface SignApproovRequestOptions {
   expires?: number | null;
   /** The `alg` parameter. Default 'ecdsa-p256-sha256'; change it only for negative tests. */
   alg?: string;
-  /** `binary` (iOS, `:<base64>:`, default) or `string` (Android since October 2025, `"<base64>"`). */
+  /** `binary` (iOS, `:<base64>:`) or `string` (Android since October 2025, `"<base64>"`). Default: the `sdk`'s form, else binary. */
   signatureForm?: 'binary' | 'string';
   /** Content-Digest algorithm. Default 'sha-256'. */
   digestAlgorithm?: 'sha-256' | 'sha-512';
@@ -56,77 +68,102 @@ export interface ApproovSignedRequest {
   signatureBase: string;
 }
 
-/** Fields the Android SDK covers when the request has them, after the three it always covers. */
-const OPTIONAL_SIGNED_FIELDS = ['authorization', 'content-length', 'content-type', 'content-digest'];
+/** Fields each SDK covers when the request has them, after `@method`, `@target-uri` and the token. */
+const OPTIONAL_SIGNED_FIELDS: Readonly<Record<'android' | 'ios' | 'default', readonly string[]>> = {
+  android: ['authorization', 'approov-traceid', 'approov-status', 'content-length', 'content-type', 'content-digest'],
+  ios: ['authorization', 'content-length', 'content-type'],
+  default: ['authorization', 'content-length', 'content-type', 'content-digest'],
+};
 
 /**
- * Signs a request as an Approov SDK does (RFC 9421, label `install`, ECDSA P-256 r||s), and
- * returns the Signature-Input, Signature and Content-Digest headers. For tests, demos and the CLI.
- * Throws TypeError on a key that is not an EC P-256 private key, or an unusable URL or component.
+ * Signs a request as an Approov SDK does (RFC 9421: label `install`, ECDSA P-256 r||s, or label
+ * `account`, HMAC-SHA256), and returns the Signature-Input, Signature and Content-Digest headers.
+ * For tests, demos and the CLI. Throws TypeError on a missing or unusable key, URL or component.
  */
 export function createApproovRequestSignature(options: SignApproovRequestOptions): ApproovSignedRequest {
-  const key = loadInstallationPrivateKey(options.privateKey);
+  const label = options.label ?? APPROOV_SIGNATURE_LABEL;
+  const signBase = signerFor(label, options);
   const url = new URL(options.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('createApproovRequestSignature: url must be http or https');
   const scheme = url.protocol.slice(0, -1);
-  const authority = normalizeAuthority(url.host, scheme);
+  const authority = options.authority ?? normalizeAuthority(url.host, scheme);
   if (authority === null) throw new TypeError('createApproovRequestSignature: url has no usable host');
   const requestTarget = `${url.pathname || '/'}${url.search}`;
 
   const fields = new Map<string, string>();
   for (const [name, value] of Object.entries(options.headers ?? {})) fields.set(name.toLowerCase(), value.trim());
   fields.set((options.tokenHeader ?? 'Approov-Token').toLowerCase(), options.token);
-  if (options.body !== undefined && !fields.has('content-digest')) {
+  const digestBody = options.contentDigest ?? options.sdk !== 'ios';
+  if (options.body !== undefined && digestBody && !fields.has('content-digest')) {
     fields.set('content-digest', createContentDigest(options.body, options.digestAlgorithm));
   }
 
   const tokenComponent = (options.tokenHeader ?? 'Approov-Token').toLowerCase();
   const components = [
-    ...(options.components ?? ['@method', '@target-uri', tokenComponent, ...OPTIONAL_SIGNED_FIELDS.filter((name) => fields.has(name))]),
+    ...(options.components ?? ['@method', '@target-uri', tokenComponent, ...OPTIONAL_SIGNED_FIELDS[options.sdk ?? 'default'].filter((name) => fields.has(name))]),
   ];
   const created = options.created ?? Math.floor(Date.now() / 1000);
   const params = new Map<string, string | number>([
-    ['alg', options.alg ?? APPROOV_SIGNATURE_ALGORITHM],
+    ['alg', options.alg ?? (label === 'account' ? ACCOUNT_SIGNATURE_ALGORITHM : APPROOV_SIGNATURE_ALGORITHM)],
     ['created', created],
   ]);
   const expires = options.expires === undefined ? created + 15 : options.expires;
   if (expires !== null) params.set('expires', expires);
   const signatureParams = serializeInnerList([components.map((name): Item => [name, new Map()]), params]);
 
-  const resolve: ComponentResolver = (name) => {
-    switch (name) {
-      case '@method':
-        return options.method;
-      case '@target-uri':
-        return `${scheme}://${authority}${requestTarget}`;
-      case '@authority':
-        return authority;
-      case '@scheme':
-        return scheme;
-      case '@request-target':
-        return requestTarget;
-      case '@path':
-        return url.pathname || '/';
-      case '@query':
-        return url.search === '' ? '?' : url.search;
-      default:
-        return fields.get(name) ?? null;
-    }
+  const target: RequestTargetParts = {
+    scheme,
+    authority,
+    receivedAuthority: authority,
+    requestTarget,
+    path: url.pathname || '/',
+    query: url.search === '' ? '?' : url.search,
+    targetUri: `${scheme}://${authority}${requestTarget}`,
   };
+  const resolve: ComponentResolver = (name) =>
+    name.startsWith('@') ? derivedComponentValue(name, options.method, target) : (fields.get(name) ?? null);
   const signatureBase = buildSignatureBase(components, resolve, signatureParams);
   if (signatureBase === null) throw new TypeError('createApproovRequestSignature: a covered component is missing from the request');
-  const signature = sign('sha256', Buffer.from(signatureBase, 'latin1'), { key, dsaEncoding: 'ieee-p1363' });
+  const signature = signBase(Buffer.from(signatureBase, 'latin1'));
+  const form = options.signatureForm ?? (options.sdk === 'android' ? 'string' : 'binary');
 
   const headers: ApproovSignatureHeaders = {
-    'Signature-Input': `${APPROOV_SIGNATURE_LABEL}=${signatureParams}`,
+    'Signature-Input': `${label}=${signatureParams}`,
     Signature:
-      options.signatureForm === 'string'
-        ? serializeDictionary({ [APPROOV_SIGNATURE_LABEL]: signature.toString('base64') })
-        : serializeDictionary({ [APPROOV_SIGNATURE_LABEL]: signature }),
+      form === 'string'
+        ? serializeDictionary({ [label]: signature.toString('base64') })
+        : serializeDictionary({ [label]: signature }),
   };
   const digest = fields.get('content-digest');
   if (digest !== undefined) headers['Content-Digest'] = digest;
   return { headers, signatureBase };
+}
+
+/**
+ * The headers of several signatures of one request in one Signature-Input / Signature pair, as
+ * the SDKs send `install` and `account` together (the Content-Digest of the first that has one).
+ */
+export function combineApproovSignatures(...signed: readonly ApproovSignatureHeaders[]): ApproovSignatureHeaders {
+  const merged: ApproovSignatureHeaders = {
+    'Signature-Input': signed.map((headers) => headers['Signature-Input']).join(', '),
+    Signature: signed.map((headers) => headers.Signature).join(', '),
+  };
+  const digest = signed.find((headers) => headers['Content-Digest'] !== undefined)?.['Content-Digest'];
+  if (digest !== undefined) merged['Content-Digest'] = digest;
+  return merged;
+}
+
+function signerFor(label: 'install' | 'account', options: SignApproovRequestOptions): (base: Buffer) => Buffer {
+  if (label === 'account') {
+    const secret = typeof options.accountKey === 'string' ? decodeBase64AnyStrict(options.accountKey.trim()) : options.accountKey;
+    if (secret === undefined || secret === null || secret.length === 0) {
+      throw new TypeError('createApproovRequestSignature: label account needs accountKey (base64 or base64url)');
+    }
+    return (base) => createHmac('sha256', secret).update(base).digest();
+  }
+  if (options.privateKey === undefined) throw new TypeError('createApproovRequestSignature: label install needs privateKey');
+  const key = loadInstallationPrivateKey(options.privateKey);
+  return (base) => sign('sha256', base, { key, dsaEncoding: 'ieee-p1363' });
 }
 
 /** Loads an EC P-256 private key from a KeyObject, PEM, or PKCS#8 / SEC1 DER (bytes or base64). */

@@ -8,9 +8,14 @@ import { signCommand } from '../../src/cli/sign.js';
 import { MessageSignatureVerifier } from '../../src/core/message-signing/verify.js';
 import { resolveMessageSigningOptions } from '../../src/core/message-signing/options.js';
 import { messageSigningFixture as fixture, VECTOR_CREATED } from '../support/message-signing-vectors.js';
+import { resolveAccountSigningKeys } from '../../src/core/approov-config.js';
+import { ACCOUNT_KEY } from '../support/client-profiles.js';
 
 /** A verified signature, with the identity the replay check remembers it by. */
-const VERIFIED = { ok: true, identity: { digest: expect.stringMatching(/^[\w-]{43}$/), passableUntilMs: expect.any(Number) } };
+const VERIFIED = expect.objectContaining({
+  ok: true,
+  identity: { digest: expect.stringMatching(/^[\w-]{43}$/), passableUntilMs: expect.any(Number) },
+});
 
 function run(args: string[], env: Record<string, string | undefined> = {}) {
   const out: string[] = [];
@@ -34,8 +39,15 @@ const claims = (() => {
   return result.claims;
 })();
 
-function verifyPrinted(lines: string[], method: string, target: string, host: string, body?: string) {
-  return new MessageSignatureVerifier().verify(
+function verifyPrinted(
+  lines: string[],
+  method: string,
+  target: string,
+  host: string,
+  body?: string,
+  options = resolveMessageSigningOptions('Approov-Token', 0),
+) {
+  return new MessageSignatureVerifier(resolveAccountSigningKeys(ACCOUNT_KEY)).verify(
     {
       method,
       target,
@@ -44,7 +56,7 @@ function verifyPrinted(lines: string[], method: string, target: string, host: st
       rawBody: body === undefined ? undefined : Buffer.from(body),
     },
     claims,
-    resolveMessageSigningOptions('Approov-Token', 0),
+    options,
     now,
   );
 }
@@ -92,6 +104,34 @@ describe('nestjs-approov sign', () => {
     }
   });
 
+  it('signs with the account key under --label account, which the server verifies with hmac-sha256', () => {
+    const args = ['--token', fixture.ipk_token, '--url', 'http://api.example.com/a', '--created', String(VECTOR_CREATED)];
+    const { code, out } = run(['--label', 'account', '--key', ACCOUNT_KEY, ...args]);
+    expect(code).toBe(0);
+    expect(out.find((line) => line.startsWith('Signature-Input: '))).toMatch(/^Signature-Input: account=\(.*\);alg="hmac-sha256";/);
+    const accountOnly = resolveMessageSigningOptions('Approov-Token', 0, { accept: ['account'] });
+    expect(verifyPrinted(out, 'GET', '/a', 'api.example.com', undefined, accountOnly)).toMatchObject({ ok: true, signatures: [{ label: 'account' }] });
+    const other = run(['--label', 'account', '--key', Buffer.alloc(32, 1).toString('base64'), ...args]).out;
+    expect(verifyPrinted(other, 'GET', '/a', 'api.example.com', undefined, accountOnly)).toEqual({ ok: false, code: 'account_signature_invalid' });
+    expect(run(['--label', 'account', ...args], { APPROOV_MESSAGE_SIGNING_KEY: ACCOUNT_KEY }).out).toHaveLength(2);
+  });
+
+  it.each<[string, RegExp, boolean]>([
+    ['android', /^Signature: install="[A-Za-z0-9+/]+={0,2}"$/, true],
+    ['ios', /^Signature: install=:[A-Za-z0-9+/]+={0,2}:$/, false],
+  ])('--sdk %s: signs that SDK default set and form', (sdk, form, coversDigest) => {
+    const { code, out } = run([
+      '--key', key, '--token', fixture.ipk_token, '--method', 'POST', '--url', 'http://api.example.com/o', '--body', '{"a":1}',
+      '--header', 'Approov-Status: success', '--sdk', sdk, '--created', String(VECTOR_CREATED),
+    ]);
+    expect(code).toBe(0);
+    expect(out.find((line) => line.startsWith('Signature: '))).toMatch(form);
+    const input = out.find((line) => line.startsWith('Signature-Input: '))!;
+    expect(input.includes('"content-digest"')).toBe(coversDigest);
+    expect(input.includes('"approov-status"')).toBe(sdk === 'android');
+    expect(verifyPrinted([...out, 'Approov-Status: success'], 'POST', '/o', 'api.example.com', '{"a":1}')).toMatchObject({ ok: true });
+  });
+
   it('reads the key from APPROOV_INSTALL_PRIVATE_KEY', () => {
     expect(run(['--print-ipk'], { APPROOV_INSTALL_PRIVATE_KEY: key }).out).toEqual([fixture.ipk_spki_der_base64]);
   });
@@ -112,6 +152,9 @@ describe('nestjs-approov sign', () => {
     ['a bad header', ['--key', key, '--token', 't', '--url', 'http://a/', '--header', 'nocolon']],
     ['an unknown option', ['--key', key, '--frobnicate']],
     ['a fractional --created', ['--key', key, '--token', 't', '--url', 'http://a/', '--created', '1.5']],
+    ['an unknown label', ['--key', key, '--label', 'sig1', '--token', 't', '--url', 'http://a/']],
+    ['an unknown sdk', ['--key', key, '--sdk', 'windows', '--token', 't', '--url', 'http://a/']],
+    ['--print-ipk for an account key', ['--label', 'account', '--key', 'AAAA', '--print-ipk']],
     ['--expires with --no-expires', ['--key', key, '--token', 't', '--url', 'http://a/', '--expires', '1', '--no-expires']],
   ])('exits 2 with one line of usage on %s', (_case, args) => {
     const { code, out, err } = run(args);

@@ -164,7 +164,7 @@ describe('ApproovGuard hooks', () => {
 
       it('resolves to true and puts the claims on the request once it passes', async () => {
         const request = validRequest();
-        const result = asyncService({ ok: true }).canActivate(contextFor('signed', request));
+        const result = asyncService({ ok: true, signatures: [] }).canActivate(contextFor('signed', request));
         expect(result).toBeInstanceOf(Promise);
         await expect(result).resolves.toBe(true);
         expect(request.approov).toMatchObject({ exp: expect.any(Number) });

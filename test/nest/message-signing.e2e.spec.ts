@@ -196,12 +196,12 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
       expectRejected(reply, 'message_signature_components_missing');
     });
 
-    it('rejects a POST whose signature does not cover content-digest', async () => {
+    it('serves a POST whose signature does not cover content-digest, as the SDKs send by default', async () => {
       const reply = await signedRequest(
         { method: 'POST', path: '/signed', body: JSON_BODY },
         { components: ['@method', '@target-uri', 'approov-token'] },
       );
-      expectRejected(reply, 'message_signature_components_missing');
+      expectServed(reply);
     });
 
     it('rejects a covered header the request does not carry', async () => {
@@ -218,8 +218,8 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     const signature = `install=:${Buffer.alloc(64, 7).toString('base64')}:`;
     it.each<[string, OutgoingHttpHeaders, string]>([
       ['no signature headers', {}, 'missing_message_signature'],
-      ['Signature-Input alone', { 'signature-input': input }, 'missing_message_signature'],
-      ['Signature alone', { signature }, 'missing_message_signature'],
+      ['Signature-Input alone', { 'signature-input': input }, 'message_signature_malformed'],
+      ['Signature alone', { signature }, 'message_signature_malformed'],
       ['another label only', { 'signature-input': input.replace('install', 'sig1'), signature: signature.replace('install', 'sig1') }, 'missing_message_signature'],
       ['an unterminated inner list', { 'signature-input': 'install=("@method"', signature }, 'message_signature_malformed'],
       ['junk', { 'signature-input': '(((', signature: ':::' }, 'message_signature_malformed'],

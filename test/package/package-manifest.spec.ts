@@ -22,6 +22,7 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 const PUBLIC_VALUES = [
   'APPROOV_FAILURE_CODES',
   'APPROOV_MODULE_OPTIONS',
+  'AllowApproovStatus',
   'ApproovBinding',
   'ApproovClaims',
   'ApproovConfigurationError',
@@ -46,6 +47,7 @@ const PUBLIC_TYPES = [
   'ApproovModuleOptions',
   'ApproovReplayOptions',
   'ApproovRequestLike',
+  'ApproovSignatureLabel',
   'ApproovTokenClaims',
   'MemoryReplayStoreOptions',
   'MessageSignatureResult',
@@ -53,6 +55,7 @@ const PUBLIC_TYPES = [
   'RedisReplayStoreOptions',
   'RedisReplayStoreUrlOptions',
   'ReplayStore',
+  'VerifiedMessageSignature',
 ];
 const TESTING_VALUES = ['createApproovToken', 'approovBindingHash', 'createApproovSecret'];
 

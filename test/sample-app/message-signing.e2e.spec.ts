@@ -8,6 +8,7 @@ import { AppModule } from '../../sample-app/src/app.module.js';
 import { messageSigningFixture as fixture } from '../support/message-signing-vectors.js';
 import { statusAndBody, UNAUTHORIZED_BODY } from '../support/http-client.js';
 import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
+import { ACCOUNT_KEY, buildProfileRequest, profileCases, sendLines, type ProfileRoute } from '../support/client-profiles.js';
 
 const SECRET = fixture.token_secret_base64;
 const PRIVATE_KEY = fixture.test_private_key_pkcs8_or_sec1_der_base64;
@@ -19,15 +20,19 @@ const UNAUTHORIZED = { status: 401, body: UNAUTHORIZED_BODY };
 describe.each(ADAPTERS)('sample app /message-signing on %s', (_name, createAdapter) => {
   let app: RunningApp;
   const savedSecret = process.env.APPROOV_BASE64_SECRET;
+  const savedKey = process.env.APPROOV_MESSAGE_SIGNING_KEY;
 
   beforeAll(async () => {
     process.env.APPROOV_BASE64_SECRET = SECRET;
+    process.env.APPROOV_MESSAGE_SIGNING_KEY = ACCOUNT_KEY;
     app = await startApp(AppModule, createAdapter);
   });
   afterAll(async () => {
     await app.close();
     if (savedSecret === undefined) delete process.env.APPROOV_BASE64_SECRET;
     else process.env.APPROOV_BASE64_SECRET = savedSecret;
+    if (savedKey === undefined) delete process.env.APPROOV_MESSAGE_SIGNING_KEY;
+    else process.env.APPROOV_MESSAGE_SIGNING_KEY = savedKey;
   });
 
   const token = (claims: Record<string, unknown> = { ipk: fixture.ipk_spki_der_base64 }): string =>
@@ -75,9 +80,33 @@ describe.each(ADAPTERS)('sample app /message-signing on %s', (_name, createAdapt
     ['GET: the alg', { method: 'GET' }, { alg: 'hmac-sha256' }],
     ['GET: the age', { method: 'GET' }, { created: Math.floor(Date.now() / 1000) - 600, expires: null }],
     ['POST: the body', { method: 'POST', body: BODY }, { body: '{"greeting":"bye"}' }],
-    ['POST: no content-digest covered', { method: 'POST', body: BODY }, { components: ['@method', '@target-uri', 'approov-token'] }],
   ])('rejects a request tampered with in %s', async (_case, sent, signing) => {
     expect(await request(sent, signing)).toEqual(UNAUTHORIZED);
+  });
+
+  it('POST: serves a request whose body is not covered, as the SDKs send by default', async () => {
+    expect(await request({ method: 'POST', body: BODY }, { components: ['@method', '@target-uri', 'approov-token'] })).toEqual(served);
+  });
+
+  it('POST /message-signing/strict: requires the body to be covered', async () => {
+    const path = '/message-signing/strict';
+    expect(await request({ method: 'POST', path, body: BODY })).toEqual(served);
+    expect(await request({ method: 'POST', path, body: BODY }, { components: ['@method', '@target-uri', 'approov-token'] })).toEqual(UNAUTHORIZED);
+  });
+
+  describe('the client-profile corpus', () => {
+    const paths: Record<ProfileRoute, string> = {
+      default: '/message-signing',
+      strict: '/message-signing/strict',
+      account: '/message-signing/account',
+    };
+    describe.each<ProfileRoute>(['default', 'strict', 'account'])('on the %s route', (route) => {
+      it.each(profileCases().map((entry) => [entry.name, entry] as const))('%s', async (_case, entry) => {
+        const built = buildProfileRequest(entry, route, `127.0.0.1:${app.port}`, Math.floor(Date.now() / 1000), paths[route]);
+        const reply = await sendLines(app.port, built.method, built.path, built.lines, built.body);
+        expect(reply).toEqual(entry.verdicts[route] === 'accept' ? served : UNAUTHORIZED);
+      });
+    });
   });
 
   it('rejects an unsigned request', async () => {

@@ -118,6 +118,18 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
     }
   });
 
+  it('without APPROOV_MESSAGE_SIGNING_KEY: says once at boot why account routes answer 401', async () => {
+    const app = await startSampleApp({ APPROOV_BASE64_SECRET: SECRET, PLATFORM: platform });
+    try {
+      const warning = /routes that require `account` signatures answer 401 because no account message-signing key is set/g;
+      expect(app.output().match(warning)).toHaveLength(1);
+      expect(await get(app, '/message-signing/account', { 'Approov-Token': token() })).toEqual(rejected);
+      expect(app.output().match(warning)).toHaveLength(1);
+    } finally {
+      await app.stop();
+    }
+  });
+
   describe('refusing to start', () => {
     const pem = '-----BEGIN PUBLIC KEY-----MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE-----END PUBLIC KEY-----';
     it.each([
@@ -144,6 +156,11 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
         'a bad APPROOV_BASE64URL_SECRET',
         { APPROOV_BASE64URL_SECRET: Buffer.alloc(12, 0xfb).toString('base64url') },
         /APPROOV_BASE64URL_SECRET decodes to 12 bytes/,
+      ],
+      [
+        'a short APPROOV_MESSAGE_SIGNING_KEY',
+        { APPROOV_BASE64_SECRET: SECRET, APPROOV_MESSAGE_SIGNING_KEY: Buffer.alloc(16, 9).toString('base64') },
+        /APPROOV_MESSAGE_SIGNING_KEY decodes to 16 bytes/,
       ],
     ])('with %s: exit code 1 and one line naming the variable', async (_, env: Record<string, string>, message) => {
       const run = await runSampleAppToExit({ ...env, PLATFORM: platform });

@@ -26,7 +26,7 @@ export function assertBuilt(): void {
 /** The child's environment: this process's, minus every variable the sample app reads, plus `env`. */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'PORT', 'HOST', 'PLATFORM', 'NODE_OPTIONS', 'REDIS_URL', 'REDIS_KEY_PREFIX']) {
+  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'APPROOV_MESSAGE_SIGNING_KEY', 'PORT', 'HOST', 'PLATFORM', 'NODE_OPTIONS', 'REDIS_URL', 'REDIS_KEY_PREFIX']) {
     delete base[name];
   }
   return { ...base, ...env };

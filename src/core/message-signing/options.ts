@@ -1,5 +1,21 @@
-/** Options of installation message signing, at module level (`messageSigning`) and per route. */
+import { MAX_CLOCK_TOLERANCE_SEC } from '../clock.js';
+import { isHeaderName } from '../http/request-headers.js';
+import { normalizeAuthority } from './request-target.js';
+
+/** The signature labels Approov's SDKs sign under: the installation key (ECDSA) and the account key (HMAC). */
+export type ApproovSignatureLabel = 'install' | 'account';
+export const APPROOV_SIGNATURE_LABELS: readonly ApproovSignatureLabel[] = Object.freeze(['install', 'account']);
+
+/** Options of message signing, at module level (`messageSigning`) and per route. */
 export interface ApproovMessageSigningOptions {
+  /**
+   * The signatures that can vouch for a request: `install` (ECDSA P-256, key in the token's `ipk`)
+   * and `account` (`hmac-sha256` with the module's `messageSigningKey`). A signature of an accepted
+   * label that is present must verify; see `match` for how many must be present. Default `['install']`.
+   */
+  accept?: ApproovSignatureLabel[];
+  /** `'any'` (default): one accepted signature that verifies is enough. `'all'`: every accepted label must be present and verify. */
+  match?: 'any' | 'all';
   /**
    * Require a token with an `ipk` claim (and so a signed request). Default false: a token
    * without `ipk`, as Approov's failover service issues, passes; a token with `ipk` must
@@ -13,7 +29,11 @@ export interface ApproovMessageSigningOptions {
    * (the token header lower-cased, `approov-token` unless the `header` option says otherwise).
    */
   requiredComponents?: string[];
-  /** Require `content-digest` to be covered when the request has a body. Default true. */
+  /**
+   * Require `content-digest` to be covered when the request has a body. Default false, because the
+   * SDKs do not cover it by default (iOS never, Android not for streamed bodies): the body is then not
+   * protected by the signature. When `content-digest` is covered it is always checked against the body.
+   */
   requireContentDigest?: boolean;
   /**
    * Rebuild `@target-uri`, `@scheme` and `@authority` from `Forwarded`, else `X-Forwarded-Proto`
@@ -21,7 +41,17 @@ export interface ApproovMessageSigningOptions {
    * Default false: the connection's scheme and the `Host` header.
    */
   trustProxy?: boolean;
-  /** Leeway in seconds for `created` and `expires`, 0 to 300. Default: the module's `clockToleranceSec`. */
+  /**
+   * The public origin clients send their requests to (`'https://api.example.com'`), for a server
+   * behind a TLS-terminating proxy: `@target-uri`, `@scheme` and `@authority` are built from it,
+   * whatever the connection and the `Host` header say. Trusts no client header; when set, `trustProxy` is not used.
+   */
+  origin?: string;
+  /**
+   * Leeway in seconds for `created` and `expires`, 0 to 300. Default 10 (or the module's
+   * `clockToleranceSec` when larger): phones sign with their own clock, which often runs a few
+   * seconds off, and a signature stamped slightly in the future is no easier to replay.
+   */
   clockToleranceSec?: number;
   /**
    * Refuse a second sighting of the same signed request (401 `message_signature_replayed`) while
@@ -33,18 +63,29 @@ export interface ApproovMessageSigningOptions {
 
 /** Every option settled: what the verifier reads per request. */
 export interface ResolvedMessageSigningOptions {
+  readonly accept: readonly ApproovSignatureLabel[];
+  readonly match: 'any' | 'all';
   readonly required: boolean;
   readonly maxAgeSec: number;
   readonly requiredComponents: readonly string[];
   readonly requireContentDigest: boolean;
   readonly trustProxy: boolean;
+  /** The `origin` option, split: scheme and normalised authority; null when not set. */
+  readonly origin: PublicOrigin | null;
   readonly clockToleranceSec: number;
   readonly replay: boolean;
 }
 
+/** A fixed public origin: scheme and authority (host lower-cased, default port dropped). */
+export interface PublicOrigin {
+  readonly scheme: 'http' | 'https';
+  readonly authority: string;
+}
+
 export const DEFAULT_SIGNATURE_MAX_AGE_SEC = 60;
 export const MAX_SIGNATURE_MAX_AGE_SEC = 3600;
-const MAX_TOLERANCE_SEC = 300;
+/** Default leeway for a client's clock on `created` and `expires`. */
+export const DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC = 10;
 
 /** The derived components this verifier can rebuild (RFC 9421 2.2, request side). */
 export const SUPPORTED_DERIVED_COMPONENTS: readonly string[] = Object.freeze([
@@ -58,11 +99,9 @@ export const SUPPORTED_DERIVED_COMPONENTS: readonly string[] = Object.freeze([
 ]);
 
 // RFC 9421 2.1: a field's component name is its lower-cased field name.
-const LOWER_FIELD_NAME_RE = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
-
 /** True when `name` is a component this verifier can rebuild: a supported derived one or a field. */
 export function isSupportedComponentName(name: string): boolean {
-  return name.startsWith('@') ? SUPPORTED_DERIVED_COMPONENTS.includes(name) : LOWER_FIELD_NAME_RE.test(name);
+  return name.startsWith('@') ? SUPPORTED_DERIVED_COMPONENTS.includes(name) : (isHeaderName(name) && name === name.toLowerCase());
 }
 
 /**
@@ -77,7 +116,7 @@ export function checkMessageSigningOptions(
   if (value === undefined) return Object.freeze({});
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(where, 'must be an object.');
   const given = value as Record<string, unknown>;
-  const known = ['required', 'maxAgeSec', 'requiredComponents', 'requireContentDigest', 'trustProxy', 'clockToleranceSec', 'replay'];
+  const known = ['accept', 'match', 'required', 'maxAgeSec', 'requiredComponents', 'requireContentDigest', 'trustProxy', 'origin', 'clockToleranceSec', 'replay'];
   for (const key of Object.keys(given)) {
     if (!known.includes(key)) fail(`${where}.${key}`, `is not an option (known: ${known.join(', ')}).`);
   }
@@ -87,11 +126,29 @@ export function checkMessageSigningOptions(
     if (typeof given[flag] !== 'boolean') fail(`${where}.${flag}`, 'must be a boolean.');
     checked[flag] = given[flag] as boolean;
   }
+  if (given.origin !== undefined) {
+    if (parseOrigin(given.origin) === null) {
+      fail(`${where}.origin`, `must be an http or https origin such as 'https://api.example.com' (no path, query or credentials).`);
+    }
+    if (given.trustProxy === true) fail(`${where}.origin`, 'and trustProxy exclude each other: the origin is already fixed.');
+    checked.origin = given.origin as string;
+  }
+  if (given.accept !== undefined) {
+    const list = given.accept;
+    if (!Array.isArray(list) || list.length === 0 || list.some((label) => !APPROOV_SIGNATURE_LABELS.includes(label))) {
+      fail(`${where}.accept`, `must be a non-empty array of ${APPROOV_SIGNATURE_LABELS.map((l) => `'${l}'`).join(', ')}.`);
+    }
+    checked.accept = Object.freeze([...new Set(list as ApproovSignatureLabel[])]) as ApproovSignatureLabel[];
+  }
+  if (given.match !== undefined) {
+    if (given.match !== 'any' && given.match !== 'all') fail(`${where}.match`, `must be 'any' or 'all'.`);
+    checked.match = given.match as 'any' | 'all';
+  }
   if (given.maxAgeSec !== undefined) {
     checked.maxAgeSec = checkSeconds(given.maxAgeSec, 1, MAX_SIGNATURE_MAX_AGE_SEC, `${where}.maxAgeSec`, fail);
   }
   if (given.clockToleranceSec !== undefined) {
-    checked.clockToleranceSec = checkSeconds(given.clockToleranceSec, 0, MAX_TOLERANCE_SEC, `${where}.clockToleranceSec`, fail);
+    checked.clockToleranceSec = checkSeconds(given.clockToleranceSec, 0, MAX_CLOCK_TOLERANCE_SEC, `${where}.clockToleranceSec`, fail);
   }
   if (given.requiredComponents !== undefined) {
     const list = given.requiredComponents;
@@ -135,14 +192,33 @@ export function resolveMessageSigningOptions(
 ): ResolvedMessageSigningOptions {
   const merged: ApproovMessageSigningOptions = Object.assign({}, ...layers);
   return Object.freeze({
+    accept: Object.freeze([...(merged.accept ?? ['install'])]),
+    match: merged.match ?? 'any',
     required: merged.required ?? false,
     maxAgeSec: merged.maxAgeSec ?? DEFAULT_SIGNATURE_MAX_AGE_SEC,
     requiredComponents: Object.freeze([
       ...(merged.requiredComponents ?? ['@method', '@target-uri', tokenHeader.toLowerCase()]),
     ]),
-    requireContentDigest: merged.requireContentDigest ?? true,
+    requireContentDigest: merged.requireContentDigest ?? false,
     trustProxy: merged.trustProxy ?? false,
-    clockToleranceSec: merged.clockToleranceSec ?? moduleClockToleranceSec,
+    origin: merged.origin === undefined ? null : parseOrigin(merged.origin),
+    clockToleranceSec: merged.clockToleranceSec ?? Math.max(DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC, moduleClockToleranceSec),
     replay: merged.replay ?? true,
   });
+}
+
+/** Splits an origin (`https://api.example.com[:port]`) into scheme and normalised authority; null when it is not one. */
+export function parseOrigin(value: unknown): PublicOrigin | null {
+  if (typeof value !== 'string') return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  const scheme = url.protocol.slice(0, -1);
+  if (scheme !== 'http' && scheme !== 'https') return null;
+  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') return null;
+  const authority = normalizeAuthority(url.host, scheme);
+  return authority === null ? null : { scheme, authority };
 }

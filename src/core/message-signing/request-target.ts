@@ -1,4 +1,4 @@
-import { readSingleHeader, type HeaderSource } from '../http/request-headers.js';
+import { readHeaderValues, readSingleHeader, type HeaderSource } from '../http/request-headers.js';
 
 /** What message-signature verification needs of a request, on any framework. */
 export interface SignedRequestSource extends HeaderSource {
@@ -18,6 +18,8 @@ export interface RequestTargetParts {
   scheme: string;
   /** host[:port], host lower-cased, default port dropped (RFC 9110 4.2.3). */
   authority: string;
+  /** host[:port] exactly as received (case and an explicit default port kept): what a client may have signed. */
+  receivedAuthority: string;
   /** The request-target as received (origin-form). */
   requestTarget: string;
   /** The path as received, `/` when empty; percent-encoding kept. */
@@ -36,17 +38,24 @@ const DEFAULT_PORTS: Readonly<Record<string, string>> = { http: '80', https: '44
 
 /**
  * Rebuilds the target URI of a request from its scheme, Host header and raw request-target.
- * With `trustProxy`, the scheme and host come from `Forwarded` (first element), else from
+ * With a fixed `origin`, the scheme and host are its own. With `trustProxy`, they come from `Forwarded` (first element), else from
  * `X-Forwarded-Proto` / `X-Forwarded-Host` (leftmost value), when present.
  * Returns null when the parts are missing or malformed; never throws.
  */
-export function resolveRequestTarget(request: SignedRequestSource, trustProxy: boolean): RequestTargetParts | null {
+export function resolveRequestTarget(
+  request: SignedRequestSource,
+  trustProxy: boolean,
+  origin: { scheme: string; authority: string } | null = null,
+): RequestTargetParts | null {
   // Only origin-form (/path?query) is rebuilt; absolute-form and `*` are proxy business.
   if (!ORIGIN_FORM_RE.test(request.target) || request.target.includes('#')) return null;
 
   let scheme: string | undefined = request.encrypted ? 'https' : 'http';
   let host: string | undefined;
-  if (trustProxy) {
+  if (origin !== null) {
+    scheme = origin.scheme;
+    host = origin.authority;
+  } else if (trustProxy) {
     const forwarded = readForwarded(request);
     if (forwarded === null) return null;
     const proto = forwarded.proto ?? leftmost(request, 'x-forwarded-proto');
@@ -73,11 +82,19 @@ export function resolveRequestTarget(request: SignedRequestSource, trustProxy: b
   return {
     scheme,
     authority,
+    receivedAuthority: host,
     requestTarget: request.target,
     path: path.length === 0 ? '/' : path,
     query,
     targetUri: `${scheme}://${authority}${request.target}`,
   };
+}
+
+/** The same parts with the authority as received, or null when that is already the normalised one. */
+export function withReceivedAuthority(parts: RequestTargetParts): RequestTargetParts | null {
+  if (parts.receivedAuthority === parts.authority) return null;
+  const authority = parts.receivedAuthority;
+  return { ...parts, authority, targetUri: `${parts.scheme}://${authority}${parts.requestTarget}` };
 }
 
 /** Lower-cases the host and drops the scheme's default port (and an empty port). */
@@ -123,26 +140,6 @@ function readForwarded(request: HeaderSource): { proto?: string; host?: string }
     rest = rest.slice(pair[0].length);
   }
   return found;
-}
-
-/**
- * All the values of a header field, in order, each trimmed (RFC 9421 2.1); null when absent.
- * Reads rawHeaders so that repeated field lines stay separate values.
- */
-export function readHeaderValues(source: HeaderSource, lowerName: string): string[] | null {
-  const values: string[] = [];
-  const raw = source.rawHeaders;
-  if (raw !== undefined) {
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i]!;
-      if (name.length === lowerName.length && name.toLowerCase() === lowerName) values.push((raw[i + 1] ?? '').trim());
-    }
-  } else {
-    const value = source.headers?.[lowerName];
-    if (typeof value === 'string') values.push(value.trim());
-    else if (value !== undefined) for (const one of value) values.push(one.trim());
-  }
-  return values.length === 0 ? null : values;
 }
 
 /** True when the request carries a body: kept body bytes, or a framing header announcing one. */

@@ -3,7 +3,7 @@ import { ApproovConfigurationError } from '../errors.js';
 import type { ApproovTokenClaims } from './claims.js';
 import { newAcceptedHeaderMemo, verifyApproovToken, type AcceptedHeaderMemo, type TokenVerificationOptions } from './verify-token.js';
 import type { ApproovFailureCode } from '../failure.js';
-import { readSingleHeader, type HeaderSource } from '../http/request-headers.js';
+import { headerListMayBeCut, readSingleHeader, type HeaderSource } from '../http/request-headers.js';
 import { checkTokenBinding } from './binding.js';
 import { systemClock } from '../clock.js';
 import {
@@ -82,6 +82,7 @@ export class ApproovVerifier {
    * the token to those headers' values, concatenated in the given order.
    */
   verifyRequest(source: HeaderSource, bindingHeaders?: readonly string[]): ApproovCheckResult {
+    if (headerListMayBeCut(source)) return { ok: false, code: 'too_many_headers' };
     const header = readSingleHeader(source, this.tokenHeaderLower);
     if (header.status === 'missing') return { ok: false, code: 'missing_approov_token' };
     if (header.status === 'duplicate') return { ok: false, code: 'duplicate_approov_token' };

@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { ApproovTokenClaims } from './claims.js';
-import { decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from '../encoding/base64.js';
+import { decodeBase64UrlAlphabetChecked } from '../encoding/base64.js';
 import type { ApproovFailureCode } from '../failure.js';
 import { deepFreeze } from './verified-token-cache.js';
 
@@ -105,13 +105,6 @@ export function verifyHs256Jws(token: string, keys: readonly KeyObject[], accept
     return { ok: false, code: 'token_signature_invalid' };
   }
   return { ok: true, header, payload };
-}
-
-/** The HMAC-SHA256 layer alone: true when `signature` is the canonical MAC of `signingInput` under a key. */
-export function signatureMatches(signingInput: string, signature: string, keys: readonly KeyObject[]): boolean {
-  if (signature.length !== HS256_SIGNATURE_LENGTH) return false;
-  const given = decodeBase64UrlStrict(signature);
-  return given !== null && macMatches(signingInput, given, keys);
 }
 
 /** Constant-time comparison of `given` with the HMAC-SHA256 of `signingInput` under each key. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
-import { contentDigestMatches } from '../../../src/core/message-signing/verify.js';
+import { contentDigestMatches } from '../../../src/core/message-signing/content-digest.js';
 import { fuzzRuns, fuzzTimeoutMs, reportFuzzCounts } from '../../support/fuzz-config.js';
 
 // Property: contentDigestMatches never throws on a client's Content-Digest field, and matches only

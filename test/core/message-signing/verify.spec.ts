@@ -3,16 +3,12 @@ import type { ApproovTokenClaims } from 'nestjs-approov';
 import { parseApproovSecrets } from '../../../src/core/token/secret.js';
 import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
 import { createApproovInstallationKey } from 'nestjs-approov/testing';
-import {
-  buildSignatureBase,
-  contentDigestMatches,
-  createContentDigest,
-  InstallationKeyCache,
-  MessageSignatureVerifier,
-  parseDictionaryOnce,
-  parseMessageSignature,
-  requestComponentResolver,
-} from '../../../src/core/message-signing/verify.js';
+import { MessageSignatureVerifier } from '../../../src/core/message-signing/verify.js';
+import { buildSignatureBase, requestComponentResolver } from '../../../src/core/message-signing/signature-base.js';
+import { contentDigestMatches, createContentDigest } from '../../../src/core/message-signing/content-digest.js';
+import { InstallationKeyCache } from '../../../src/core/message-signing/installation-keys.js';
+import { parseDictionaryStrict } from '../../../src/core/message-signing/structured-fields.js';
+import { parseMessageSignature } from '../../../src/core/message-signing/signature-fields.js';
 import {
   checkMessageSigningOptions,
   resolveMessageSigningOptions,
@@ -25,7 +21,10 @@ import { messageSigningFixture as fixture, toStringForm, VECTOR_CREATED } from '
 const [getVector, postVector] = fixture.requests;
 const NOW_FOR_VECTORS = VECTOR_CREATED + 5;
 /** A verified signature, with the identity the replay check remembers it by. */
-const VERIFIED = { ok: true, identity: { digest: expect.stringMatching(/^[\w-]{43}$/), passableUntilMs: expect.any(Number) } };
+const VERIFIED = expect.objectContaining({
+  ok: true,
+  identity: { digest: expect.stringMatching(/^[\w-]{43}$/), passableUntilMs: expect.any(Number) },
+});
 
 interface RequestParts {
   method?: string;
@@ -169,7 +168,7 @@ describe('the shared message-signing vectors (core, frozen clock)', () => {
   });
 
   it('rejects the vectors once created is older than maxAgeSec', () => {
-    const later = VECTOR_CREATED + 61;
+    const later = VECTOR_CREATED + 71; // maxAgeSec 60 plus the default 10 s of leeway
     expect(verifier.verify(getVectorRequest(), tokenClaims(), getOptions, later)).toEqual({
       ok: false,
       code: 'message_signature_expired',
@@ -239,16 +238,16 @@ describe('parsing the signature fields', () => {
     expect(parsed.ok && parsed.value.components).toEqual(['@method', 'approov-token']);
   });
 
-  it('parseDictionaryOnce accepts commas inside strings and inner lists, and refuses repeated keys', () => {
-    expect(parseDictionaryOnce('a="x, y", b=("p" "q, r");s="(", c=1')?.size).toBe(3);
-    expect(parseDictionaryOnce('a=1, b=2, a=3')).toBeNull();
-    expect(parseDictionaryOnce('a="\\"", a=2')).toBeNull();
+  it('parseDictionaryStrict accepts commas inside strings and inner lists, and refuses repeated keys', () => {
+    expect(parseDictionaryStrict('a="x, y", b=("p" "q, r");s="(", c=1')?.size).toBe(3);
+    expect(parseDictionaryStrict('a=1, b=2, a=3')).toBeNull();
+    expect(parseDictionaryStrict('a="\\"", a=2')).toBeNull();
   });
 
-  it('parseDictionaryOnce reads a backslash in a display string as a literal, so it cannot hide a repeated key', () => {
+  it('parseDictionaryStrict reads a backslash in a display string as a literal, so it cannot hide a repeated key', () => {
     // %"\" is a whole display string (RFC 9651): the backslash does not escape the closing quote.
-    expect(parseDictionaryOnce('install=%"\\", install=("@method");alg="ecdsa-p256-sha256"')).toBeNull();
-    expect(parseDictionaryOnce('a=%"x\\", b=1')?.size).toBe(2);
+    expect(parseDictionaryStrict('install=%"\\", install=("@method");alg="ecdsa-p256-sha256"')).toBeNull();
+    expect(parseDictionaryStrict('a=%"x\\", b=1')?.size).toBe(2);
   });
 });
 
@@ -284,6 +283,7 @@ describe('rebuilding the target URI', () => {
     expect(target({ host: 'API.Example.com:8443', target: '/a%2Fb/c?x=1&y=%20' })).toEqual({
       scheme: 'http',
       authority: 'api.example.com:8443',
+      receivedAuthority: 'API.Example.com:8443',
       requestTarget: '/a%2Fb/c?x=1&y=%20',
       path: '/a%2Fb/c',
       query: '?x=1&y=%20',
@@ -414,12 +414,15 @@ describe('message-signing options', () => {
   it('layers route options over module options over the defaults, field by field', () => {
     const resolved = resolveMessageSigningOptions('X-Token', 5, { maxAgeSec: 30, trustProxy: true }, { maxAgeSec: 10 });
     expect(resolved).toEqual({
+      accept: ['install'],
+      match: 'any',
       required: false,
       maxAgeSec: 10,
       requiredComponents: ['@method', '@target-uri', 'x-token'],
-      requireContentDigest: true,
+      requireContentDigest: false,
       trustProxy: true,
-      clockToleranceSec: 5,
+      origin: null,
+      clockToleranceSec: 10,
       replay: true,
     });
   });
@@ -427,6 +430,18 @@ describe('message-signing options', () => {
   it('turns the replay check off for a route that says replay: false over a module that leaves it on', () => {
     expect(resolveMessageSigningOptions('X-Token', 0, {}, { replay: false }).replay).toBe(false);
     expect(resolveMessageSigningOptions('X-Token', 0, { replay: false }, { replay: true }).replay).toBe(true);
+  });
+
+  it('splits a fixed public origin into scheme and normalised authority', () => {
+    expect(resolveMessageSigningOptions('Approov-Token', 0, { origin: 'HTTPS://API.Example.com:443/' }).origin).toEqual({
+      scheme: 'https',
+      authority: 'api.example.com',
+    });
+  });
+
+  it('takes the module clock tolerance for signatures when it is larger than the 10 s default', () => {
+    expect(resolveMessageSigningOptions('Approov-Token', 30).clockToleranceSec).toBe(30);
+    expect(resolveMessageSigningOptions('Approov-Token', 30, { clockToleranceSec: 2 }).clockToleranceSec).toBe(2);
   });
 
   it.each<[string, unknown]>([
@@ -439,6 +454,13 @@ describe('message-signing options', () => {
     ['requiredComponents empty', { requiredComponents: [] }],
     ['requiredComponents with an upper-case name', { requiredComponents: ['Content-Type'] }],
     ['requiredComponents with an unsupported derived name', { requiredComponents: ['@status'] }],
+    ['accept empty', { accept: [] }],
+    ['an origin with a path', { origin: 'https://api.example.com/v1' }],
+    ['an origin with credentials', { origin: 'https://user:pw@api.example.com' }],
+    ['an origin that is not http(s)', { origin: 'ftp://api.example.com' }],
+    ['origin together with trustProxy', { origin: 'https://api.example.com', trustProxy: true }],
+    ['accept with an unknown label', { accept: ['install', 'sig1'] }],
+    ['match not any or all', { match: 'both' }],
   ])('refuses %s', (_case, value) => {
     expect(() => checkMessageSigningOptions(value, 'messageSigning', fail)).toThrow(/^messageSigning/);
   });
