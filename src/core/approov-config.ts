@@ -1,5 +1,14 @@
 import { ApproovConfigurationError } from './errors.js';
-import { parseApproovSecrets, resolveSecretSource } from './token/secret.js';
+import {
+  SECRET_ENV_VARIABLES,
+  parseApproovSecretEntries,
+  parseApproovSecrets,
+  resolveSecretSource,
+  type ParsedSecret,
+} from './token/secret.js';
+import { resolveKeysetOptions, type ResolvedKeysetOptions } from './token/keyring-config.js';
+import { JwksKeySet } from './token/keyset.js';
+import { TokenKeyring } from './token/verify-keyring.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE, MAX_CACHE_MAX_BYTES, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
 import type { KeyObject } from 'node:crypto';
@@ -30,6 +39,9 @@ export interface ApproovCoreOptions {
   rejectLog?: unknown;
   messageSigningKey?: unknown;
   allowApproovStatus?: unknown;
+  jwksUri?: unknown;
+  algorithms?: unknown;
+  keyset?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -48,6 +60,10 @@ export interface ResolvedApproovConfig {
   accountSigningKeys: KeyObject[];
   /** Sanitised `Approov-Status` values that let a request without a token through (module-wide). */
   allowApproovStatus: readonly string[];
+  /** The JWKS key holder, not yet started (the Nest service fetches it at boot), when `jwksUri` is set. */
+  keyset?: JwksKeySet;
+  /** The checked keyset settings, when `jwksUri` is set. */
+  keysetOptions?: ResolvedKeysetOptions;
 }
 
 export { DEFAULT_TOKEN_HEADER };
@@ -65,7 +81,9 @@ export function resolveApproovConfig(
   const bad = (option: string, why: string): never => {
     throw new ApproovConfigurationError(`Approov option "${option}" ${why}`);
   };
-  const keys = parseApproovSecrets(resolveSecretSource(options.secret, env));
+  const keysetOptions = resolveKeysetOptions(options, bad);
+  const secrets = resolveSecrets(options.secret, env, keysetOptions !== undefined);
+  const keys = secrets.map((secret) => secret.key);
 
   const header = options.header ?? DEFAULT_TOKEN_HEADER;
   if (!isHeaderName(header)) bad('header', 'must be a valid HTTP header name.');
@@ -114,9 +132,17 @@ export function resolveApproovConfig(
   const accountSigningKeys = resolveAccountSigningKeys(options.messageSigningKey, env);
   const allowApproovStatus = checkApproovStatusList(options.allowApproovStatus ?? [], (why) => bad('allowApproovStatus', why));
 
+  const keyset = keysetOptions === undefined ? undefined : new JwksKeySet(keysetOptions);
+  const keyring =
+    keyset !== undefined || secrets.some((secret) => secret.kid !== undefined)
+      ? new TokenKeyring(secrets, keyset, keysetOptions?.algorithms ?? [])
+      : undefined;
+
   return {
+    ...(keyset !== undefined ? { keyset, keysetOptions } : {}),
     verifier: {
       keys,
+      ...(keyring !== undefined ? { keyring } : {}),
       tokenHeader: header as string,
       clockToleranceSec: tolerance as number,
       issuer,
@@ -134,6 +160,17 @@ export function resolveApproovConfig(
     accountSigningKeys,
     allowApproovStatus,
   };
+}
+
+/** The secrets; with a keyset they are optional (a backend may hold no secret at all). */
+function resolveSecrets(
+  option: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  hasKeyset: boolean,
+): ParsedSecret[] {
+  const absent = (option === undefined || option === null) && SECRET_ENV_VARIABLES.every((name) => env[name] === undefined);
+  if (absent && hasKeyset) return [];
+  return parseApproovSecretEntries(resolveSecretSource(option, env));
 }
 
 function checkStringList(
