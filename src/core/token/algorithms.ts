@@ -20,14 +20,14 @@ export interface AlgorithmProfile {
   /** node:crypto's digest name; null for EdDSA, which hashes internally. */
   readonly hash: 'sha256' | null;
   /** The exact signature length in bytes, or null when it follows the RSA modulus. */
-  readonly signatureBytes: number | null;
+  readonly expectedLength: number | null;
 }
 
 const PROFILES: Readonly<Record<AsymmetricAlgorithm, AlgorithmProfile>> = {
-  ES256: { alg: 'ES256', kty: 'EC', crv: 'P-256', hash: 'sha256', signatureBytes: 64 },
-  RS256: { alg: 'RS256', kty: 'RSA', hash: 'sha256', signatureBytes: null },
-  PS256: { alg: 'PS256', kty: 'RSA', hash: 'sha256', signatureBytes: null },
-  EdDSA: { alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519', hash: null, signatureBytes: 64 },
+  ES256: { alg: 'ES256', kty: 'EC', crv: 'P-256', hash: 'sha256', expectedLength: 64 },
+  RS256: { alg: 'RS256', kty: 'RSA', hash: 'sha256', expectedLength: null },
+  PS256: { alg: 'PS256', kty: 'RSA', hash: 'sha256', expectedLength: null },
+  EdDSA: { alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519', hash: null, expectedLength: 64 },
 };
 
 export function isAsymmetricAlgorithm(value: unknown): value is AsymmetricAlgorithm {

@@ -17,7 +17,7 @@ const MAX_KID_LENGTH = 256;
 export interface KeyCandidate {
   readonly profile: AlgorithmProfile;
   readonly input: VerifyKeyInput;
-  readonly signatureBytes: number;
+  readonly expectedLength: number;
 }
 
 /** A public key of the set, imported once, with a candidate per algorithm it may verify. */
@@ -95,11 +95,11 @@ function importOneJwk(entry: unknown, algorithms: readonly AsymmetricAlgorithm[]
   } catch {
     return 'not a valid public key';
   }
-  let signatureBytes: number | null = null;
+  let expectedLength: number | null = null;
   if (kty === 'RSA') {
     const bits = keyObject.asymmetricKeyDetails?.modulusLength ?? 0;
     if (bits < MIN_RSA_MODULUS_BITS) return `RSA modulus of ${bits} bits, under ${MIN_RSA_MODULUS_BITS}`;
-    signatureBytes = Math.ceil(bits / 8);
+    expectedLength = Math.ceil(bits / 8);
   }
   const candidates = new Map<AsymmetricAlgorithm, KeyCandidate>();
   for (const profile of profiles) {
@@ -108,7 +108,7 @@ function importOneJwk(entry: unknown, algorithms: readonly AsymmetricAlgorithm[]
       Object.freeze({
         profile,
         input: verifyKeyInput(profile.alg, keyObject),
-        signatureBytes: profile.signatureBytes ?? signatureBytes!,
+        expectedLength: profile.expectedLength ?? expectedLength!,
       }),
     );
   }

@@ -131,7 +131,7 @@ export function verifyKeyringJws(token: string, keyring: TokenKeyring): KeyringJ
   if (signature === null) return fail('token_signature_invalid');
   for (const candidate of lookup.candidates) {
     if (
-      signature.length === candidate.signatureBytes &&
+      signature.length === candidate.expectedLength &&
       asymmetricSignatureMatches(candidate.profile, candidate.input, signingInput, signature)
     ) {
       return { ok: true, header, payload };
