@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { ApproovConfigurationError } from '../../../src/core/token/secret.js';
+import { ApproovConfigurationError } from '../../../src/core/errors.js';
 import { resolveApproovConfig, type ApproovCoreOptions } from '../../../src/core/approov-config.js';
 import { isLoopbackHost } from '../../../src/core/token/keyring-config.js';
 

@@ -8,7 +8,7 @@ import {
   startApproovJwksServer,
   type ApproovJwksServer,
 } from 'nestjs-approov/testing';
-import { ApproovVerifier } from 'nestjs-approov';
+import { ApproovVerifier } from '../../../src/core/token/verifier.js';
 import { DEFAULT_KEYSET_FETCH_OPTIONS, JwksKeySet, type KeySetConfig, type KeySetEvent } from '../../../src/core/token/keyset.js';
 import { TokenKeyring } from '../../../src/core/token/verify-keyring.js';
 
