@@ -54,6 +54,7 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
   private shuttingDown = false;
   private readonly keyset?: JwksKeySet;
   private readonly requireKeysAtBoot: boolean;
+  private readonly jwksSetting: string;
 
   constructor(@Inject(APPROOV_MODULE_OPTIONS) options: ApproovModuleOptions) {
     const config = resolveApproovConfig(options ?? {});
@@ -79,6 +80,7 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
     );
     this.keyset = config.keyset;
     this.requireKeysAtBoot = config.keysetOptions?.requireAtBoot ?? true;
+    this.jwksSetting = config.jwksSetting ?? 'option "jwksUri"';
     this.keyset?.onEvent((event) => this.logKeySetEvent(event));
   }
 
@@ -124,7 +126,7 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
     if ((await this.keyset.start()) || !this.requireKeysAtBoot) return;
     this.keyset.close();
     throw new ApproovConfigurationError(
-      `Approov option "jwksUri": the key set could not be loaded at boot (${failure}). ` +
+      `Approov ${this.jwksSetting}: the key set could not be loaded at boot (${failure}). ` +
         'Check the URL, or set keyset.requireAtBoot to false to start anyway and answer 503 until keys load.',
     );
   }

@@ -64,10 +64,14 @@ export interface ResolvedApproovConfig {
   keyset?: JwksKeySet;
   /** The checked keyset settings, when `jwksUri` is set. */
   keysetOptions?: ResolvedKeysetOptions;
+  /** Where the JWKS URL came from, for messages: 'option "jwksUri"' or 'APPROOV_JWKS_URI'. */
+  jwksSetting?: string;
 }
 
 export { DEFAULT_TOKEN_HEADER };
 export const DEFAULT_BINDING_HEADERS = ['Authorization'];
+/** The environment variables read when the matching option is not given. */
+export const KEYSET_ENV_VARIABLES = { jwksUri: 'APPROOV_JWKS_URI', issuer: 'APPROOV_ISSUER', audience: 'APPROOV_AUDIENCE' } as const;
 export { MAX_CLOCK_TOLERANCE_SEC };
 
 /**
@@ -81,7 +85,19 @@ export function resolveApproovConfig(
   const bad = (option: string, why: string): never => {
     throw new ApproovConfigurationError(`Approov option "${option}" ${why}`);
   };
-  const keysetOptions = resolveKeysetOptions(options, bad);
+  // Like the secret, the keyset settings may come from the environment; errors then name the variable.
+  const fromEnv = (option: 'jwksUri' | 'issuer' | 'audience', variable: string) =>
+    options[option] !== undefined || env[variable] === undefined
+      ? { value: options[option], bad }
+      : {
+          value: env[variable],
+          bad: (name: string, why: string): never => {
+            if (name !== option) return bad(name, why);
+            throw new ApproovConfigurationError(`Approov ${variable} ${why}`);
+          },
+        };
+  const jwks = fromEnv('jwksUri', KEYSET_ENV_VARIABLES.jwksUri);
+  const keysetOptions = resolveKeysetOptions({ ...options, jwksUri: jwks.value }, jwks.bad);
   const secrets = resolveSecrets(options.secret, env, keysetOptions !== undefined);
   const keys = secrets.map((secret) => secret.key);
 
@@ -106,8 +122,10 @@ export function resolveApproovConfig(
     bad('clockToleranceSec', `must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SEC}.`);
   }
 
-  const issuer = checkStringList(options.issuer, 'issuer', bad);
-  const audience = checkStringList(options.audience, 'audience', bad);
+  const issuerSource = fromEnv('issuer', KEYSET_ENV_VARIABLES.issuer);
+  const audienceSource = fromEnv('audience', KEYSET_ENV_VARIABLES.audience);
+  const issuer = checkStringList(issuerSource.value, 'issuer', issuerSource.bad);
+  const audience = checkStringList(audienceSource.value, 'audience', audienceSource.bad);
 
   const allowMissing = options.allowMissingBindingClaim ?? false;
   if (typeof allowMissing !== 'boolean') bad('allowMissingBindingClaim', 'must be a boolean.');
@@ -139,7 +157,9 @@ export function resolveApproovConfig(
       : undefined;
 
   return {
-    ...(keyset !== undefined ? { keyset, keysetOptions } : {}),
+    ...(keyset !== undefined
+      ? { keyset, keysetOptions, jwksSetting: jwks.bad === bad ? 'option "jwksUri"' : KEYSET_ENV_VARIABLES.jwksUri }
+      : {}),
     verifier: {
       keys,
       ...(keyring !== undefined ? { keyring } : {}),

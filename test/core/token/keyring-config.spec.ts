@@ -99,6 +99,29 @@ describe('keyset options at boot', () => {
   });
 });
 
+describe('keyset settings from the environment', () => {
+  it('reads APPROOV_JWKS_URI, APPROOV_ISSUER and APPROOV_AUDIENCE when the options are not given', () => {
+    const config = resolve({}, { APPROOV_JWKS_URI: JWKS, APPROOV_ISSUER: 'https://i', APPROOV_AUDIENCE: 'a' });
+    expect(config.keysetOptions?.uri.href).toBe(JWKS);
+    expect(config.jwksSetting).toBe('APPROOV_JWKS_URI');
+    expect(config.verifier).toMatchObject({ issuer: 'https://i', audience: 'a' });
+  });
+
+  it('prefers the options to the environment', () => {
+    const config = resolve({ jwksUri: JWKS, issuer: 'https://option' }, { APPROOV_JWKS_URI: 'http://bad.example/', APPROOV_ISSUER: 'https://env' });
+    expect(config.jwksSetting).toBe('option "jwksUri"');
+    expect(config.verifier.issuer).toBe('https://option');
+  });
+
+  it.each([
+    [{ APPROOV_JWKS_URI: 'http://keys.example.com/' }, 'Approov APPROOV_JWKS_URI must use https'],
+    [{ APPROOV_JWKS_URI: JWKS, APPROOV_ISSUER: '' }, 'Approov APPROOV_ISSUER must be'],
+    [{ APPROOV_JWKS_URI: JWKS, APPROOV_AUDIENCE: '' }, 'Approov APPROOV_AUDIENCE must be'],
+  ])('names the variable of a bad value: %p', (env, message) => {
+    expect(refusal({}, env)).toContain(message);
+  });
+});
+
 describe('secrets with key ids at boot', () => {
   it('builds a keyring when a secret has a kid', () => {
     const config = resolve({ secret: [{ kid: 'k1', value: SECRET }] });
