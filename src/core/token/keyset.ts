@@ -72,7 +72,8 @@ interface LoadedKeys {
 export class JwksKeySet {
   private loaded: LoadedKeys | null = null;
   private inflight: Promise<boolean> | null = null;
-  private lastFetchStartedAt = -Infinity;
+  // Only fetches that tokens asked for count: a scheduled refresh must not delay a rotation's first token.
+  private lastAskedFetchAt = -Infinity;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private fetchCount = 0;
@@ -115,7 +116,6 @@ export class JwksKeySet {
   /** Fetches now, or joins the fetch in flight. Resolves true when keys were loaded. */
   refresh(): Promise<boolean> {
     if (this.inflight !== null) return this.inflight;
-    this.lastFetchStartedAt = this.now();
     this.fetchCount++;
     this.inflight = this.fetchAndLoad().finally(() => {
       this.inflight = null;
@@ -124,12 +124,14 @@ export class JwksKeySet {
   }
 
   /**
-   * For a `kid` the set does not hold (or when no keys are usable): a fetch, unless one ran less
-   * than a cooldown ago; then null, and the token is judged with the keys in memory.
+   * For a `kid` the set does not hold (or when no keys are usable): a fetch, unless a token asked
+   * for one less than a cooldown ago; then null, and the token is judged with the keys in memory.
    */
   refetchForUnknownKey(): Promise<boolean> | null {
     if (this.inflight !== null) return this.inflight;
-    if (this.now() - this.lastFetchStartedAt < this.config.cooldownSec * 1000) return null;
+    const now = this.now();
+    if (now - this.lastAskedFetchAt < this.config.cooldownSec * 1000) return null;
+    this.lastAskedFetchAt = now;
     return this.refresh();
   }
 

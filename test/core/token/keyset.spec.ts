@@ -164,6 +164,16 @@ describe('JwksKeySet: refresh and rotation', () => {
     expect(keyset.lookup('ES256', 'first')).toEqual({ status: 'unavailable' });
   });
 
+  it('lets the first unknown kid after boot refetch at once: only token-asked fetches start the cooldown', async () => {
+    const server = await jwksServer(first);
+    const { keyset } = keySet(server.url, { cooldownSec: 30 });
+    await keyset.start();
+    server.setKeys(first, second);
+    expect(await keyset.refetchForUnknownKey()).toBe(true);
+    expect(keyset.lookup('RS256', 'second').status).toBe('ok');
+    expect(keyset.refetchForUnknownKey()).toBeNull();
+  });
+
   it('refetches for an unknown kid at most once per cooldown', async () => {
     const server = await jwksServer(first);
     let now = 1_000_000;
