@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { Bench } from 'tinybench';
-import { ApproovVerifier, resolveApproovConfig } from 'nestjs-approov';
+import { ApproovVerifier, resolveApproovConfig } from './internals.js';
 import {
   createApproovJwks,
   createApproovKeyPair,

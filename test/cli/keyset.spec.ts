@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApproovVerifier, resolveApproovConfig } from 'nestjs-approov';
+import { ApproovVerifier } from '../../src/core/token/verifier.js';
+import { resolveApproovConfig } from '../../src/core/approov-config.js';
 
 // `nestjs-approov keyset` and `token --alg`, spawned from the build, checked by the module's own keyset path.
 const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
