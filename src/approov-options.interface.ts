@@ -18,6 +18,7 @@ export interface ApproovModuleOptions {
    * The JWKS URL of the Approov account's keyset (`approov keyset -setJWKSURI on`): tokens signed
    * with its asymmetric keys are accepted, the key picked by `kid`. https only (plain http only
    * for a loopback host). Fetched at boot, refreshed in the background; see `keyset`.
+   * Default: the APPROOV_JWKS_URI environment variable, when set.
    */
   jwksUri?: string;
   /** The asymmetric algorithms accepted with `jwksUri`: 'ES256', 'RS256', 'PS256', 'EdDSA'. Default ['ES256', 'RS256']. */
@@ -49,9 +50,9 @@ export interface ApproovModuleOptions {
   mode?: 'enforce' | 'monitor';
   /** Leeway in seconds for `exp` and `nbf`, 0 to 300. Default 0. */
   clockToleranceSec?: number;
-  /** When set, the token's `iss` must equal this value (or one of them). Default: not checked. */
+  /** When set, the token's `iss` must equal this value (or one of them). Default: APPROOV_ISSUER when set, else not checked. */
   issuer?: string | string[];
-  /** When set, the token's `aud` must contain this value (or one of them). Default: not checked. */
+  /** When set, the token's `aud` must contain this value (or one of them). Default: APPROOV_AUDIENCE when set, else not checked. */
   audience?: string | string[];
   /**
    * Let a binding route accept a token that carries no `pay` claim, as Approov's failover
