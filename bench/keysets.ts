@@ -20,7 +20,7 @@ import { ROOT, loadAverage, machineDescription, markdownTable, median, textTable
 
 const BATCH = 100;
 const DOC = join(ROOT, 'docs', 'keysets.md');
-const START = '<!-- keysets-bench:start (written by npm run bench:keysets) -->';
+const START = '<!-- keysets-bench:start -->';
 const END = '<!-- keysets-bench:end -->';
 
 const freshCopy = (text: string): string => Buffer.from(text, 'latin1').toString('latin1');
