@@ -76,16 +76,16 @@ function importOneJwk(entry: unknown, algorithms: readonly AsymmetricAlgorithm[]
   if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
     return 'kid is not a short non-empty string';
   }
-  if (use !== undefined && use !== 'sig') return `use is ${JSON.stringify(use)}, not "sig"`;
+  if (use !== undefined && use !== 'sig') return `use is ${quoted(use)}, not "sig"`;
   if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
     return 'key_ops does not allow "verify"';
   }
-  if (alg !== undefined && !isAsymmetricAlgorithm(alg)) return `alg ${JSON.stringify(alg)} is not supported`;
+  if (alg !== undefined && !isAsymmetricAlgorithm(alg)) return `alg ${quoted(alg)} is not supported`;
   const wanted = alg === undefined ? algorithms : algorithms.filter((accepted) => accepted === alg);
   const profiles = wanted.map(algorithmProfile).filter((profile) => profile.kty === kty && profile.crv === crv);
   if (profiles.length === 0) {
-    return `kty ${JSON.stringify(kty)}${crv === undefined ? '' : ` crv ${JSON.stringify(crv)}`}${
-      alg === undefined ? '' : ` alg ${JSON.stringify(alg)}`
+    return `kty ${quoted(kty)}${crv === undefined ? '' : ` crv ${quoted(crv)}`}${
+      alg === undefined ? '' : ` alg ${quoted(alg)}`
     } matches none of the accepted algorithms (${algorithms.join(', ')})`;
   }
 
@@ -129,5 +129,11 @@ function publicMembers(jwk: Record<string, unknown>): Record<string, unknown> {
 
 function describeKey(entry: unknown, index: number): string {
   const kid = (entry as { kid?: unknown } | null)?.kid;
-  return typeof kid === 'string' && kid.length <= MAX_KID_LENGTH ? JSON.stringify(kid) : `#${index}`;
+  return typeof kid === 'string' && kid.length <= MAX_KID_LENGTH ? quoted(kid) : `#${index}`;
+}
+
+/** A value from the network as it goes into a log line: JSON-escaped (no control characters), short. */
+function quoted(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
