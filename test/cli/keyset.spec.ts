@@ -9,7 +9,9 @@ import { ApproovVerifier } from '../../src/core/token/verifier.js';
 import { resolveApproovConfig } from '../../src/core/approov-config.js';
 
 // `nestjs-approov keyset` and `token --alg`, spawned from the build, checked by the module's own keyset path.
-const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const ROOT = new URL('../../', import.meta.url);
+const BIN = (JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }).bin['nestjs-approov']!;
+const CLI = fileURLToPath(new URL(BIN, ROOT));
 
 interface Run {
   code: number;
