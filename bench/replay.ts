@@ -52,7 +52,8 @@ function signedRequests(count: number, tag: string): BenchRequest[] {
 
 /** Token and signature checks as ApproovGuard runs them, through the service. */
 async function verify(service: ApproovService, request: BenchRequest): Promise<void> {
-  const token = service.verifyRequest(request);
+  const outcome = service.verifyRequest(request);
+  const token = outcome instanceof Promise ? await outcome : outcome;
   if (!token.ok) throw new Error(`bench token rejected: ${token.code}`);
   const signed = service.verifyMessageSignature(request, token.claims, ROUTE);
   const result = signed instanceof Promise ? await signed : signed;

@@ -13,9 +13,12 @@ import {
   approovBindingHash,
   combineApproovSignatures,
   createApproovInstallationKey,
+  createApproovKeyPair,
+  createApproovKeysetToken,
   createApproovSecret,
   createApproovToken,
   signApproovRequest,
+  startApproovJwksServer,
 } from 'nestjs-approov/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -198,14 +201,16 @@ function unsigned(token) {
 }
 
 /** Starts the sample app on a free port and resolves with its URL once it listens. */
-async function startSampleApp(platform) {
+async function startSampleApp(
+  platform,
+  approovEnv = { APPROOV_BASE64_SECRET: DEMO_SECRET, APPROOV_MESSAGE_SIGNING_KEY: DEMO_MESSAGE_SIGNING_KEY },
+) {
   const child = spawn(process.execPath, [SAMPLE_APP], {
     cwd: ROOT,
     // A line per reject: the tour shows each reject's reason, read from the log.
     env: {
       ...process.env,
-      APPROOV_BASE64_SECRET: DEMO_SECRET,
-      APPROOV_MESSAGE_SIGNING_KEY: DEMO_MESSAGE_SIGNING_KEY,
+      ...approovEnv,
       APPROOV_REJECT_LOG: 'every',
       PORT: '0',
       HOST: '127.0.0.1',
@@ -253,11 +258,62 @@ async function stopSampleApp(child) {
   clearTimeout(timer);
 }
 
+// The keyset part: tokens signed with asymmetric keys that the demo publishes itself on loopback.
+const KEYSET_ISSUER = 'https://demo.approov.example';
+const KEYSET_AUDIENCE = 'demo-api';
+
+/** A second sample app with APPROOV_JWKS_URI (no secret), on a JWKS this script serves. */
+async function startKeysetPart(platform) {
+  const es256 = createApproovKeyPair('ES256', 'demo-es256');
+  const rs256 = createApproovKeyPair('RS256', 'demo-rs256');
+  const jwks = await startApproovJwksServer(es256, rs256);
+  const app = await startSampleApp(platform, {
+    APPROOV_JWKS_URI: jwks.url,
+    APPROOV_ISSUER: KEYSET_ISSUER,
+    APPROOV_AUDIENCE: KEYSET_AUDIENCE,
+  });
+  return { app, jwks, es256, rs256 };
+}
+
+/** Keyset cases; `before` runs just before its request (the rotation publishes a new key). */
+function keysetCases({ jwks, es256, rs256 }) {
+  const claims = { iss: KEYSET_ISSUER, aud: KEYSET_AUDIENCE };
+  const token = (key, options = {}) => createApproovKeysetToken({ key, ...options, claims: { ...claims, ...options.claims } });
+  const rotated = createApproovKeyPair('ES256', 'demo-es256-next');
+  const stranger = createApproovKeyPair('ES256', 'demo-unknown');
+  return [
+    { route: '/token-check', name: 'keyset: ES256 token', headers: { 'Approov-Token': token(es256) }, expect: 200 },
+    { route: '/token-check', name: 'keyset: RS256 token', headers: { 'Approov-Token': token(rs256) }, expect: 200 },
+    {
+      route: '/token-check',
+      name: 'keyset: rotation, new key published',
+      before: () => jwks.setKeys(es256, rs256, rotated),
+      headers: { 'Approov-Token': token(rotated) },
+      expect: 200,
+    },
+    { route: '/token-check', name: 'keyset: old key still published', headers: { 'Approov-Token': token(es256) }, expect: 200 },
+    { route: '/token-check', name: 'keyset: unknown kid', headers: { 'Approov-Token': token(stranger) }, expect: 401 },
+    {
+      route: '/token-check',
+      name: 'keyset: wrong iss',
+      headers: { 'Approov-Token': token(es256, { claims: { iss: 'https://evil.example' } }) },
+      expect: 401,
+    },
+    {
+      route: '/token-check',
+      name: 'keyset: ES256 alg naming the RSA key',
+      headers: { 'Approov-Token': token(es256, { header: { kid: 'demo-rs256' } }) },
+      expect: 401,
+    },
+  ];
+}
+
 /** Plays the tour; each request carries an Approov-TraceID so its log line (the reason) can be found. */
-async function playTour(app) {
+async function playTour(app, cases = [...tourCases(), ...replayCases(app.url), ...messageSigningTourCases()], tracePrefix = 'demo') {
   const rows = [];
-  for (const [index, testCase] of [...tourCases(), ...replayCases(app.url), ...messageSigningTourCases()].entries()) {
-    const traceId = `demo-${index + 1}`;
+  for (const [index, testCase] of cases.entries()) {
+    const traceId = `${tracePrefix}-${index + 1}`;
+    testCase.before?.();
     let actual;
     try {
       const signed = testCase.sign?.(app.url + testCase.route);
@@ -333,11 +389,16 @@ function printCurlCommands(url) {
 async function main() {
   console.log(`DEMO secret (random, for this run only; never use it for a real API):\n  export DEMO_SECRET=${DEMO_SECRET}\n`);
   const app = await startSampleApp(flags.platform);
+  let keyset;
   let stopping = false;
   const stop = async (code) => {
     if (stopping) return;
     stopping = true;
     await stopSampleApp(app.child);
+    if (keyset !== undefined) {
+      await stopSampleApp(keyset.app.child);
+      await keyset.jwks.close();
+    }
     process.exit(code);
   };
   process.on('SIGINT', () => void stop(0));
@@ -346,6 +407,9 @@ async function main() {
   try {
     console.log(`Sample app (${flags.platform}) listening on ${app.url}\n`);
     const rows = await playTour(app);
+    keyset = await startKeysetPart(flags.platform);
+    console.log(`Keyset sample app (${flags.platform}) listening on ${keyset.app.url}, JWKS served at ${keyset.jwks.url}\n`);
+    rows.push(...(await playTour(keyset.app, keysetCases(keyset), 'demo-keyset')));
     printTable(rows);
     const matched = rows.filter((row) => row.match).length;
     console.log(`\n${matched}/${rows.length} cases matched.`);

@@ -9,8 +9,36 @@ export interface ApproovModuleOptions {
    * The Approov account secret, as printed by `approov secret -get base64` (or `base64url`).
    * An array enables rotation: a token signed with any of them is accepted.
    * Default: the APPROOV_BASE64_SECRET environment variable, then APPROOV_BASE64URL_SECRET.
+   * Entries may carry the key id Approov puts in the token (`approov secret -setKeyID`):
+   * `[{ kid: 'k2', value: '...' }]`; a token's `kid` then picks exactly its secret.
+   * Optional when `jwksUri` is set (a backend that accepts keyset tokens only holds no secret).
    */
-  secret?: string | string[];
+  secret?: string | Array<string | { kid: string; value: string }>;
+  /**
+   * The JWKS URL of the Approov account's keyset (`approov keyset -setJWKSURI on`): tokens signed
+   * with its asymmetric keys are accepted, the key picked by `kid`. https only (plain http only
+   * for a loopback host). Fetched at boot, refreshed in the background; see `keyset`.
+   * Default: the APPROOV_JWKS_URI environment variable, when set.
+   */
+  jwksUri?: string;
+  /** The asymmetric algorithms accepted with `jwksUri`: 'ES256', 'RS256', 'PS256', 'EdDSA'. Default ['ES256', 'RS256']. */
+  algorithms?: Array<'ES256' | 'RS256' | 'PS256' | 'EdDSA'>;
+  /**
+   * How the JWKS is fetched and kept (with `jwksUri` only). `requireAtBoot` (default true): refuse
+   * to start when the first fetch fails; false starts anyway and answers 503 until keys load.
+   * `ttlSec` (600): keys are fresh this long, refreshed in the background at 80% of it.
+   * `timeoutMs` (3000): deadline of one fetch. `maxResponseBytes` (65536): response size cap.
+   * `cooldownSec` (30): least time between fetches caused by unknown `kid`s or failures.
+   * `maxStaleSec` (3600): how long past the TTL the last keys serve while the endpoint fails.
+   */
+  keyset?: {
+    requireAtBoot?: boolean;
+    ttlSec?: number;
+    timeoutMs?: number;
+    maxResponseBytes?: number;
+    cooldownSec?: number;
+    maxStaleSec?: number;
+  };
   /** The request header that carries the token. Default 'Approov-Token'. */
   header?: string;
   /** The headers `@ApproovBinding()` with no argument binds to, in order. Default ['Authorization']. */
@@ -22,9 +50,9 @@ export interface ApproovModuleOptions {
   mode?: 'enforce' | 'monitor';
   /** Leeway in seconds for `exp` and `nbf`, 0 to 300. Default 0. */
   clockToleranceSec?: number;
-  /** When set, the token's `iss` must equal this value (or one of them). Default: not checked. */
+  /** When set, the token's `iss` must equal this value (or one of them). Default: APPROOV_ISSUER when set, else not checked. */
   issuer?: string | string[];
-  /** When set, the token's `aud` must contain this value (or one of them). Default: not checked. */
+  /** When set, the token's `aud` must contain this value (or one of them). Default: APPROOV_AUDIENCE when set, else not checked. */
   audience?: string | string[];
   /**
    * Let a binding route accept a token that carries no `pay` claim, as Approov's failover

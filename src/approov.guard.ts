@@ -7,6 +7,8 @@ import { ApproovService } from './approov.service.js';
 import type { ApproovFailureCode } from './core/failure.js';
 import { whenSettled } from './core/maybe-async.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
+import type { ApproovCheckResult } from './core/token/verifier.js';
+import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 
 const NO_BINDING: readonly string[] = Object.freeze([]);
 
@@ -14,7 +16,7 @@ const NO_BINDING: readonly string[] = Object.freeze([]);
 interface Pass {
   readonly service: ApproovService;
   readonly binding: readonly string[];
-  readonly signing: unknown;
+  readonly signing: Readonly<ApproovMessageSigningOptions> | undefined;
 }
 
 // Requests that already passed, so the guard can run twice (global APP_GUARD plus the one
@@ -55,6 +57,19 @@ export class ApproovGuard implements CanActivate {
     }
     const pass: Pass = { service: this.service, binding: bindingHeaders, signing };
     const token = this.service.verifyRequest(request, bindingHeaders);
+    // Only a keyset refetch for an unknown `kid` makes the token check wait.
+    return token instanceof Promise
+      ? token.then((settled) => this.afterToken(settled, request, context, pass))
+      : this.afterToken(token, request, context, pass);
+  }
+
+  private afterToken(
+    token: ApproovCheckResult,
+    request: ApproovRequestLike,
+    context: ExecutionContext,
+    pass: Pass,
+  ): boolean | Promise<boolean> {
+    const signing = pass.signing;
     if (!token.ok) return this.reject(token.code, request, context);
     if (signing === undefined) return this.accept(request, token.claims, pass);
     return whenSettled(this.service.verifyMessageSignature(request, token.claims, signing), (signed) =>

@@ -1,4 +1,12 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import type { ApproovModuleOptions } from './approov-options.interface.js';
 import { loggablePathOf, nodeRequestOf, requestMethodOf, traceIdOf, type ApproovRequestLike } from './approov-request.js';
@@ -11,8 +19,10 @@ import type { MaybePromise } from './core/maybe-async.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { MessageSignatureResult } from './core/message-signing/verify.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
-import { ApproovVerifier, type ApproovCheckResult } from './core/token/verifier.js';
+import { ApproovVerifier, type ApproovCheckOutcome } from './core/token/verifier.js';
 import { readApproovStatus } from './core/http/approov-status.js';
+import { ApproovConfigurationError } from './core/errors.js';
+import type { JwksKeySet, KeySetEvent } from './core/token/keyset.js';
 
 // How long the boot-time check waits for the replay store before warning that it is not reachable.
 const STORE_BOOT_CHECK_MS = 3000;
@@ -23,7 +33,7 @@ const STORE_BOOT_CHECK_MS = 3000;
  * ApproovGuard and ApproovStrategy. Closes the replay store on app shutdown.
  */
 @Injectable()
-export class ApproovService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly tokenVerifier: ApproovVerifier;
   private readonly signatureVerifier: RouteSignatureVerifier;
@@ -42,6 +52,9 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
   // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')).
   private readonly reported = new WeakSet<object>();
   private shuttingDown = false;
+  private readonly keyset?: JwksKeySet;
+  private readonly requireKeysAtBoot: boolean;
+  private readonly jwksSetting: string;
 
   constructor(@Inject(APPROOV_MODULE_OPTIONS) options: ApproovModuleOptions) {
     const config = resolveApproovConfig(options ?? {});
@@ -65,6 +78,10 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
     this.rejectLog = new RejectLogThrottle(config.rejectLog.mode, interval, (code, count, elapsedSec) =>
       this.logger.warn(`${code}: ${count} more in the last ${Math.round(elapsedSec)} s (one line per code per ${interval} s)`),
     );
+    this.keyset = config.keyset;
+    this.requireKeysAtBoot = config.keysetOptions?.requireAtBoot ?? true;
+    this.jwksSetting = config.jwksSetting ?? 'option "jwksUri"';
+    this.keyset?.onEvent((event) => this.logKeySetEvent(event));
   }
 
   /** Warns, without holding up the boot, when the replay store cannot be reached: signed requests get 503 until it can. */
@@ -94,9 +111,36 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
     return this.replayCheck.store.checkHealth();
   }
 
-  /** Verifies the token of `request` and, when given, its binding to `bindingHeaders`. */
-  verifyRequest(request: ApproovRequestLike, bindingHeaders?: readonly string[]): ApproovCheckResult {
-    return this.tokenVerifier.verifyRequest(nodeRequestOf(request), bindingHeaders);
+  /**
+   * Fetches the JWKS before the app serves. When it cannot load, boot fails naming `jwksUri`,
+   * unless `keyset.requireAtBoot` is false: then the app starts, answers 503 on guarded routes,
+   * and keeps retrying in the background.
+   */
+  async onModuleInit(): Promise<void> {
+    if (this.keyset === undefined) return;
+    let failure = 'no usable keys';
+    const remember = (event: KeySetEvent) => {
+      if (event.type === 'fetch_failed') failure = event.reason;
+    };
+    this.keyset.onEvent(remember);
+    if ((await this.keyset.start()) || !this.requireKeysAtBoot) return;
+    this.keyset.close();
+    throw new ApproovConfigurationError(
+      `Approov ${this.jwksSetting}: the key set could not be loaded at boot (${failure}). ` +
+        'Check the URL, or set keyset.requireAtBoot to false to start anyway and answer 503 until keys load.',
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.keyset?.close();
+  }
+
+  /**
+   * Verifies the token of `request` and, when given, its binding to `bindingHeaders`. A Promise
+   * only when a keyset token's unknown `kid` waits for one refetch (bounded by the fetch deadline).
+   */
+  verifyRequest(request: ApproovRequestLike, bindingHeaders?: readonly string[]): ApproovCheckOutcome {
+    return this.tokenVerifier.verifyRequestWithRefetch(nodeRequestOf(request), bindingHeaders);
   }
 
   /** Verifies the message signature of a request whose token (`claims`) already passed, under the route's rules. */
@@ -181,6 +225,21 @@ export class ApproovService implements OnApplicationBootstrap, OnApplicationShut
         // A broken metrics hook must not turn a 401 into a 500, nor leak what it threw.
         this.logger.error(`onFailure hook threw ${(error as Error)?.name ?? 'an error'}`);
       }
+    }
+  }
+
+  /** One line per key-set change or failed fetch: counts and reasons, never key material or the URL. */
+  private logKeySetEvent(event: KeySetEvent): void {
+    if (event.type === 'loaded') {
+      if (!event.changed) return;
+      this.logger.log(
+        `keyset loaded: ${event.keyCount} key(s)` + (event.skipped.length > 0 ? `; ignored ${event.skipped.join('; ')}` : ''),
+      );
+    } else {
+      this.logger.warn(
+        `keyset fetch failed: ${event.reason}; ` +
+          (event.serving === 'stale' ? 'serving the last keys' : 'no keys: keyset tokens are answered 503'),
+      );
     }
   }
 }

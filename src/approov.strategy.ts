@@ -5,6 +5,7 @@ import { createApproovRejection } from './approov-rejection.js';
 import type { ApproovRequestLike } from './approov-request.js';
 import { ApproovService } from './approov.service.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
+import type { ApproovCheckResult } from './core/token/verifier.js';
 
 /** What the typings say of the base class: neither @types/passport-jwt nor one @nestjs/passport major's types. */
 interface JwtStrategyOptions {
@@ -48,8 +49,19 @@ export class ApproovStrategy extends ApproovStrategyBase {
   }
 
   override authenticate(request: ApproovRequestLike): void {
-    const passport = this as unknown as PassportActions;
     const result = this.service.verifyRequest(request);
+    if (result instanceof Promise) {
+      result.then(
+        (settled) => this.decide(settled, request),
+        (error: Error) => (this as unknown as PassportActions).error(error),
+      );
+    } else {
+      this.decide(result, request);
+    }
+  }
+
+  private decide(result: ApproovCheckResult, request: ApproovRequestLike): void {
+    const passport = this as unknown as PassportActions;
     if (result.ok) {
       request.approov = result.claims;
       passport.success(this.validate(result.claims));

@@ -17,6 +17,8 @@ function rejectLogMode(config: ConfigService): 'summary' | 'every' {
   imports: [
     // Loads .env into the environment, where ApproovModule reads APPROOV_BASE64_SECRET (else
     // APPROOV_BASE64URL_SECRET) itself: a bad value stops the boot with the variable's name.
+    // So it reads APPROOV_JWKS_URI, APPROOV_ISSUER and APPROOV_AUDIENCE (keysets; the secret is
+    // then optional).
     ConfigModule.forRoot({ isGlobal: true }),
     // The replay store comes from REDIS_URL through ConfigService (in memory when unset).
     ApproovModule.forRootAsync({

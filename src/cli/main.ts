@@ -6,8 +6,9 @@ import { EXIT_OK, EXIT_USAGE, exitOnUsageError, processOutput, runCommand, Usage
 import { secretCommand } from './secret.js';
 import { signCommand } from './sign.js';
 import { tokenCommand } from './token.js';
+import { keysetCommand } from './keyset.js';
 
-const COMMANDS: readonly Command[] = [secretCommand, tokenCommand, checkCommand, signCommand];
+const COMMANDS: readonly Command[] = [secretCommand, tokenCommand, checkCommand, signCommand, keysetCommand];
 
 const MAIN_HELP = `Usage: nestjs-approov <command> [options]
 
@@ -18,6 +19,7 @@ Commands:
   token     mint a token signed with a secret (like: approov token -genExample)
   check     verify a token and print its claims and the verdict
   sign      sign a request as an app with installation message signing does
+  keyset    make a key pair and a JWKS file (like: approov keyset -add ES256)
 
 Options:
   -h, --help     help for a command: nestjs-approov <command> --help

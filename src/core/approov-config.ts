@@ -1,5 +1,14 @@
 import { ApproovConfigurationError } from './errors.js';
-import { parseApproovSecrets, resolveSecretSource } from './token/secret.js';
+import {
+  SECRET_ENV_VARIABLES,
+  parseApproovSecretEntries,
+  parseApproovSecrets,
+  resolveSecretSource,
+  type ParsedSecret,
+} from './token/secret.js';
+import { resolveKeysetOptions, type ResolvedKeysetOptions } from './token/keyring-config.js';
+import { JwksKeySet } from './token/keyset.js';
+import { TokenKeyring } from './token/verify-keyring.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
 import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE, MAX_CACHE_MAX_BYTES, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
 import type { KeyObject } from 'node:crypto';
@@ -30,6 +39,9 @@ export interface ApproovCoreOptions {
   rejectLog?: unknown;
   messageSigningKey?: unknown;
   allowApproovStatus?: unknown;
+  jwksUri?: unknown;
+  algorithms?: unknown;
+  keyset?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -48,10 +60,18 @@ export interface ResolvedApproovConfig {
   accountSigningKeys: KeyObject[];
   /** Sanitised `Approov-Status` values that let a request without a token through (module-wide). */
   allowApproovStatus: readonly string[];
+  /** The JWKS key holder, not yet started (the Nest service fetches it at boot), when `jwksUri` is set. */
+  keyset?: JwksKeySet;
+  /** The checked keyset settings, when `jwksUri` is set. */
+  keysetOptions?: ResolvedKeysetOptions;
+  /** Where the JWKS URL came from, for messages: 'option "jwksUri"' or 'APPROOV_JWKS_URI'. */
+  jwksSetting?: string;
 }
 
 export { DEFAULT_TOKEN_HEADER };
 export const DEFAULT_BINDING_HEADERS = ['Authorization'];
+/** The environment variables read when the matching option is not given. */
+export const KEYSET_ENV_VARIABLES = { jwksUri: 'APPROOV_JWKS_URI', issuer: 'APPROOV_ISSUER', audience: 'APPROOV_AUDIENCE' } as const;
 export { MAX_CLOCK_TOLERANCE_SEC };
 
 /**
@@ -65,7 +85,21 @@ export function resolveApproovConfig(
   const bad = (option: string, why: string): never => {
     throw new ApproovConfigurationError(`Approov option "${option}" ${why}`);
   };
-  const keys = parseApproovSecrets(resolveSecretSource(options.secret, env));
+  // Like the secret, the keyset settings may come from the environment; errors then name the variable.
+  const fromEnv = (option: 'jwksUri' | 'issuer' | 'audience', variable: string) =>
+    options[option] !== undefined || env[variable] === undefined
+      ? { value: options[option], bad }
+      : {
+          value: env[variable],
+          bad: (name: string, why: string): never => {
+            if (name !== option) return bad(name, why);
+            throw new ApproovConfigurationError(`Approov ${variable} ${why}`);
+          },
+        };
+  const jwks = fromEnv('jwksUri', KEYSET_ENV_VARIABLES.jwksUri);
+  const keysetOptions = resolveKeysetOptions({ ...options, jwksUri: jwks.value }, jwks.bad);
+  const secrets = resolveSecrets(options.secret, env, keysetOptions !== undefined);
+  const keys = secrets.map((secret) => secret.key);
 
   const header = options.header ?? DEFAULT_TOKEN_HEADER;
   if (!isHeaderName(header)) bad('header', 'must be a valid HTTP header name.');
@@ -88,8 +122,10 @@ export function resolveApproovConfig(
     bad('clockToleranceSec', `must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SEC}.`);
   }
 
-  const issuer = checkStringList(options.issuer, 'issuer', bad);
-  const audience = checkStringList(options.audience, 'audience', bad);
+  const issuerSource = fromEnv('issuer', KEYSET_ENV_VARIABLES.issuer);
+  const audienceSource = fromEnv('audience', KEYSET_ENV_VARIABLES.audience);
+  const issuer = checkStringList(issuerSource.value, 'issuer', issuerSource.bad);
+  const audience = checkStringList(audienceSource.value, 'audience', audienceSource.bad);
 
   const allowMissing = options.allowMissingBindingClaim ?? false;
   if (typeof allowMissing !== 'boolean') bad('allowMissingBindingClaim', 'must be a boolean.');
@@ -114,9 +150,19 @@ export function resolveApproovConfig(
   const accountSigningKeys = resolveAccountSigningKeys(options.messageSigningKey, env);
   const allowApproovStatus = checkApproovStatusList(options.allowApproovStatus ?? [], (why) => bad('allowApproovStatus', why));
 
+  const keyset = keysetOptions === undefined ? undefined : new JwksKeySet(keysetOptions);
+  const keyring =
+    keyset !== undefined || secrets.some((secret) => secret.kid !== undefined)
+      ? new TokenKeyring(secrets, keyset, keysetOptions?.algorithms ?? [])
+      : undefined;
+
   return {
+    ...(keyset !== undefined
+      ? { keyset, keysetOptions, jwksSetting: jwks.bad === bad ? 'option "jwksUri"' : KEYSET_ENV_VARIABLES.jwksUri }
+      : {}),
     verifier: {
       keys,
+      ...(keyring !== undefined ? { keyring } : {}),
       tokenHeader: header as string,
       clockToleranceSec: tolerance as number,
       issuer,
@@ -134,6 +180,17 @@ export function resolveApproovConfig(
     accountSigningKeys,
     allowApproovStatus,
   };
+}
+
+/** The secrets; with a keyset they are optional (a backend may hold no secret at all). */
+function resolveSecrets(
+  option: unknown,
+  env: Readonly<Record<string, string | undefined>>,
+  hasKeyset: boolean,
+): ParsedSecret[] {
+  const absent = (option === undefined || option === null) && SECRET_ENV_VARIABLES.every((name) => env[name] === undefined);
+  if (absent && hasKeyset) return [];
+  return parseApproovSecretEntries(resolveSecretSource(option, env));
 }
 
 function checkStringList(

@@ -23,6 +23,7 @@ export const APPROOV_FAILURE_CODES = [
   'content_digest_mismatch',
   'message_signature_replayed',
   'replay_store_unavailable',
+  'unknown_key_id',
   'keys_unavailable',
   // Answered 413, not 401: the body was too long to check, which says nothing about the client.
   'request_body_too_large',

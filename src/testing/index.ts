@@ -73,3 +73,15 @@ export {
 export function signApproovRequest(options: SignApproovRequestOptions): ApproovSignatureHeaders {
   return createApproovRequestSignature(options).headers;
 }
+
+export {
+  approovKeyPairFrom,
+  createApproovJwks,
+  createApproovKeyPair,
+  createApproovKeysetToken,
+  startApproovJwksServer,
+  type ApproovJwksFailure,
+  type ApproovJwksServer,
+  type ApproovKeyPair,
+  type CreateApproovKeysetTokenOptions,
+} from './keyset.js';

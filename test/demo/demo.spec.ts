@@ -92,6 +92,13 @@ describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', 
     expect(rows.find((row) => row.name === 'the same signed request, replayed')?.reason).toBe('message_signature_replayed');
   });
 
+  it('tours keyset tokens on a JWKS it serves itself: ES256, RS256, rotation, unknown kid, wrong iss', () => {
+    const keyset = (name: string) => rows.find((row) => row.name === `keyset: ${name}`);
+    for (const name of ['ES256 token', 'RS256 token', 'rotation, new key published']) expect(keyset(name)?.actual).toBe('200');
+    expect(keyset('unknown kid')).toMatchObject({ actual: '401', reason: 'unknown_key_id' });
+    expect(keyset('wrong iss')).toMatchObject({ actual: '401', reason: 'token_issuer_invalid' });
+  });
+
   it('stops the sample app before exiting', async () => {
     const url = /listening on (http:\/\/\S+)/.exec(run.stdout)?.[1];
     expect(url).toBeDefined();

@@ -26,7 +26,8 @@ export function assertBuilt(): void {
 /** The child's environment: this process's, minus every variable the sample app reads, plus `env`. */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'APPROOV_MESSAGE_SIGNING_KEY', 'PORT', 'HOST', 'PLATFORM', 'NODE_OPTIONS', 'REDIS_URL', 'REDIS_KEY_PREFIX']) {
+  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'APPROOV_MESSAGE_SIGNING_KEY', 'PORT', 'HOST', 'PLATFORM', 'NODE_OPTIONS', 'REDIS_URL', 'REDIS_KEY_PREFIX',
+    'APPROOV_JWKS_URI', 'APPROOV_ISSUER', 'APPROOV_AUDIENCE']) {
     delete base[name];
   }
   return { ...base, ...env };

@@ -40,14 +40,37 @@ export function resolveSecretSource(
  * Fails closed with an ApproovConfigurationError naming the setting; never echoes the value.
  */
 export function parseApproovSecrets(source: SecretSource): KeyObject[] {
+  return parseApproovSecretEntries(source).map((entry) => entry.key);
+}
+
+/** A parsed secret and the key id (`kid`) that selects it, when configured with one. */
+export interface ParsedSecret {
+  kid?: string;
+  key: KeyObject;
+}
+
+/**
+ * parseApproovSecrets, also accepting `{ kid, value }` entries (`approov secret -setKeyID`): a
+ * token's `kid` then picks its secret. Ids must be unique non-empty strings.
+ */
+export function parseApproovSecretEntries(source: SecretSource): ParsedSecret[] {
   const { value, setting } = source;
   const values = Array.isArray(value) ? value : [value];
   if (values.length === 0) {
     throw new ApproovConfigurationError(`Approov ${setting} is an empty list: give at least one secret.`);
   }
-  return values.map((entry, index) =>
-    parseOneSecret(entry, values.length > 1 ? `${setting}[${index}]` : setting),
-  );
+  const seen = new Set<string>();
+  return values.map((entry, index) => {
+    const name = values.length > 1 ? `${setting}[${index}]` : setting;
+    if (typeof entry !== 'object' || entry === null) return { key: parseOneSecret(entry, name) };
+    const { kid, value: secret } = entry as { kid?: unknown; value?: unknown };
+    if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) {
+      throw new ApproovConfigurationError(`Approov ${name}.kid must be a non-empty string (the secret's key id).`);
+    }
+    if (seen.has(kid)) throw new ApproovConfigurationError(`Approov ${name}.kid repeats another secret's id.`);
+    seen.add(kid);
+    return { kid, key: parseOneSecret(secret, `${name}.value`) };
+  });
 }
 
 function parseOneSecret(entry: unknown, setting: string): KeyObject {

@@ -14,10 +14,13 @@ import {
   freezeAndMeasure,
   type VerifiedToken,
 } from './verified-token-cache.js';
+import { verifyKeyringToken, type TokenKeyring } from './verify-keyring.js';
 
 export interface ApproovVerifierConfig extends TokenVerificationOptions {
   /** HMAC keys, first to last (rotation). */
   keys: readonly KeyObject[];
+  /** Secrets with key ids and/or a JWKS keyset; when set, tokens are verified against it instead of `keys`. */
+  keyring?: TokenKeyring;
   /** The token header name. Default 'Approov-Token'. */
   tokenHeader?: string;
   /** Let a bound route accept a token without `pay` (Approov failover). Default false. */
@@ -37,6 +40,9 @@ export type ApproovCheckResult =
   | { ok: true; claims: ApproovTokenClaims }
   | { ok: false; code: ApproovFailureCode };
 
+/** A Promise only when the check waits for a keyset refetch (an unknown `kid`); otherwise the result itself. */
+export type ApproovCheckOutcome = ApproovCheckResult | Promise<ApproovCheckResult>;
+
 /**
  * The one place where a request's Approov headers are judged. The Nest guard, the Passport
  * strategy, the CLI and the benchmarks all call this; it holds no Nest import.
@@ -45,32 +51,53 @@ export class ApproovVerifier {
   readonly tokenHeader: string;
   private readonly tokenHeaderLower: string;
   private readonly now: () => number;
-  private readonly cache: VerifiedTokenCache | null;
+  private cache: VerifiedTokenCache | null;
   private readonly acceptedHeader: AcceptedHeaderMemo = newAcceptedHeaderMemo();
 
   constructor(private readonly config: ApproovVerifierConfig) {
-    if (config.keys.length === 0) throw new ApproovConfigurationError('ApproovVerifier needs at least one key');
+    if (config.keys.length === 0 && config.keyring === undefined) {
+      throw new ApproovConfigurationError('ApproovVerifier needs at least one key');
+    }
     this.tokenHeader = config.tokenHeader ?? DEFAULT_TOKEN_HEADER;
     this.tokenHeaderLower = this.tokenHeader.toLowerCase();
     this.now = config.now ?? systemClock;
     const cacheSize = config.cacheSize ?? DEFAULT_CACHE_SIZE;
-    this.cache =
+    const newCache = () =>
       cacheSize === 0
         ? null
         : new VerifiedTokenCache(cacheSize, config.clockToleranceSec, config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
+    this.cache = newCache();
+    // A rotation may remove a key: tokens it verified must be checked again, so start an empty cache.
+    config.keyring?.keyset?.onEvent((event) => {
+      if (event.type === 'loaded' && event.changed) this.cache = newCache();
+    });
   }
 
   /**
    * Verifies a token string alone (no header or binding rules). A token that passed every check
    * is served from the cache while its `exp` holds; failures, and tokens whose claims are too big
    * for the cache's per-entry bound, are never cached. Claims are frozen.
+   * It never waits: a `kid` the keyset does not hold is judged with the keys in memory.
    */
   verifyToken(token: string): ApproovCheckResult {
+    return this.checkToken(token, false) as ApproovCheckResult;
+  }
+
+  /** verifyToken, or with `mayRefetch` a Promise that waits for one keyset refetch (cooldown permitting). */
+  private checkToken(token: string, mayRefetch: boolean): ApproovCheckOutcome {
     const nowSec = this.now();
     const cached = this.cache?.get(token, nowSec);
     if (cached !== undefined) return cached;
-    const result = verifyApproovToken(token, this.config.keys, nowSec, this.config, this.acceptedHeader);
-    if (!result.ok) return result;
+    const keyring = this.config.keyring;
+    const result =
+      keyring === undefined
+        ? verifyApproovToken(token, this.config.keys, nowSec, this.config, this.acceptedHeader)
+        : verifyKeyringToken(token, keyring, nowSec, this.config);
+    if (!result.ok) {
+      if (!('refetch' in result)) return result;
+      const refetch = mayRefetch ? keyring?.keyset?.refetchForUnknownKey() : null;
+      return refetch ? refetch.then(() => this.checkToken(token, false)) : { ok: false, code: result.code };
+    }
     const claimsBytes = freezeAndMeasure(result.claims);
     const verified: VerifiedToken = Object.freeze({ ok: true, claims: result.claims });
     this.cache?.set(token, verified, entryBytes(token, claimsBytes));
@@ -79,14 +106,38 @@ export class ApproovVerifier {
 
   /**
    * Verifies the request's token header and, when `bindingHeaders` is non-empty, the binding of
-   * the token to those headers' values, concatenated in the given order.
+   * the token to those headers' values, concatenated in the given order. It never waits: a `kid`
+   * the keyset does not hold is judged with the keys in memory.
    */
   verifyRequest(source: HeaderSource, bindingHeaders?: readonly string[]): ApproovCheckResult {
+    return this.checkRequest(source, bindingHeaders, false) as ApproovCheckResult;
+  }
+
+  /**
+   * verifyRequest, except that a token whose `kid` the keyset does not hold (or that arrives
+   * before any key loaded) waits for one keyset refetch, cooldown permitting, bounded by the
+   * fetch deadline: then, and only then, the answer is a Promise.
+   */
+  verifyRequestWithRefetch(source: HeaderSource, bindingHeaders?: readonly string[]): ApproovCheckOutcome {
+    return this.checkRequest(source, bindingHeaders, true);
+  }
+
+  private checkRequest(source: HeaderSource, bindingHeaders: readonly string[] | undefined, mayRefetch: boolean): ApproovCheckOutcome {
     if (headerListMayBeCut(source)) return { ok: false, code: 'too_many_headers' };
     const header = readSingleHeader(source, this.tokenHeaderLower);
     if (header.status === 'missing') return { ok: false, code: 'missing_approov_token' };
     if (header.status === 'duplicate') return { ok: false, code: 'duplicate_approov_token' };
-    const result = this.verifyToken(header.value);
+    const result = this.checkToken(header.value, mayRefetch);
+    return result instanceof Promise
+      ? result.then((settled) => this.checkBinding(settled, source, bindingHeaders))
+      : this.checkBinding(result, source, bindingHeaders);
+  }
+
+  private checkBinding(
+    result: ApproovCheckResult,
+    source: HeaderSource,
+    bindingHeaders: readonly string[] | undefined,
+  ): ApproovCheckResult {
     if (!result.ok || bindingHeaders === undefined || bindingHeaders.length === 0) return result;
 
     const values: string[] = [];
