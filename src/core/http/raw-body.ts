@@ -6,6 +6,18 @@ import type { HeaderSource } from './request-headers.js';
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** The highest `maxBodyBytes` accepted: the bytes are held in memory until the guard has checked them. */
 export const MAX_MAX_BODY_BYTES = 1024 * 1024 * 1024;
+/**
+ * The bytes all captures of one server may hold together (or the per-request limit, if larger):
+ * past it new bytes are not kept and their capture settles `unavailable`, which only fails closed
+ * on routes that check a Content-Digest. The headers that start a capture need no token.
+ */
+export const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
+
+/** The bytes held by the captures that share it, against one bound. */
+export class RawBodyBudget {
+  held = 0;
+  constructor(readonly limit: number) {}
+}
 
 /** The Node request as the HTTP server hands it over: IncomingMessage, Http2ServerRequest, or a test double. */
 export type RawBodyRequest = Readable & HeaderSource;
@@ -30,8 +42,13 @@ export class RawBodyCapture {
   private size = 0;
   private result: RawBodyResult | undefined;
   private waiters: Array<(result: RawBodyResult) => void> = [];
+  /** Bytes counted against the budget, given back by release() (or at once when the outcome holds no body). */
+  private counted = 0;
 
-  constructor(readonly limit: number) {}
+  constructor(
+    readonly limit: number,
+    private readonly budget?: RawBodyBudget,
+  ) {}
 
   /** The outcome once the body has ended, gone past the limit or been aborted; undefined while reading. */
   get settled(): RawBodyResult | undefined {
@@ -49,7 +66,24 @@ export class RawBodyCapture {
     if (bytes === undefined) return this.settle(UNAVAILABLE);
     this.size += bytes.length;
     if (this.size > this.limit) return this.settle(TOO_LARGE);
+    if (this.budget !== undefined) {
+      if (this.budget.held + bytes.length > this.budget.limit) return this.settle(UNAVAILABLE);
+      this.budget.held += bytes.length;
+      this.counted += bytes.length;
+    }
     this.chunks.push(bytes);
+  }
+
+  /** The request is over (its response finished or the connection closed): frees the body and gives its bytes back. */
+  release(): void {
+    this.settle(UNAVAILABLE);
+    if (this.result?.status === 'ok') this.result = UNAVAILABLE;
+    this.giveBack();
+  }
+
+  private giveBack(): void {
+    if (this.budget !== undefined) this.budget.held -= this.counted;
+    this.counted = 0;
   }
 
   /** Ends the capture with `result` (the first outcome wins) and frees what it held. */
@@ -57,6 +91,7 @@ export class RawBodyCapture {
     if (this.result !== undefined) return;
     this.result = result;
     this.chunks = [];
+    if (result.status !== 'ok') this.giveBack();
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve(result);
@@ -113,11 +148,11 @@ function declaredLength(source: HeaderSource): number | undefined {
  * stream: the app's body parsers still read it as usual, decompress it and parse it. Call it
  * as soon as the server emits the request. Returns undefined when bytes have already gone by.
  */
-export function captureRawBody(request: RawBodyRequest, limit: number): RawBodyCapture | undefined {
+export function captureRawBody(request: RawBodyRequest, limit: number, budget?: RawBodyBudget): RawBodyCapture | undefined {
   const existing = captures.get(request);
   if (existing !== undefined) return existing;
   if (request.readableDidRead || request.readableLength > 0 || request.readableEnded) return undefined;
-  const capture = new RawBodyCapture(limit);
+  const capture = new RawBodyCapture(limit, budget);
   captures.set(request, capture);
   const length = declaredLength(request);
   if (length !== undefined && length > limit) {
@@ -139,12 +174,19 @@ export function captureRawBody(request: RawBodyRequest, limit: number): RawBodyC
 
 /**
  * Starts a capture, from the server's first `request` listener, for every request that may
- * need its body checked (see mayNeedRawBody). Returns the function that stops it.
+ * need its body checked (see mayNeedRawBody), all of them together holding at most
+ * `maxHeldBytes` (at least `limit`); each is freed when its response finishes or the connection
+ * closes. Returns the function that stops it.
  */
-export function captureRawBodies(server: EventEmitter, limit: number): () => void {
-  const onRequest = (request: RawBodyRequest): void => {
+export function captureRawBodies(server: EventEmitter, limit: number, maxHeldBytes = DEFAULT_MAX_HELD_BYTES): () => void {
+  const budget = new RawBodyBudget(Math.max(limit, maxHeldBytes));
+  const onRequest = (request: RawBodyRequest, response?: EventEmitter): void => {
     try {
-      if (mayNeedRawBody(request)) captureRawBody(request, limit);
+      if (!mayNeedRawBody(request)) return;
+      const capture = captureRawBody(request, limit, budget);
+      if (capture === undefined || capture.settled !== undefined || typeof response?.once !== 'function') return;
+      // 'close' follows 'finish', and also comes when the client goes away mid-response.
+      response.once('close', () => capture.release());
     } catch {
       // A throw here would reach Node's HTTP server, not the app: without a capture the check fails closed.
     }

@@ -157,6 +157,53 @@ describe('captureRawBodies', () => {
     server.emit('request', later);
     expect(rawBodyCaptureOf(later)).toBeUndefined();
   });
+
+  it('bounds the bytes all captures hold together: past it a new capture settles unavailable', () => {
+    const server = new EventEmitter();
+    captureRawBodies(server, 100, 150);
+    const first = fakeRequest();
+    const second = fakeRequest();
+    server.emit('request', first, new EventEmitter());
+    server.emit('request', second, new EventEmitter());
+    first.push(Buffer.alloc(100));
+    second.push(Buffer.alloc(60));
+    expect(rawBodyCaptureOf(second)!.settled).toEqual({ status: 'unavailable' });
+    first.push(null);
+    expect(ok(rawBodyCaptureOf(first)!.settled)).toHaveLength(100);
+  });
+
+  it('frees a capture when its response closes, giving its bytes back to the others', () => {
+    const server = new EventEmitter();
+    captureRawBodies(server, 100, 150);
+    const first = fakeRequest();
+    const firstResponse = new EventEmitter();
+    server.emit('request', first, firstResponse);
+    first.push(Buffer.alloc(100));
+    first.push(null);
+    firstResponse.emit('close');
+    expect(rawBodyCaptureOf(first)!.settled).toEqual({ status: 'unavailable' });
+    const second = fakeRequest();
+    server.emit('request', second, new EventEmitter());
+    second.push(Buffer.alloc(100));
+    second.push(null);
+    expect(ok(rawBodyCaptureOf(second)!.settled)).toHaveLength(100);
+  });
+
+  it('settles a capture whose response closes before its body ended, and gives its bytes back', () => {
+    const server = new EventEmitter();
+    captureRawBodies(server, 100, 100);
+    const first = fakeRequest();
+    const firstResponse = new EventEmitter();
+    server.emit('request', first, firstResponse);
+    first.push(Buffer.alloc(90));
+    firstResponse.emit('close');
+    expect(rawBodyCaptureOf(first)!.settled).toEqual({ status: 'unavailable' });
+    const second = fakeRequest();
+    server.emit('request', second, new EventEmitter());
+    second.push(Buffer.alloc(90));
+    second.push(null);
+    expect(ok(rawBodyCaptureOf(second)!.settled)).toHaveLength(90);
+  });
 });
 
 describe('readRawBody', () => {
