@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
@@ -74,11 +75,21 @@ export class ApproovRawBodyCapture implements OnModuleInit {
  */
 function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike): void {
   if (fastify.hasContentTypeParser('*')) return;
-  fastify.addContentTypeParser('*', (request, _payload, done) => {
-    if (rawBodyCaptureOf(request.raw) !== undefined) done(null, undefined);
-    else done(unsupportedMediaType());
+  fastify.addContentTypeParser('*', (request, payload, done) => {
+    if (rawBodyCaptureOf(request.raw) === undefined) return done(unsupportedMediaType());
+    // Drained, not left unread: a preParsing hook's stream (e.g. gunzip) that nobody reads pauses
+    // the request by backpressure, and the capture would never see the end of the body.
+    const stream = payload as Partial<Readable>;
+    if (typeof stream.resume === 'function' && typeof stream.on === 'function') {
+      stream.on('error', ignore);
+      stream.resume();
+    }
+    done(null, undefined);
   });
 }
+
+/** A drained payload's error (a bad gzip stream) is not the guard's concern: it checks the bytes as sent. */
+function ignore(): void {}
 
 /** Fastify's FST_ERR_CTP_INVALID_MEDIA_TYPE, built here: Fastify is not a dependency of this library. */
 function unsupportedMediaType(): Error {

@@ -19,6 +19,12 @@ export class RawBodyBudget {
   constructor(readonly limit: number) {}
 }
 
+/**
+ * The longest the guard waits for the rest of a body: a client that stalls mid-body, or a stream
+ * nothing reads, must not hold the request (and its capture) forever. Past it: unavailable.
+ */
+export const RAW_BODY_DEADLINE_MS = 30_000;
+
 /** The Node request as the HTTP server hands it over: IncomingMessage, Http2ServerRequest, or a test double. */
 export type RawBodyRequest = Readable & HeaderSource;
 
@@ -202,13 +208,15 @@ export function captureRawBodies(server: EventEmitter, limit: number, maxHeldByt
  * else once the rest has been read. Reading it here consumes the stream: it is only done for a
  * request whose body nothing else read, on a route that must check it.
  */
-export function readRawBody(request: RawBodyRequest, limit: number): RawBodyResult | Promise<RawBodyResult> {
+export function readRawBody(request: RawBodyRequest, limit: number, deadlineMs = RAW_BODY_DEADLINE_MS): RawBodyResult | Promise<RawBodyResult> {
   const capture = captures.get(request) ?? startLateCapture(request, limit);
   if (capture === undefined) return UNAVAILABLE;
   if (capture.settled !== undefined) return capture.settled;
   // Nothing reads the stream (no parser for this content type): let it flow; the capture keeps the bytes.
   if (request.readableFlowing !== true) request.resume();
-  return capture.whenSettled();
+  const timer = setTimeout(() => capture.settle(UNAVAILABLE), deadlineMs);
+  timer.unref?.();
+  return capture.whenSettled().finally(() => clearTimeout(timer));
 }
 
 /**

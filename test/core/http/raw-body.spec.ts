@@ -207,6 +207,14 @@ describe('captureRawBodies', () => {
 });
 
 describe('readRawBody', () => {
+  it('gives up at its deadline on a body that never ends, failing closed and freeing the capture', async () => {
+    const request = fakeRequest();
+    const capture = captureRawBody(request, 100)!;
+    request.push(Buffer.from([1, 2]));
+    await expect(readRawBody(request, 100, 20)).resolves.toEqual({ status: 'unavailable' });
+    expect(capture.settled).toEqual({ status: 'unavailable' });
+  });
+
   it('answers at once when a consumer already read the whole body', () => {
     const request = fakeRequest();
     captureRawBody(request, 100);
