@@ -18,7 +18,7 @@ import {
   type ApproovMessageSigningOptions,
   type ResolvedMessageSigningOptions,
 } from './core/message-signing/options.js';
-import { MessageSignatureVerifier, type MessageSignatureResult } from './core/message-signing/verify.js';
+import { MessageSignatureVerifier, type MessageSignatureResult, type SignatureVerificationMemo } from './core/message-signing/verify.js';
 import { systemClock } from './core/clock.js';
 import type { SignedRequestReplayCheck } from './approov-replay.js';
 
@@ -67,8 +67,10 @@ export class RouteSignatureVerifier {
 
   /**
    * Verifies the request's signatures (`install`, `account`) under the route's rules (token already
-   * verified). When a signature may cover `content-digest`, first gets the body as sent: asynchronous
-   * only when nothing has read the stream yet. A body past the bound fails `request_body_too_large`.
+   * verified). When a signature may cover `content-digest`, the signatures are verified first,
+   * without the body: a forged or unsigned request never makes the guard read or wait for it (nor
+   * learn from a 413 that its token passed). Only then is the body had, asynchronously only when
+   * nothing has read the stream yet; a body past the bound fails `request_body_too_large`.
    */
   verify(
     request: ApproovRequestLike,
@@ -77,10 +79,14 @@ export class RouteSignatureVerifier {
   ): MaybePromise<MessageSignatureResult> {
     const node = nodeRequestOf(request);
     if (rawBodyCaptureOf(node) === undefined && !mayNeedRawBody(node)) return this.verifyWithBody(request, claims, routeOptions);
+    const memo: SignatureVerificationMemo = {};
+    const nowSec = this.now();
+    const signed = this.verifier.verify({ ...toSignedRequest(request, null), bodyPending: true }, claims, this.optionsFor(routeOptions), nowSec, memo);
+    if (signed.ok || signed.rawBodyUnavailable !== true) return this.conclude(request, routeOptions, signed);
     return whenSettled(readSignedRequestBody(request, this.maxBodyBytes), (body: RawBodyResult) =>
       body.status === 'too_large'
         ? BODY_TOO_LARGE
-        : this.verifyWithBody(request, claims, routeOptions, body.status === 'ok' ? body.body : null),
+        : this.verifyWithBody(request, claims, routeOptions, body.status === 'ok' ? body.body : null, memo, nowSec),
     );
   }
 
@@ -89,9 +95,20 @@ export class RouteSignatureVerifier {
     claims: ApproovTokenClaims,
     routeOptions: Readonly<ApproovMessageSigningOptions>,
     body?: Buffer | null,
+    memo?: SignatureVerificationMemo,
+    nowSec: number = this.now(),
   ): MaybePromise<MessageSignatureResult> {
     const options = this.optionsFor(routeOptions);
-    const result = this.verifier.verify(toSignedRequest(request, body), claims, options, this.now());
+    return this.conclude(request, routeOptions, this.verifier.verify(toSignedRequest(request, body), claims, options, nowSec, memo));
+  }
+
+  /** After verification: the replay check of a verified request, the once-only warnings of a failed one. */
+  private conclude(
+    request: ApproovRequestLike,
+    routeOptions: Readonly<ApproovMessageSigningOptions>,
+    result: MessageSignatureResult,
+  ): MaybePromise<MessageSignatureResult> {
+    const options = this.optionsFor(routeOptions);
     if (result.ok) {
       // No identity: an optional signature was not sent, so there is nothing to replay.
       return result.signatures.length === 0 || !options.replay || this.replay === undefined

@@ -109,6 +109,27 @@ function sendBytes(port: number, path: string, headers: OutgoingHttpHeaders, bod
   });
 }
 
+/** Sends the headers and part of a chunked body, never the end; the reply, or a rejection after 5 s. */
+function sendPartial(port: number, path: string, headers: OutgoingHttpHeaders, part: Buffer): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path, agent: false, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        clearTimeout(timer);
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error('no answer while the body was unfinished'));
+    }, 5000);
+    req.on('error', () => undefined);
+    req.write(part);
+  });
+}
+
 interface SignedPost {
   type: string;
   body: Buffer;
@@ -226,6 +247,18 @@ describe.each<AdapterName>(['express', 'fastify'])('signed request bodies on %s'
       const reply = await signedPost(running, { type: 'application/octet-stream', body: Buffer.alloc(LIMIT + 1, 1), chunked });
       expect(reply).toEqual({ status: 413, body: TOO_LARGE });
       expect(running.failures).toEqual(['request_body_too_large']);
+    });
+
+    it('verifies the signature before the body: a forged one gets 401, not 413, without the body being read', async () => {
+      const token = createApproovToken({ secret: SECRET, claims: { ipk: fixture.ipk_spki_der_base64 } });
+      const body = Buffer.alloc(LIMIT * 4, 1);
+      // Signed for another method: the token passes, the signature does not.
+      const forged = signApproovRequest({ privateKey: PRIVATE_KEY, method: 'PUT', url: `http://127.0.0.1:${running.port}/signed`, token, body });
+      const headers = { 'approov-token': token, 'content-type': 'application/octet-stream', ...forged };
+      expect(await sendBytes(running.port, '/signed', headers, body)).toEqual({ status: 401, body: UNAUTHORIZED });
+      // Half a body that never ends: an answer at all shows the guard did not wait for the rest.
+      expect(await sendPartial(running.port, '/signed', headers, body.subarray(0, LIMIT / 2))).toEqual({ status: 401, body: UNAUTHORIZED });
+      expect(running.failures).toEqual(['message_signature_invalid', 'message_signature_invalid']);
     });
 
     it('answers 413 for a parsed JSON body past the limit too', async () => {

@@ -10,6 +10,11 @@ export interface SignedRequestSource extends HeaderSource {
   encrypted: boolean;
   /** The body bytes as received; undefined when the framework did not keep them (no `rawBody`). */
   rawBody?: Buffer;
+  /**
+   * True while the body is not had yet (signatures are checked before it is read): a covered
+   * Content-Digest then fails with `rawBodyUnavailable`, even when no body framing was seen.
+   */
+  bodyPending?: boolean;
 }
 
 /** The URI parts RFC 9421 2.2 derives components from. */

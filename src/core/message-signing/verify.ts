@@ -34,6 +34,15 @@ type Failure = Extract<MessageSignatureResult, { ok: false }>;
 /** What one accepted label came to: verified, not needed (a token without `ipk`), absent, or failed. */
 type LabelOutcome = VerifiedMessageSignature | 'waived' | { absent: ApproovFailureCode } | Failure;
 
+/**
+ * What a verify() pass learnt that a later pass over the same request may reuse: the signature
+ * base each label verified with (or null), so a second pass once the body is read costs no
+ * signature verification.
+ */
+export interface SignatureVerificationMemo {
+  bases?: Map<ApproovSignatureLabel, string | null>;
+}
+
 const fail = (code: ApproovFailureCode): Failure => ({ ok: false, code });
 const NO_SIGNATURES: readonly VerifiedMessageSignature[] = Object.freeze([]);
 
@@ -64,6 +73,7 @@ export class MessageSignatureVerifier {
     claims: ApproovTokenClaims,
     options: ResolvedMessageSigningOptions,
     nowSec: number,
+    memo: SignatureVerificationMemo = {},
   ): MessageSignatureResult {
     let fields: SignatureFields | null | undefined;
     const fieldsOf = (): SignatureFields | Failure | null => {
@@ -86,7 +96,7 @@ export class MessageSignatureVerifier {
     let waived = false;
     let firstAbsent: ApproovFailureCode | undefined;
     for (const label of options.accept) {
-      const outcome = this.verifyLabel(label, request, claims, options, nowSec, fieldsOf, perRequest);
+      const outcome = this.verifyLabel(label, request, claims, options, nowSec, fieldsOf, perRequest, memo);
       if (outcome === 'waived') waived = true;
       else if ('absent' in outcome) {
         if (options.match === 'all') return fail(outcome.absent);
@@ -107,6 +117,7 @@ export class MessageSignatureVerifier {
     nowSec: number,
     fieldsOf: () => SignatureFields | Failure | null,
     perRequest: { digestFailure?: Failure | null },
+    memo: SignatureVerificationMemo,
   ): LabelOutcome {
     let key: KeyObject | null = null;
     let keyId: string;
@@ -146,9 +157,13 @@ export class MessageSignatureVerifier {
       key = this.installationKeys.get(keyId);
       if (key === null) return fail('token_claims_invalid');
     }
-    const base = this.verifiedBase(request, signature, options, (text) =>
-      key !== null ? verifySignatureBase(text, signature.signature, key) : verifyAccountSignature(text, signature.signature, this.accountKeys),
-    );
+    let base = memo.bases?.get(label);
+    if (base === undefined) {
+      base = this.verifiedBase(request, signature, options, (text) =>
+        key !== null ? verifySignatureBase(text, signature.signature, key) : verifyAccountSignature(text, signature.signature, this.accountKeys),
+      );
+      (memo.bases ??= new Map()).set(label, base);
+    }
     if (base === null) return fail(invalid);
 
     if (components.includes('content-digest')) {
@@ -196,7 +211,8 @@ export class MessageSignatureVerifier {
 function contentDigestFailure(request: SignedRequestSource, hasBody: boolean): Failure | null {
   const digest = readFieldValue(request, 'content-digest');
   if (digest === null) return fail('content_digest_mismatch');
-  const body = request.rawBody ?? (hasBody ? undefined : Buffer.alloc(0));
+  // HTTP/2 frames a body without Content-Length: while it is pending, no framing is no proof of no body.
+  const body = request.rawBody ?? (hasBody || request.bodyPending === true ? undefined : Buffer.alloc(0));
   if (body === undefined) return { ok: false, code: 'content_digest_mismatch', rawBodyUnavailable: true };
   return contentDigestMatches(digest, body) ? null : fail('content_digest_mismatch');
 }
