@@ -41,10 +41,15 @@ export class ReplayProtection {
       return 'unavailable';
     }
     if (typeof answer === 'boolean') return answer ? 'first' : 'replayed';
+    // An app-supplied store may break its contract: anything but a boolean or a thenable cannot decide.
+    if (typeof (answer as { then?: unknown } | null)?.then !== 'function') {
+      this.onStoreError(notABoolean(answer));
+      return 'unavailable';
+    }
     return this.withDeadline(answer);
   }
 
-  private withDeadline(answer: Promise<boolean>): Promise<ReplayVerdict> {
+  private withDeadline(answer: PromiseLike<boolean>): Promise<ReplayVerdict> {
     return new Promise((resolve) => {
       let settled = false;
       const settle = (verdict: ReplayVerdict): void => {
@@ -63,7 +68,11 @@ export class ReplayProtection {
         });
       }, this.timeoutMs);
       answer.then(
-        (first) => settle(first ? 'first' : 'replayed'),
+        (first) => {
+          if (typeof first === 'boolean') return settle(first ? 'first' : 'replayed');
+          if (!settled) this.onStoreError(notABoolean(first));
+          settle('unavailable');
+        },
         (error: unknown) => {
           if (!settled) this.onStoreError(error);
           settle('unavailable');
@@ -71,4 +80,8 @@ export class ReplayProtection {
       );
     });
   }
+}
+
+function notABoolean(answer: unknown): TypeError {
+  return new TypeError(`the replay store's rememberIfAbsent answered ${answer === null ? 'null' : typeof answer}, not a boolean or a Promise of one`);
 }

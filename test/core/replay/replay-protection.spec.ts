@@ -52,6 +52,26 @@ describe('ReplayProtection', () => {
     expect(errors).toEqual([boom]);
   });
 
+  it.each<[string, unknown]>([
+    ['undefined', undefined],
+    ['null', null],
+    ['a string', 'yes'],
+    ['a number', 1],
+    ['an object', {}],
+  ])('answers unavailable, and reports it, when a store answers %s instead of a boolean', (_case, value) => {
+    const errors: unknown[] = [];
+    const protection = new ReplayProtection(scriptedStore(() => value as boolean), { onStoreError: (error) => errors.push(error) });
+    expect(protection.check('k', 1)).toBe('unavailable');
+    expect(errors).toEqual([expect.any(TypeError)]);
+  });
+
+  it('answers unavailable, and reports it, when a store resolves to something else than a boolean', async () => {
+    const errors: unknown[] = [];
+    const protection = new ReplayProtection(scriptedStore(() => Promise.resolve('yes' as unknown as boolean)), { onStoreError: (error) => errors.push(error) });
+    await expect(protection.check('k', 1)).resolves.toBe('unavailable');
+    expect(errors).toEqual([expect.any(TypeError)]);
+  });
+
   it('answers unavailable, and reports the error, when the store rejects', async () => {
     const errors: unknown[] = [];
     const boom = new Error('boom');
