@@ -4,7 +4,8 @@ import type { ApproovRequestLike } from './approov-request.js';
 import type { ApproovFailureCode } from './core/failure.js';
 import type { MaybePromise } from './core/maybe-async.js';
 import { whenSettled } from './core/maybe-async.js';
-import type { SignedRequestIdentity } from './core/message-signing/replay-identity.js';
+import cluster from 'node:cluster';
+import { SHARED_STORE_MARGIN_MS, type SignedRequestIdentity } from './core/message-signing/replay-identity.js';
 import type { MessageSignatureResult } from './core/message-signing/verify.js';
 import { MemoryReplayStore } from './core/replay/memory-replay-store.js';
 import type { ResolvedReplayOptions } from './core/replay/replay-options.js';
@@ -14,6 +15,8 @@ import type { ReplayStore } from './core/replay/replay-store.js';
 
 // Store faults come in floods (every request while Redis is down): one warning per interval.
 const STORE_WARNING_INTERVAL_MS = 10_000;
+// Once per process, however many modules boot in it.
+let warnedClusterWorker = false;
 const REPLAYED: MessageSignatureResult = Object.freeze({ ok: false, code: 'message_signature_replayed' as ApproovFailureCode });
 const STORE_UNAVAILABLE: MessageSignatureResult = Object.freeze({ ok: false, code: 'replay_store_unavailable' as ApproovFailureCode });
 
@@ -28,6 +31,7 @@ export class SignedRequestReplayCheck {
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly protection: ReplayProtection;
   private readonly failOpen: boolean;
+  private readonly marginMs: number;
   private lastStoreWarningAt = -Infinity;
   private suppressedWarnings = 0;
 
@@ -35,8 +39,18 @@ export class SignedRequestReplayCheck {
     options: ResolvedReplayOptions,
     private readonly reportFailedOpen: (request: ApproovRequestLike) => void,
     private readonly nowMs: () => number = Date.now,
+    inClusterWorker: boolean = cluster.isWorker,
   ) {
     this.store = options.store ?? new MemoryReplayStore({ maxEntries: options.maxEntries });
+    // A store in this process serves no other instance, so no other clock: no margin, no longer-held entries.
+    this.marginMs = this.store instanceof MemoryReplayStore ? 0 : SHARED_STORE_MARGIN_MS;
+    if (this.store instanceof MemoryReplayStore && inClusterWorker && !warnedClusterWorker) {
+      warnedClusterWorker = true;
+      this.logger.warn(
+        'replay protection: the in-memory replay store runs in a cluster worker; each worker remembers only the ' +
+          'requests it saw, so a replay sent to another worker passes. Give the replay.store option a shared store (RedisReplayStore).',
+      );
+    }
     this.failOpen = options.failOpen;
     this.protection = new ReplayProtection(this.store, {
       timeoutMs: options.timeoutMs,
@@ -46,7 +60,7 @@ export class SignedRequestReplayCheck {
 
   /** The verdict on a request whose signature just passed: the same result, or a replay / store failure. */
   judge(request: ApproovRequestLike, verified: MessageSignatureResult, identity: SignedRequestIdentity): MaybePromise<MessageSignatureResult> {
-    const ttlMs = identity.passableUntilMs - this.nowMs();
+    const ttlMs = identity.passableUntilMs - this.nowMs() + this.marginMs;
     return whenSettled(this.protection.check(identity.digest, ttlMs), (verdict: ReplayVerdict) => {
       if (verdict === 'first') return verified;
       if (verdict === 'replayed') return REPLAYED;

@@ -1,4 +1,7 @@
 import { ApproovConfigurationError, ApproovMessageSigning, MemoryReplayStore, type ApproovModuleOptions, type ReplayStore } from 'nestjs-approov';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { SignedRequestReplayCheck } from '../../src/approov-replay.js';
 import { logCapture } from '../support/log-capture.js';
 import { ADAPTERS, bootError } from '../support/nest-app.js';
 import { SERVED, UNAUTHORIZED, UNAVAILABLE, sendTo, signedRequest, type SignedRequest } from '../support/replay-requests.js';
@@ -164,12 +167,13 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     expect(store.calls).toHaveLength(1);
     const { key, ttlMs } = store.calls[0]!;
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    // expires plus the default 10 s of clock leeway: until then the signature still passes.
-    expect(ttlMs).toBeLessThanOrEqual((created + 15 + 10) * 1000 - before);
-    expect(ttlMs).toBeGreaterThanOrEqual((created + 15 + 10) * 1000 - after);
+    // expires plus the default 10 s of clock leeway (until then the signature still passes), plus the margin
+    // for another instance whose clock is behind (a store the app gives may be shared).
+    expect(ttlMs).toBeLessThanOrEqual((created + 15 + 10 + 300) * 1000 - before);
+    expect(ttlMs).toBeGreaterThanOrEqual((created + 15 + 10 + 300) * 1000 - after);
   });
 
-  it('remembers a request without expires until created + maxAgeSec + clockToleranceSec', async () => {
+  it('remembers a request without expires until created + maxAgeSec + clockToleranceSec, plus the margin', async () => {
     const store = new ScriptedStore(() => true);
     running = await startReplayApp(createAdapter, { replay: { store }, messageSigning: { maxAgeSec: 30, clockToleranceSec: 5 } });
     const created = Math.floor(Date.now() / 1000);
@@ -177,8 +181,8 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: null } }));
     const after = Date.now();
     const { ttlMs } = store.calls[0]!;
-    expect(ttlMs).toBeLessThanOrEqual((created + 35) * 1000 + 1 - before);
-    expect(ttlMs).toBeGreaterThanOrEqual((created + 35) * 1000 + 1 - after);
+    expect(ttlMs).toBeLessThanOrEqual((created + 35 + 300) * 1000 + 1 - before);
+    expect(ttlMs).toBeGreaterThanOrEqual((created + 35 + 300) * 1000 + 1 - after);
   });
 
   it('answers 503 with no reason, code replay_store_unavailable, when the store fails', async () => {
@@ -298,6 +302,47 @@ describe('one replay store per module instance', () => {
     } finally {
       await expressApp.close();
       await fastifyApp.close();
+    }
+  });
+});
+
+describe('the margin a shared store keeps entries for', () => {
+  it('is not added for an in-memory store: no other instance, no other clock', async () => {
+    const calls: number[] = [];
+    class RecordingMemoryStore extends MemoryReplayStore {
+      override rememberIfAbsent(key: string, ttlMs: number): boolean {
+        calls.push(ttlMs);
+        return super.rememberIfAbsent(key, ttlMs);
+      }
+    }
+    const running = await startReplayApp(express!, { replay: { store: new RecordingMemoryStore() } });
+    try {
+      const created = Math.floor(Date.now() / 1000);
+      const before = Date.now();
+      await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: created + 15 } }));
+      expect(calls).toHaveLength(1);
+      expect(calls[0]).toBeLessThanOrEqual((created + 15 + 10) * 1000 - before);
+    } finally {
+      await running.close();
+    }
+  });
+});
+
+describe('the in-memory store in a cluster worker', () => {
+  const options = { store: undefined, maxEntries: 10, timeoutMs: 50, failOpen: false };
+  const clusterWarnings = (warn: jest.SpiedFunction<Logger['warn']>): unknown[] =>
+    warn.mock.calls.map(([message]) => message).filter((message) => String(message).includes('cluster worker'));
+
+  it('warns once per process that each worker only remembers its own requests; never outside a worker', () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      new SignedRequestReplayCheck(options, () => undefined, Date.now, false);
+      expect(clusterWarnings(warn)).toEqual([]);
+      new SignedRequestReplayCheck(options, () => undefined, Date.now, true);
+      new SignedRequestReplayCheck(options, () => undefined, Date.now, true);
+      expect(clusterWarnings(warn)).toEqual([expect.stringContaining('RedisReplayStore')]);
+    } finally {
+      warn.mockRestore();
     }
   });
 });

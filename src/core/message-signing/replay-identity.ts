@@ -1,4 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
+import { MAX_CLOCK_TOLERANCE_SEC } from '../clock.js';
 
 /** What the replay check needs of a verified signed request. */
 export interface SignedRequestIdentity {
@@ -33,6 +34,13 @@ export function signedRequestIdentity(keyIdentity: Buffer, signatureBase: string
   const digest = createHash('sha256').update(keyIdentity).update(signatureBase, 'latin1').digest('base64url');
   return { digest, passableUntilMs };
 }
+
+/**
+ * How much longer than its signature can pass a shared store remembers a request: another
+ * instance whose clock is behind (by up to the largest clock tolerance) still passes the
+ * signature after this one's deadline, and must still find the key.
+ */
+export const SHARED_STORE_MARGIN_MS = MAX_CLOCK_TOLERANCE_SEC * 1000;
 
 /**
  * When a signature stops passing the time checks: `created` older than maxAgeSec + tolerance, or
