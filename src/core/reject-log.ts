@@ -12,6 +12,11 @@ export interface RejectLogOptions {
 
 export const DEFAULT_REJECT_LOG_INTERVAL_SEC = 10;
 export const MAX_REJECT_LOG_INTERVAL_SEC = 3600;
+/**
+ * In summary mode, the rejects of one code per interval that still get their own line (method,
+ * path) before the rest are counted: a flood of one code cannot leave every reject unnamed.
+ */
+export const REJECT_LOG_FULL_LINES_PER_INTERVAL = 5;
 
 /** Timers, injectable so tests can run the clock by hand. */
 export interface RejectLogTimers {
@@ -29,6 +34,8 @@ const systemTimers: RejectLogTimers = {
 };
 
 interface CodeState {
+  /** Rejects of this code that got their own line in this interval. */
+  lines: number;
   /** Rejects of this code since its last line, not yet written. */
   held: number;
   lastLineAt: number;
@@ -37,8 +44,8 @@ interface CodeState {
 
 /**
  * Decides which rejects get a log line, so a flood of rejects cannot flood the log pipeline.
- * In 'summary' mode the first reject of a code is logged at once; the rest within the interval
- * are counted, and one line per interval says how many there were, until the code goes quiet.
+ * In 'summary' mode the first rejects of a code in an interval (REJECT_LOG_FULL_LINES_PER_INTERVAL)
+ * are logged at once; the rest within the interval are counted, and one line per interval says how many there were, until the code goes quiet.
  * In 'every' mode every reject is logged.
  */
 export class RejectLogThrottle {
@@ -60,7 +67,11 @@ export class RejectLogThrottle {
     if (this.mode === 'every') return true;
     const state = this.states.get(code);
     if (state === undefined) {
-      this.states.set(code, { held: 0, lastLineAt: this.timers.now(), timer: this.scheduleSummary(code) });
+      this.states.set(code, { lines: 1, held: 0, lastLineAt: this.timers.now(), timer: this.scheduleSummary(code) });
+      return true;
+    }
+    if (state.lines < REJECT_LOG_FULL_LINES_PER_INTERVAL) {
+      state.lines++;
       return true;
     }
     state.held++;
@@ -91,6 +102,7 @@ export class RejectLogThrottle {
     const now = this.timers.now();
     this.writeSummary(code, state.held, (now - state.lastLineAt) / 1000);
     state.held = 0;
+    state.lines = 0;
     state.lastLineAt = now;
     state.timer = this.scheduleSummary(code);
   }

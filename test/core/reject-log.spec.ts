@@ -1,4 +1,4 @@
-import { RejectLogThrottle, type RejectLogTimers } from '../../src/core/reject-log.js';
+import { REJECT_LOG_FULL_LINES_PER_INTERVAL as FULL, RejectLogThrottle, type RejectLogTimers } from '../../src/core/reject-log.js';
 import { resolveApproovConfig } from '../../src/core/approov-config.js';
 import type { ApproovFailureCode } from '../../src/core/failure.js';
 
@@ -36,10 +36,23 @@ function throttle(mode: 'summary' | 'every' = 'summary', intervalSec = 10) {
 }
 
 describe('RejectLogThrottle in summary mode', () => {
-  it('logs the first reject of a code at once and holds back the rest of the interval', () => {
+  it('logs the first few rejects of a code at once and holds back the rest of the interval', () => {
     const { log } = throttle();
-    expect(log.admit('token_signature_invalid')).toBe(true);
+    for (let i = 0; i < FULL; i++) expect(log.admit('token_signature_invalid')).toBe(true);
     for (let i = 0; i < 1_000; i++) expect(log.admit('token_signature_invalid')).toBe(false);
+  });
+
+  it('gives each new interval of a flood its own few full lines: a real reject is not always hidden', () => {
+    const { log, timers } = throttle('summary', 10);
+    const admitted: number[] = [];
+    for (let interval = 0; interval < 3; interval++) {
+      let lines = 0;
+      for (let i = 0; i < 500; i++) if (log.admit('token_signature_invalid')) lines++;
+      admitted.push(lines);
+      timers.advance(10_000);
+    }
+    expect(FULL).toBeGreaterThan(1);
+    expect(admitted).toEqual([FULL, FULL, FULL]);
   });
 
   it('writes one line per interval with the count of the rejects it stands for, while the flood lasts', () => {
@@ -49,10 +62,11 @@ describe('RejectLogThrottle in summary mode', () => {
       for (let i = 0; i < 100; i++) log.admit('token_signature_invalid');
       timers.advance(1_000);
     }
+    // 1,001 rejects in the first interval, 1,000 in each next one: the first few of each got a line.
     expect(summaries).toEqual([
-      { code: 'token_signature_invalid', count: 1_000, elapsedSec: 10 },
-      { code: 'token_signature_invalid', count: 1_000, elapsedSec: 10 },
-      { code: 'token_signature_invalid', count: 1_000, elapsedSec: 10 },
+      { code: 'token_signature_invalid', count: 1_001 - FULL, elapsedSec: 10 },
+      { code: 'token_signature_invalid', count: 1_000 - FULL, elapsedSec: 10 },
+      { code: 'token_signature_invalid', count: 1_000 - FULL, elapsedSec: 10 },
     ]);
   });
 
@@ -71,8 +85,10 @@ describe('RejectLogThrottle in summary mode', () => {
 
   it('keeps codes apart: each has its own first line and its own count', () => {
     const { log, timers, summaries } = throttle();
-    expect(log.admit('token_expired')).toBe(true);
-    expect(log.admit('token_malformed')).toBe(true);
+    for (let i = 0; i < FULL; i++) {
+      expect(log.admit('token_expired')).toBe(true);
+      expect(log.admit('token_malformed')).toBe(true);
+    }
     log.admit('token_expired');
     log.admit('token_expired');
     log.admit('token_malformed');
@@ -94,8 +110,7 @@ describe('RejectLogThrottle in summary mode', () => {
 
   it('writes what it holds when closed, and stops its timers', () => {
     const { log, timers, summaries } = throttle();
-    log.admit('token_expired');
-    log.admit('token_expired');
+    for (let i = 0; i <= FULL; i++) log.admit('token_expired');
     timers.advance(4_000);
     log.close();
     expect(summaries).toEqual([{ code: 'token_expired', count: 1, elapsedSec: 4 }]);
