@@ -32,13 +32,20 @@ if (esmNames.length === 0 || esmNames.join() !== cjsNames.join()) {
 
 const KEY_COMMENT =
   '// One copy per installed package, whichever of import and require comes first: the key names this\n' +
-  '// folder, so both entries of the same copy meet, and another installed copy stays apart.\n';
+  '// folder, so both entries of the same copy meet, and another installed copy stays apart.\n' +
+  '// Frozen, on a property that cannot be rewritten or deleted: the guard cannot be swapped after load.\n';
+// Defines the shared exports once (non-writable, non-configurable, frozen); `local` is this entry's build.
+const REGISTER =
+  'if (!Object.prototype.hasOwnProperty.call(globalThis, key)) {\n' +
+  '  Object.defineProperty(globalThis, key, { value: Object.freeze({ ...local }), writable: false, configurable: false, enumerable: false });\n' +
+  '}\n';
 writeFileSync(
   join(dist, 'index.mjs'),
   "import { dirname } from 'node:path';\nimport { fileURLToPath } from 'node:url';\nimport * as local from './esm/index.js';\n\n" +
     KEY_COMMENT +
     'const key = Symbol.for(`nestjs-approov ${dirname(fileURLToPath(import.meta.url))}`);\n' +
-    'const shared = (globalThis[key] ??= { ...local });\n\n' +
+    REGISTER +
+    'const shared = globalThis[key];\n\n' +
     `export const {\n${esmNames.map((name) => `  ${name},`).join('\n')}\n} = shared;\n`,
 );
 writeFileSync(join(dist, 'index.d.mts'), "export * from './esm/index.js';\n");
@@ -47,7 +54,8 @@ writeFileSync(
   "'use strict';\nconst local = require('./cjs/index.js');\n\n" +
     KEY_COMMENT +
     'const key = Symbol.for(`nestjs-approov ${__dirname}`);\n' +
-    'module.exports = globalThis[key] ??= { ...local };\n',
+    REGISTER +
+    'module.exports = globalThis[key];\n',
 );
 writeFileSync(join(dist, 'index.d.cts'), "export * from './cjs/index.js';\n");
 // The CLI is a program, not an API: its typings would only weigh on the tarball.

@@ -146,6 +146,23 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
     expect({ different: keys.different, cjsOnly: keys.cjsOnly }).toEqual({ different: [], cjsOnly: [] });
   });
 
+  it.each([
+    ['import', 'const loaded = await import(NAME);'],
+    ['require', 'const loaded = require(NAME);'],
+  ])('keeps the shared copy from being swapped or changed after it loads (%s)', (_entry, load) => {
+    const script =
+      `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const NAME = '${manifest.name}';` +
+      `${load} const key = Object.getOwnPropertySymbols(globalThis).find((symbol) => String(symbol).includes('nestjs-approov'));` +
+      'const descriptor = Object.getOwnPropertyDescriptor(globalThis, key); const shared = globalThis[key];' +
+      'const tries = [() => { globalThis[key] = {}; }, () => { delete globalThis[key]; }, () => { shared.ApproovGuard = class {}; }];' +
+      "const refused = tries.map((attempt) => { try { 'use strict'; attempt(); return globalThis[key] === shared && shared.ApproovGuard === loaded.ApproovGuard; } catch { return true; } });" +
+      'console.log(JSON.stringify({ state: [String(descriptor.writable), String(descriptor.configurable), String(Object.isFrozen(shared))], refused: refused.map(String) }));';
+    const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect(keys.state).toEqual(['false', 'false', 'true']);
+    expect(keys.refused).toEqual(['true', 'true', 'true']);
+  });
+
   it("serves Nest's DI one ApproovService when the module is imported and the service required", () => {
     // The hazard itself: an app whose ApproovModule comes from import and whose code looks the service
     // up with the class from require. Two copies would make app.get() throw.
