@@ -12,7 +12,11 @@ interface FastifyInstanceLike {
   hasContentTypeParser(type: string): boolean;
   addContentTypeParser(
     type: string,
-    parser: (request: { raw: object; headers: Record<string, unknown> }, payload: unknown, done: (error: Error | null, body?: unknown) => void) => void,
+    parser: (
+      request: { raw: object; headers: Record<string, unknown>; routeOptions?: { handler?: unknown } },
+      payload: unknown,
+      done: (error: Error | null, body?: unknown) => void,
+    ) => void,
   ): void;
 }
 
@@ -41,42 +45,53 @@ export class ApproovRawBodyCapture implements OnModuleInit {
 
   onModuleInit(): void {
     const adapter = this.adapterHost?.httpAdapter;
-    if (adapter === undefined || adapter === null || !this.hasSigningRoutes()) return;
+    const signedHandlers = this.signedHandlerNames();
+    if (adapter === undefined || adapter === null || signedHandlers.size === 0) return;
     const server = adapter.getHttpServer() as (object & Parameters<typeof captureRawBodies>[0]) | undefined;
     if (server === undefined || server === null || hookedServers.has(server)) return;
     hookedServers.add(server);
     const fastify = adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
     const limit = this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
     captureRawBodies(server, limit);
-    if (fastify !== undefined) acceptUnparsedTypesWhenCaptured(fastify);
+    if (fastify !== undefined) acceptUnparsedTypesWhenCaptured(fastify, signedHandlers);
     this.logger.debug(`message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`);
   }
 
-  /** Whether any controller, or any of its handlers, carries @ApproovMessageSigning. */
-  private hasSigningRoutes(): boolean {
+  /**
+   * The handlers that check message signatures (@ApproovMessageSigning on them or their controller),
+   * by the name Nest gives the route handler it registers: `Controller.method`.
+   */
+  private signedHandlerNames(): Set<string> {
+    const names = new Set<string>();
     for (const wrapper of this.discovery.getControllers()) {
       const type = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null | undefined;
       if (typeof type !== 'function') continue;
-      if (this.reflector.get(SigningRulesMetadata, type) !== undefined) return true;
+      const wholeController = this.reflector.get(SigningRulesMetadata, type) !== undefined;
       const prototype = type.prototype as Record<string, unknown>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name];
-        if (typeof handler === 'function' && this.reflector.get(SigningRulesMetadata, handler) !== undefined) return true;
+        if (typeof handler !== 'function') continue;
+        if (wholeController || this.reflector.get(SigningRulesMetadata, handler) !== undefined) names.add(`${wrapper.name}.${name}`);
       }
     }
-    return false;
+    return names;
   }
 }
 
 /**
  * Fastify answers 415 to a content type it has no parser for, before any guard runs. This
- * catch-all parser (only when the app has none) passes captured requests through unread, for
- * the guard to read their bytes, and answers every other request with Fastify's 415 error.
+ * catch-all parser (only when the app has none) passes captured requests to signed routes through
+ * unread, for the guard to read their bytes, and answers every other request with Fastify's 415
+ * error. Two controllers of the same class name are both taken as signed: at worst such an
+ * unsigned route lets an unknown type reach its handler, as Express does.
  */
-function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike): void {
+function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike, signedHandlers: ReadonlySet<string>): void {
   if (fastify.hasContentTypeParser('*')) return;
   fastify.addContentTypeParser('*', (request, payload, done) => {
     if (rawBodyCaptureOf(request.raw) === undefined) return done(unsupportedMediaType());
+    const handler = request.routeOptions?.handler;
+    // Fastify binds the handler it was given: its name reads "bound Controller.method".
+    if (typeof handler !== 'function' || !signedHandlers.has(handler.name.replace(/^(?:bound )+/, ''))) return done(unsupportedMediaType());
     // Drained, not left unread: a preParsing hook's stream (e.g. gunzip) that nobody reads pauses
     // the request by backpressure, and the capture would never see the end of the body.
     const stream = payload as Partial<Readable>;

@@ -428,6 +428,14 @@ describe('Fastify content types without a parser', () => {
     expect(native.status).toBe(415);
     expect(reply).toEqual(native);
   });
+
+  it("still get Fastify's own 415 on a route without signing, though the request claims a signature over its body", async () => {
+    const claims = { 'content-type': 'application/octet-stream', 'signature-input': 'install=("content-digest")', 'content-digest': 'sha-256=:AA==:' };
+    const native = await sendBytes(plainPort, '/unsigned', claims, BINARY_BODY);
+    const reply = await sendBytes(running.port, '/unsigned', claims, BINARY_BODY);
+    expect(native.status).toBe(415);
+    expect(reply).toEqual(native);
+  });
 });
 
 /**
