@@ -64,7 +64,7 @@ export interface AcceptedHeaderMemo {
 export const newAcceptedHeaderMemo = (): AcceptedHeaderMemo => ({ segment: '', header: {} });
 
 /**
- * The JWS layer alone (CONTRACT 1, rules 2 to 4), with no claim checks: compact form of three
+ * The JWS layer alone (form, header and signature; no claim checks): compact form of three
  * canonical base64url segments, a JSON-object header with `alg` HS256 and no `crit`, and the
  * HMAC under one of `keys`. Returns the payload bytes, not yet parsed. Never throws on input.
  * `acceptedHeader`, when given, skips re-checking a header segment that passed before.
