@@ -25,6 +25,13 @@ interface Pass {
 // route without signing never vouches for a stricter check.
 const passes = new WeakMap<object, Pass[]>();
 
+/** A route's Approov metadata, read once: it is fixed once the app has started. */
+interface RouteRules {
+  readonly skipped: boolean;
+  /** What a request on this route passes; compared field by field with other guards' passes. */
+  readonly pass: Pass;
+}
+
 /**
  * Serves a request only with a valid Approov token and, on routes marked @ApproovBinding or
  * @ApproovMessageSigning, a token bound to the declared headers and a valid message signature.
@@ -42,21 +49,18 @@ export class ApproovGuard implements CanActivate {
     protected readonly service: ApproovService,
   ) {}
 
+  // Per controller class, then handler: a handler inherited by two controllers may carry other class metadata.
+  private readonly routeRules = new WeakMap<object, WeakMap<object, RouteRules>>();
+
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.shouldSkip(context)) return true;
-    const targets = [context.getHandler(), context.getClass()];
-    const binding = this.reflector.getAllAndOverride(ApproovBindingMetadata, targets);
-    const signing = this.reflector.getAllAndOverride(SigningRulesMetadata, targets);
-    const bindingHeaders =
-      binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.service.defaultBindingHeaders;
-
+    const pass = this.rulesOf(context).pass;
     const request = this.getRequest(context);
     const passed = passes.get(request);
-    if (passed?.some((p) => p.service === this.service && p.binding === bindingHeaders && p.signing === signing)) {
+    if (passed?.some((p) => p.service === pass.service && p.binding === pass.binding && p.signing === pass.signing)) {
       return true;
     }
-    const pass: Pass = { service: this.service, binding: bindingHeaders, signing };
-    const token = this.service.verifyRequest(request, bindingHeaders);
+    const token = this.service.verifyRequest(request, pass.binding);
     // Only a keyset refetch for an unknown `kid` makes the token check wait.
     return token instanceof Promise
       ? token.then((settled) => this.afterToken(settled, request, context, pass))
@@ -88,12 +92,7 @@ export class ApproovGuard implements CanActivate {
    * ```
    */
   protected shouldSkip(context: ExecutionContext): boolean {
-    const targets = [context.getHandler(), context.getClass()];
-    return (
-      this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true &&
-      this.reflector.getAllAndOverride(ApproovBindingMetadata, targets) === undefined &&
-      this.reflector.getAllAndOverride(SigningRulesMetadata, targets) === undefined
-    );
+    return this.rulesOf(context).skipped;
   }
 
   /**
@@ -122,6 +121,31 @@ export class ApproovGuard implements CanActivate {
    */
   protected createRejection(code: ApproovFailureCode, _context: ExecutionContext): Error {
     return createApproovRejection(code);
+  }
+
+  /** The route's metadata, read with the reflector on its first request and remembered. */
+  private rulesOf(context: ExecutionContext): RouteRules {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    let byHandler = this.routeRules.get(controller);
+    const known = byHandler?.get(handler);
+    if (known !== undefined) return known;
+    const targets = [handler, controller];
+    const binding = this.reflector.getAllAndOverride(ApproovBindingMetadata, targets);
+    const signing = this.reflector.getAllAndOverride(SigningRulesMetadata, targets);
+    const rules: RouteRules = {
+      // A binding or signing route is never skipped: they outrank @SkipApproov.
+      skipped:
+        this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true && binding === undefined && signing === undefined,
+      pass: {
+        service: this.service,
+        binding: binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.service.defaultBindingHeaders,
+        signing,
+      },
+    };
+    if (byHandler === undefined) this.routeRules.set(controller, (byHandler = new WeakMap()));
+    byHandler.set(handler, rules);
+    return rules;
   }
 
   private accept(request: ApproovRequestLike, claims: ApproovTokenClaims, pass: Pass): boolean {

@@ -1,6 +1,6 @@
 import { UnauthorizedException, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApproovGuard, ApproovMessageSigning, ApproovService } from 'nestjs-approov';
+import { ApproovGuard, ApproovMessageSigning, ApproovService, SkipApproov } from 'nestjs-approov';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 
 // The guard remembers requests that passed, so that running twice on one request (global guard
@@ -67,5 +67,31 @@ describe('ApproovGuard once-per-request memo', () => {
     const request = requestWith(createApproovToken({ secret: otherSecret }));
     expect(other.canActivate(contextFor('plain', request))).toBe(true);
     expect(rejects(() => enforce.canActivate(contextFor('plain', request)))).toBe(true);
+  });
+});
+
+describe('ApproovGuard route rules, read once per controller and handler', () => {
+  const secret = createApproovSecret();
+  const guard = new ApproovGuard(new Reflector(), new ApproovService({ secret }));
+
+  // One handler function inherited by two controllers: only the class metadata tells them apart.
+  class Base {
+    list(): void {}
+  }
+  class Open extends Base {}
+  class Skipped extends Base {}
+  SkipApproov()(Skipped);
+  const contextOf = (controller: object) =>
+    ({
+      getHandler: () => Base.prototype.list,
+      getClass: () => controller,
+      switchToHttp: () => ({ getRequest: () => requestWith('garbage') }),
+    }) as unknown as ExecutionContext;
+
+  it('keeps an inherited handler skipped under one controller and protected under another', () => {
+    for (let i = 0; i < 2; i++) {
+      expect(guard.canActivate(contextOf(Skipped))).toBe(true);
+      expect(rejects(() => guard.canActivate(contextOf(Open)))).toBe(true);
+    }
   });
 });
