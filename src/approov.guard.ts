@@ -19,17 +19,23 @@ interface Pass {
   readonly signing: Readonly<ApproovMessageSigningOptions> | undefined;
 }
 
-// Requests that already passed, so the guard can run twice (global APP_GUARD plus the one
+// What a request already passed, so the guard can run twice (global APP_GUARD plus the one
 // @ApproovBinding attaches) without verifying twice. Only passes are kept, each with the module
 // instance and the exact rules it passed: a monitor-mode failure, another module's secret or a
-// route without signing never vouches for a stricter check.
-const passes = new WeakMap<object, Pass[]>();
+// route without signing never vouches for a stricter check. Kept on the request under a symbol
+// no other code holds (no HTTP input can name it), which is cheaper per request than a WeakMap.
+const PASSES = Symbol('approov.passes');
+
+/** A request as the guard marks it. */
+type MarkedRequest = ApproovRequestLike & { [PASSES]?: Pass[] };
 
 /** A route's Approov metadata, read once: it is fixed once the app has started. */
 interface RouteRules {
   readonly skipped: boolean;
   /** What a request on this route passes; compared field by field with other guards' passes. */
   readonly pass: Pass;
+  /** `@AllowApproovStatus` on the route or its controller. */
+  readonly allowStatuses: readonly string[] | undefined;
 }
 
 /**
@@ -54,30 +60,32 @@ export class ApproovGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.shouldSkip(context)) return true;
-    const pass = this.rulesOf(context).pass;
-    const request = this.getRequest(context);
-    const passed = passes.get(request);
+    const rules = this.rulesOf(context);
+    const pass = rules.pass;
+    const request: MarkedRequest = this.getRequest(context);
+    const passed = request[PASSES];
     if (passed?.some((p) => p.service === pass.service && p.binding === pass.binding && p.signing === pass.signing)) {
       return true;
     }
     const token = this.service.verifyRequest(request, pass.binding);
     // Only a keyset refetch for an unknown `kid` makes the token check wait.
     return token instanceof Promise
-      ? token.then((settled) => this.afterToken(settled, request, context, pass))
-      : this.afterToken(token, request, context, pass);
+      ? token.then((settled) => this.afterToken(settled, request, context, rules))
+      : this.afterToken(token, request, context, rules);
   }
 
   private afterToken(
     token: ApproovCheckResult,
-    request: ApproovRequestLike,
+    request: MarkedRequest,
     context: ExecutionContext,
-    pass: Pass,
+    rules: RouteRules,
   ): boolean | Promise<boolean> {
+    const { pass } = rules;
     const signing = pass.signing;
-    if (!token.ok) return this.reject(token.code, request, context);
+    if (!token.ok) return this.reject(token.code, request, context, rules);
     if (signing === undefined) return this.accept(request, token.claims, pass);
     return whenSettled(this.service.verifyMessageSignature(request, token.claims, signing), (signed) =>
-      signed.ok ? this.accept(request, token.claims, pass) : this.reject(signed.code, request, context),
+      signed.ok ? this.accept(request, token.claims, pass) : this.reject(signed.code, request, context, rules),
     );
   }
 
@@ -142,24 +150,24 @@ export class ApproovGuard implements CanActivate {
         binding: binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.service.defaultBindingHeaders,
         signing,
       },
+      allowStatuses: this.reflector.getAllAndOverride(AllowApproovStatusMetadata, targets),
     };
     if (byHandler === undefined) this.routeRules.set(controller, (byHandler = new WeakMap()));
     byHandler.set(handler, rules);
     return rules;
   }
 
-  private accept(request: ApproovRequestLike, claims: ApproovTokenClaims, pass: Pass): boolean {
+  private accept(request: MarkedRequest, claims: ApproovTokenClaims, pass: Pass): boolean {
     request.approov = claims;
-    const passed = passes.get(request);
-    if (passed === undefined) passes.set(request, [pass]);
+    const passed = request[PASSES];
+    if (passed === undefined) request[PASSES] = [pass];
     else passed.push(pass);
     return true;
   }
 
   /** Reports the reject, then throws (or, in monitor mode, serves the request). */
-  private reject(code: ApproovFailureCode, request: ApproovRequestLike, context: ExecutionContext): boolean {
-    const allowStatuses = this.reflector.getAllAndOverride(AllowApproovStatusMetadata, [context.getHandler(), context.getClass()]);
-    if (this.service.reportFailureAndShouldServe(code, request, allowStatuses)) return true;
+  private reject(code: ApproovFailureCode, request: ApproovRequestLike, context: ExecutionContext, rules: RouteRules): boolean {
+    if (this.service.reportFailureAndShouldServe(code, request, rules.allowStatuses)) return true;
     throw this.createRejection(code, context);
   }
 }

@@ -49,8 +49,9 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
   private readonly onFailure?: (failure: ApproovFailure) => void;
   private readonly rejectLog: RejectLogThrottle;
   // One report per request: in monitor mode a request can be judged again by another guard
-  // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')).
-  private readonly reported = new WeakSet<object>();
+  // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')). A mark on the
+  // request under this instance's own symbol (no HTTP input can name it): cheaper than a WeakSet.
+  private readonly reportedMark = Symbol('approov.reported');
   private shuttingDown = false;
   private readonly keyset?: JwksKeySet;
   private readonly requireKeysAtBoot: boolean;
@@ -165,13 +166,11 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
   ): boolean {
     // A body past the bound was not read to the end: no mode can serve it as checked.
     const monitored = this.mode === 'monitor' && code !== 'request_body_too_large';
-    const approovStatus = readApproovStatus(nodeRequestOf(request));
+    // Only a request without a token can be let through by its Approov-Status.
+    const approovStatus = code === 'missing_approov_token' ? readApproovStatus(nodeRequestOf(request)) : undefined;
     const allowed =
-      code === 'missing_approov_token' &&
-      approovStatus !== undefined &&
-      (this.allowApproovStatus.includes(approovStatus) || routeStatuses.includes(approovStatus));
-    if (this.reported.has(request)) return monitored || allowed;
-    this.reported.add(request);
+      approovStatus !== undefined && (this.allowApproovStatus.includes(approovStatus) || routeStatuses.includes(approovStatus));
+    if (!this.markReported(request)) return monitored || allowed;
     const logLine = this.rejectLog.admit(code);
     // A reject counted into a summary, with no hook to feed, needs nothing more from the request.
     if (logLine || this.onFailure !== undefined) {
@@ -182,10 +181,17 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
     return monitored || allowed;
   }
 
+  /** Marks the request reported by this instance: false when it already was. */
+  private markReported(request: ApproovRequestLike): boolean {
+    const marked = request as ApproovRequestLike & Record<symbol, true | undefined>;
+    if (marked[this.reportedMark] === true) return false;
+    marked[this.reportedMark] = true;
+    return true;
+  }
+
   /** Reports a signed request served although the replay store could not answer (`replay.failOpen`). */
   private reportFailedOpen(request: ApproovRequestLike): void {
-    if (this.reported.has(request)) return;
-    this.reported.add(request);
+    if (!this.markReported(request)) return;
     const logLine = this.rejectLog.admit('replay_store_unavailable');
     if (!logLine && this.onFailure === undefined) return;
     const failure: ApproovFailure = {
