@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     if (plan.tokens === 'signed') {
       const installation = createApproovInstallationKey();
       const token = createApproovToken({ secret, expiresIn: 3600, claims: { ipk: installation.ipk } });
-      spec.signing = { privateKey: installation.privateKey, token, count: 2_000 };
+      spec.signing = { privateKey: installation.privateKey, token, count: 20_000 };
     }
     if (plan.tokens === 'rotating' || plan.tokens === 'forged') {
       const template = benchToken(secret, 0);

@@ -7,15 +7,20 @@ import {
   Get,
   Injectable,
   Module,
+  UnauthorizedException,
   UseGuards,
   type CanActivate,
   type DynamicModule,
+  type ExecutionContext,
   type MiddlewareConsumer,
   type NestModule,
   type Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { AuthGuard } from '@nestjs/passport';
+import { AuthGuard, PassportStrategy } from '@nestjs/passport';
+import { createHmac, createSecretKey, generateKeyPairSync, sign as signBytes, timingSafeEqual, verify as verifySignature } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import passportJwt from 'passport-jwt';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Session } from 'node:inspector/promises';
@@ -24,7 +29,18 @@ import type { AddressInfo } from 'node:net';
 import { ApproovBinding, ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
 import { QuickstartApproovMiddleware } from './quickstart-peer.js';
 
-export const SERVER_KINDS = ['none', 'noop', 'approov', 'bound', 'passport', 'signed', 'quickstart'] as const;
+export const SERVER_KINDS = [
+  'none',
+  'noop',
+  'approov',
+  'bound',
+  'passport',
+  'signed',
+  'quickstart',
+  'hmac-floor',
+  'ecdsa-floor',
+  'passport-floor',
+] as const;
 export type ServerKind = (typeof SERVER_KINDS)[number];
 
 const BODY = { message: 'Hello, World!' };
@@ -33,6 +49,94 @@ const BODY = { message: 'Hello, World!' };
 class NoopGuard implements CanActivate {
   canActivate(): boolean {
     return true;
+  }
+}
+
+// Floors: guards doing only the unavoidable work of a check, in the same server, so the cost of
+// that work is measured with the caches and the HTTP stack as a real request sees them.
+
+type BenchRequest = { raw?: { headers: IncomingHttpHeaders }; headers: IncomingHttpHeaders; approov?: unknown };
+
+/** The least an HS256 check can do: one HMAC-SHA256, a constant-time compare, JSON.parse of the payload; Nest's own 401 otherwise. */
+@Injectable()
+class HmacFloorGuard implements CanActivate {
+  private readonly key = createSecretKey(Buffer.from(process.env.APPROOV_BASE64_SECRET ?? '', 'base64'));
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<BenchRequest>();
+    const token = (request.raw ?? request).headers['approov-token'];
+    if (typeof token !== 'string') throw new UnauthorizedException();
+    const lastDot = token.lastIndexOf('.');
+    const mac = createHmac('sha256', this.key).update(token.slice(0, lastDot)).digest();
+    const given = Buffer.from(token.slice(lastDot + 1), 'base64url');
+    if (given.length !== mac.length || !timingSafeEqual(mac, given)) throw new UnauthorizedException();
+    request.approov = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, lastDot), 'base64url').toString('utf8'));
+    return true;
+  }
+}
+
+/** One ECDSA P-256 verify per request (crypto.verify over a signature-base-sized input), nothing else. */
+@Injectable()
+class EcdsaFloorGuard implements CanActivate {
+  private readonly publicKey;
+  private readonly base = `"@method": GET\n"@target-uri": http://127.0.0.1:8080/bench?n=1\n"approov-token": ${'x'.repeat(420)}\n"@signature-params": ("@method" "@target-uri" "approov-token");created=1700000000;alg="ecdsa-p256-sha256"`;
+  private readonly signature: Buffer;
+
+  constructor() {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    this.publicKey = publicKey;
+    this.signature = signBytes('sha256', Buffer.from(this.base, 'latin1'), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  }
+
+  canActivate(): boolean {
+    const data = Buffer.from(this.base, 'latin1');
+    if (!verifySignature('sha256', data, { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, this.signature)) throw new UnauthorizedException();
+    return true;
+  }
+}
+
+const FLOOR_USER = Object.freeze({});
+
+/** A Passport strategy that accepts at once, on the same base class as ApproovStrategy: what AuthGuard and Passport cost by themselves. */
+@Injectable()
+class FloorStrategy extends PassportStrategy(passportJwt.Strategy, 'floor') {
+  constructor() {
+    super({ jwtFromRequest: passportJwt.ExtractJwt.fromHeader('approov-token'), secretOrKey: 'unused' });
+  }
+
+  validate(): object {
+    return FLOOR_USER;
+  }
+
+  override authenticate(): void {
+    (this as unknown as { success(user: object): void }).success(FLOOR_USER);
+  }
+}
+
+@Controller()
+@UseGuards(HmacFloorGuard)
+class HmacFloorController {
+  @Get('bench')
+  bench() {
+    return BODY;
+  }
+}
+
+@Controller()
+@UseGuards(EcdsaFloorGuard)
+class EcdsaFloorController {
+  @Get('bench')
+  bench() {
+    return BODY;
+  }
+}
+
+@Controller()
+@UseGuards(AuthGuard('floor'))
+class PassportFloorController {
+  @Get('bench')
+  bench() {
+    return BODY;
   }
 }
 
@@ -104,6 +208,9 @@ const CONTROLLERS: Record<Exclude<ServerKind, 'quickstart'>, Type> = {
   bound: BoundController,
   passport: PassportController,
   signed: SignedController,
+  'hmac-floor': HmacFloorController,
+  'ecdsa-floor': EcdsaFloorController,
+  'passport-floor': PassportFloorController,
 };
 
 function benchModule(kind: ServerKind): DynamicModule {
@@ -111,9 +218,11 @@ function benchModule(kind: ServerKind): DynamicModule {
     secret: process.env.APPROOV_BASE64_SECRET,
     ...(process.env.BENCH_CACHE_SIZE !== undefined ? { cacheSize: Number(process.env.BENCH_CACHE_SIZE) } : {}),
     ...(process.env.BENCH_REJECT_LOG === 'every' ? { rejectLog: { mode: 'every' as const } } : {}),
+    ...(process.env.BENCH_REPLAY === 'off' ? { messageSigning: { replay: false } } : {}),
   });
   if (kind === 'quickstart') return { module: BenchModule, imports: [QuickstartModule] };
-  return { module: BenchModule, imports: [approov], controllers: [CONTROLLERS[kind]], providers: [NoopGuard] };
+  const providers = kind === 'passport-floor' ? [NoopGuard, FloorStrategy] : [NoopGuard];
+  return { module: BenchModule, imports: [approov], controllers: [CONTROLLERS[kind]], providers };
 }
 
 @Module({})
