@@ -165,13 +165,11 @@ async function redisBytesPerKey(prefix: string): Promise<number> {
 
 async function deleteBenchKeys(prefix: string): Promise<void> {
   const client = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  client.disconnect();
+  try {
+    for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 })) if (keys.length > 0) await client.del(...keys);
+  } finally {
+    client.disconnect();
+  }
 }
 
 const us = (value: number): string => value.toFixed(1);

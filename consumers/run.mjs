@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopChild } from '../scripts/child-process.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -118,18 +119,6 @@ function startApp(dir, env, node = process.execPath) {
   });
 }
 
-function stopApp(child) {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
-
 /** The route checks against a running app; tokens come from the installed package's ./testing entry. */
 async function checkRoutes(dir, url, secret) {
   const testing = createRequire(join(dir, 'package.json'))('nestjs-approov/testing');
@@ -181,7 +170,7 @@ async function testApp(app, tarball) {
       try {
         return `${await checkRoutes(dir, url, secret)} checks`;
       } finally {
-        await stopApp(child);
+        await stopChild(child);
       }
     });
     await step(row, 'jest e2e', async () => {
@@ -218,7 +207,7 @@ async function testLowestNode() {
         try {
           return `${await checkRoutes(join(WORK, app), url, secret)} checks`;
         } finally {
-          await stopApp(child);
+          await stopChild(child);
         }
       });
     }

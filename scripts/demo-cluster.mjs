@@ -4,13 +4,13 @@
 // the other, which refuses it. Prints the table, stops both, exits 0 when every case matched.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createApproovInstallationKey, createApproovSecret, createApproovToken, signApproovRequest } from 'nestjs-approov/testing';
+import { stopChild } from './child-process.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
@@ -71,16 +71,6 @@ async function startInstance(name, platform, env) {
     child.on('close', onExit);
   });
   return { name, platform, url, port: new URL(url).port, child, lines };
-}
-
-async function stopInstance(instance) {
-  const { child } = instance;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 /** A signed request as an app would send it to https://api.example.com (over http here, on loopback). */
@@ -190,7 +180,7 @@ async function main() {
     console.log(`\n${matched}/${rows.length} cases matched.`);
     return matched === rows.length ? 0 : 1;
   } finally {
-    await Promise.all(instances.map(stopInstance));
+    await Promise.all(instances.map((instance) => stopChild(instance.child)));
   }
 }
 

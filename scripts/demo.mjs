@@ -4,7 +4,6 @@
 // case matched. Plain ESM on the built package (npm run build && npm run build:sample first).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import {
   signApproovRequest,
   startApproovJwksServer,
 } from 'nestjs-approov/testing';
+import { stopChild } from './child-process.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
@@ -249,15 +249,6 @@ async function startSampleApp(
   return { child, url, lines, listeners };
 }
 
-async function stopSampleApp(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 // The keyset part: tokens signed with asymmetric keys that the demo publishes itself on loopback.
 const KEYSET_ISSUER = 'https://demo.approov.example';
 const KEYSET_AUDIENCE = 'demo-api';
@@ -394,9 +385,9 @@ async function main() {
   const stop = async (code) => {
     if (stopping) return;
     stopping = true;
-    await stopSampleApp(app.child);
+    await stopChild(app.child);
     if (keyset !== undefined) {
-      await stopSampleApp(keyset.app.child);
+      await stopChild(keyset.app.child);
       await keyset.jwks.close();
     }
     process.exit(code);

@@ -10,12 +10,12 @@
 // SOAK_PLATFORMS (express,fastify); SOAK_TRACE=1 prints the RSS samples (one a second).
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+import { stopChild } from './child-process.mjs';
 
 const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
 const BENCHMARKS = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
@@ -155,14 +155,7 @@ async function startSampleApp(platform) {
   return server;
 }
 
-async function stopSampleApp(server) {
-  if (server.exited) return;
-  const exited = once(server.child, 'exit');
-  server.child.kill('SIGTERM');
-  const timer = setTimeout(() => server.child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
+const stopSampleApp = (server) => stopChild(server.child, 10_000);
 
 /**
  * Runs `amount` requests over the KINDS cycle through autocannon, plus `overLimitAmount` requests

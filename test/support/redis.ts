@@ -40,12 +40,7 @@ export async function connectSharedRedis(url = REDIS_URL): Promise<Redis> {
 
 /** Deletes every key under `prefix` (the tests' own keys only). */
 export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await client.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
+  for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 })) if (keys.length > 0) await client.del(...keys);
 }
 
 /** A free TCP port on 127.0.0.1 (free when asked; the caller binds it right away). */
