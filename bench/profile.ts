@@ -24,6 +24,11 @@ const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 
   passport: { server: 'passport', tokens: 'repeated', status: 200 },
   bound: { server: 'bound', tokens: 'bound', status: 200 },
   signed: { server: 'signed', tokens: 'signed', status: 200 },
+  // Floors: only the unavoidable work of each check, for comparison with the variants above.
+  'hmac-floor': { server: 'hmac-floor', tokens: 'rotating', status: 200 },
+  'hmac-floor-forged': { server: 'hmac-floor', tokens: 'forged', status: 401, env: { BENCH_LOGGER: '1' } },
+  'ecdsa-floor': { server: 'ecdsa-floor', tokens: 'repeated', status: 200 },
+  'passport-floor': { server: 'passport-floor', tokens: 'repeated', status: 200 },
 };
 
 // Functions whose inclusive time (self plus everything they call) is worth seeing per request.
