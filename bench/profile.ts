@@ -1,26 +1,19 @@
 // `npm run bench:profile -- <express|fastify> <variant> [seconds]`: one bench server with the V8
 // CPU profiler on during the measured load only (start-up excluded), loaded by the same load process as `npm run bench`, then the
-// profile summarised as self time per function and per area (what a flame graph shows, as text).
-// Variants: repeated, rotating, forged, forged-logged, passport, bound, signed, noop.
-// CPU time, unlike req/s, stays meaningful on a shared machine: read the shares, not the rates.
+// profile summarised as self time per function and per area, and as its call tree (a flame graph as text).
+// Variants: the PLANS below, the floors included. CPU time, unlike req/s, stays meaningful on a
+// shared machine: read the shares, not the rates.
+// Environment: PROFILE_TOP (rows of the self-time table), PROFILE_TREE_MIN (the call tree's
+// threshold, in % of busy time), PROFILE_TREE_DEPTH (its cap, in levels of branching),
+// PROFILE_SVG=file.svg (also draw the tree as an SVG flame graph), PROFILE_KEEP=file (keep the .cpuprofile).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApproovInstallationKey, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { BOUND_AUTHORIZATION, ROOT, benchToken, serverPort, textTable, withForgedSignature } from './common.js';
+import { areaOf, flameSvg, frameLabel, mergeProfile, pruneTree, renderTree, shortFile, type CpuProfile, type ProfileNode } from './flame.js';
 import type { LoadSpec } from './load.js';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 'forged' | 'bound' | 'signed'; status: number; env?: Record<string, string> }> = {
   noop: { server: 'noop', tokens: 'repeated', status: 200 },
@@ -31,21 +24,12 @@ const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 
   passport: { server: 'passport', tokens: 'repeated', status: 200 },
   bound: { server: 'bound', tokens: 'bound', status: 200 },
   signed: { server: 'signed', tokens: 'signed', status: 200 },
+  // Floors: only the unavoidable work of each check, for comparison with the variants above.
+  'hmac-floor': { server: 'hmac-floor', tokens: 'rotating', status: 200 },
+  'hmac-floor-forged': { server: 'hmac-floor', tokens: 'forged', status: 401, env: { BENCH_LOGGER: '1' } },
+  'ecdsa-floor': { server: 'ecdsa-floor', tokens: 'repeated', status: 200 },
+  'passport-floor': { server: 'passport-floor', tokens: 'repeated', status: 200 },
 };
-
-/** Where a frame's code lives: the package under node_modules, this package, Node itself, or V8. */
-function areaOf(url: string, name: string): string {
-  if (url === '') return name.startsWith('(') ? name : '(native)';
-  const nm = url.lastIndexOf('node_modules/');
-  if (nm !== -1) {
-    const rest = url.slice(nm + 'node_modules/'.length).split('/');
-    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!;
-  }
-  if (url.startsWith('node:')) return 'node core';
-  if (url.includes('/bench/dist/')) return 'bench app';
-  if (url.includes('/dist/')) return 'nestjs-approov';
-  return url;
-}
 
 // Functions whose inclusive time (self plus everything they call) is worth seeing per request.
 const INCLUSIVE = [
@@ -90,8 +74,7 @@ function summarise(profile: CpuProfile, top: number, requests: number): string {
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') continue;
     total += time;
-    const file = url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/');
-    const key = `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
+    const key = frameLabel({ name: functionName || '(anonymous)', file: shortFile(url, lineNumber) });
     byFunction.set(key, (byFunction.get(key) ?? 0) + time);
     const area = areaOf(url, functionName);
     byArea.set(area, (byArea.get(area) ?? 0) + time);
@@ -111,6 +94,17 @@ function summarise(profile: CpuProfile, top: number, requests: number): string {
     `${textTable(['Area (self time)', 'share', 'ms'], rows(byArea, 12))}\n\n` +
     `${textTable(['Function (self time)', 'share', 'ms'], rows(byFunction, top))}`
   );
+}
+
+/** The call tree to print after the tables; also written as an SVG flame graph when PROFILE_SVG names a file. */
+function flameViews(profile: CpuProfile, requests: number, heading: string): string {
+  const tree = mergeProfile(profile);
+  const minShare = Number.parseFloat(process.env.PROFILE_TREE_MIN ?? '1.5');
+  const maxForks = Number(process.env.PROFILE_TREE_DEPTH ?? '14');
+  const svgFile = process.env.PROFILE_SVG;
+  if (svgFile !== undefined && svgFile !== '') writeFileSync(svgFile, flameSvg(tree, heading, requests));
+  const pruned = pruneTree(tree, (minShare / 100) * tree.time, maxForks);
+  return `Call tree (inclusive; frames from ${minShare}% of busy time; at most ${maxForks} levels of branching)\n${renderTree(pruned, requests)}`;
 }
 
 function runLoad(spec: LoadSpec, onMeasuring: () => void): Promise<string> {
@@ -168,7 +162,9 @@ async function main(): Promise<void> {
       server.kill('SIGTERM');
     });
     const profile = JSON.parse(readFileSync(join(dir, 'server.cpuprofile'), 'utf8')) as CpuProfile;
-    process.stdout.write(`${platform} ${variant}: ${Math.round(result.requestsPerSec)} req/s (under whatever else runs)\n${summarise(profile, Number(process.env.PROFILE_TOP ?? 25), result.total)}\n`);
+    const heading = `${platform} ${variant}: ${Math.round(result.requestsPerSec)} req/s (under whatever else runs)`;
+    const tables = summarise(profile, Number(process.env.PROFILE_TOP ?? 25), result.total);
+    process.stdout.write(`${heading}\n${tables}\n\n${flameViews(profile, result.total, heading)}\n`);
     if (process.env.PROFILE_KEEP !== undefined) writeFileSync(process.env.PROFILE_KEEP, JSON.stringify(profile));
   } finally {
     rmSync(dir, { recursive: true, force: true });
