@@ -1,7 +1,7 @@
 // The consumer matrix (`npm run test:consumers`): packs this package as `npm pack` would publish it,
 // then for each app in consumers/: installs the tarball with a plain `npm install`, compiles it with
-// tsc, starts it and checks its routes over loopback, and runs its Jest e2e test. Then it loads the
-// package on the lowest Node version that package.json "engines" claims.
+// tsc, starts it and checks its routes over loopback, and runs its e2e test (`npm run test:e2e`: Jest
+// or Vitest). Then it loads the package on the lowest Node version that package.json "engines" claims.
 //
 // Each app runs in a work folder outside the repository (so no parent node_modules or @types can
 // help it), made of consumers/shared/ plus the app's own files. Its node_modules is kept between runs
@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { stopChild } from '../scripts/child-process.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -127,6 +128,7 @@ async function checkRoutes(dir, url, secret) {
   const bound = testing.createApproovToken({ secret, bind: 'Bearer user-1' });
   const checks = [
     ['GET /public, no token', '/public', {}, 200],
+    ['GET /ready (ApproovService injected by type)', '/ready', {}, 200],
     ['GET /hello, valid token', '/hello', { 'approov-token': valid }, 200],
     ['GET /hello, no token', '/hello', {}, 401],
     ['GET /hello, token of another secret', '/hello', { 'approov-token': forged }, 401],
@@ -173,9 +175,10 @@ async function testApp(app, tarball) {
         await stopChild(child);
       }
     });
-    await step(row, 'jest e2e', async () => {
+    await step(row, 'e2e', async () => {
       const output = await npm(['run', 'test:e2e'], { cwd: dir, env: { CI: 'true' }, timeout: 180_000, all: true });
-      return /Tests:\s+(.*)/.exec(output)?.[1] ?? 'no summary';
+      // Jest's "Tests:  6 passed, 6 total" or Vitest's "Tests  6 passed (6)"; Vitest may colour it even in a pipe.
+      return /^\s*Tests:?\s+(.+)$/m.exec(stripVTControlCharacters(output))?.[1] ?? 'no summary';
     });
     row.ok = true;
   } catch {

@@ -28,6 +28,10 @@ describe('nestjs-approov in this app', () => {
     expect(await get('/public')).toEqual({ status: 200, body: { ok: true } });
   });
 
+  it('injects ApproovService into a controller by its type', async () => {
+    expect(await get('/ready')).toEqual({ status: 200, body: { replayStore: true } });
+  });
+
   it('serves a protected route with a valid token, with its claims', async () => {
     const token = createApproovToken({ secret, claims: { did: 'device-1' } });
     expect(await get('/hello', { 'approov-token': token })).toEqual({ status: 200, body: { hello: 'device-1' } });
