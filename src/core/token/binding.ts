@@ -13,6 +13,22 @@ export function bindingDigest(values: readonly string[]): Buffer {
   return hash.digest();
 }
 
+// What each frozen claim set's `pay` decodes to (null: not a 32-byte digest). A cached token gives
+// the guard the same frozen claims on every repeat, so its `pay` is checked and decoded once; a
+// frozen object's claim cannot change, so the memo cannot go stale. Held weakly: it goes with the claims.
+const decodedPay = new WeakMap<object, Buffer | null>();
+
+/** The 32 bytes `pay` stands for, or null; remembered for frozen claims only. */
+function claimedDigest(claims: ApproovTokenClaims, pay: string): Buffer | null {
+  const frozen = Object.isFrozen(claims);
+  const known = frozen ? decodedPay.get(claims) : undefined;
+  if (known !== undefined) return known;
+  const decoded = decodeBase64AnyStrict(pay);
+  const digest = decoded !== null && decoded.length === 32 ? decoded : null;
+  if (frozen) decodedPay.set(claims, digest);
+  return digest;
+}
+
 /**
  * Checks the token's `pay` claim (base64 SHA-256 of the bound values, concatenated) against the request's bound header values.
  * `pay` may be base64 or base64url, padded or not, and must decode to 32 bytes.
@@ -27,7 +43,7 @@ export function checkTokenBinding(
     return allowMissingBindingClaim ? null : 'missing_binding_claim';
   }
   if (typeof claims.pay !== 'string') return 'token_claims_invalid';
-  const claimed = decodeBase64AnyStrict(claims.pay);
-  if (claimed === null || claimed.length !== 32) return 'binding_mismatch';
+  const claimed = claimedDigest(claims, claims.pay);
+  if (claimed === null) return 'binding_mismatch';
   return timingSafeEqual(claimed, bindingDigest(values)) ? null : 'binding_mismatch';
 }

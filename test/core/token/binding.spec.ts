@@ -85,4 +85,41 @@ describe('checkTokenBinding', () => {
   it('checks pay even when allowMissingBindingClaim is set', () => {
     expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64') }, ['Bearer abd'], true)).toBe('binding_mismatch');
   });
+
+  describe('the decoded pay, remembered for frozen claims', () => {
+    it('judges every value afresh against remembered claims: a pass does not vouch for another value', () => {
+      const claims = Object.freeze({ exp: 1, pay: pay.toString('base64') });
+      expect(checkTokenBinding(claims, ['Bearer abc'])).toBeNull();
+      expect(checkTokenBinding(claims, ['Bearer abd'])).toBe('binding_mismatch');
+      expect(checkTokenBinding(claims, ['Bearer abc'])).toBeNull();
+      expect(checkTokenBinding(claims, ['Bearer abc', ''])).toBeNull(); // the same bytes concatenated
+      expect(checkTokenBinding(claims, ['Bearer ab', 'c'])).toBeNull();
+      expect(checkTokenBinding(claims, ['Bearer ab', 'd'])).toBe('binding_mismatch');
+    });
+
+    it('keeps rejecting a pay that is not a digest', () => {
+      const claims = Object.freeze({ exp: 1, pay: pay.subarray(0, 31).toString('base64') });
+      expect(checkTokenBinding(claims, ['Bearer abc'])).toBe('binding_mismatch');
+      expect(checkTokenBinding(claims, ['Bearer abc'])).toBe('binding_mismatch');
+    });
+
+    it('follows a pay that changes on claims that are not frozen', () => {
+      const claims: { exp: number; pay: string } = { exp: 1, pay: pay.toString('base64') };
+      expect(checkTokenBinding(claims, ['Bearer abc'])).toBeNull();
+      claims.pay = sha('Bearer xyz').toString('base64');
+      expect(checkTokenBinding(claims, ['Bearer abc'])).toBe('binding_mismatch');
+      expect(checkTokenBinding(claims, ['Bearer xyz'])).toBeNull();
+    });
+
+    it('keeps each claim set to its own pay', () => {
+      const first = Object.freeze({ exp: 1, pay: pay.toString('base64') });
+      const second = Object.freeze({ exp: 1, pay: sha('Bearer xyz').toString('base64') });
+      for (let round = 0; round < 2; round++) {
+        expect(checkTokenBinding(first, ['Bearer abc'])).toBeNull();
+        expect(checkTokenBinding(second, ['Bearer abc'])).toBe('binding_mismatch');
+        expect(checkTokenBinding(second, ['Bearer xyz'])).toBeNull();
+        expect(checkTokenBinding(first, ['Bearer xyz'])).toBe('binding_mismatch');
+      }
+    });
+  });
 });
