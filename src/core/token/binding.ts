@@ -18,14 +18,27 @@ export function bindingDigest(values: readonly string[]): Buffer {
 // frozen object's claim cannot change, so the memo cannot go stale. Held weakly: it goes with the claims.
 const decodedPay = new WeakMap<object, Buffer | null>();
 
+/** What the memo holds for these claims (undefined: nothing yet). @internal For tests. */
+export function rememberedPayDigest(claims: object): Buffer | null | undefined {
+  return decodedPay.get(claims);
+}
+
 /** The 32 bytes `pay` stands for, or null; remembered for frozen claims only. */
 function claimedDigest(claims: ApproovTokenClaims, pay: string): Buffer | null {
   const frozen = Object.isFrozen(claims);
   const known = frozen ? decodedPay.get(claims) : undefined;
   if (known !== undefined) return known;
   const decoded = decodeBase64AnyStrict(pay);
-  const digest = decoded !== null && decoded.length === 32 ? decoded : null;
-  if (frozen) decodedPay.set(claims, digest);
+  if (decoded === null || decoded.length !== 32) {
+    if (frozen) decodedPay.set(claims, null);
+    return null;
+  }
+  if (!frozen) return decoded;
+  // A small decoded Buffer is a view into Node's shared allocation pool: kept, it would hold the
+  // whole pool block. The memo keeps its own 32 bytes.
+  const digest = Buffer.allocUnsafeSlow(32);
+  decoded.copy(digest);
+  decodedPay.set(claims, digest);
   return digest;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { bindingDigest, checkTokenBinding } from '../../../src/core/token/binding.js';
+import { bindingDigest, checkTokenBinding, rememberedPayDigest } from '../../../src/core/token/binding.js';
 
 const sha = (text: string, encoding: BufferEncoding = 'latin1') =>
   createHash('sha256').update(Buffer.from(text, encoding)).digest();
@@ -109,6 +109,20 @@ describe('checkTokenBinding', () => {
       claims.pay = sha('Bearer xyz').toString('base64');
       expect(checkTokenBinding(claims, ['Bearer abc'])).toBe('binding_mismatch');
       expect(checkTokenBinding(claims, ['Bearer xyz'])).toBeNull();
+    });
+
+    it('keeps its own 32 bytes, not a view that would hold a shared pool block alive', () => {
+      const claims = Object.freeze({ exp: 1, pay: sha('Bearer pool').toString('base64') });
+      expect(rememberedPayDigest(claims)).toBeUndefined();
+      expect(checkTokenBinding(claims, ['Bearer pool'])).toBeNull();
+      const remembered = rememberedPayDigest(claims);
+      expect(remembered?.equals(sha('Bearer pool'))).toBe(true);
+      expect(remembered?.buffer.byteLength).toBe(32);
+      // For contrast: the decoder's own result is a slice of Node's shared pool.
+      expect(Buffer.from(claims.pay, 'base64').buffer.byteLength).toBeGreaterThan(32);
+      const unfrozen = { exp: 1, pay: claims.pay };
+      expect(checkTokenBinding(unfrozen, ['Bearer pool'])).toBeNull();
+      expect(rememberedPayDigest(unfrozen)).toBeUndefined(); // a claim set that can change is never remembered
     });
 
     it('keeps each claim set to its own pay', () => {
