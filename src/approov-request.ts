@@ -71,3 +71,27 @@ export function traceIdOf(request: ApproovRequestLike): string | undefined {
   if (header.status === 'missing') return undefined;
   return header.status === 'ok' && TRACE_ID_RE.test(header.value) ? header.value : 'invalid';
 }
+
+/**
+ * A value kept per request under a private symbol (no HTTP input can name it; cheaper per request
+ * than a WeakMap entry, which every garbage collection visits). A request object that takes no
+ * new properties (frozen or sealed, say one a `getRequest` override built) keeps it in a WeakMap
+ * instead. A logged request shows the value: keep it free of anything that must not be printed.
+ */
+export class RequestMark<T> {
+  private readonly symbol: symbol;
+  private readonly fallback = new WeakMap<object, T>();
+
+  constructor(description: string) {
+    this.symbol = Symbol(description);
+  }
+
+  get(request: object): T | undefined {
+    return (request as Record<symbol, T | undefined>)[this.symbol] ?? this.fallback.get(request);
+  }
+
+  set(request: object, value: T): void {
+    if (Object.isExtensible(request)) (request as Record<symbol, T>)[this.symbol] = value;
+    else this.fallback.set(request, value);
+  }
+}

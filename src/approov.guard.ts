@@ -1,8 +1,9 @@
+import { inspect } from 'node:util';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AllowApproovStatusMetadata, ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
 import { createApproovRejection } from './approov-rejection.js';
-import type { ApproovRequestLike } from './approov-request.js';
+import { RequestMark, type ApproovRequestLike } from './approov-request.js';
 import { ApproovService } from './approov.service.js';
 import type { ApproovFailureCode } from './core/failure.js';
 import { whenSettled } from './core/maybe-async.js';
@@ -22,12 +23,16 @@ interface Pass {
 // What a request already passed, so the guard can run twice (global APP_GUARD plus the one
 // @ApproovBinding attaches) without verifying twice. Only passes are kept, each with the module
 // instance and the exact rules it passed: a monitor-mode failure, another module's secret or a
-// route without signing never vouches for a stricter check. Kept on the request under a symbol
-// no other code holds (no HTTP input can name it), which is cheaper per request than a WeakMap.
-const PASSES = Symbol('approov.passes');
+// route without signing never vouches for a stricter check.
+const passes = new RequestMark<Pass[]>('approov.passes');
 
-/** A request as the guard marks it. */
-type MarkedRequest = ApproovRequestLike & { [PASSES]?: Pass[] };
+/**
+ * A pass prints as its name: it is kept on the request, and a request logged in depth must not
+ * print the module instance behind it (its replay store's connection settings, say).
+ */
+function inspectedAsName(pass: Pass): Pass {
+  return Object.defineProperty(pass, inspect.custom, { value: () => '[ApproovPass]' });
+}
 
 /** A route's Approov metadata, read once: it is fixed once the app has started. */
 interface RouteRules {
@@ -62,8 +67,8 @@ export class ApproovGuard implements CanActivate {
     if (this.shouldSkip(context)) return true;
     const rules = this.rulesOf(context);
     const pass = rules.pass;
-    const request: MarkedRequest = this.getRequest(context);
-    const passed = request[PASSES];
+    const request = this.getRequest(context);
+    const passed = passes.get(request);
     if (passed?.some((p) => p.service === pass.service && p.binding === pass.binding && p.signing === pass.signing)) {
       return true;
     }
@@ -76,7 +81,7 @@ export class ApproovGuard implements CanActivate {
 
   private afterToken(
     token: ApproovCheckResult,
-    request: MarkedRequest,
+    request: ApproovRequestLike,
     context: ExecutionContext,
     rules: RouteRules,
   ): boolean | Promise<boolean> {
@@ -145,11 +150,11 @@ export class ApproovGuard implements CanActivate {
       // A binding or signing route is never skipped: they outrank @SkipApproov.
       skipped:
         this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true && binding === undefined && signing === undefined,
-      pass: {
+      pass: inspectedAsName({
         service: this.service,
         binding: binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.service.defaultBindingHeaders,
         signing,
-      },
+      }),
       allowStatuses: this.reflector.getAllAndOverride(AllowApproovStatusMetadata, targets),
     };
     if (byHandler === undefined) this.routeRules.set(controller, (byHandler = new WeakMap()));
@@ -157,10 +162,10 @@ export class ApproovGuard implements CanActivate {
     return rules;
   }
 
-  private accept(request: MarkedRequest, claims: ApproovTokenClaims, pass: Pass): boolean {
+  private accept(request: ApproovRequestLike, claims: ApproovTokenClaims, pass: Pass): boolean {
     request.approov = claims;
-    const passed = request[PASSES];
-    if (passed === undefined) request[PASSES] = [pass];
+    const passed = passes.get(request);
+    if (passed === undefined) passes.set(request, [pass]);
     else passed.push(pass);
     return true;
   }

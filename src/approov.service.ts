@@ -9,7 +9,7 @@ import {
 } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import type { ApproovModuleOptions } from './approov-options.interface.js';
-import { loggablePathOf, nodeRequestOf, requestMethodOf, traceIdOf, type ApproovRequestLike } from './approov-request.js';
+import { RequestMark, loggablePathOf, nodeRequestOf, requestMethodOf, traceIdOf, type ApproovRequestLike } from './approov-request.js';
 import { RouteSignatureVerifier } from './approov-route-signature.js';
 import { SignedRequestReplayCheck } from './approov-replay.js';
 import { resolveApproovConfig } from './core/approov-config.js';
@@ -49,9 +49,8 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
   private readonly onFailure?: (failure: ApproovFailure) => void;
   private readonly rejectLog: RejectLogThrottle;
   // One report per request: in monitor mode a request can be judged again by another guard
-  // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')). A mark on the
-  // request under this instance's own symbol (no HTTP input can name it): cheaper than a WeakSet.
-  private readonly reportedMark = Symbol('approov.reported');
+  // (a global ApproovGuard, the one @ApproovBinding attaches, AuthGuard('approov')).
+  private readonly reported = new RequestMark<true>('approov.reported');
   private shuttingDown = false;
   private readonly keyset?: JwksKeySet;
   private readonly requireKeysAtBoot: boolean;
@@ -183,9 +182,8 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
 
   /** Marks the request reported by this instance: false when it already was. */
   private markReported(request: ApproovRequestLike): boolean {
-    const marked = request as ApproovRequestLike & Record<symbol, true | undefined>;
-    if (marked[this.reportedMark] === true) return false;
-    marked[this.reportedMark] = true;
+    if (this.reported.get(request) === true) return false;
+    this.reported.set(request, true);
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { inspect } from 'node:util';
 import { ForbiddenException, ServiceUnavailableException, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
@@ -183,6 +184,50 @@ describe('ApproovGuard hooks', () => {
         );
         await expect(result).rejects.toBeInstanceOf(ServiceUnavailableException);
       });
+    });
+  });
+
+  describe('what the guard keeps on a request', () => {
+    // A getRequest override may hand the guard an object that takes no new properties.
+    it.each([
+      ['frozen', Object.freeze],
+      ['sealed', Object.seal],
+      ['non-extensible', Object.preventExtensions],
+    ] as const)('answers the one 401, not a TypeError, for a %s request without a token', (_name, lock) => {
+      const request = lock(requestWith());
+      expect(thrownBy(() => guard.canActivate(contextFor('plain', request)))).toBeInstanceOf(UnauthorizedException);
+    });
+
+    it('serves a sealed request that has room for its claims, and remembers the pass for a second guard', () => {
+      const request = Object.seal({ ...validRequest(), approov: undefined as unknown });
+      expect(guard.canActivate(contextFor('plain', request))).toBe(true);
+      expect(request.approov).toMatchObject({ exp: expect.any(Number) });
+      const verify = jest.spyOn(service, 'verifyRequest');
+      try {
+        expect(guard.canActivate(contextFor('plain', request))).toBe(true);
+        expect(verify).not.toHaveBeenCalled();
+      } finally {
+        verify.mockRestore();
+      }
+    });
+
+    it('in monitor mode serves a frozen request without a token, and reports it once across two guards', () => {
+      const failures: string[] = [];
+      const monitorService = new ApproovService({ secret, mode: 'monitor', onFailure: (failure) => failures.push(failure.code) });
+      const monitor = new ApproovGuard(new Reflector(), monitorService);
+      const request = Object.freeze(requestWith());
+      expect(monitor.canActivate(contextFor('plain', request))).toBe(true);
+      expect(monitor.canActivate(contextFor('plain', request))).toBe(true);
+      expect(failures).toEqual(['missing_approov_token']);
+    });
+
+    it('prints its pass, not the module behind it, when the request is logged in depth', () => {
+      const request = validRequest();
+      expect(guard.canActivate(contextFor('plain', request))).toBe(true);
+      const printed = inspect(request, { depth: Infinity, showHidden: true });
+      expect(printed).toContain('[ApproovPass]');
+      expect(printed).not.toContain('ApproovService');
+      expect(printed).not.toContain('ApproovVerifier');
     });
   });
 });
