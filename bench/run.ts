@@ -104,7 +104,7 @@ const VARIANTS: Variant[] = [
   },
   {
     id: 'hmac-floor-forged',
-    label: "floor: the same guard, flood of forged tokens (Nest's 401), logger on",
+    label: 'floor: the same guard, flood of forged tokens (a stackless 401), logger on',
     server: 'hmac-floor',
     tokens: 'forged',
     expectStatus: 401,
@@ -283,6 +283,8 @@ interface HttpRow {
 const fmtInt = (value: number): string => Math.round(value).toLocaleString('en');
 const fmtRatio = (value: number): string => `${value.toFixed(2)}x`;
 const fmtPercent = (value: number): string => `${Math.round(value * 100)}%`;
+/** A ratio as judged against a goal: one decimal, so a figure just under the goal never reads as the goal. */
+const fmtPercentPrecise = (value: number): string => `${(value * 100).toFixed(1)}%`;
 
 function httpTable(rows: readonly HttpRow[]): { head: string[]; cells: string[][] } {
   const noop = rows.find((row) => row.variant.id === 'noop')?.medians;
@@ -378,9 +380,9 @@ function targets(rows: readonly HttpRow[], ecdsaUs: number | undefined, micro?: 
       list.push({
         name: `${name} (${platform})`,
         goal: asMultiple ? `>= ${goal}x` : `>= ${fmtPercent(goal)} of no-op`,
-        measured: asMultiple ? fmtRatio(ratio) : fmtPercent(ratio),
+        measured: asMultiple ? fmtRatio(ratio) : fmtPercentPrecise(ratio),
         met: ratio >= goal,
-        floor: floor === undefined ? '-' : fmtPercent(floor / reference),
+        floor: floor === undefined ? '-' : fmtPercentPrecise(floor / reference),
       });
     }
   };

@@ -57,7 +57,18 @@ class NoopGuard implements CanActivate {
 
 type BenchRequest = { raw?: { headers: IncomingHttpHeaders }; headers: IncomingHttpHeaders; approov?: unknown };
 
-/** The least an HS256 check can do: one HMAC-SHA256, a constant-time compare, JSON.parse of the payload; Nest's own 401 otherwise. */
+/** A 401 built without a stack trace, as the module builds its own: the floor must not pay for a stack the module never captures. */
+function stacklessUnauthorized(): UnauthorizedException {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new UnauthorizedException();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** The least an HS256 check can do: one HMAC-SHA256, a constant-time compare, JSON.parse of the payload; a stackless 401 otherwise. */
 @Injectable()
 class HmacFloorGuard implements CanActivate {
   private readonly key = createSecretKey(Buffer.from(process.env.APPROOV_BASE64_SECRET ?? '', 'base64'));
@@ -65,11 +76,11 @@ class HmacFloorGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<BenchRequest>();
     const token = (request.raw ?? request).headers['approov-token'];
-    if (typeof token !== 'string') throw new UnauthorizedException();
+    if (typeof token !== 'string') throw stacklessUnauthorized();
     const lastDot = token.lastIndexOf('.');
     const mac = createHmac('sha256', this.key).update(token.slice(0, lastDot)).digest();
     const given = Buffer.from(token.slice(lastDot + 1), 'base64url');
-    if (given.length !== mac.length || !timingSafeEqual(mac, given)) throw new UnauthorizedException();
+    if (given.length !== mac.length || !timingSafeEqual(mac, given)) throw stacklessUnauthorized();
     request.approov = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, lastDot), 'base64url').toString('utf8'));
     return true;
   }
