@@ -42,10 +42,11 @@ async function boot(createAdapter: AdapterFactory, env: { accountKey?: string } 
   return { app, port, failures };
 }
 
-describe.each(ADAPTERS)('the client-profile corpus on %s', (_name, createAdapter) => {
-  let running: Awaited<ReturnType<typeof boot>>;
+/** The app with the account key, booted before the block's tests and closed after; failures cleared before each test. */
+function bootedForBlock(createAdapter: AdapterFactory): Awaited<ReturnType<typeof boot>> {
+  const running = {} as Awaited<ReturnType<typeof boot>>;
   beforeAll(async () => {
-    running = await boot(createAdapter, { accountKey: ACCOUNT_KEY });
+    Object.assign(running, await boot(createAdapter, { accountKey: ACCOUNT_KEY }));
   });
   afterAll(async () => {
     await running.app.close();
@@ -53,6 +54,11 @@ describe.each(ADAPTERS)('the client-profile corpus on %s', (_name, createAdapter
   beforeEach(() => {
     running.failures.length = 0;
   });
+  return running;
+}
+
+describe.each(ADAPTERS)('the client-profile corpus on %s', (_name, createAdapter) => {
+  const running = bootedForBlock(createAdapter);
 
   describe.each<ProfileRoute>(['default', 'strict', 'account'])('on the %s route', (route) => {
     it.each(cases.map((entry) => [entry.name, entry] as const))('%s', async (_case, entry) => {
@@ -77,16 +83,7 @@ describe.each(ADAPTERS)('the client-profile corpus on %s', (_name, createAdapter
 });
 
 describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdapter) => {
-  let running: Awaited<ReturnType<typeof boot>>;
-  beforeAll(async () => {
-    running = await boot(createAdapter, { accountKey: ACCOUNT_KEY });
-  });
-  afterAll(async () => {
-    await running.app.close();
-  });
-  beforeEach(() => {
-    running.failures.length = 0;
-  });
+  const running = bootedForBlock(createAdapter);
 
   const filler = Array.from({ length: 1021 }, (_, i) => [`X-Filler-${i}`, 'a'] as const);
 
