@@ -14,7 +14,11 @@ export const BENCHMARKS_FILE = join(ROOT, 'docs', 'performance.md');
 export const BOUND_AUTHORIZATION = `Bearer ${randomBytes(96).toString('base64url')}`;
 
 /** A token shaped like the Approov cloud's: exp, ip, did (and pay when bound). */
-export function benchToken(secret: string, index: number, options: { bind?: string; lifetimeSec?: number } = {}): string {
+export function benchToken(
+  secret: string,
+  index: number,
+  options: { bind?: string; lifetimeSec?: number } = {},
+): string {
   return createApproovToken({
     secret,
     expiresIn: options.lifetimeSec ?? 3600,
@@ -34,7 +38,10 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-export function markdownTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
+export function markdownTable(
+  head: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
 }
@@ -42,7 +49,8 @@ export function markdownTable(head: readonly string[], rows: readonly (readonly 
 /** A fixed-width rendering of the same table for the terminal. */
 export function textTable(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = head.map((cell, i) => Math.max(cell.length, ...rows.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  const line = (cells: readonly string[]): string =>
+    cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -51,12 +59,16 @@ export function machineDescription(): string {
   return `${cores[0]?.model.trim() ?? 'unknown CPU'}, ${cores.length} cores, Node ${process.version}, ${process.platform}`;
 }
 
-export const loadAverage = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
+export const loadAverage = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 
 /** `taskset` when it exists and there are two CPUs to separate, else null (no pinning). */
 export function tasksetPath(): string | null {
   if (cpus().length < 2) return null;
-  for (const candidate of ['/usr/bin/taskset', '/bin/taskset']) if (existsSync(candidate)) return candidate;
+  for (const candidate of ['/usr/bin/taskset', '/bin/taskset'])
+    if (existsSync(candidate)) return candidate;
   try {
     return execFileSync('which', ['taskset'], { encoding: 'utf8' }).trim() || null;
   } catch {
@@ -106,9 +118,13 @@ const endMarker = (block: PerformanceBlock): string => `<!-- performance:${block
  * leaves everything else in the file (the Soak section, say) as it was.
  */
 export function writePerformanceBlock(block: PerformanceBlock, content: string): void {
-  let text = existsSync(BENCHMARKS_FILE) ? readFileSync(BENCHMARKS_FILE, 'utf8') : '# Performance\n';
+  let text = existsSync(BENCHMARKS_FILE)
+    ? readFileSync(BENCHMARKS_FILE, 'utf8')
+    : '# Performance\n';
   if (!text.includes(startMarker(block)) || !text.includes(endMarker(block))) {
-    const missing = BLOCKS.filter((name) => !text.includes(startMarker(name)) || !text.includes(endMarker(name)));
+    const missing = BLOCKS.filter(
+      (name) => !text.includes(startMarker(name)) || !text.includes(endMarker(name)),
+    );
     const skeleton = missing.map((name) => `${startMarker(name)}\n${endMarker(name)}`).join('\n\n');
     const heading = text.indexOf(`\n${SECTION_HEADING}\n`);
     if (heading === -1) {

@@ -48,15 +48,25 @@ export function shortFile(url: string, lineNumber: number): string {
   return `${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/')}:${lineNumber + 1}`;
 }
 
-export const frameLabel = (frame: { name: string; file: string }): string => (frame.file === '' ? frame.name : `${frame.name} ${frame.file}`);
+export const frameLabel = (frame: { name: string; file: string }): string =>
+  frame.file === '' ? frame.name : `${frame.name} ${frame.file}`;
 
 /** The profile's call tree, siblings of the same function and file:line merged, (idle) left out: the root's time is the busy time. */
 export function mergeProfile(profile: CpuProfile): FlameFrame {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const childIds = new Set(profile.nodes.flatMap((node) => node.children ?? []));
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
-  const root: FlameFrame = { name: 'all', file: '', area: '(root)', self: 0, time: 0, children: [] };
+  profile.samples.forEach((id, i) =>
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)),
+  );
+  const root: FlameFrame = {
+    name: 'all',
+    file: '',
+    area: '(root)',
+    self: 0,
+    time: 0,
+    children: [],
+  };
   const add = (into: FlameFrame, node: ProfileNode): void => {
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') return;
@@ -91,7 +101,12 @@ function total(frame: FlameFrame): number {
  * forks, not frames: a Nest request runs forty frames deep through hooks and interceptors that each
  * call one thing, and a cap on frames would stop the tree before the guard.
  */
-export function pruneTree(frame: FlameFrame, minTime: number, maxForks: number, forks = 0): FlameFrame {
+export function pruneTree(
+  frame: FlameFrame,
+  minTime: number,
+  maxForks: number,
+  forks = 0,
+): FlameFrame {
   const kept = frame.children.filter((child) => child.time >= minTime);
   const depth = kept.length > 1 ? forks + 1 : forks;
   if (depth > maxForks) return { ...frame, children: [], truncated: true };
@@ -109,7 +124,9 @@ export function renderTree(root: FlameFrame, requests: number): string {
   const lines = [`${'share'.padStart(6)}  ${'self'.padStart(6)}  ${'us/req'.padStart(7)}  frame`];
   const visit = (frame: FlameFrame, head: string, rest: string): void => {
     const us = (frame.time / requests).toFixed(1).padStart(7);
-    lines.push(`${percent(frame.time)}  ${percent(frame.self)}  ${us}  ${head}${frameLabel(frame)}${frame.truncated === true ? ' …' : ''}`);
+    lines.push(
+      `${percent(frame.time)}  ${percent(frame.self)}  ${us}  ${head}${frameLabel(frame)}${frame.truncated === true ? ' …' : ''}`,
+    );
     if (frame.children.length === 1) return visit(frame.children[0]!, rest, rest);
     frame.children.forEach((child, i) => {
       const last = i === frame.children.length - 1;
@@ -143,7 +160,12 @@ function colourOf(area: string): string {
  * one rectangle per frame of at least minShare (a fraction) of it, labelled when wide enough, with a
  * <title> giving the full name, file:line, share and microseconds per request on hover.
  */
-export function flameSvg(root: FlameFrame, heading: string, requests: number, minShare = 0.002): string {
+export function flameSvg(
+  root: FlameFrame,
+  heading: string,
+  requests: number,
+  minShare = 0.002,
+): string {
   const cells: string[] = [];
   let rows = 0;
   const visit = (frame: FlameFrame, start: number, depth: number): void => {
@@ -156,10 +178,13 @@ export function flameSvg(root: FlameFrame, heading: string, requests: number, mi
     const share = (100 * frame.time) / root.time;
     const hover = `${label}\n${share.toFixed(2)}% of busy time, ${(frame.time / requests).toFixed(2)} us/req (self ${((100 * frame.self) / root.time).toFixed(2)}%), ${frame.area}`;
     const fits = Math.floor((width - 6) / CHAR_WIDTH);
-    const text = fits < 3 ? '' : frame.name.length <= fits ? frame.name : `${frame.name.slice(0, fits - 1)}…`;
+    const text =
+      fits < 3 ? '' : frame.name.length <= fits ? frame.name : `${frame.name.slice(0, fits - 1)}…`;
     cells.push(
       `<g><title>${escapeXml(hover)}</title><rect x="${x.toFixed(2)}" y="${y}" width="${Math.max(width - 0.5, 0.5).toFixed(2)}" height="${ROW - 1}" fill="${colourOf(frame.area)}" rx="1"/>` +
-        (text === '' ? '' : `<text x="${(x + 3).toFixed(2)}" y="${y + ROW - 4}">${escapeXml(text)}</text>`) +
+        (text === ''
+          ? ''
+          : `<text x="${(x + 3).toFixed(2)}" y="${y + ROW - 4}">${escapeXml(text)}</text>`) +
         '</g>',
     );
     let childStart = start;

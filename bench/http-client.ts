@@ -18,7 +18,11 @@ export interface ClosedLoopResult {
 const HEADER_END = Buffer.from('\r\n\r\n');
 
 /** A GET request to 127.0.0.1:`port` with these headers, as bytes. Header values must be plain ASCII. */
-export function buildRequest(port: number, path: string, headers: Readonly<Record<string, string>>): Buffer {
+export function buildRequest(
+  port: number,
+  path: string,
+  headers: Readonly<Record<string, string>>,
+): Buffer {
   let text = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n`;
   for (const [name, value] of Object.entries(headers)) text += `${name}: ${value}\r\n`;
   return Buffer.from(`${text}\r\n`, 'latin1');
@@ -26,7 +30,8 @@ export function buildRequest(port: number, path: string, headers: Readonly<Recor
 
 function contentLength(head: string): number {
   const match = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-  if (match === null) throw new Error(`a response without Content-Length: ${head.split('\r\n')[0]}`);
+  if (match === null)
+    throw new Error(`a response without Content-Length: ${head.split('\r\n')[0]}`);
   return Number(match[1]);
 }
 
@@ -100,7 +105,10 @@ export function runClosedLoop(
   return Promise.all(Array.from({ length: connections }, (_, c) => one(c))).then(() => {
     const durationSec = Number(process.hrtime.bigint() - start) / 1e9;
     latencies.sort((a, b) => a - b);
-    const p99Ms = latencies.length === 0 ? 0 : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!;
+    const p99Ms =
+      latencies.length === 0
+        ? 0
+        : latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))]!;
     return { total: latencies.length, durationSec, p99Ms, statuses, errors };
   });
 }

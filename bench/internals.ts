@@ -6,7 +6,8 @@ type Verifier = typeof import('../dist/esm/core/token/verifier.js');
 type Config = typeof import('../dist/esm/core/approov-config.js');
 type Signing = typeof import('../dist/esm/core/message-signing/verify.js');
 
-const load = <T>(path: string): Promise<T> => import(new URL(`../../dist/esm/core/${path}`, import.meta.url).href) as Promise<T>;
+const load = <T>(path: string): Promise<T> =>
+  import(new URL(`../../dist/esm/core/${path}`, import.meta.url).href) as Promise<T>;
 
 export const { bindingDigest, checkTokenBinding } = await load<Binding>('token/binding.js');
 export const { ApproovVerifier } = await load<Verifier>('token/verifier.js');

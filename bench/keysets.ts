@@ -16,7 +16,14 @@ import {
   createApproovToken,
   startApproovJwksServer,
 } from 'nestjs-approov/testing';
-import { ROOT, loadAverage, machineDescription, markdownTable, median, textTable } from './common.js';
+import {
+  ROOT,
+  loadAverage,
+  machineDescription,
+  markdownTable,
+  median,
+  textTable,
+} from './common.js';
 
 const BATCH = 100;
 const DOC = join(ROOT, 'docs', 'keysets.md');
@@ -80,7 +87,9 @@ async function main(): Promise<void> {
   const hsKey = createSecretKey(Buffer.from(secret, 'base64'));
   const hsFresh = new ApproovVerifier({ keys: [hsKey], cacheSize: 0 });
   const hsCached = new ApproovVerifier({ keys: [hsKey] });
-  const joseKeys = createLocalJWKSet(createApproovJwks(es256, rs256) as Parameters<typeof createLocalJWKSet>[0]);
+  const joseKeys = createLocalJWKSet(
+    createApproovJwks(es256, rs256) as Parameters<typeof createLocalJWKSet>[0],
+  );
 
   const es = parts(esToken);
   const rs = parts(rsToken);
@@ -101,43 +110,89 @@ async function main(): Promise<void> {
 
   const bench = new Bench({ time: timeMs, warmupTime: 200, warmupIterations: 10, iterations: 20 });
   bench
-    .add('HS256 raw floor: HMAC-SHA256 + JSON.parse', batched(bench, hs.signingInput, (input) => {
-      createHmac('sha256', hsKey).update(input).digest();
-      return JSON.parse(hs.payloadJson);
-    }))
-    .add('HS256 fresh verify (cache disabled)', batched(bench, hsToken, (input) => hsFresh.verifyToken(input)))
-    .add('HS256 fresh verify, keyset configured too', batched(bench, hsToken, (input) => keysetFresh.verifyToken(input)))
-    .add('HS256 cached verify', batched(bench, hsToken, (input) => hsCached.verifyToken(input)))
-    .add('ES256 raw floor: crypto.verify + JSON.parse', batched(bench, es.signingInput, (input) => {
-      verify('sha256', Buffer.from(input, 'latin1'), esInput, es.signature);
-      return JSON.parse(es.payloadJson);
-    }))
-    .add('ES256 fresh verify (cache disabled)', batched(bench, esToken, (input) => keysetFresh.verifyToken(input)))
-    .add('ES256 cached verify', batched(bench, esToken, (input) => keysetCached.verifyToken(input)))
-    .add('ES256 jose jwtVerify, local JWK Set (async)', batchedAsync(bench, esToken, (input) => jwtVerify(input, joseKeys, { algorithms: ['ES256'] })))
-    .add('RS256 raw floor: crypto.verify + JSON.parse', batched(bench, rs.signingInput, (input) => {
-      verify('sha256', Buffer.from(input, 'latin1'), rsPublic, rs.signature);
-      return JSON.parse(rs.payloadJson);
-    }))
-    .add('RS256 fresh verify (cache disabled)', batched(bench, rsToken, (input) => keysetFresh.verifyToken(input)))
-    .add('RS256 cached verify', batched(bench, rsToken, (input) => keysetCached.verifyToken(input)))
-    .add('RS256 jose jwtVerify, local JWK Set (async)', batchedAsync(bench, rsToken, (input) => jwtVerify(input, joseKeys, { algorithms: ['RS256'] })));
+    .add(
+      'HS256 raw floor: HMAC-SHA256 + JSON.parse',
+      batched(bench, hs.signingInput, (input) => {
+        createHmac('sha256', hsKey).update(input).digest();
+        return JSON.parse(hs.payloadJson);
+      }),
+    )
+    .add(
+      'HS256 fresh verify (cache disabled)',
+      batched(bench, hsToken, (input) => hsFresh.verifyToken(input)),
+    )
+    .add(
+      'HS256 fresh verify, keyset configured too',
+      batched(bench, hsToken, (input) => keysetFresh.verifyToken(input)),
+    )
+    .add(
+      'HS256 cached verify',
+      batched(bench, hsToken, (input) => hsCached.verifyToken(input)),
+    )
+    .add(
+      'ES256 raw floor: crypto.verify + JSON.parse',
+      batched(bench, es.signingInput, (input) => {
+        verify('sha256', Buffer.from(input, 'latin1'), esInput, es.signature);
+        return JSON.parse(es.payloadJson);
+      }),
+    )
+    .add(
+      'ES256 fresh verify (cache disabled)',
+      batched(bench, esToken, (input) => keysetFresh.verifyToken(input)),
+    )
+    .add(
+      'ES256 cached verify',
+      batched(bench, esToken, (input) => keysetCached.verifyToken(input)),
+    )
+    .add(
+      'ES256 jose jwtVerify, local JWK Set (async)',
+      batchedAsync(bench, esToken, (input) =>
+        jwtVerify(input, joseKeys, { algorithms: ['ES256'] }),
+      ),
+    )
+    .add(
+      'RS256 raw floor: crypto.verify + JSON.parse',
+      batched(bench, rs.signingInput, (input) => {
+        verify('sha256', Buffer.from(input, 'latin1'), rsPublic, rs.signature);
+        return JSON.parse(rs.payloadJson);
+      }),
+    )
+    .add(
+      'RS256 fresh verify (cache disabled)',
+      batched(bench, rsToken, (input) => keysetFresh.verifyToken(input)),
+    )
+    .add(
+      'RS256 cached verify',
+      batched(bench, rsToken, (input) => keysetCached.verifyToken(input)),
+    )
+    .add(
+      'RS256 jose jwtVerify, local JWK Set (async)',
+      batchedAsync(bench, rsToken, (input) =>
+        jwtVerify(input, joseKeys, { algorithms: ['RS256'] }),
+      ),
+    );
 
   const perTask = new Map<string, number[]>();
   for (let round = 0; round < rounds; round++) {
     await bench.run();
     for (const task of bench.tasks) {
       const result = task.result as { latency?: { p50: number } };
-      if (result.latency === undefined) throw new Error(`keyset benchmark task failed: ${task.name}`);
+      if (result.latency === undefined)
+        throw new Error(`keyset benchmark task failed: ${task.name}`);
       perTask.set(task.name, [...(perTask.get(task.name) ?? []), result.latency.p50 * 1e6]);
     }
   }
   void sink;
 
   const results = [...perTask].map(([name, samples]) => ({ name, ns: median(samples) }));
-  const floorOf = (name: string) => results.find((r) => r.name.startsWith(`${name.slice(0, 5)} raw floor`))!.ns;
+  const floorOf = (name: string) =>
+    results.find((r) => r.name.startsWith(`${name.slice(0, 5)} raw floor`))!.ns;
   const head = ['Operation', 'median us/op', 'x its raw floor'];
-  const rows = results.map((r) => [r.name, (r.ns / 1000).toFixed(2), (r.ns / floorOf(r.name)).toFixed(2)]);
+  const rows = results.map((r) => [
+    r.name,
+    (r.ns / 1000).toFixed(2),
+    (r.ns / floorOf(r.name)).toFixed(2),
+  ]);
   process.stdout.write(`${textTable(head, rows)}\n`);
 
   const how =
@@ -150,7 +205,10 @@ async function main(): Promise<void> {
     const start = text.indexOf(START);
     const end = text.indexOf(END);
     if (start !== -1 && end > start) {
-      writeFileSync(DOC, `${text.slice(0, start + START.length)}\n${how}\n\n${markdownTable(head, rows)}\n${text.slice(end)}`);
+      writeFileSync(
+        DOC,
+        `${text.slice(0, start + START.length)}\n${how}\n\n${markdownTable(head, rows)}\n${text.slice(end)}`,
+      );
     }
   }
 }

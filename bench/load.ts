@@ -33,14 +33,18 @@ export interface LoadResult {
 function checkStatuses(run: ClosedLoopResult, expectStatus: number): void {
   const unexpected = Object.keys(run.statuses).filter((code) => Number(code) !== expectStatus);
   if (run.errors > 0 || unexpected.length > 0 || run.total === 0) {
-    throw new Error(`unexpected responses: errors=${run.errors} statuses=${JSON.stringify(run.statuses)}`);
+    throw new Error(
+      `unexpected responses: errors=${run.errors} statuses=${JSON.stringify(run.statuses)}`,
+    );
   }
 }
 
 function requestsOf(spec: LoadSpec): Buffer[] {
   if (spec.tokensFile !== undefined) {
     const tokens = JSON.parse(readFileSync(spec.tokensFile, 'utf8')) as string[];
-    return tokens.map((token) => buildRequest(spec.port, '/bench', { ...spec.headers, 'approov-token': token }));
+    return tokens.map((token) =>
+      buildRequest(spec.port, '/bench', { ...spec.headers, 'approov-token': token }),
+    );
   }
   if (spec.signing !== undefined) {
     const { token, count } = spec.signing;
@@ -51,8 +55,19 @@ function requestsOf(spec: LoadSpec): Buffer[] {
     return Array.from({ length: count }, (_, i) => {
       const path = `/bench?n=${i}`;
       const url = `http://127.0.0.1:${spec.port}${path}`;
-      const signature = signApproovRequest({ privateKey, method: 'GET', url, token, created, expires: null });
-      return buildRequest(spec.port, path, { ...spec.headers, 'approov-token': token, ...signature });
+      const signature = signApproovRequest({
+        privateKey,
+        method: 'GET',
+        url,
+        token,
+        created,
+        expires: null,
+      });
+      return buildRequest(spec.port, path, {
+        ...spec.headers,
+        'approov-token': token,
+        ...signature,
+      });
     });
   }
   return [buildRequest(spec.port, '/bench', spec.headers)];
@@ -66,7 +81,10 @@ async function main(): Promise<void> {
   const split = once ? Math.floor(requests.length / 5) : 0;
   const warmup = once ? requests.slice(0, split) : requests;
   const measured = once ? requests.slice(split) : requests;
-  checkStatuses(await runClosedLoop(spec.port, spec.connections, spec.warmupSec, warmup, once), spec.expectStatus);
+  checkStatuses(
+    await runClosedLoop(spec.port, spec.connections, spec.warmupSec, warmup, once),
+    spec.expectStatus,
+  );
   process.stdout.write('measuring\n'); // the orchestrator starts reading the server's CPU time here
   const cpuAtStart = process.cpuUsage();
   const result = await runClosedLoop(spec.port, spec.connections, spec.durationSec, measured, once);

@@ -53,8 +53,13 @@ const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
 /** The mean of each quarter of `samples` (sampled at a steady rate, so the sawtooth of GC averages out). */
 function quarterMeans(samples: readonly number[]): number[] {
   return [0, 1, 2, 3].map((q) => {
-    const part = samples.slice(Math.floor((q * samples.length) / 4), Math.floor(((q + 1) * samples.length) / 4));
-    return part.length === 0 ? Number.NaN : part.reduce((sum, value) => sum + value, 0) / part.length;
+    const part = samples.slice(
+      Math.floor((q * samples.length) / 4),
+      Math.floor(((q + 1) * samples.length) / 4),
+    );
+    return part.length === 0
+      ? Number.NaN
+      : part.reduce((sum, value) => sum + value, 0) / part.length;
   });
 }
 
@@ -108,18 +113,26 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
   const forged: MemoryPhase = { startRssMb: rss(), peakRssMb: 0, endRssMb: 0 };
   forged.peakRssMb = forged.startRssMb;
   for (let i = 0; i < tokens; i++) {
-    if (verifier.verifyToken(prefix + randomBytes(32).toString('base64url')).ok) throw new Error('a forged token passed');
+    if (verifier.verifyToken(prefix + randomBytes(32).toString('base64url')).ok)
+      throw new Error('a forged token passed');
     if (i % 10_000 === 9_999) forged.peakRssMb = Math.max(forged.peakRssMb, rss());
   }
   forged.endRssMb = rss();
-  if (verifier.verifyToken(lastValid) !== lastVerified) throw new Error('the forged flood evicted a valid token');
+  if (verifier.verifyToken(lastValid) !== lastVerified)
+    throw new Error('the forged flood evicted a valid token');
 
   // Worst case for the heap: claims of empty objects, about 68 KB of V8 objects from 4 KiB of text;
   // such a token is verified but not cached. Then the biggest entries the cache still takes.
   const floods: BudgetFlood[] = [
-    budgetFlood('worst-case 4 KiB tokens (claims: 990 empty objects)', (i) => sign({ exp, i, x: Array.from({ length: 990 }, () => ({})) })),
-    budgetFlood('the largest tokens the cache keeps (claims: 150 empty objects)', (i) => sign({ exp, i, x: Array.from({ length: 150 }, () => ({})) })),
-    budgetFlood('4 KiB tokens with one long string claim', (i) => sign({ exp, i, x: 'a'.repeat(2_950) })),
+    budgetFlood('worst-case 4 KiB tokens (claims: 990 empty objects)', (i) =>
+      sign({ exp, i, x: Array.from({ length: 990 }, () => ({})) }),
+    ),
+    budgetFlood('the largest tokens the cache keeps (claims: 150 empty objects)', (i) =>
+      sign({ exp, i, x: Array.from({ length: 150 }, () => ({})) }),
+    ),
+    budgetFlood('4 KiB tokens with one long string claim', (i) =>
+      sign({ exp, i, x: 'a'.repeat(2_950) }),
+    ),
   ];
 
   return {
@@ -152,7 +165,8 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
     for (let i = 0; i < count; i++) {
       const token = make(i);
       tokenLength = Math.max(tokenLength, token.length);
-      if (token.length > 4096 || !fresh.verifyToken(token).ok) throw new Error(`a flood token was rejected: ${label}`);
+      if (token.length > 4096 || !fresh.verifyToken(token).ok)
+        throw new Error(`a flood token was rejected: ${label}`);
       if (i % 1_000 === 999) peak = Math.max(peak, rss());
     }
     collect();
@@ -167,7 +181,13 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
 export function memoryBlock(result: MemoryResult): { text: string; markdown: string } {
   const f = (value: number) => value.toFixed(1);
   const budgetMb = mb(result.cacheMaxBytes);
-  const floodHead = ['Flood of 10,000 distinct valid tokens', 'token length', 'heap retained MB (after GC)', 'RSS peak growth MB', `within the ${f(budgetMb)} MB budget`];
+  const floodHead = [
+    'Flood of 10,000 distinct valid tokens',
+    'token length',
+    'heap retained MB (after GC)',
+    'RSS peak growth MB',
+    `within the ${f(budgetMb)} MB budget`,
+  ];
   const floodRows = result.floods.map((flood) => [
     flood.label,
     String(flood.tokenLength),
@@ -175,12 +195,40 @@ export function memoryBlock(result: MemoryResult): { text: string; markdown: str
     f(flood.peakRssGrowthMb),
     flood.heapGrowthMb <= budgetMb ? 'yes' : 'NO',
   ]);
-  const head = ['Phase', 'RSS start MB', 'RSS peak MB', 'RSS end MB', 'peak - start MB', 'mean RSS by quarter MB'];
+  const head = [
+    'Phase',
+    'RSS start MB',
+    'RSS peak MB',
+    'RSS end MB',
+    'peak - start MB',
+    'mean RSS by quarter MB',
+  ];
   const quarters = (means: readonly number[]): string => means.map(f).join(' / ');
   const rows = [
-    [`${WARMUP.toLocaleString('en')} + ${result.tokens.toLocaleString('en')} distinct valid tokens, from a cold start`, f(result.startRssMb), f(result.peakRssMb), f(result.endRssMb), f(result.peakRssMb - result.startRssMb), quarters(result.coldQuarterMeansMb)],
-    [`the ${result.tokens.toLocaleString('en')} after the first ${WARMUP.toLocaleString('en')}`, f(result.steadyRssMb), f(result.steadyPeakRssMb), f(result.endRssMb), f(result.steadyPeakRssMb - result.steadyRssMb), quarters(result.steadyQuarterMeansMb)],
-    [`then ${result.tokens.toLocaleString('en')} distinct forged tokens`, f(result.forged.startRssMb), f(result.forged.peakRssMb), f(result.forged.endRssMb), f(result.forged.peakRssMb - result.forged.startRssMb), '-'],
+    [
+      `${WARMUP.toLocaleString('en')} + ${result.tokens.toLocaleString('en')} distinct valid tokens, from a cold start`,
+      f(result.startRssMb),
+      f(result.peakRssMb),
+      f(result.endRssMb),
+      f(result.peakRssMb - result.startRssMb),
+      quarters(result.coldQuarterMeansMb),
+    ],
+    [
+      `the ${result.tokens.toLocaleString('en')} after the first ${WARMUP.toLocaleString('en')}`,
+      f(result.steadyRssMb),
+      f(result.steadyPeakRssMb),
+      f(result.endRssMb),
+      f(result.steadyPeakRssMb - result.steadyRssMb),
+      quarters(result.steadyQuarterMeansMb),
+    ],
+    [
+      `then ${result.tokens.toLocaleString('en')} distinct forged tokens`,
+      f(result.forged.startRssMb),
+      f(result.forged.peakRssMb),
+      f(result.forged.endRssMb),
+      f(result.forged.peakRssMb - result.forged.startRssMb),
+      '-',
+    ],
   ];
   const how =
     `${machineDescription()}; load average ${loadAverage()} at the end; ${result.seconds.toFixed(0)} s. One ApproovVerifier with the default cache ` +

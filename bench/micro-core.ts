@@ -6,7 +6,14 @@ import { createHmac, createSecretKey } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { ApproovVerifier, bindingDigest, checkTokenBinding } from './internals.js';
 import { createApproovSecret } from 'nestjs-approov/testing';
-import { BOUND_AUTHORIZATION, benchToken, loadAverage, machineDescription, markdownTable, textTable } from './common.js';
+import {
+  BOUND_AUTHORIZATION,
+  benchToken,
+  loadAverage,
+  machineDescription,
+  markdownTable,
+  textTable,
+} from './common.js';
 
 export const BATCH = 200;
 const ROTATION = 10_000;
@@ -47,30 +54,83 @@ export async function runMicro(timeMs = 500, rounds = 5): Promise<MicroResult[]>
   const uncached = new ApproovVerifier({ keys: [key], cacheSize: 0 });
   const cached = new ApproovVerifier({ keys: [key] });
   const thrashing = new ApproovVerifier({ keys: [key], cacheSize: 1_000 });
-  const headers = (value: string) => ({ rawHeaders: ['Host', '127.0.0.1', 'Approov-Token', value, 'Authorization', BOUND_AUTHORIZATION] });
+  const headers = (value: string) => ({
+    rawHeaders: ['Host', '127.0.0.1', 'Approov-Token', value, 'Authorization', BOUND_AUTHORIZATION],
+  });
   let next = 0;
 
   bench
-    .add('raw floor: HMAC-SHA256 + JSON.parse', batched(bench, freshCopy.bind(null, signingInput), (input) => {
-      createHmac('sha256', key).update(input).digest();
-      return JSON.parse(payloadJson);
-    }))
-    .add('raw floor + base64url decode of the payload (for reference)', batched(bench, freshCopy.bind(null, signingInput), (input) => {
-      createHmac('sha256', key).update(input).digest();
-      return JSON.parse(utf8.decode(Buffer.from(payloadSegment, 'base64url')));
-    }))
-    .add('fresh verify (cache disabled)', batched(bench, () => freshCopy(token), (input) => uncached.verifyToken(input)))
-    .add('cache miss (10,000 tokens through 1,000 entries)', batched(bench, () => freshCopy(rotating[next++ % ROTATION]!), (input) => thrashing.verifyToken(input)))
-    .add('cached verify', batched(bench, () => freshCopy(token), (input) => cached.verifyToken(input)))
-    .add('cached verifyRequest (header scan)', batched(bench, () => freshCopy(token), (input) => cached.verifyRequest(headers(input))))
-    .add('binding digest (SHA-256 of Authorization)', batched(bench, () => freshCopy(BOUND_AUTHORIZATION), (input) => bindingDigest([input])))
-    .add('cached verifyRequest + binding check', batched(bench, () => freshCopy(boundToken), (input) => cached.verifyRequest(headers(input), ['authorization'])));
+    .add(
+      'raw floor: HMAC-SHA256 + JSON.parse',
+      batched(bench, freshCopy.bind(null, signingInput), (input) => {
+        createHmac('sha256', key).update(input).digest();
+        return JSON.parse(payloadJson);
+      }),
+    )
+    .add(
+      'raw floor + base64url decode of the payload (for reference)',
+      batched(bench, freshCopy.bind(null, signingInput), (input) => {
+        createHmac('sha256', key).update(input).digest();
+        return JSON.parse(utf8.decode(Buffer.from(payloadSegment, 'base64url')));
+      }),
+    )
+    .add(
+      'fresh verify (cache disabled)',
+      batched(
+        bench,
+        () => freshCopy(token),
+        (input) => uncached.verifyToken(input),
+      ),
+    )
+    .add(
+      'cache miss (10,000 tokens through 1,000 entries)',
+      batched(
+        bench,
+        () => freshCopy(rotating[next++ % ROTATION]!),
+        (input) => thrashing.verifyToken(input),
+      ),
+    )
+    .add(
+      'cached verify',
+      batched(
+        bench,
+        () => freshCopy(token),
+        (input) => cached.verifyToken(input),
+      ),
+    )
+    .add(
+      'cached verifyRequest (header scan)',
+      batched(
+        bench,
+        () => freshCopy(token),
+        (input) => cached.verifyRequest(headers(input)),
+      ),
+    )
+    .add(
+      'binding digest (SHA-256 of Authorization)',
+      batched(
+        bench,
+        () => freshCopy(BOUND_AUTHORIZATION),
+        (input) => bindingDigest([input]),
+      ),
+    )
+    .add(
+      'cached verifyRequest + binding check',
+      batched(
+        bench,
+        () => freshCopy(boundToken),
+        (input) => cached.verifyRequest(headers(input), ['authorization']),
+      ),
+    );
 
   // Fail loudly rather than time a reject path by mistake.
-  for (const verifier of [uncached, cached]) if (!verifier.verifyToken(token).ok) throw new Error('bench token rejected');
-  if (!cached.verifyRequest(headers(boundToken), ['authorization']).ok) throw new Error('bound bench token rejected');
+  for (const verifier of [uncached, cached])
+    if (!verifier.verifyToken(token).ok) throw new Error('bench token rejected');
+  if (!cached.verifyRequest(headers(boundToken), ['authorization']).ok)
+    throw new Error('bound bench token rejected');
   const bound = cached.verifyToken(boundToken);
-  if (!bound.ok || checkTokenBinding(bound.claims, [BOUND_AUTHORIZATION]) !== null) throw new Error('binding broken');
+  if (!bound.ok || checkTokenBinding(bound.claims, [BOUND_AUTHORIZATION]) !== null)
+    throw new Error('binding broken');
 
   // Whole rounds of every task, medians across rounds: one pass alone let the first task (the
   // floor) absorb the process's warm-up and moved the ratios by tens of percent between runs.
@@ -79,7 +139,8 @@ export async function runMicro(timeMs = 500, rounds = 5): Promise<MicroResult[]>
     await bench.run();
     for (const task of bench.tasks) {
       const result = task.result as { latency?: { p50: number } };
-      if (result.latency === undefined) throw new Error(`micro-benchmark task failed: ${task.name}`);
+      if (result.latency === undefined)
+        throw new Error(`micro-benchmark task failed: ${task.name}`);
       perTask.set(task.name, [...(perTask.get(task.name) ?? []), result.latency.p50 * 1e6]);
     }
   }

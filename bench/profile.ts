@@ -10,15 +10,49 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApproovInstallationKey, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
-import { BOUND_AUTHORIZATION, ROOT, benchToken, serverPort, textTable, withForgedSignature } from './common.js';
-import { areaOf, flameSvg, frameLabel, mergeProfile, pruneTree, renderTree, shortFile, type CpuProfile, type ProfileNode } from './flame.js';
+import {
+  createApproovInstallationKey,
+  createApproovSecret,
+  createApproovToken,
+} from 'nestjs-approov/testing';
+import {
+  BOUND_AUTHORIZATION,
+  ROOT,
+  benchToken,
+  serverPort,
+  textTable,
+  withForgedSignature,
+} from './common.js';
+import {
+  areaOf,
+  flameSvg,
+  frameLabel,
+  mergeProfile,
+  pruneTree,
+  renderTree,
+  shortFile,
+  type CpuProfile,
+  type ProfileNode,
+} from './flame.js';
 import type { LoadSpec } from './load.js';
 
-const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 'forged' | 'bound' | 'signed'; status: number; env?: Record<string, string> }> = {
+const PLANS: Record<
+  string,
+  {
+    server: string;
+    tokens: 'repeated' | 'rotating' | 'forged' | 'bound' | 'signed';
+    status: number;
+    env?: Record<string, string>;
+  }
+> = {
   noop: { server: 'noop', tokens: 'repeated', status: 200 },
   repeated: { server: 'approov', tokens: 'repeated', status: 200 },
-  rotating: { server: 'approov', tokens: 'rotating', status: 200, env: { BENCH_CACHE_SIZE: '1000' } },
+  rotating: {
+    server: 'approov',
+    tokens: 'rotating',
+    status: 200,
+    env: { BENCH_CACHE_SIZE: '1000' },
+  },
   forged: { server: 'approov', tokens: 'forged', status: 401 },
   'forged-logged': { server: 'approov', tokens: 'forged', status: 401, env: { BENCH_LOGGER: '1' } },
   passport: { server: 'passport', tokens: 'repeated', status: 200 },
@@ -26,17 +60,46 @@ const PLANS: Record<string, { server: string; tokens: 'repeated' | 'rotating' | 
   signed: { server: 'signed', tokens: 'signed', status: 200 },
   // Floors: only the unavoidable work of each check, for comparison with the variants above.
   'hmac-floor': { server: 'hmac-floor', tokens: 'rotating', status: 200 },
-  'hmac-floor-forged': { server: 'hmac-floor', tokens: 'forged', status: 401, env: { BENCH_LOGGER: '1' } },
+  'hmac-floor-forged': {
+    server: 'hmac-floor',
+    tokens: 'forged',
+    status: 401,
+    env: { BENCH_LOGGER: '1' },
+  },
   'ecdsa-floor': { server: 'ecdsa-floor', tokens: 'repeated', status: 200 },
   'passport-floor': { server: 'passport-floor', tokens: 'repeated', status: 200 },
 };
 
 // Functions whose inclusive time (self plus everything they call) is worth seeing per request.
 const INCLUSIVE = [
-  'canActivate', 'authenticate', 'verifyRequest', 'verifyToken', 'verifyApproovToken', 'verifyHs256Jws', 'macMatches',
-  'parseJsonObject', 'deepFreeze', 'set', 'readSingleHeader', 'reportFailure', 'handleFailure', 'approovUnauthorized',
-  'tryActivate', 'handleError', 'catch', 'next', 'warn', 'verifyMessageSignature', 'verify', 'buildSignatureBase',
-  'parseMessageSignature', 'parseDictionaryOnce', 'requestComponentResolver', 'verifySignatureBase', 'parseInstallationKey', 'countDictionaryMembers',
+  'canActivate',
+  'authenticate',
+  'verifyRequest',
+  'verifyToken',
+  'verifyApproovToken',
+  'verifyHs256Jws',
+  'macMatches',
+  'parseJsonObject',
+  'deepFreeze',
+  'set',
+  'readSingleHeader',
+  'reportFailure',
+  'handleFailure',
+  'approovUnauthorized',
+  'tryActivate',
+  'handleError',
+  'catch',
+  'next',
+  'warn',
+  'verifyMessageSignature',
+  'verify',
+  'buildSignatureBase',
+  'parseMessageSignature',
+  'parseDictionaryOnce',
+  'requestComponentResolver',
+  'verifySignatureBase',
+  'parseInstallationKey',
+  'countDictionaryMembers',
 ];
 
 /** Time under each named function, counted once per sample even when it recurses. */
@@ -64,7 +127,10 @@ function inclusive(profile: CpuProfile): Map<string, number> {
 function summarise(profile: CpuProfile, top: number, requests: number): string {
   const self = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
-    self.set(profile.samples[i]!, (self.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    self.set(
+      profile.samples[i]!,
+      (self.get(profile.samples[i]!) ?? 0) + (profile.timeDeltas[i] ?? 0),
+    );
   }
   const byFunction = new Map<string, number>();
   const byArea = new Map<string, number>();
@@ -74,7 +140,10 @@ function summarise(profile: CpuProfile, top: number, requests: number): string {
     const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') continue;
     total += time;
-    const key = frameLabel({ name: functionName || '(anonymous)', file: shortFile(url, lineNumber) });
+    const key = frameLabel({
+      name: functionName || '(anonymous)',
+      file: shortFile(url, lineNumber),
+    });
     byFunction.set(key, (byFunction.get(key) ?? 0) + time);
     const area = areaOf(url, functionName);
     byArea.set(area, (byArea.get(area) ?? 0) + time);
@@ -83,7 +152,11 @@ function summarise(profile: CpuProfile, top: number, requests: number): string {
     [...map]
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
-      .map(([name, time]) => [name, `${((100 * time) / total).toFixed(1)}%`, (time / 1000).toFixed(0)]);
+      .map(([name, time]) => [
+        name,
+        `${((100 * time) / total).toFixed(1)}%`,
+        (time / 1000).toFixed(0),
+      ]);
   const perRequest = (time: number): string => (time / requests).toFixed(1);
   const inclusiveRows = [...inclusive(profile)]
     .sort((a, b) => b[1] - a[1])
@@ -102,20 +175,28 @@ function flameViews(profile: CpuProfile, requests: number, heading: string): str
   const minShare = Number.parseFloat(process.env.PROFILE_TREE_MIN ?? '1.5');
   const maxForks = Number(process.env.PROFILE_TREE_DEPTH ?? '14');
   const svgFile = process.env.PROFILE_SVG;
-  if (svgFile !== undefined && svgFile !== '') writeFileSync(svgFile, flameSvg(tree, heading, requests));
+  if (svgFile !== undefined && svgFile !== '')
+    writeFileSync(svgFile, flameSvg(tree, heading, requests));
   const pruned = pruneTree(tree, (minShare / 100) * tree.time, maxForks);
   return `Call tree (inclusive; frames from ${minShare}% of busy time; at most ${maxForks} levels of branching)\n${renderTree(pruned, requests)}`;
 }
 
 function runLoad(spec: LoadSpec, onMeasuring: () => void): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bench/dist/load.js'), JSON.stringify(spec)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bench/dist/load.js'), JSON.stringify(spec)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
-      if (!out.includes('measuring') && (out + chunk.toString()).includes('measuring')) onMeasuring();
+      if (!out.includes('measuring') && (out + chunk.toString()).includes('measuring'))
+        onMeasuring();
       out += chunk.toString();
     });
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`load exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`load exited with ${code}`)),
+    );
   });
 }
 
@@ -123,7 +204,9 @@ async function main(): Promise<void> {
   const [platform = 'fastify', variant = 'rotating', seconds = '5'] = process.argv.slice(2);
   const plan = PLANS[variant];
   if (plan === undefined || (platform !== 'express' && platform !== 'fastify')) {
-    throw new Error(`usage: profile.js <express|fastify> <${Object.keys(PLANS).join('|')}> [seconds]`);
+    throw new Error(
+      `usage: profile.js <express|fastify> <${Object.keys(PLANS).join('|')}> [seconds]`,
+    );
   }
   const secret = createApproovSecret();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-approov-profile-'));
@@ -132,12 +215,25 @@ async function main(): Promise<void> {
       process.execPath,
       [join(ROOT, 'bench/dist/server.js'), platform, plan.server],
       {
-        env: { ...process.env, ...plan.env, APPROOV_BASE64_SECRET: secret, NODE_ENV: 'production', BENCH_PROFILE_FILE: join(dir, 'server.cpuprofile') },
+        env: {
+          ...process.env,
+          ...plan.env,
+          APPROOV_BASE64_SECRET: secret,
+          NODE_ENV: 'production',
+          BENCH_PROFILE_FILE: join(dir, 'server.cpuprofile'),
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
     const port = await serverPort(server);
-    const spec: LoadSpec = { port, connections: 10, warmupSec: 1, durationSec: Number(seconds), headers: {}, expectStatus: plan.status };
+    const spec: LoadSpec = {
+      port,
+      connections: 10,
+      warmupSec: 1,
+      durationSec: Number(seconds),
+      headers: {},
+      expectStatus: plan.status,
+    };
     if (plan.tokens === 'repeated') spec.headers['approov-token'] = benchToken(secret, 0);
     if (plan.tokens === 'bound') {
       spec.headers['approov-token'] = benchToken(secret, 0, { bind: BOUND_AUTHORIZATION });
@@ -145,7 +241,11 @@ async function main(): Promise<void> {
     }
     if (plan.tokens === 'signed') {
       const installation = createApproovInstallationKey();
-      const token = createApproovToken({ secret, expiresIn: 3600, claims: { ipk: installation.ipk } });
+      const token = createApproovToken({
+        secret,
+        expiresIn: 3600,
+        claims: { ipk: installation.ipk },
+      });
       spec.signing = { privateKey: installation.privateKey, token, count: 20_000 };
     }
     if (plan.tokens === 'rotating' || plan.tokens === 'forged') {
@@ -156,7 +256,9 @@ async function main(): Promise<void> {
       spec.tokensFile = join(dir, 'tokens.json');
       writeFileSync(spec.tokensFile, JSON.stringify(tokens));
     }
-    const result = JSON.parse((await runLoad(spec, () => server.kill('SIGUSR2'))).trim().split('\n').pop()!) as { requestsPerSec: number; total: number };
+    const result = JSON.parse(
+      (await runLoad(spec, () => server.kill('SIGUSR2'))).trim().split('\n').pop()!,
+    ) as { requestsPerSec: number; total: number };
     await new Promise<void>((resolve) => {
       server.once('exit', () => resolve());
       server.kill('SIGTERM');
@@ -164,8 +266,11 @@ async function main(): Promise<void> {
     const profile = JSON.parse(readFileSync(join(dir, 'server.cpuprofile'), 'utf8')) as CpuProfile;
     const heading = `${platform} ${variant}: ${Math.round(result.requestsPerSec)} req/s (under whatever else runs)`;
     const tables = summarise(profile, Number(process.env.PROFILE_TOP ?? 25), result.total);
-    process.stdout.write(`${heading}\n${tables}\n\n${flameViews(profile, result.total, heading)}\n`);
-    if (process.env.PROFILE_KEEP !== undefined) writeFileSync(process.env.PROFILE_KEEP, JSON.stringify(profile));
+    process.stdout.write(
+      `${heading}\n${tables}\n\n${flameViews(profile, result.total, heading)}\n`,
+    );
+    if (process.env.PROFILE_KEEP !== undefined)
+      writeFileSync(process.env.PROFILE_KEEP, JSON.stringify(profile));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,7 +10,11 @@ import jwt from 'jsonwebtoken';
 export class QuickstartApproovMiddleware implements NestMiddleware {
   private readonly approovSecret = Buffer.from(process.env.APPROOV_BASE64_SECRET ?? '', 'base64');
 
-  use(req: IncomingMessage & { approovTokenClaims?: unknown }, _res: ServerResponse, next: (error?: unknown) => void): void {
+  use(
+    req: IncomingMessage & { approovTokenClaims?: unknown },
+    _res: ServerResponse,
+    next: (error?: unknown) => void,
+  ): void {
     const approovToken = req.headers['approov-token'];
     if (!approovToken) throw new UnauthorizedException('Unauthorized Access');
     let decoded: jwt.JwtPayload | string;
@@ -19,7 +23,8 @@ export class QuickstartApproovMiddleware implements NestMiddleware {
     } catch {
       throw new UnauthorizedException('Unauthorized Access');
     }
-    if (typeof decoded === 'string' || !decoded.exp) throw new UnauthorizedException('Unauthorized Access');
+    if (typeof decoded === 'string' || !decoded.exp)
+      throw new UnauthorizedException('Unauthorized Access');
     req.approovTokenClaims = decoded;
     next();
   }

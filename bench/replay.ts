@@ -5,10 +5,27 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { ApproovService, MemoryReplayStore, RedisReplayStore, type ApproovModuleOptions } from 'nestjs-approov';
-import { createApproovInstallationKey, createApproovSecret, createApproovToken, signApproovRequest } from 'nestjs-approov/testing';
+import {
+  ApproovService,
+  MemoryReplayStore,
+  RedisReplayStore,
+  type ApproovModuleOptions,
+} from 'nestjs-approov';
+import {
+  createApproovInstallationKey,
+  createApproovSecret,
+  createApproovToken,
+  signApproovRequest,
+} from 'nestjs-approov/testing';
 import { createHash, randomBytes } from 'node:crypto';
-import { loadAverage, machineDescription, markdownTable, median, ROOT, textTable } from './common.js';
+import {
+  loadAverage,
+  machineDescription,
+  markdownTable,
+  median,
+  ROOT,
+  textTable,
+} from './common.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 5);
@@ -41,11 +58,33 @@ function signedRequests(count: number, tag: string): BenchRequest[] {
   const requests: BenchRequest[] = [];
   let token = '';
   for (let i = 0; i < count; i++) {
-    if (i % 100 === 0) token = createApproovToken({ secret, expiresIn: 3600, claims: { ipk: installation.ipk, did: `bench-${tag}-${i}` } });
+    if (i % 100 === 0)
+      token = createApproovToken({
+        secret,
+        expiresIn: 3600,
+        claims: { ipk: installation.ipk, did: `bench-${tag}-${i}` },
+      });
     const path = `/orders/${tag}-${i}?page=1`;
-    const signature = signApproovRequest({ privateKey: installation.privateKey, method: 'GET', url: `http://${HOST}${path}`, token });
-    const headers = { host: HOST, 'approov-token': token, 'signature-input': signature['Signature-Input'], signature: signature.Signature };
-    requests.push({ method: 'GET', url: path, originalUrl: path, headers, rawHeaders: Object.entries(headers).flat(), socket: {} });
+    const signature = signApproovRequest({
+      privateKey: installation.privateKey,
+      method: 'GET',
+      url: `http://${HOST}${path}`,
+      token,
+    });
+    const headers = {
+      host: HOST,
+      'approov-token': token,
+      'signature-input': signature['Signature-Input'],
+      signature: signature.Signature,
+    };
+    requests.push({
+      method: 'GET',
+      url: path,
+      originalUrl: path,
+      headers,
+      rawHeaders: Object.entries(headers).flat(),
+      socket: {},
+    });
   }
   return requests;
 }
@@ -103,19 +142,34 @@ interface Variant {
 async function measureCost(redisPrefix: string): Promise<Variant[]> {
   const base: ApproovModuleOptions = { secret };
   const redisStore = await RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: redisPrefix });
-  if (!(await redisStore.checkHealth())) throw new Error(`bench:replay needs a Redis at ${REDIS_URL} (REDIS_URL)`);
+  if (!(await redisStore.checkHealth()))
+    throw new Error(`bench:replay needs a Redis at ${REDIS_URL} (REDIS_URL)`);
   const variants: Variant[] = [
-    { name: 'replay check off (replay: false)', service: new ApproovService({ ...base, messageSigning: { replay: false } }), sequential: [], concurrent: [] },
-    { name: 'in-memory store (default)', service: new ApproovService(base), sequential: [], concurrent: [] },
+    {
+      name: 'replay check off (replay: false)',
+      service: new ApproovService({ ...base, messageSigning: { replay: false } }),
+      sequential: [],
+      concurrent: [],
+    },
+    {
+      name: 'in-memory store (default)',
+      service: new ApproovService(base),
+      sequential: [],
+      concurrent: [],
+    },
     {
       name: 'Redis store, loopback',
-      service: new ApproovService({ ...base, replay: { store: redisStore, timeoutMs: BENCH_TIMEOUT_MS } }),
+      service: new ApproovService({
+        ...base,
+        replay: { store: redisStore, timeoutMs: BENCH_TIMEOUT_MS },
+      }),
       sequential: [],
       concurrent: [],
     },
   ];
   // Warm-up: every path compiled and every cache in its steady state.
-  for (const variant of variants) await sequential(variant.service, signedRequests(300, `warm-${variant.name.length}`));
+  for (const variant of variants)
+    await sequential(variant.service, signedRequests(300, `warm-${variant.name.length}`));
   const gc = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
   for (let round = 0; round < ROUNDS; round++) {
     // Interleaved, in a rotating order, a fresh batch per variant and round (every request a first
@@ -142,7 +196,8 @@ function memoryStoreBytesPerEntry(): number {
   gc();
   const before = process.memoryUsage().heapUsed;
   const store = new MemoryReplayStore({ maxEntries: MEMORY_ENTRIES });
-  for (let i = 0; i < MEMORY_ENTRIES; i++) store.rememberIfAbsent(createHash('sha256').update(`k${i}`).digest('base64url'), 60_000);
+  for (let i = 0; i < MEMORY_ENTRIES; i++)
+    store.rememberIfAbsent(createHash('sha256').update(`k${i}`).digest('base64url'), 60_000);
   gc();
   const after = process.memoryUsage().heapUsed;
   if (store.size !== MEMORY_ENTRIES) throw new Error('the store did not keep every entry');
@@ -166,7 +221,8 @@ async function redisBytesPerKey(prefix: string): Promise<number> {
 async function deleteBenchKeys(prefix: string): Promise<void> {
   const client = new Redis(REDIS_URL);
   try {
-    for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 })) if (keys.length > 0) await client.del(...keys);
+    for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 }))
+      if (keys.length > 0) await client.del(...keys);
   } finally {
     client.disconnect();
   }
@@ -174,7 +230,8 @@ async function deleteBenchKeys(prefix: string): Promise<void> {
 
 const us = (value: number): string => value.toFixed(1);
 const ratio = (value: number, baseline: number): string => `${(value / baseline).toFixed(2)}x`;
-const plus = (value: number, baseline: number): string => `${value - baseline >= 0 ? '+' : ''}${(value - baseline).toFixed(1)}`;
+const plus = (value: number, baseline: number): string =>
+  `${value - baseline >= 0 ? '+' : ''}${(value - baseline).toFixed(1)}`;
 
 async function main(): Promise<void> {
   const prefix = `approov-bench:${randomBytes(4).toString('hex')}:`;
@@ -191,8 +248,10 @@ async function main(): Promise<void> {
     await deleteBenchKeys(prefix);
   }
   const baseline = variants[0]!;
-  const cpuOf = (variant: Variant): number => median(variant.concurrent.map((timing) => timing.cpuUs));
-  const wallOf = (variant: Variant): number => median(variant.sequential.map((timing) => timing.wallUs));
+  const cpuOf = (variant: Variant): number =>
+    median(variant.concurrent.map((timing) => timing.cpuUs));
+  const wallOf = (variant: Variant): number =>
+    median(variant.sequential.map((timing) => timing.wallUs));
   const head = [
     'Signed GET: token + signature checks',
     `CPU us/req (${IN_FLIGHT} in flight)`,
@@ -211,9 +270,18 @@ async function main(): Promise<void> {
   ]);
   const memoryHead = ['Memory per remembered request', 'bytes'];
   const memoryRows = [
-    ['in-memory store: heap per entry (43-character key, expiry, queue slot)', storeBytes.toFixed(0)],
-    [`in-memory store at its default bound (100,000 entries)`, `${((storeBytes * 100_000) / 1e6).toFixed(1)} MB`],
-    ['Redis: MEMORY USAGE of one key (prefix "approov:replay:" + 43-character hash)', String(redisBytes)],
+    [
+      'in-memory store: heap per entry (43-character key, expiry, queue slot)',
+      storeBytes.toFixed(0),
+    ],
+    [
+      `in-memory store at its default bound (100,000 entries)`,
+      `${((storeBytes * 100_000) / 1e6).toFixed(1)} MB`,
+    ],
+    [
+      'Redis: MEMORY USAGE of one key (prefix "approov:replay:" + 43-character hash)',
+      String(redisBytes),
+    ],
   ];
   const setup =
     `${machineDescription()}. Load average ${loadBefore} at the start, ${loadAverage()} at the end (${((Date.now() - started) / 1000).toFixed(0)} s). ` +
@@ -233,7 +301,9 @@ async function main(): Promise<void> {
     '',
     markdownTable(memoryHead, memoryRows),
   ].join('\n');
-  process.stdout.write(`${setup}\n\n${textTable(head, rows)}\n\n${textTable(memoryHead, memoryRows)}\n`);
+  process.stdout.write(
+    `${setup}\n\n${textTable(head, rows)}\n\n${textTable(memoryHead, memoryRows)}\n`,
+  );
   if (existsSync(DOC)) {
     const text = readFileSync(DOC, 'utf8');
     const start = text.indexOf(START);

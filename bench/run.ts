@@ -8,11 +8,21 @@
 // BENCH_WARMUP_SEC (1), BENCH_CONNECTIONS (10), BENCH_ONLY (comma-separated variant ids),
 // BENCH_SKIP_CORE=1 (HTTP only).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createPrivateKey, createPublicKey, randomBytes, sign as signBytes, verify as verifySignature } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  randomBytes,
+  sign as signBytes,
+  verify as verifySignature,
+} from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApproovInstallationKey, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+import {
+  createApproovInstallationKey,
+  createApproovSecret,
+  createApproovToken,
+} from 'nestjs-approov/testing';
 import {
   BOUND_AUTHORIZATION,
   ROOT,
@@ -63,7 +73,13 @@ interface Variant {
 const VARIANTS: Variant[] = [
   { id: 'none', label: 'no guard', server: 'none', tokens: 'repeated', expectStatus: 200 },
   { id: 'noop', label: 'no-op guard', server: 'noop', tokens: 'repeated', expectStatus: 200 },
-  { id: 'repeated', label: 'ApproovGuard, one repeated token', server: 'approov', tokens: 'repeated', expectStatus: 200 },
+  {
+    id: 'repeated',
+    label: 'ApproovGuard, one repeated token',
+    server: 'approov',
+    tokens: 'repeated',
+    expectStatus: 200,
+  },
   {
     id: 'rotating',
     label: `ApproovGuard, ${ROTATION.toLocaleString('en')} distinct tokens (all cache misses)`,
@@ -72,9 +88,27 @@ const VARIANTS: Variant[] = [
     expectStatus: 200,
     cacheSize: MISS_CACHE_SIZE,
   },
-  { id: 'bound', label: 'ApproovGuard + @ApproovBinding (Authorization)', server: 'bound', tokens: 'bound', expectStatus: 200 },
-  { id: 'passport', label: "AuthGuard('approov'), repeated token", server: 'passport', tokens: 'repeated', expectStatus: 200 },
-  { id: 'forged', label: 'ApproovGuard, flood of distinct forged tokens (401), logger off', server: 'approov', tokens: 'forged', expectStatus: 401 },
+  {
+    id: 'bound',
+    label: 'ApproovGuard + @ApproovBinding (Authorization)',
+    server: 'bound',
+    tokens: 'bound',
+    expectStatus: 200,
+  },
+  {
+    id: 'passport',
+    label: "AuthGuard('approov'), repeated token",
+    server: 'passport',
+    tokens: 'repeated',
+    expectStatus: 200,
+  },
+  {
+    id: 'forged',
+    label: 'ApproovGuard, flood of distinct forged tokens (401), logger off',
+    server: 'approov',
+    tokens: 'forged',
+    expectStatus: 401,
+  },
   {
     id: 'forged-logged',
     label: 'the same flood, logger on (reject log: summary, the default)',
@@ -92,8 +126,20 @@ const VARIANTS: Variant[] = [
     logger: true,
     rejectLog: 'every',
   },
-  { id: 'signed', label: 'ApproovGuard + @ApproovMessageSigning (install, GET)', server: 'signed', tokens: 'signed', expectStatus: 200 },
-  { id: 'quickstart', label: 'quickstart peer (jsonwebtoken, Buffer secret)', server: 'quickstart', tokens: 'repeated', expectStatus: 200 },
+  {
+    id: 'signed',
+    label: 'ApproovGuard + @ApproovMessageSigning (install, GET)',
+    server: 'signed',
+    tokens: 'signed',
+    expectStatus: 200,
+  },
+  {
+    id: 'quickstart',
+    label: 'quickstart peer (jsonwebtoken, Buffer secret)',
+    server: 'quickstart',
+    tokens: 'repeated',
+    expectStatus: 200,
+  },
   // Floors: the unavoidable work of each check alone, in the same kind of server.
   {
     id: 'hmac-floor',
@@ -110,8 +156,20 @@ const VARIANTS: Variant[] = [
     expectStatus: 401,
     logger: true,
   },
-  { id: 'passport-floor', label: 'floor: AuthGuard with a strategy that accepts at once', server: 'passport-floor', tokens: 'repeated', expectStatus: 200 },
-  { id: 'ecdsa-floor', label: 'floor: a guard doing only one ECDSA P-256 crypto.verify', server: 'ecdsa-floor', tokens: 'repeated', expectStatus: 200 },
+  {
+    id: 'passport-floor',
+    label: 'floor: AuthGuard with a strategy that accepts at once',
+    server: 'passport-floor',
+    tokens: 'repeated',
+    expectStatus: 200,
+  },
+  {
+    id: 'ecdsa-floor',
+    label: 'floor: a guard doing only one ECDSA P-256 crypto.verify',
+    server: 'ecdsa-floor',
+    tokens: 'repeated',
+    expectStatus: 200,
+  },
 ];
 
 interface Sample {
@@ -161,16 +219,27 @@ function runChild(
     child.stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       out += text;
-      if (onLine !== undefined) for (const line of text.split('\n')) if (line.length > 0) onLine(line);
+      if (onLine !== undefined)
+        for (const line of text.split('\n')) if (line.length > 0) onLine(line);
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${script} exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${script} exited with ${code}`)),
+    );
   });
 }
 
 /** Starts a server and resolves with its port once it prints it. */
-function startServer(platform: Platform, variant: Variant, secret: string): Promise<{ child: ChildProcess; port: number }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, APPROOV_BASE64_SECRET: secret, NODE_ENV: 'production' };
+function startServer(
+  platform: Platform,
+  variant: Variant,
+  secret: string,
+): Promise<{ child: ChildProcess; port: number }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    APPROOV_BASE64_SECRET: secret,
+    NODE_ENV: 'production',
+  };
   if (variant.cacheSize !== undefined) env.BENCH_CACHE_SIZE = String(variant.cacheSize);
   else delete env.BENCH_CACHE_SIZE;
   if (variant.logger === true) env.BENCH_LOGGER = '1';
@@ -181,7 +250,8 @@ function startServer(platform: Platform, variant: Variant, secret: string): Prom
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   return serverPort(child).then(
     (port) => ({ child, port }),
-    (error: Error) => Promise.reject(new Error(`server ${platform}/${variant.id}: ${error.message}`)),
+    (error: Error) =>
+      Promise.reject(new Error(`server ${platform}/${variant.id}: ${error.message}`)),
   );
 }
 
@@ -216,10 +286,20 @@ function prepareTokens(secret: string, dir: string): TokenFiles {
   writeFileSync(forgedFile, JSON.stringify(forged));
   const installation = createApproovInstallationKey();
   const signing = {
-    token: createApproovToken({ secret, expiresIn: 3600, claims: { ip: '203.0.113.7', ipk: installation.ipk } }),
+    token: createApproovToken({
+      secret,
+      expiresIn: 3600,
+      claims: { ip: '203.0.113.7', ipk: installation.ipk },
+    }),
     privateKey: installation.privateKey,
   };
-  return { repeated: template, bound: benchToken(secret, 0, { bind: BOUND_AUTHORIZATION }), rotatingFile, forgedFile, signing };
+  return {
+    repeated: template,
+    bound: benchToken(secret, 0, { bind: BOUND_AUTHORIZATION }),
+    rotatingFile,
+    forgedFile,
+    signing,
+  };
 }
 
 function loadSpec(variant: Variant, port: number, tokens: TokenFiles): LoadSpec {
@@ -260,7 +340,11 @@ interface RunningServer {
 }
 
 /** One run: a load process (warm-up, then the measured part) against a server already listening. */
-async function measure(server: RunningServer, variant: Variant, tokens: TokenFiles): Promise<Sample> {
+async function measure(
+  server: RunningServer,
+  variant: Variant,
+  tokens: TokenFiles,
+): Promise<Sample> {
   let cpuAtStart: number | null = null;
   const spec = JSON.stringify(loadSpec(variant, server.port, tokens));
   const out = await runChild(LOAD_CPU, 'load.js', [spec], process.env, (line) => {
@@ -272,7 +356,12 @@ async function measure(server: RunningServer, variant: Variant, tokens: TokenFil
     cpuAtStart === null || cpuAtEnd === null || result.total === 0
       ? Number.NaN
       : ((cpuAtEnd - cpuAtStart) * 1e6) / result.total;
-  return { requestsPerSec: result.requestsPerSec, p99Ms: result.p99Ms, cpuUsPerRequest, clientCpuUsPerRequest: result.clientCpuUsPerRequest };
+  return {
+    requestsPerSec: result.requestsPerSec,
+    p99Ms: result.p99Ms,
+    cpuUsPerRequest,
+    clientCpuUsPerRequest: result.clientCpuUsPerRequest,
+  };
 }
 
 interface HttpRow {
@@ -323,7 +412,10 @@ function cpuTable(rows: readonly HttpRow[]): { head: string[]; cells: string[][]
     for (const platform of PLATFORMS) {
       const cpu = row.medians[platform].cpuUsPerRequest;
       const base = noop?.[platform].cpuUsPerRequest;
-      line.push(cpu.toFixed(1), base === undefined ? '-' : `${cpu - base >= 0 ? '+' : ''}${(cpu - base).toFixed(1)}`);
+      line.push(
+        cpu.toFixed(1),
+        base === undefined ? '-' : `${cpu - base >= 0 ? '+' : ''}${(cpu - base).toFixed(1)}`,
+      );
     }
     return line;
   });
@@ -351,7 +443,10 @@ function ecdsaFloorUs(): number {
   for (let round = 0; round < 7; round++) {
     const start = process.cpuUsage();
     for (let i = 0; i < batch; i++) {
-      if (!verifySignature('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('floor verify failed');
+      if (
+        !verifySignature('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)
+      )
+        throw new Error('floor verify failed');
     }
     const used = process.cpuUsage(start);
     if (round > 0) samples.push((used.user + used.system) / batch); // the first batch warms up
@@ -359,8 +454,14 @@ function ecdsaFloorUs(): number {
   return median(samples);
 }
 
-function targets(rows: readonly HttpRow[], ecdsaUs: number | undefined, micro?: readonly MicroResult[], memory?: MemoryResult): Target[] {
-  const sample = (id: string, platform: Platform): Sample | undefined => rows.find((row) => row.variant.id === id)?.medians[platform];
+function targets(
+  rows: readonly HttpRow[],
+  ecdsaUs: number | undefined,
+  micro?: readonly MicroResult[],
+  memory?: MemoryResult,
+): Target[] {
+  const sample = (id: string, platform: Platform): Sample | undefined =>
+    rows.find((row) => row.variant.id === id)?.medians[platform];
   const list: Target[] = [];
   const ratioTarget = (
     name: string,
@@ -386,26 +487,56 @@ function targets(rows: readonly HttpRow[], ecdsaUs: number | undefined, micro?: 
       });
     }
   };
-  ratioTarget('fresh token, every request a cache miss', 'rotating', 'noop', { fastify: 0.8, express: 0.9 }, 'hmac-floor');
-  ratioTarget('forged-token flood, logger on', 'forged-logged', 'noop', { fastify: 0.8, express: 0.9 }, 'hmac-floor-forged');
-  ratioTarget("AuthGuard('approov'), repeated token", 'passport', 'noop', { express: 0.9 }, 'passport-floor');
+  ratioTarget(
+    'fresh token, every request a cache miss',
+    'rotating',
+    'noop',
+    { fastify: 0.8, express: 0.9 },
+    'hmac-floor',
+  );
+  ratioTarget(
+    'forged-token flood, logger on',
+    'forged-logged',
+    'noop',
+    { fastify: 0.8, express: 0.9 },
+    'hmac-floor-forged',
+  );
+  ratioTarget(
+    "AuthGuard('approov'), repeated token",
+    'passport',
+    'noop',
+    { express: 0.9 },
+    'passport-floor',
+  );
   ratioTarget('ApproovGuard, repeated token', 'repeated', 'noop', { fastify: 0.85, express: 0.9 });
-  ratioTarget("AuthGuard('approov') vs quickstart peer", 'passport', 'quickstart', { fastify: 2, express: 2 }, undefined, true);
+  ratioTarget(
+    "AuthGuard('approov') vs quickstart peer",
+    'passport',
+    'quickstart',
+    { fastify: 2, express: 2 },
+    undefined,
+    true,
+  );
   for (const platform of PLATFORMS) {
     const signed = sample('signed', platform)?.cpuUsPerRequest;
     const tokenOnly = sample('repeated', platform)?.cpuUsPerRequest;
     if (signed === undefined || tokenOnly === undefined) continue;
     const extra = signed - tokenOnly;
     // The floor as a server pays it: one crypto.verify per request in the same kind of server.
-    const serverFloor = (sample('ecdsa-floor', platform)?.cpuUsPerRequest ?? Number.NaN) - (sample('noop', platform)?.cpuUsPerRequest ?? Number.NaN);
-    const measured = (floor: number) => `+${extra.toFixed(1)} us (${(extra / floor).toFixed(2)}x the ${floor.toFixed(1)} us floor)`;
+    const serverFloor =
+      (sample('ecdsa-floor', platform)?.cpuUsPerRequest ?? Number.NaN) -
+      (sample('noop', platform)?.cpuUsPerRequest ?? Number.NaN);
+    const measured = (floor: number) =>
+      `+${extra.toFixed(1)} us (${(extra / floor).toFixed(2)}x the ${floor.toFixed(1)} us floor)`;
     if (ecdsaUs !== undefined) {
       list.push({
         name: `signed GET, server CPU on top of the token-only route, vs crypto.verify in a loop (${platform})`,
         goal: `<= ECDSA verify floor x 1.3 (${(ecdsaUs * 1.3).toFixed(1)} us)`,
         measured: measured(ecdsaUs),
         met: extra <= ecdsaUs * 1.3,
-        floor: Number.isFinite(serverFloor) ? `${(serverFloor / ecdsaUs).toFixed(2)}x (crypto.verify alone, in the server)` : '-',
+        floor: Number.isFinite(serverFloor)
+          ? `${(serverFloor / ecdsaUs).toFixed(2)}x (crypto.verify alone, in the server)`
+          : '-',
       });
     }
     if (Number.isFinite(serverFloor)) {
@@ -419,15 +550,28 @@ function targets(rows: readonly HttpRow[], ecdsaUs: number | undefined, micro?: 
     }
   }
   if (micro !== undefined) {
-    const find = (prefix: string) => micro.find((result) => result.name.startsWith(prefix))?.nsPerOp;
+    const find = (prefix: string) =>
+      micro.find((result) => result.name.startsWith(prefix))?.nsPerOp;
     const floor = find('raw floor');
     const fresh = find('fresh verify');
     const cached = find('cached verify');
     if (floor !== undefined && fresh !== undefined) {
-      list.push({ name: 'fresh verify vs raw floor', goal: '<= 1.5x', measured: fmtRatio(fresh / floor), met: fresh / floor <= 1.5, floor: '1.00x' });
+      list.push({
+        name: 'fresh verify vs raw floor',
+        goal: '<= 1.5x',
+        measured: fmtRatio(fresh / floor),
+        met: fresh / floor <= 1.5,
+        floor: '1.00x',
+      });
     }
     if (cached !== undefined) {
-      list.push({ name: 'cached verify', goal: '<= 500 ns', measured: `${cached.toFixed(0)} ns`, met: cached <= 500, floor: '-' });
+      list.push({
+        name: 'cached verify',
+        goal: '<= 500 ns',
+        measured: `${cached.toFixed(0)} ns`,
+        met: cached <= 500,
+        floor: '-',
+      });
     }
   }
   if (memory !== undefined) {
@@ -446,7 +590,10 @@ function targets(rows: readonly HttpRow[], ecdsaUs: number | undefined, micro?: 
       met: steady <= 30,
     });
     // Flat: the last quarter's mean RSS no higher than the second's (after the first quarter, where V8 sizes its heap).
-    for (const [phase, means] of [['from a cold start', memory.coldQuarterMeansMb], [`after the warm-up`, memory.steadyQuarterMeansMb]] as const) {
+    for (const [phase, means] of [
+      ['from a cold start', memory.coldQuarterMeansMb],
+      [`after the warm-up`, memory.steadyQuarterMeansMb],
+    ] as const) {
       const trend = means[3]! - means[1]!;
       list.push({
         name: `RSS trend over ${memory.tokens.toLocaleString('en')} distinct tokens, ${phase} (last quarter's mean minus the second's)`,
@@ -472,14 +619,18 @@ const PLATFORM_COLOURS: Record<Platform, string> = { express: '#4a6fa5', fastify
 
 /** A grouped horizontal bar chart of req/s per variant, Express and Fastify side by side, as SVG text. */
 function requestRateChart(rows: readonly HttpRow[], caption: string): string {
-  const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const escape = (text: string): string =>
+    text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
   const labelWidth = 430;
   const plotWidth = 420;
   const barHeight = 11;
   const groupHeight = barHeight * PLATFORMS.length + 10;
   const top = 44;
   const height = top + rows.length * groupHeight + 40;
-  const max = Math.max(...rows.flatMap((row) => PLATFORMS.map((platform) => row.medians[platform].requestsPerSec)), 1);
+  const max = Math.max(
+    ...rows.flatMap((row) => PLATFORMS.map((platform) => row.medians[platform].requestsPerSec)),
+    1,
+  );
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 90}" height="${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
@@ -487,18 +638,28 @@ function requestRateChart(rows: readonly HttpRow[], caption: string): string {
   ];
   PLATFORMS.forEach((platform, i) => {
     const x = labelWidth + i * 110;
-    parts.push(`<rect x="${x}" y="28" width="10" height="10" fill="${PLATFORM_COLOURS[platform]}"/>`);
-    parts.push(`<text x="${x + 14}" y="37">${platform === 'express' ? 'Express' : 'Fastify'}</text>`);
+    parts.push(
+      `<rect x="${x}" y="28" width="10" height="10" fill="${PLATFORM_COLOURS[platform]}"/>`,
+    );
+    parts.push(
+      `<text x="${x + 14}" y="37">${platform === 'express' ? 'Express' : 'Fastify'}</text>`,
+    );
   });
   rows.forEach((row, r) => {
     const y = top + r * groupHeight;
-    parts.push(`<text x="${labelWidth - 8}" y="${y + barHeight + 4}" text-anchor="end">${escape(row.variant.label)}</text>`);
+    parts.push(
+      `<text x="${labelWidth - 8}" y="${y + barHeight + 4}" text-anchor="end">${escape(row.variant.label)}</text>`,
+    );
     PLATFORMS.forEach((platform, i) => {
       const value = row.medians[platform].requestsPerSec;
       const width = Math.max(1, Math.round((value / max) * plotWidth));
       const barY = y + i * barHeight;
-      parts.push(`<rect x="${labelWidth}" y="${barY}" width="${width}" height="${barHeight - 1}" fill="${PLATFORM_COLOURS[platform]}"/>`);
-      parts.push(`<text x="${labelWidth + width + 4}" y="${barY + barHeight - 2}">${fmtInt(value)}</text>`);
+      parts.push(
+        `<rect x="${labelWidth}" y="${barY}" width="${width}" height="${barHeight - 1}" fill="${PLATFORM_COLOURS[platform]}"/>`,
+      );
+      parts.push(
+        `<text x="${labelWidth + width + 4}" y="${barY + barHeight - 2}">${fmtInt(value)}</text>`,
+      );
     });
   });
   parts.push(`<text x="10" y="${height - 12}" fill="#555">${escape(caption)}</text>`, '</svg>');
@@ -520,7 +681,8 @@ async function main(): Promise<void> {
   }, DEADLINE_SEC * 1000);
   watchdog.unref();
   const only = process.env.BENCH_ONLY?.split(',');
-  const variants = only === undefined ? VARIANTS : VARIANTS.filter((variant) => only.includes(variant.id));
+  const variants =
+    only === undefined ? VARIANTS : VARIANTS.filter((variant) => only.includes(variant.id));
   const secret = createApproovSecret();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-approov-bench-'));
   const servers = new Map<string, RunningServer>();
@@ -528,7 +690,9 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     const tokens = prepareTokens(secret, dir);
-    const runs = PLATFORMS.flatMap((platform) => variants.map((variant) => ({ platform, variant })));
+    const runs = PLATFORMS.flatMap((platform) =>
+      variants.map((variant) => ({ platform, variant })),
+    );
     const samples = new Map<string, Sample[]>();
     process.stderr.write(
       `${machineDescription()}; ${taskset === null ? 'no taskset: processes not pinned' : `server on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU}`}\n` +
@@ -536,7 +700,9 @@ async function main(): Promise<void> {
     );
     // Every server starts once (pinned, idle until its turn) and serves all its rounds; together, so no core idles.
     await Promise.all(
-      runs.map(async ({ platform, variant }) => servers.set(`${platform}/${variant.id}`, await startServer(platform, variant, secret))),
+      runs.map(async ({ platform, variant }) =>
+        servers.set(`${platform}/${variant.id}`, await startServer(platform, variant, secret)),
+      ),
     );
     const roundsStarted = Date.now();
     const floors: number[] = [];
@@ -545,7 +711,9 @@ async function main(): Promise<void> {
       const elapsedSec = (Date.now() - started) / 1000;
       const roundSec = (Date.now() - roundsStarted) / 1000 / Math.max(round, 1);
       if (round > 0 && elapsedSec + roundSec > HTTP_BUDGET_SEC) {
-        process.stderr.write(`stopping after ${round} rounds: another would pass the ${HTTP_BUDGET_SEC} s budget of the HTTP part\n`);
+        process.stderr.write(
+          `stopping after ${round} rounds: another would pass the ${HTTP_BUDGET_SEC} s budget of the HTTP part\n`,
+        );
         break;
       }
       // The ECDSA floor of a signed request, on the server's CPU, once per round like every variant.
@@ -586,27 +754,53 @@ async function main(): Promise<void> {
     let micro: MicroResult[] | undefined;
     let memory: MemoryResult | undefined;
     if (process.env.BENCH_SKIP_CORE !== '1') {
-      micro = JSON.parse((await runChild(SERVER_CPU, 'micro.js', ['--json'])).trim().split('\n').pop()!) as MicroResult[];
-      memory = JSON.parse((await runChild(SERVER_CPU, 'memory.js', ['--json'], { ...process.env, NODE_OPTIONS: '--expose-gc' })).trim().split('\n').pop()!) as MemoryResult;
+      micro = JSON.parse(
+        (await runChild(SERVER_CPU, 'micro.js', ['--json'])).trim().split('\n').pop()!,
+      ) as MicroResult[];
+      memory = JSON.parse(
+        (
+          await runChild(SERVER_CPU, 'memory.js', ['--json'], {
+            ...process.env,
+            NODE_OPTIONS: '--expose-gc',
+          })
+        )
+          .trim()
+          .split('\n')
+          .pop()!,
+      ) as MemoryResult;
     }
 
     const table = httpTable(rows);
     const cpu = cpuTable(rows);
     const goals = targets(rows, ecdsaUs, micro, memory);
     const goalHead = ['Target', 'Goal', 'Measured', 'Result', 'Floor (its unavoidable work alone)'];
-    const goalCells = goals.map((t) => [t.name, t.goal, t.measured, t.met ? 'met' : 'NOT MET', t.floor ?? '-']);
+    const goalCells = goals.map((t) => [
+      t.name,
+      t.goal,
+      t.measured,
+      t.met ? 'met' : 'NOT MET',
+      t.floor ?? '-',
+    ]);
     const setup =
       `${machineDescription()}. ${taskset === null ? 'taskset not found: server and load generator not pinned.' : `Server pinned to CPU ${SERVER_CPU}, load generator to CPU ${LOAD_CPU} (taskset).`} ` +
       `${roundsDone} interleaved rounds${roundsDone < ROUNDS ? ` (of ${ROUNDS}: the time budget ran out)` : ''}; one server process per variant, started once; each run: a new load process (closed loop, prebuilt requests), ${WARMUP_SEC} s warm-up, ${DURATION_SEC} s measured, ${CONNECTIONS} keep-alive connections to 127.0.0.1, GET /bench answering \`{"message":"Hello, World!"}\`. ` +
       `Medians of the rounds. Nest logger off unless the variant says so. The cache-miss server runs with \`cacheSize: ${MISS_CACHE_SIZE}\` and ${ROTATION.toLocaleString('en')} distinct tokens, each connection cycling through its own share, so every request misses, verifies afresh and evicts. ` +
       `Signed requests: ${SIGNED_REQUESTS.toLocaleString('en')} distinct signatures per run, made by the load process before its warm-up. ` +
-      (ecdsaUs === undefined ? '' : `ECDSA P-256 verify floor (\`crypto.verify\`, CPU time, on the server's CPU, median of one measure per round): ${ecdsaUs.toFixed(1)} us. `) +
+      (ecdsaUs === undefined
+        ? ''
+        : `ECDSA P-256 verify floor (\`crypto.verify\`, CPU time, on the server's CPU, median of one measure per round): ${ecdsaUs.toFixed(1)} us. `) +
       `Load average ${loadBefore} at the start, ${loadAfterHttp} after the HTTP runs (${minutes} min). ${new Date().toISOString().slice(0, 10)}.`;
     process.stdout.write(
       `\n${setup}\n\n${textTable(table.head, table.cells)}\n\n${textTable(cpu.head, cpu.cells)}\n\n${textTable(goalHead, goalCells)}\n`,
     );
     const chartPath = join(ROOT, 'docs', CHART_FILE);
-    writeFileSync(chartPath, requestRateChart(rows, `npm run bench, ${new Date().toISOString().slice(0, 10)}: ${machineDescription()}; load average ${loadBefore} at the start`));
+    writeFileSync(
+      chartPath,
+      requestRateChart(
+        rows,
+        `npm run bench, ${new Date().toISOString().slice(0, 10)}: ${machineDescription()}; load average ${loadBefore} at the start`,
+      ),
+    );
     process.stdout.write(`\nchart: ${chartPath}\n`);
     writePerformanceBlock(
       'http',
@@ -621,7 +815,9 @@ async function main(): Promise<void> {
       writePerformanceBlock('memory', memoryBlock(memory).markdown);
     }
     // Last, so it is what the terminal shows: every target, met or not.
-    process.stdout.write(`\n${textTable(goalHead, goalCells)}\n\n${goals.filter((t) => t.met).length} of ${goals.length} targets met; total ${((Date.now() - started) / 60_000).toFixed(1)} min.\n`);
+    process.stdout.write(
+      `\n${textTable(goalHead, goalCells)}\n\n${goals.filter((t) => t.met).length} of ${goals.length} targets met; total ${((Date.now() - started) / 60_000).toFixed(1)} min.\n`,
+    );
     clearTimeout(watchdog);
   } finally {
     await Promise.all([...servers.values()].map((server) => stopServer(server.child)));

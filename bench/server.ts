@@ -18,7 +18,14 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
-import { createHmac, createSecretKey, generateKeyPairSync, sign as signBytes, timingSafeEqual, verify as verifySignature } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  generateKeyPairSync,
+  sign as signBytes,
+  timingSafeEqual,
+  verify as verifySignature,
+} from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import passportJwt from 'passport-jwt';
 import { ExpressAdapter } from '@nestjs/platform-express';
@@ -55,7 +62,11 @@ class NoopGuard implements CanActivate {
 // Floors: guards doing only the unavoidable work of a check, in the same server, so the cost of
 // that work is measured with the caches and the HTTP stack as a real request sees them.
 
-type BenchRequest = { raw?: { headers: IncomingHttpHeaders }; headers: IncomingHttpHeaders; approov?: unknown };
+type BenchRequest = {
+  raw?: { headers: IncomingHttpHeaders };
+  headers: IncomingHttpHeaders;
+  approov?: unknown;
+};
 
 /** A 401 built without a stack trace, as the module builds its own: the floor must not pay for a stack the module never captures. */
 function stacklessUnauthorized(): UnauthorizedException {
@@ -71,7 +82,9 @@ function stacklessUnauthorized(): UnauthorizedException {
 /** The least an HS256 check can do: one HMAC-SHA256, a constant-time compare, JSON.parse of the payload; a stackless 401 otherwise. */
 @Injectable()
 class HmacFloorGuard implements CanActivate {
-  private readonly key = createSecretKey(Buffer.from(process.env.APPROOV_BASE64_SECRET ?? '', 'base64'));
+  private readonly key = createSecretKey(
+    Buffer.from(process.env.APPROOV_BASE64_SECRET ?? '', 'base64'),
+  );
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<BenchRequest>();
@@ -81,7 +94,9 @@ class HmacFloorGuard implements CanActivate {
     const mac = createHmac('sha256', this.key).update(token.slice(0, lastDot)).digest();
     const given = Buffer.from(token.slice(lastDot + 1), 'base64url');
     if (given.length !== mac.length || !timingSafeEqual(mac, given)) throw stacklessUnauthorized();
-    request.approov = JSON.parse(Buffer.from(token.slice(token.indexOf('.') + 1, lastDot), 'base64url').toString('utf8'));
+    request.approov = JSON.parse(
+      Buffer.from(token.slice(token.indexOf('.') + 1, lastDot), 'base64url').toString('utf8'),
+    );
     return true;
   }
 }
@@ -96,12 +111,23 @@ class EcdsaFloorGuard implements CanActivate {
   constructor() {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     this.publicKey = publicKey;
-    this.signature = signBytes('sha256', Buffer.from(this.base, 'latin1'), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    this.signature = signBytes('sha256', Buffer.from(this.base, 'latin1'), {
+      key: privateKey,
+      dsaEncoding: 'ieee-p1363',
+    });
   }
 
   canActivate(): boolean {
     const data = Buffer.from(this.base, 'latin1');
-    if (!verifySignature('sha256', data, { key: this.publicKey, dsaEncoding: 'ieee-p1363' }, this.signature)) throw new UnauthorizedException();
+    if (
+      !verifySignature(
+        'sha256',
+        data,
+        { key: this.publicKey, dsaEncoding: 'ieee-p1363' },
+        this.signature,
+      )
+    )
+      throw new UnauthorizedException();
     return true;
   }
 }
@@ -112,7 +138,10 @@ const FLOOR_USER = Object.freeze({});
 @Injectable()
 class FloorStrategy extends PassportStrategy(passportJwt.Strategy, 'floor') {
   constructor() {
-    super({ jwtFromRequest: passportJwt.ExtractJwt.fromHeader('approov-token'), secretOrKey: 'unused' });
+    super({
+      jwtFromRequest: passportJwt.ExtractJwt.fromHeader('approov-token'),
+      secretOrKey: 'unused',
+    });
   }
 
   validate(): object {
@@ -227,7 +256,9 @@ const CONTROLLERS: Record<Exclude<ServerKind, 'quickstart'>, Type> = {
 function benchModule(kind: ServerKind): DynamicModule {
   const approov = ApproovModule.forRoot({
     secret: process.env.APPROOV_BASE64_SECRET,
-    ...(process.env.BENCH_CACHE_SIZE !== undefined ? { cacheSize: Number(process.env.BENCH_CACHE_SIZE) } : {}),
+    ...(process.env.BENCH_CACHE_SIZE !== undefined
+      ? { cacheSize: Number(process.env.BENCH_CACHE_SIZE) }
+      : {}),
     ...(process.env.BENCH_REJECT_LOG === 'every' ? { rejectLog: { mode: 'every' as const } } : {}),
     ...(process.env.BENCH_REPLAY === 'off' ? { messageSigning: { replay: false } } : {}),
   });
@@ -241,13 +272,20 @@ class BenchModule {}
 
 async function main(): Promise<void> {
   const [platform, kind] = process.argv.slice(2);
-  if ((platform !== 'express' && platform !== 'fastify') || !SERVER_KINDS.includes(kind as ServerKind)) {
+  if (
+    (platform !== 'express' && platform !== 'fastify') ||
+    !SERVER_KINDS.includes(kind as ServerKind)
+  ) {
     throw new Error(`usage: server.js <express|fastify> <${SERVER_KINDS.join('|')}>`);
   }
   const adapter = platform === 'express' ? new ExpressAdapter() : new FastifyAdapter();
   // BENCH_LOGGER=1: Nest's default logger on, as apps run in production (reject lines on stdout).
   const logger = process.env.BENCH_LOGGER === '1' ? undefined : false;
-  const app = await NestFactory.create(benchModule(kind as ServerKind), adapter, logger === false ? { logger } : {});
+  const app = await NestFactory.create(
+    benchModule(kind as ServerKind),
+    adapter,
+    logger === false ? { logger } : {},
+  );
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   process.stdout.write(`${JSON.stringify({ port })}\n`);

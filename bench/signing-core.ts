@@ -51,18 +51,30 @@ function signedRequest(
   request: { method: string; body?: string; hostSent?: string },
 ): Source {
   const token = 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE4MDAwMDAwNjB9.bench-token-signature-placeholder';
-  const headers: Record<string, string> = { 'approov-traceid': 'bench-trace', 'approov-status': 'success' };
+  const headers: Record<string, string> = {
+    'approov-traceid': 'bench-trace',
+    'approov-status': 'success',
+  };
   if (request.body !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(request.body));
   }
   const common: SignApproovRequestOptions = {
-    sdk, method: request.method, url: `https://${HOST}/v1/orders?page=2`, token, body: request.body, headers, created: NOW,
+    sdk,
+    method: request.method,
+    url: `https://${HOST}/v1/orders?page=2`,
+    token,
+    body: request.body,
+    headers,
+    created: NOW,
     ...keys,
   };
-  const signed = combineApproovSignatures(...labels.map((label) => signApproovRequest({ ...common, label })));
+  const signed = combineApproovSignatures(
+    ...labels.map((label) => signApproovRequest({ ...common, label })),
+  );
   const rawHeaders = ['Host', request.hostSent ?? HOST, 'Approov-Token', token];
-  for (const [name, value] of Object.entries({ ...headers, ...signed })) rawHeaders.push(name, value);
+  for (const [name, value] of Object.entries({ ...headers, ...signed }))
+    rawHeaders.push(name, value);
   return {
     method: request.method,
     target: '/v1/orders?page=2',
@@ -77,40 +89,84 @@ export async function runSigningBench(timeMs = 500, rounds = 5): Promise<Signing
   const accountKey = createApproovSecret(32);
   const keys = { privateKey: installation.privateKey, accountKey };
   const claims = { exp: NOW + 60, ipk: installation.ipk };
-  const verifier = new MessageSignatureVerifier([createSecretKey(Buffer.from(accountKey, 'base64'))]);
-  const body = JSON.stringify({ order: 42, items: Array.from({ length: 8 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1 })) });
+  const verifier = new MessageSignatureVerifier([
+    createSecretKey(Buffer.from(accountKey, 'base64')),
+  ]);
+  const body = JSON.stringify({
+    order: 42,
+    items: Array.from({ length: 8 }, (_, i) => ({ sku: `SKU-${i}`, qty: i + 1 })),
+  });
 
   const cases: Array<[string, Source, Options]> = [
-    ['iOS GET, install (sf-binary)', signedRequest(keys, 'ios', ['install'], { method: 'GET' }), options(['install'])],
-    ['Android GET, install (sf-string, status and trace covered)', signedRequest(keys, 'android', ['install'], { method: 'GET' }), options(['install'])],
-    ['Android POST, install, Content-Digest over the body', signedRequest(keys, 'android', ['install'], { method: 'POST', body }), options(['install'])],
-    ['Android POST, install + account, both verified', signedRequest(keys, 'android', ['install', 'account'], { method: 'POST', body }), options(['install', 'account'])],
-    ['iOS GET, Host sent in upper case (second base tried)', signedRequest(keys, 'ios', ['install'], { method: 'GET', hostSent: 'API.Example.com' }), options(['install'])],
+    [
+      'iOS GET, install (sf-binary)',
+      signedRequest(keys, 'ios', ['install'], { method: 'GET' }),
+      options(['install']),
+    ],
+    [
+      'Android GET, install (sf-string, status and trace covered)',
+      signedRequest(keys, 'android', ['install'], { method: 'GET' }),
+      options(['install']),
+    ],
+    [
+      'Android POST, install, Content-Digest over the body',
+      signedRequest(keys, 'android', ['install'], { method: 'POST', body }),
+      options(['install']),
+    ],
+    [
+      'Android POST, install + account, both verified',
+      signedRequest(keys, 'android', ['install', 'account'], { method: 'POST', body }),
+      options(['install', 'account']),
+    ],
+    [
+      'iOS GET, Host sent in upper case (second base tried)',
+      signedRequest(keys, 'ios', ['install'], { method: 'GET', hostSent: 'API.Example.com' }),
+      options(['install']),
+    ],
   ];
   for (const [name, source, opts] of cases) {
     const result = verifier.verify(source, claims, opts, NOW);
     if (!result.ok) throw new Error(`bench request rejected (${name}): ${result.code}`);
   }
-  if (verifier.verify(cases[3]![1], claims, { ...options(['install', 'account']), match: 'all' }, NOW).ok !== true) {
+  if (
+    verifier.verify(cases[3]![1], claims, { ...options(['install', 'account']), match: 'all' }, NOW)
+      .ok !== true
+  ) {
     throw new Error('bench request lacks a label');
   }
 
   // The floor: the same base the first case signs, one crypto.verify with a ready KeyObject.
-  const floorSigned = signApproovRequest({ ...keys, sdk: 'ios', method: 'GET', url: `https://${HOST}/v1/orders?page=2`, token: 't', created: NOW });
+  const floorSigned = signApproovRequest({
+    ...keys,
+    sdk: 'ios',
+    method: 'GET',
+    url: `https://${HOST}/v1/orders?page=2`,
+    token: 't',
+    created: NOW,
+  });
   const base = Buffer.from(
     `"@method": GET\n"@target-uri": https://${HOST}/v1/orders?page=2\n"approov-token": t\n"@signature-params": ${floorSigned['Signature-Input'].slice('install='.length)}`,
     'latin1',
   );
   const signature = Buffer.from(/:([^:]+):/.exec(floorSigned.Signature)![1]!, 'base64');
-  const publicKey = createPublicKey({ key: Buffer.from(installation.ipk, 'base64'), format: 'der', type: 'spki' });
-  if (!verify('sha256', base, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)) throw new Error('floor signature does not verify');
+  const publicKey = createPublicKey({
+    key: Buffer.from(installation.ipk, 'base64'),
+    format: 'der',
+    type: 'spki',
+  });
+  if (!verify('sha256', base, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature))
+    throw new Error('floor signature does not verify');
   const hmacKey = createSecretKey(Buffer.from(accountKey, 'base64'));
 
-  const floor = (): unknown => verify('sha256', base, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+  const floor = (): unknown =>
+    verify('sha256', base, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
   const hmac = (): unknown => createHmac('sha256', hmacKey).update(base).digest();
   const tasks: Array<[string, () => unknown]> = [
     ['HMAC-SHA256 over the same base (for reference)', hmac],
-    ...cases.map(([name, source, opts]): [string, () => unknown] => [name, () => verifier.verify(source, claims, opts, NOW)]),
+    ...cases.map(([name, source, opts]): [string, () => unknown] => [
+      name,
+      () => verifier.verify(source, claims, opts, NOW),
+    ]),
   ];
 
   // Each task call is timed right after a floor call, so that the load of a shared machine weighs
@@ -152,9 +208,16 @@ export async function runSigningBench(timeMs = 500, rounds = 5): Promise<Signing
 }
 
 /** The table: for the terminal, and for the generated block of docs/sdk-clients.md. */
-export function signingBlock(results: readonly SigningResult[]): { text: string; markdown: string } {
+export function signingBlock(results: readonly SigningResult[]): {
+  text: string;
+  markdown: string;
+} {
   const head = ['Operation', 'median µs/op', 'x ECDSA floor'];
-  const rows = results.map((r) => [r.name, (r.nsPerOp / 1000).toFixed(1), (r.ratio ?? 1).toFixed(2)]);
+  const rows = results.map((r) => [
+    r.name,
+    (r.nsPerOp / 1000).toFixed(1),
+    (r.ratio ?? 1).toFixed(2),
+  ]);
   const how =
     `${machineDescription()}; load average ${loadAverage()} at the end. Each call of a task is timed right after one call of ` +
     'the floor, so that machine load weighs on both alike; µs/op is the median call, the ratio the median (across rounds) of ' +

@@ -9,7 +9,10 @@ const PAGE = join(ROOT, 'docs', 'sdk-clients.md');
 const START = '<!-- sdk-clients:signing-cost:start -->';
 const END = '<!-- sdk-clients:signing-cost:end -->';
 
-const results = await runSigningBench(Number(process.env.BENCH_MICRO_TIME_MS ?? 500), Number(process.env.BENCH_MICRO_ROUNDS ?? 5));
+const results = await runSigningBench(
+  Number(process.env.BENCH_MICRO_TIME_MS ?? 500),
+  Number(process.env.BENCH_MICRO_ROUNDS ?? 5),
+);
 const block = signingBlock(results);
 process.stdout.write(`${block.text}\n`);
 if (existsSync(PAGE)) {
@@ -17,5 +20,8 @@ if (existsSync(PAGE)) {
   const start = text.indexOf(START);
   const end = text.indexOf(END);
   if (start === -1 || end < start) throw new Error(`${PAGE} has no ${START} ... ${END} block`);
-  writeFileSync(PAGE, `${text.slice(0, start + START.length)}\n${block.markdown}\n${text.slice(end)}`);
+  writeFileSync(
+    PAGE,
+    `${text.slice(0, start + START.length)}\n${block.markdown}\n${text.slice(end)}`,
+  );
 }

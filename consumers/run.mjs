@@ -9,7 +9,15 @@
 // All installs share the user's one npm cache. `--update-locks` rewrites the apps' lockfiles.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -39,7 +47,11 @@ function seconds(since) {
 function run(command, args, options = {}) {
   return new Promise((resolve, reject) => {
     const cwd = options.cwd ?? ROOT;
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -50,7 +62,9 @@ function run(command, args, options = {}) {
       clearTimeout(timer);
       if (code === 0) return resolve(options.all ? `${stdout}${stderr}` : stdout);
       const output = `${stdout}${stderr}`.trim().split('\n').slice(-40).join('\n');
-      reject(new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${code ?? signal}\n${output}`));
+      reject(
+        new Error(`${command} ${args.join(' ')} (in ${cwd}) exited ${code ?? signal}\n${output}`),
+      );
     });
   });
 }
@@ -60,7 +74,9 @@ const npm = (args, options) => run('npm', args, options);
 /** Lays the app out in its work folder: shared sources, then its own files; node_modules is kept. */
 function prepareWorkFolder(app, dir) {
   mkdirSync(dir, { recursive: true });
-  for (const entry of readdirSync(dir)) if (entry !== 'node_modules' && entry !== '.cache-key') rmSync(join(dir, entry), { recursive: true, force: true });
+  for (const entry of readdirSync(dir))
+    if (entry !== 'node_modules' && entry !== '.cache-key')
+      rmSync(join(dir, entry), { recursive: true, force: true });
   cpSync(join(HERE, 'shared'), dir, { recursive: true });
   cpSync(join(HERE, app), dir, { recursive: true });
   if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type === 'module') {
@@ -69,7 +85,10 @@ function prepareWorkFolder(app, dir) {
     for (const sub of ['src', 'test']) {
       for (const file of readdirSync(join(dir, sub)).filter((name) => name.endsWith('.ts'))) {
         const path = join(dir, sub, file);
-        writeFileSync(path, readFileSync(path, 'utf8').replace(/from '(\.{1,2}\/[^']+?)(?<!\.js)'/g, "from '$1.js'"));
+        writeFileSync(
+          path,
+          readFileSync(path, 'utf8').replace(/from '(\.{1,2}\/[^']+?)(?<!\.js)'/g, "from '$1.js'"),
+        );
       }
     }
   }
@@ -86,7 +105,10 @@ async function install(app, dir, tarball) {
   }
   const key = createHash('sha256').update(readFileSync(lock)).update(process.version).digest('hex');
   const keyFile = join(dir, '.cache-key');
-  const cached = existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key && existsSync(join(dir, 'node_modules'));
+  const cached =
+    existsSync(keyFile) &&
+    readFileSync(keyFile, 'utf8') === key &&
+    existsSync(join(dir, 'node_modules'));
   if (!cached) rmSync(join(dir, 'node_modules'), { recursive: true, force: true });
   // The README's tarball route, as a user types it: npm install <tarball> (peers checked, no --legacy-peer-deps).
   await npm(['install', ...NPM_FLAGS, tarball], { cwd: dir });
@@ -97,7 +119,10 @@ async function install(app, dir, tarball) {
 /** Starts the compiled app (node dist/main.js) on a free loopback port; resolves with its URL and process. */
 function startApp(dir, env, node = process.execPath) {
   return new Promise((resolve, reject) => {
-    const child = spawn(node, ['dist/main.js'], { cwd: dir, env: { ...process.env, ...env, PORT: '0' } });
+    const child = spawn(node, ['dist/main.js'], {
+      cwd: dir,
+      env: { ...process.env, ...env, PORT: '0' },
+    });
     let output = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -132,15 +157,32 @@ async function checkRoutes(dir, url, secret) {
     ['GET /hello, valid token', '/hello', { 'approov-token': valid }, 200],
     ['GET /hello, no token', '/hello', {}, 401],
     ['GET /hello, token of another secret', '/hello', { 'approov-token': forged }, 401],
-    ['GET /bound, bound token, same Authorization', '/bound', { 'approov-token': bound, authorization: 'Bearer user-1' }, 200],
-    ['GET /bound, bound token, other Authorization', '/bound', { 'approov-token': bound, authorization: 'Bearer user-2' }, 401],
-    ["GET /passport (AuthGuard('approov')), valid token", '/passport', { 'approov-token': valid }, 200],
+    [
+      'GET /bound, bound token, same Authorization',
+      '/bound',
+      { 'approov-token': bound, authorization: 'Bearer user-1' },
+      200,
+    ],
+    [
+      'GET /bound, bound token, other Authorization',
+      '/bound',
+      { 'approov-token': bound, authorization: 'Bearer user-2' },
+      401,
+    ],
+    [
+      "GET /passport (AuthGuard('approov')), valid token",
+      '/passport',
+      { 'approov-token': valid },
+      200,
+    ],
   ];
   for (const [label, path, headers, expected] of checks) {
     const response = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
     const body = await response.text();
-    if (response.status !== expected) throw new Error(`${label}: expected ${expected}, got ${response.status} ${body}`);
-    if (expected === 401 && body !== '{"statusCode":401,"message":"Unauthorized"}') throw new Error(`${label}: 401 body ${body}`);
+    if (response.status !== expected)
+      throw new Error(`${label}: expected ${expected}, got ${response.status} ${body}`);
+    if (expected === 401 && body !== '{"statusCode":401,"message":"Unauthorized"}')
+      throw new Error(`${label}: 401 body ${body}`);
   }
   return checks.length;
 }
@@ -164,8 +206,19 @@ async function testApp(app, tarball) {
   const since = Date.now();
   try {
     prepareWorkFolder(app, dir);
-    await step(row, 'install', async () => ((await install(app, dir, tarball)) ? 'node_modules cached' : 'cold'));
-    await step(row, 'tsc', async () => void await run(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: dir }));
+    await step(row, 'install', async () =>
+      (await install(app, dir, tarball)) ? 'node_modules cached' : 'cold',
+    );
+    await step(
+      row,
+      'tsc',
+      async () =>
+        void (await run(
+          process.execPath,
+          ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'],
+          { cwd: dir },
+        )),
+    );
     const secret = randomBytes(32).toString('base64');
     await step(row, 'start+routes', async () => {
       const { url, child } = await startApp(dir, { APPROOV_BASE64_SECRET: secret });
@@ -176,7 +229,12 @@ async function testApp(app, tarball) {
       }
     });
     await step(row, 'e2e', async () => {
-      const output = await npm(['run', 'test:e2e'], { cwd: dir, env: { CI: 'true' }, timeout: 180_000, all: true });
+      const output = await npm(['run', 'test:e2e'], {
+        cwd: dir,
+        env: { CI: 'true' },
+        timeout: 180_000,
+        all: true,
+      });
       // Jest's "Tests:  6 passed, 6 total" or Vitest's "Tests  6 passed (6)"; Vitest may colour it even in a pipe.
       return /^\s*Tests:?\s+(.+)$/m.exec(stripVTControlCharacters(output))?.[1] ?? 'no summary';
     });
@@ -202,11 +260,16 @@ async function testLowestNode() {
       return 'cold';
     });
     const version = (await run(node, ['--version'])).trim();
-    if (version !== `v${LOWEST_NODE}`) throw new Error(`expected node v${LOWEST_NODE}, got ${version}`);
+    if (version !== `v${LOWEST_NODE}`)
+      throw new Error(`expected node v${LOWEST_NODE}, got ${version}`);
     const secret = randomBytes(32).toString('base64');
     for (const app of ['nest11-commonjs', 'nest12-esm-fastify']) {
       await step(row, `${app} start+routes`, async () => {
-        const { url, child } = await startApp(join(WORK, app), { APPROOV_BASE64_SECRET: secret }, node);
+        const { url, child } = await startApp(
+          join(WORK, app),
+          { APPROOV_BASE64_SECRET: secret },
+          node,
+        );
         try {
           return `${await checkRoutes(join(WORK, app), url, secret)} checks`;
         } finally {
@@ -221,7 +284,12 @@ async function testLowestNode() {
         "const cjs = createRequire(import.meta.url)('nestjs-approov');" +
         "if (esm.ApproovModule !== cjs.ApproovModule || esm.ApproovService !== cjs.ApproovService) throw new Error('two copies');" +
         "console.log('one copy');";
-      return (await run(node, ['--input-type=module', '-e', script], { cwd: join(WORK, 'nest11-commonjs'), timeout: 30_000 })).trim();
+      return (
+        await run(node, ['--input-type=module', '-e', script], {
+          cwd: join(WORK, 'nest11-commonjs'),
+          timeout: 30_000,
+        })
+      ).trim();
     });
     row.ok = true;
   } catch {
@@ -237,9 +305,13 @@ try {
   rmSync(packDir, { recursive: true, force: true });
   mkdirSync(packDir, { recursive: true });
   const since = Date.now();
-  const [packed] = JSON.parse(await npm(['pack', '--json', '--pack-destination', packDir], { cwd: ROOT }));
+  const [packed] = JSON.parse(
+    await npm(['pack', '--json', '--pack-destination', packDir], { cwd: ROOT }),
+  );
   tarball = join(packDir, packed.filename);
-  console.log(`packed ${packed.filename} (${packed.size} bytes, ${packed.entryCount} files) in ${seconds(since)}s`);
+  console.log(
+    `packed ${packed.filename} (${packed.size} bytes, ${packed.entryCount} files) in ${seconds(since)}s`,
+  );
 } catch (error) {
   console.error(String(error instanceof Error ? error.message : error));
   console.log('0 passed, 1 failed');
@@ -251,8 +323,22 @@ try {
   const row = { name: 'attw + publint', steps: [], ok: false, order: 0 };
   results.push(row);
   try {
-    await step(row, 'attw', async () => void await run(join(ROOT, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii'], { timeout: 120_000 }));
-    await step(row, 'publint --strict', async () => void await run(join(ROOT, 'node_modules/.bin/publint'), ['run', tarball, '--strict'], { timeout: 120_000 }));
+    await step(
+      row,
+      'attw',
+      async () =>
+        void (await run(join(ROOT, 'node_modules/.bin/attw'), [tarball, '--format', 'ascii'], {
+          timeout: 120_000,
+        })),
+    );
+    await step(
+      row,
+      'publint --strict',
+      async () =>
+        void (await run(join(ROOT, 'node_modules/.bin/publint'), ['run', tarball, '--strict'], {
+          timeout: 120_000,
+        })),
+    );
     row.ok = true;
   } catch {
     // recorded in row.error
@@ -268,7 +354,8 @@ results.sort((a, b) => a.order - b.order);
 if (!UPDATE_LOCKS) await testLowestNode();
 
 console.log(`\nconsumer matrix (work folder ${WORK}):`);
-for (const row of results) console.log(`${row.ok ? 'ok  ' : 'FAIL'} ${row.name.padEnd(20)} ${row.steps.join(', ')}`);
+for (const row of results)
+  console.log(`${row.ok ? 'ok  ' : 'FAIL'} ${row.name.padEnd(20)} ${row.steps.join(', ')}`);
 for (const row of results.filter((r) => !r.ok)) console.log(`\n--- ${row.name} ---\n${row.error}`);
 const failed = results.filter((row) => !row.ok).length;
 console.log(`\nconsumer matrix: ${seconds(started)}s`);

@@ -13,7 +13,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 const tsc = (project) =>
-  promisify(execFile)(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', project], { cwd: root }).catch((error) => {
+  promisify(execFile)(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', project],
+    { cwd: root },
+  ).catch((error) => {
     process.stderr.write(`${error.stdout}${error.stderr}`);
     throw new Error(`build: tsc -p ${project} failed`);
   });
@@ -21,13 +25,20 @@ const tsc = (project) =>
 rmSync(dist, { recursive: true, force: true }); // no stale file from an older layout reaches the tarball
 await Promise.all([tsc('tsconfig.build.json'), tsc('tsconfig.build.cjs.json')]); // one core each
 // The repository is "type": "module"; the files under dist/cjs/ are CommonJS.
-writeFileSync(join(dist, 'cjs', 'package.json'), `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`);
+writeFileSync(
+  join(dist, 'cjs', 'package.json'),
+  `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`,
+);
 
 // The names both builds really export at run time (loading them also proves they load).
-const esmNames = Object.keys(await import(pathToFileURL(join(dist, 'esm', 'index.js')).href)).sort();
+const esmNames = Object.keys(
+  await import(pathToFileURL(join(dist, 'esm', 'index.js')).href),
+).sort();
 const cjsNames = Object.keys(createRequire(import.meta.url)(join(dist, 'cjs', 'index.js'))).sort();
 if (esmNames.length === 0 || esmNames.join() !== cjsNames.join()) {
-  throw new Error(`build: the ESM and CommonJS builds export different names:\n${esmNames}\n${cjsNames}`);
+  throw new Error(
+    `build: the ESM and CommonJS builds export different names:\n${esmNames}\n${cjsNames}`,
+  );
 }
 
 const KEY_COMMENT =
@@ -59,5 +70,6 @@ writeFileSync(
 );
 writeFileSync(join(dist, 'index.d.cts'), "export * from './cjs/index.js';\n");
 // The CLI is a program, not an API: its typings would only weigh on the tarball.
-for (const name of readdirSync(join(dist, 'esm', 'cli'))) if (name.endsWith('.d.ts')) rmSync(join(dist, 'esm', 'cli', name));
+for (const name of readdirSync(join(dist, 'esm', 'cli')))
+  if (name.endsWith('.d.ts')) rmSync(join(dist, 'esm', 'cli', name));
 chmodSync(join(dist, 'esm', 'cli', 'main.js'), 0o755);

@@ -9,7 +9,12 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createApproovInstallationKey, createApproovSecret, createApproovToken, signApproovRequest } from 'nestjs-approov/testing';
+import {
+  createApproovInstallationKey,
+  createApproovSecret,
+  createApproovToken,
+  signApproovRequest,
+} from 'nestjs-approov/testing';
 import { stopChild } from './child-process.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -22,7 +27,9 @@ const LOG_WAIT_MS = 2_000;
 const API_HOST = 'api.example.com';
 
 if (!existsSync(SAMPLE_APP)) {
-  console.error('demo:cluster: sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" first.');
+  console.error(
+    'demo:cluster: sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" first.',
+  );
   process.exit(1);
 }
 
@@ -47,19 +54,29 @@ async function redisAnswers(url) {
 async function startInstance(name, platform, env) {
   const child = spawn(process.execPath, [SAMPLE_APP], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PLATFORM: platform, PORT: '0', HOST: '127.0.0.1', NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      ...env,
+      PLATFORM: platform,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NO_COLOR: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines = [];
-  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => lines.push(line));
+  for (const stream of [child.stdout, child.stderr])
+    createInterface({ input: stream }).on('line', (line) => lines.push(line));
   const url = await new Promise((resolve, reject) => {
     const deadline = Date.now() + START_TIMEOUT_MS;
     const timer = setInterval(() => {
       const match = lines.map((line) => /Listening on (http:\/\/\S+)/.exec(line)).find(Boolean);
       if (match) finish(null, match[1]);
-      else if (Date.now() > deadline) finish(new Error(`instance ${name} did not start within ${START_TIMEOUT_MS} ms`));
+      else if (Date.now() > deadline)
+        finish(new Error(`instance ${name} did not start within ${START_TIMEOUT_MS} ms`));
     }, 50);
-    const onExit = (code) => finish(new Error(`instance ${name} exited with code ${code}:\n${lines.join('\n')}`));
+    const onExit = (code) =>
+      finish(new Error(`instance ${name} exited with code ${code}:\n${lines.join('\n')}`));
     function finish(error, value) {
       clearInterval(timer);
       child.off('close', onExit);
@@ -85,7 +102,12 @@ function signedRequest(secret, installation, method, path, body) {
     body,
     headers: content,
   });
-  return { method, path, body, headers: { host: API_HOST, 'approov-token': token, ...content, ...signature } };
+  return {
+    method,
+    path,
+    body,
+    headers: { host: API_HOST, 'approov-token': token, ...content, ...signature },
+  };
 }
 
 function send(instance, signed, traceId) {
@@ -121,9 +143,23 @@ function reasonOf(lines, traceId) {
 
 function printTable(rows) {
   const header = ['instance', 'case', 'expected', 'actual', 'match', 'reason (server log)'];
-  const table = [header, ...rows.map((row) => [row.instance, row.name, String(row.expect), String(row.actual), row.match ? 'yes' : 'NO', row.reason])];
+  const table = [
+    header,
+    ...rows.map((row) => [
+      row.instance,
+      row.name,
+      String(row.expect),
+      String(row.actual),
+      row.match ? 'yes' : 'NO',
+      row.reason,
+    ]),
+  ];
   const widths = header.map((_, column) => Math.max(...table.map((line) => line[column].length)));
-  const format = (line) => line.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  const format = (line) =>
+    line
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
   console.log(format(header));
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const line of table.slice(1)) console.log(format(line));
@@ -149,32 +185,65 @@ async function main() {
     instances.push(await startInstance('A', 'express', env));
     instances.push(await startInstance('B', 'fastify', env));
     const [a, b] = instances;
-    console.log(`Two instances sharing the Redis at ${new URL(REDIS_URL).host}, clients calling ${API_HOST}:`);
-    for (const instance of instances) console.log(`  ${instance.name}: ${instance.url} (${instance.platform})`);
+    console.log(
+      `Two instances sharing the Redis at ${new URL(REDIS_URL).host}, clients calling ${API_HOST}:`,
+    );
+    for (const instance of instances)
+      console.log(`  ${instance.name}: ${instance.url} (${instance.platform})`);
     console.log('');
 
     const installation = createApproovInstallationKey();
     const get = signedRequest(secret, installation, 'GET', '/message-signing');
-    const post = signedRequest(secret, installation, 'POST', '/message-signing', '{"transfer":{"to":"bob","amount":100}}');
+    const post = signedRequest(
+      secret,
+      installation,
+      'POST',
+      '/message-signing',
+      '{"transfer":{"to":"bob","amount":100}}',
+    );
     const cases = [
       { instance: a, name: 'signed GET', signed: get, expect: 200 },
-      { instance: b, name: 'the same GET, replayed to the other instance', signed: get, expect: 401 },
+      {
+        instance: b,
+        name: 'the same GET, replayed to the other instance',
+        signed: get,
+        expect: 401,
+      },
       { instance: b, name: 'signed POST with a body', signed: post, expect: 200 },
-      { instance: a, name: 'the same POST, replayed to the other instance', signed: post, expect: 401 },
-      { instance: b, name: 'the same POST, replayed to the instance that served it', signed: post, expect: 401 },
+      {
+        instance: a,
+        name: 'the same POST, replayed to the other instance',
+        signed: post,
+        expect: 401,
+      },
+      {
+        instance: b,
+        name: 'the same POST, replayed to the instance that served it',
+        signed: post,
+        expect: 401,
+      },
     ];
     const rows = [];
     for (const [index, testCase] of cases.entries()) {
       const traceId = `cluster-${index + 1}`;
       const actual = await send(testCase.instance, testCase.signed, traceId);
-      rows.push({ instance: `${testCase.instance.name} (${testCase.instance.platform})`, lines: testCase.instance.lines, traceId, name: testCase.name, expect: testCase.expect, actual, match: actual === testCase.expect });
+      rows.push({
+        instance: `${testCase.instance.name} (${testCase.instance.platform})`,
+        lines: testCase.instance.lines,
+        traceId,
+        name: testCase.name,
+        expect: testCase.expect,
+        actual,
+        match: actual === testCase.expect,
+      });
     }
     const deadline = Date.now() + LOG_WAIT_MS;
     const rejects = rows.filter((row) => row.actual === 401);
     while (Date.now() < deadline && !rejects.every((row) => reasonOf(row.lines, row.traceId))) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    for (const row of rows) row.reason = row.actual === 401 ? (reasonOf(row.lines, row.traceId) ?? '?') : '';
+    for (const row of rows)
+      row.reason = row.actual === 401 ? (reasonOf(row.lines, row.traceId) ?? '?') : '';
     printTable(rows);
     const matched = rows.filter((row) => row.match).length;
     console.log(`\n${matched}/${rows.length} cases matched.`);

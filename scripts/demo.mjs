@@ -39,7 +39,9 @@ if (flags.help) {
   process.exit(0);
 }
 if (!existsSync(SAMPLE_APP)) {
-  console.error('demo: sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" first.');
+  console.error(
+    'demo: sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" first.',
+  );
   process.exit(1);
 }
 
@@ -57,7 +59,12 @@ function tourCases() {
   const otherSecret = createApproovSecret();
   return [
     { route: '/hello', name: 'unprotected route, no token', headers: {}, expect: 200 },
-    { route: '/token-check', name: 'valid token', headers: { 'Approov-Token': token() }, expect: 200 },
+    {
+      route: '/token-check',
+      name: 'valid token',
+      headers: { 'Approov-Token': token() },
+      expect: 200,
+    },
     {
       route: '/token-check',
       name: 'expired token',
@@ -98,7 +105,10 @@ function tourCases() {
     {
       route: '/token-binding',
       name: 'bound token, wrong Authorization',
-      headers: { 'Approov-Token': token({ bind: USER_AUTH }), Authorization: 'Bearer someone-else' },
+      headers: {
+        'Approov-Token': token({ bind: USER_AUTH }),
+        Authorization: 'Bearer someone-else',
+      },
       expect: 401,
     },
     {
@@ -150,7 +160,12 @@ function tourCases() {
 function replayCases(url) {
   const installation = createApproovInstallationKey();
   const token = createApproovToken({ secret: DEMO_SECRET, claims: { ipk: installation.ipk } });
-  const signature = signApproovRequest({ privateKey: installation.privateKey, method: 'GET', url: `${url}/message-signing`, token });
+  const signature = signApproovRequest({
+    privateKey: installation.privateKey,
+    method: 'GET',
+    url: `${url}/message-signing`,
+    token,
+  });
   const headers = { 'Approov-Token': token, ...signature };
   return [
     { route: '/message-signing', name: 'signed request', headers, expect: 200 },
@@ -164,32 +179,99 @@ function replayCases(url) {
  */
 function messageSigningTourCases() {
   const JSON_BODY = '{"order":42}';
-  const signed = (sdk, { labels = ['install'], method = 'GET', body, accountKey = DEMO_MESSAGE_SIGNING_KEY, tamper } = {}) => ({
+  const signed = (
+    sdk,
+    {
+      labels = ['install'],
+      method = 'GET',
+      body,
+      accountKey = DEMO_MESSAGE_SIGNING_KEY,
+      tamper,
+    } = {},
+  ) => ({
     method,
     body,
     sign(url) {
       // A device id per row, as real tokens carry one: no two rows sign the same request.
-      const token = createApproovToken({ secret: DEMO_SECRET, claims: { ipk: INSTALLATION.ipk, did: randomUUID() } });
+      const token = createApproovToken({
+        secret: DEMO_SECRET,
+        claims: { ipk: INSTALLATION.ipk, did: randomUUID() },
+      });
       const headers = { 'Approov-Token': token };
       if (sdk === 'android') headers['Approov-Status'] = 'success';
       if (body !== undefined) headers['Content-Type'] = 'application/json';
-      const common = { sdk, method, url, token, body, headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) };
+      const common = {
+        sdk,
+        method,
+        url,
+        token,
+        body,
+        headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])),
+      };
       const signatures = labels.map((label) =>
         signApproovRequest({ ...common, label, privateKey: INSTALLATION.privateKey, accountKey }),
       );
-      return { headers: { ...headers, ...combineApproovSignatures(...signatures) }, body: tamper === 'body' ? body.replace('42', '43') : body };
+      return {
+        headers: { ...headers, ...combineApproovSignatures(...signatures) },
+        body: tamper === 'body' ? body.replace('42', '43') : body,
+      };
     },
   });
   return [
-    { route: '/message-signing', name: 'iOS default GET (sf-binary)', ...signed('ios'), expect: 200 },
-    { route: '/message-signing', name: 'iOS default POST, body not covered', ...signed('ios', { method: 'POST', body: JSON_BODY }), expect: 200 },
-    { route: '/message-signing', name: 'Android POST, install + account, digest', ...signed('android', { labels: ['install', 'account'], method: 'POST', body: JSON_BODY }), expect: 200 },
-    { route: '/message-signing', name: 'Android POST, body changed after signing', ...signed('android', { method: 'POST', body: JSON_BODY, tamper: 'body' }), expect: 401 },
-    { route: '/message-signing/strict', name: 'Android POST, body covered', ...signed('android', { method: 'POST', body: JSON_BODY }), expect: 200 },
-    { route: '/message-signing/strict', name: 'iOS POST, body not covered', ...signed('ios', { method: 'POST', body: JSON_BODY }), expect: 401 },
-    { route: '/message-signing/account', name: 'Android GET, install + account', ...signed('android', { labels: ['install', 'account'] }), expect: 200 },
-    { route: '/message-signing/account', name: 'install signature only', ...signed('android'), expect: 401 },
-    { route: '/message-signing/account', name: 'account signed with another key', ...signed('android', { labels: ['account'], accountKey: createApproovSecret(32) }), expect: 401 },
+    {
+      route: '/message-signing',
+      name: 'iOS default GET (sf-binary)',
+      ...signed('ios'),
+      expect: 200,
+    },
+    {
+      route: '/message-signing',
+      name: 'iOS default POST, body not covered',
+      ...signed('ios', { method: 'POST', body: JSON_BODY }),
+      expect: 200,
+    },
+    {
+      route: '/message-signing',
+      name: 'Android POST, install + account, digest',
+      ...signed('android', { labels: ['install', 'account'], method: 'POST', body: JSON_BODY }),
+      expect: 200,
+    },
+    {
+      route: '/message-signing',
+      name: 'Android POST, body changed after signing',
+      ...signed('android', { method: 'POST', body: JSON_BODY, tamper: 'body' }),
+      expect: 401,
+    },
+    {
+      route: '/message-signing/strict',
+      name: 'Android POST, body covered',
+      ...signed('android', { method: 'POST', body: JSON_BODY }),
+      expect: 200,
+    },
+    {
+      route: '/message-signing/strict',
+      name: 'iOS POST, body not covered',
+      ...signed('ios', { method: 'POST', body: JSON_BODY }),
+      expect: 401,
+    },
+    {
+      route: '/message-signing/account',
+      name: 'Android GET, install + account',
+      ...signed('android', { labels: ['install', 'account'] }),
+      expect: 200,
+    },
+    {
+      route: '/message-signing/account',
+      name: 'install signature only',
+      ...signed('android'),
+      expect: 401,
+    },
+    {
+      route: '/message-signing/account',
+      name: 'account signed with another key',
+      ...signed('android', { labels: ['account'], accountKey: createApproovSecret(32) }),
+      expect: 401,
+    },
   ];
 }
 
@@ -203,7 +285,10 @@ function unsigned(token) {
 /** Starts the sample app on a free port and resolves with its URL once it listens. */
 async function startSampleApp(
   platform,
-  approovEnv = { APPROOV_BASE64_SECRET: DEMO_SECRET, APPROOV_MESSAGE_SIGNING_KEY: DEMO_MESSAGE_SIGNING_KEY },
+  approovEnv = {
+    APPROOV_BASE64_SECRET: DEMO_SECRET,
+    APPROOV_MESSAGE_SIGNING_KEY: DEMO_MESSAGE_SIGNING_KEY,
+  },
 ) {
   const child = spawn(process.execPath, [SAMPLE_APP], {
     cwd: ROOT,
@@ -228,12 +313,16 @@ async function startSampleApp(
     });
   }
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`the sample app did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => done(new Error(`the sample app did not start within ${START_TIMEOUT_MS} ms`)),
+      START_TIMEOUT_MS,
+    );
     const onLine = (line) => {
       const match = /Listening on (http:\/\/\S+)/.exec(line);
       if (match) done(null, match[1]);
     };
-    const onExit = (code) => done(new Error(`the sample app exited with code ${code}:\n${lines.join('\n')}`));
+    const onExit = (code) =>
+      done(new Error(`the sample app exited with code ${code}:\n${lines.join('\n')}`));
     function done(error, value) {
       clearTimeout(timer);
       listeners.delete(onLine);
@@ -269,12 +358,23 @@ async function startKeysetPart(platform) {
 /** Keyset cases; `before` runs just before its request (the rotation publishes a new key). */
 function keysetCases({ jwks, es256, rs256 }) {
   const claims = { iss: KEYSET_ISSUER, aud: KEYSET_AUDIENCE };
-  const token = (key, options = {}) => createApproovKeysetToken({ key, ...options, claims: { ...claims, ...options.claims } });
+  const token = (key, options = {}) =>
+    createApproovKeysetToken({ key, ...options, claims: { ...claims, ...options.claims } });
   const rotated = createApproovKeyPair('ES256', 'demo-es256-next');
   const stranger = createApproovKeyPair('ES256', 'demo-unknown');
   return [
-    { route: '/token-check', name: 'keyset: ES256 token', headers: { 'Approov-Token': token(es256) }, expect: 200 },
-    { route: '/token-check', name: 'keyset: RS256 token', headers: { 'Approov-Token': token(rs256) }, expect: 200 },
+    {
+      route: '/token-check',
+      name: 'keyset: ES256 token',
+      headers: { 'Approov-Token': token(es256) },
+      expect: 200,
+    },
+    {
+      route: '/token-check',
+      name: 'keyset: RS256 token',
+      headers: { 'Approov-Token': token(rs256) },
+      expect: 200,
+    },
     {
       route: '/token-check',
       name: 'keyset: rotation, new key published',
@@ -282,8 +382,18 @@ function keysetCases({ jwks, es256, rs256 }) {
       headers: { 'Approov-Token': token(rotated) },
       expect: 200,
     },
-    { route: '/token-check', name: 'keyset: old key still published', headers: { 'Approov-Token': token(es256) }, expect: 200 },
-    { route: '/token-check', name: 'keyset: unknown kid', headers: { 'Approov-Token': token(stranger) }, expect: 401 },
+    {
+      route: '/token-check',
+      name: 'keyset: old key still published',
+      headers: { 'Approov-Token': token(es256) },
+      expect: 200,
+    },
+    {
+      route: '/token-check',
+      name: 'keyset: unknown kid',
+      headers: { 'Approov-Token': token(stranger) },
+      expect: 401,
+    },
     {
       route: '/token-check',
       name: 'keyset: wrong iss',
@@ -300,7 +410,11 @@ function keysetCases({ jwks, es256, rs256 }) {
 }
 
 /** Plays the tour; each request carries an Approov-TraceID so its log line (the reason) can be found. */
-async function playTour(app, cases = [...tourCases(), ...replayCases(app.url), ...messageSigningTourCases()], tracePrefix = 'demo') {
+async function playTour(
+  app,
+  cases = [...tourCases(), ...replayCases(app.url), ...messageSigningTourCases()],
+  tracePrefix = 'demo',
+) {
   const rows = [];
   for (const [index, testCase] of cases.entries()) {
     const traceId = `${tracePrefix}-${index + 1}`;
@@ -327,7 +441,8 @@ async function playTour(app, cases = [...tourCases(), ...replayCases(app.url), .
   while (Date.now() < deadline && !rejects.every((row) => reasonOf(app.lines, row.traceId))) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  for (const row of rows) row.reason = row.actual === 401 ? (reasonOf(app.lines, row.traceId) ?? '?') : '';
+  for (const row of rows)
+    row.reason = row.actual === 401 ? (reasonOf(app.lines, row.traceId) ?? '?') : '';
   return rows;
 }
 
@@ -341,25 +456,52 @@ function reasonOf(lines, traceId) {
 }
 
 function printTable(rows) {
-  const header = { route: 'route', name: 'case', expect: 'expected', actual: 'actual', match: 'match', reason: 'reason (server log)' };
-  const cells = (row) => [row.route, row.name, String(row.expect), String(row.actual), typeof row.match === 'string' ? row.match : row.match ? 'yes' : 'NO', row.reason];
+  const header = {
+    route: 'route',
+    name: 'case',
+    expect: 'expected',
+    actual: 'actual',
+    match: 'match',
+    reason: 'reason (server log)',
+  };
+  const cells = (row) => [
+    row.route,
+    row.name,
+    String(row.expect),
+    String(row.actual),
+    typeof row.match === 'string' ? row.match : row.match ? 'yes' : 'NO',
+    row.reason,
+  ];
   const table = [cells(header), ...rows.map(cells)];
   const widths = table[0].map((_, column) => Math.max(...table.map((line) => line[column].length)));
-  const format = (line) => line.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd();
+  const format = (line) =>
+    line
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd();
   console.log(format(table[0]));
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const line of table.slice(1)) console.log(format(line));
 }
 
 function printCurlCommands(url) {
-  const fresh = (options = {}) => createApproovToken({ secret: DEMO_SECRET, expiresIn: 3600, ...options });
+  const fresh = (options = {}) =>
+    createApproovToken({ secret: DEMO_SECRET, expiresIn: 3600, ...options });
   const quote = (text) => `'${text.replace(/'/g, `'\\''`)}'`;
   const curl = (route, headers) =>
-    ['curl -i', quote(url + route), ...Object.entries(headers).map(([name, value]) => `-H ${quote(`${name}: ${value}`)}`)].join(' ');
+    [
+      'curl -i',
+      quote(url + route),
+      ...Object.entries(headers).map(([name, value]) => `-H ${quote(`${name}: ${value}`)}`),
+    ].join(' ');
   console.log('\nTry it (tokens valid for one hour):\n');
-  console.log(`# no token: 200 on /hello, 401 on a protected route\n${curl('/hello', {})}\n${curl('/token-check', {})}\n`);
+  console.log(
+    `# no token: 200 on /hello, 401 on a protected route\n${curl('/hello', {})}\n${curl('/token-check', {})}\n`,
+  );
   console.log(`# a valid token\n${curl('/token-check', { 'Approov-Token': fresh() })}\n`);
-  console.log(`# an expired token\n${curl('/token-check', { 'Approov-Token': fresh({ expiresIn: -60 }) })}\n`);
+  console.log(
+    `# an expired token\n${curl('/token-check', { 'Approov-Token': fresh({ expiresIn: -60 }) })}\n`,
+  );
   console.log(
     `# a token bound to the Authorization header (pay = ${approovBindingHash(USER_AUTH)})\n` +
       `${curl('/token-binding', { Authorization: USER_AUTH, 'Approov-Token': fresh({ bind: USER_AUTH }) })}\n`,
@@ -378,7 +520,9 @@ function printCurlCommands(url) {
 }
 
 async function main() {
-  console.log(`DEMO secret (random, for this run only; never use it for a real API):\n  export DEMO_SECRET=${DEMO_SECRET}\n`);
+  console.log(
+    `DEMO secret (random, for this run only; never use it for a real API):\n  export DEMO_SECRET=${DEMO_SECRET}\n`,
+  );
   const app = await startSampleApp(flags.platform);
   let keyset;
   let stopping = false;
@@ -399,7 +543,9 @@ async function main() {
     console.log(`Sample app (${flags.platform}) listening on ${app.url}\n`);
     const rows = await playTour(app);
     keyset = await startKeysetPart(flags.platform);
-    console.log(`Keyset sample app (${flags.platform}) listening on ${keyset.app.url}, JWKS served at ${keyset.jwks.url}\n`);
+    console.log(
+      `Keyset sample app (${flags.platform}) listening on ${keyset.app.url}, JWKS served at ${keyset.jwks.url}\n`,
+    );
     rows.push(...(await playTour(keyset.app, keysetCases(keyset), 'demo-keyset')));
     printTable(rows);
     const matched = rows.filter((row) => row.match).length;
@@ -407,7 +553,9 @@ async function main() {
     if (flags.once) return await stop(matched === rows.length ? 0 : 1);
 
     printCurlCommands(app.url);
-    console.log('\nServing until Ctrl-C. Rejects are logged below; press Enter for fresh tokens.\n');
+    console.log(
+      '\nServing until Ctrl-C. Rejects are logged below; press Enter for fresh tokens.\n',
+    );
     app.listeners.add((line) => console.log(`[sample-app] ${line}`));
     app.child.on('exit', (code) => {
       if (!stopping) {
@@ -415,7 +563,8 @@ async function main() {
         process.exit(1);
       }
     });
-    if (process.stdin.isTTY) createInterface({ input: process.stdin }).on('line', () => printCurlCommands(app.url));
+    if (process.stdin.isTTY)
+      createInterface({ input: process.stdin }).on('line', () => printCurlCommands(app.url));
   } catch (error) {
     console.error(`demo: ${error.message}`);
     await stop(1);

@@ -6,13 +6,18 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules', '.bin', name);
-const run = (command, args, options = {}) => execFileSync(command, args, { cwd: root, encoding: 'utf8', stdio: 'inherit', ...options });
+const run = (command, args, options = {}) =>
+  execFileSync(command, args, { cwd: root, encoding: 'utf8', stdio: 'inherit', ...options });
 
 run('npm', ['run', 'build']);
-const [packed] = JSON.parse(run('npm', ['pack', '--json', '--ignore-scripts'], { stdio: ['ignore', 'pipe', 'inherit'] }));
+const [packed] = JSON.parse(
+  run('npm', ['pack', '--json', '--ignore-scripts'], { stdio: ['ignore', 'pipe', 'inherit'] }),
+);
 const tarball = join(root, packed.filename);
 run(bin('attw'), [tarball]);
 run(bin('publint'), ['run', tarball, '--strict']);
-console.log(`\nwould publish ${packed.id}: ${packed.filename}, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`);
+console.log(
+  `\nwould publish ${packed.id}: ${packed.filename}, ${packed.size} bytes packed, ${packed.unpackedSize} unpacked, ${packed.entryCount} files`,
+);
 for (const file of packed.files) console.log(`  ${String(file.size).padStart(7)}  ${file.path}`);
 console.log(`\nchecked and packed; nothing published. To publish: npm publish ${packed.filename}`);

@@ -36,7 +36,9 @@ const MAX_RSS_GROWTH_MB = 50;
 const PLATFORMS = (process.env.SOAK_PLATFORMS ?? 'express,fastify').split(',');
 
 if (!existsSync(SAMPLE_APP)) {
-  console.error('soak: sample-app/dist/main.js is missing: run "npm run build" and build the sample app first.');
+  console.error(
+    'soak: sample-app/dist/main.js is missing: run "npm run build" and build the sample app first.',
+  );
   process.exit(1);
 }
 
@@ -62,27 +64,131 @@ const token = (options = {}) => createApproovToken({ secret, expiresIn: HOUR, ..
 const paddedToken = (length) => token({ claims: { pad: 'p'.repeat(Math.ceil((length * 3) / 4)) } });
 let fresh = 0;
 /** A never-seen token each time, so the verified-token cache misses and fills up. */
-const freshToken = (options = {}) => token({ ...options, claims: { did: `soak-${fresh++}`, ...options.claims } });
+const freshToken = (options = {}) =>
+  token({ ...options, claims: { did: `soak-${fresh++}`, ...options.claims } });
 
 // One request of each kind per cycle; every connection loops over the list. `fresh` kinds mint a
 // new token per request. `expect` is the only right answer.
 const KINDS = [
   { kind: 'valid', name: 'hello, no token', path: '/hello', headers: () => ({}), expect: 200 },
-  { kind: 'valid', name: 'token-check, repeated token', path: '/token-check', headers: ((t) => () => ({ 'approov-token': t }))(token()), expect: 200 },
-  { kind: 'valid', name: 'token-check, fresh token', path: '/token-check', headers: () => ({ 'approov-token': freshToken() }), expect: 200 },
-  { kind: 'invalid', name: 'missing token', path: '/token-check', headers: () => ({}), expect: 401 },
-  { kind: 'invalid', name: 'wrong secret', path: '/token-check', headers: () => ({ 'approov-token': createApproovToken({ secret: otherSecret }) }), expect: 401 },
-  { kind: 'invalid', name: 'expired', path: '/token-check', headers: () => ({ 'approov-token': freshToken({ expiresIn: -60 }) }), expect: 401 },
-  { kind: 'invalid', name: 'alg none', path: '/token-check', headers: () => ({ 'approov-token': token({ header: { alg: 'none' } }).replace(/[^.]+$/, '') + 'x' }), expect: 401 },
-  { kind: 'invalid', name: 'SDK status string', path: '/token-check', headers: () => ({ 'approov-token': 'NO_NETWORK' }), expect: 401 },
-  { kind: 'bound', name: 'binding, fresh token', path: '/token-binding', headers: () => ({ 'approov-token': freshToken({ bind: AUTH }), authorization: AUTH }), expect: 200 },
-  { kind: 'bound', name: 'binding mismatch', path: '/token-binding', headers: () => ({ 'approov-token': freshToken({ bind: AUTH }), authorization: `${AUTH}x` }), expect: 401 },
-  { kind: 'bound', name: 'binding, token without pay', path: '/token-binding', headers: () => ({ 'approov-token': freshToken(), authorization: AUTH }), expect: 401 },
-  { kind: 'double-bound', name: 'double binding, fresh token', path: '/token-double-binding', headers: () => ({ 'approov-token': freshToken({ bind: [AUTH, SESSION] }), authorization: AUTH, sessionid: SESSION }), expect: 200 },
-  { kind: 'double-bound', name: 'double binding, SessionId missing', path: '/token-double-binding', headers: () => ({ 'approov-token': freshToken({ bind: [AUTH, SESSION] }), authorization: AUTH }), expect: 401 },
-  { kind: 'double-bound', name: 'double binding, order swapped', path: '/token-double-binding', headers: () => ({ 'approov-token': freshToken({ bind: [SESSION, AUTH] }), authorization: AUTH, sessionid: SESSION }), expect: 401 },
-  { kind: 'oversized', name: 'signed token of 5 KiB', path: '/token-check', headers: ((t) => () => ({ 'approov-token': t }))(paddedToken(5 * 1024)), expect: 401 },
-  { kind: 'oversized', name: 'signed token of 12 KiB', path: '/token-check', headers: ((t) => () => ({ 'approov-token': t }))(paddedToken(12 * 1024)), expect: 401 },
+  {
+    kind: 'valid',
+    name: 'token-check, repeated token',
+    path: '/token-check',
+    headers: ((t) => () => ({ 'approov-token': t }))(token()),
+    expect: 200,
+  },
+  {
+    kind: 'valid',
+    name: 'token-check, fresh token',
+    path: '/token-check',
+    headers: () => ({ 'approov-token': freshToken() }),
+    expect: 200,
+  },
+  {
+    kind: 'invalid',
+    name: 'missing token',
+    path: '/token-check',
+    headers: () => ({}),
+    expect: 401,
+  },
+  {
+    kind: 'invalid',
+    name: 'wrong secret',
+    path: '/token-check',
+    headers: () => ({ 'approov-token': createApproovToken({ secret: otherSecret }) }),
+    expect: 401,
+  },
+  {
+    kind: 'invalid',
+    name: 'expired',
+    path: '/token-check',
+    headers: () => ({ 'approov-token': freshToken({ expiresIn: -60 }) }),
+    expect: 401,
+  },
+  {
+    kind: 'invalid',
+    name: 'alg none',
+    path: '/token-check',
+    headers: () => ({
+      'approov-token': token({ header: { alg: 'none' } }).replace(/[^.]+$/, '') + 'x',
+    }),
+    expect: 401,
+  },
+  {
+    kind: 'invalid',
+    name: 'SDK status string',
+    path: '/token-check',
+    headers: () => ({ 'approov-token': 'NO_NETWORK' }),
+    expect: 401,
+  },
+  {
+    kind: 'bound',
+    name: 'binding, fresh token',
+    path: '/token-binding',
+    headers: () => ({ 'approov-token': freshToken({ bind: AUTH }), authorization: AUTH }),
+    expect: 200,
+  },
+  {
+    kind: 'bound',
+    name: 'binding mismatch',
+    path: '/token-binding',
+    headers: () => ({ 'approov-token': freshToken({ bind: AUTH }), authorization: `${AUTH}x` }),
+    expect: 401,
+  },
+  {
+    kind: 'bound',
+    name: 'binding, token without pay',
+    path: '/token-binding',
+    headers: () => ({ 'approov-token': freshToken(), authorization: AUTH }),
+    expect: 401,
+  },
+  {
+    kind: 'double-bound',
+    name: 'double binding, fresh token',
+    path: '/token-double-binding',
+    headers: () => ({
+      'approov-token': freshToken({ bind: [AUTH, SESSION] }),
+      authorization: AUTH,
+      sessionid: SESSION,
+    }),
+    expect: 200,
+  },
+  {
+    kind: 'double-bound',
+    name: 'double binding, SessionId missing',
+    path: '/token-double-binding',
+    headers: () => ({
+      'approov-token': freshToken({ bind: [AUTH, SESSION] }),
+      authorization: AUTH,
+    }),
+    expect: 401,
+  },
+  {
+    kind: 'double-bound',
+    name: 'double binding, order swapped',
+    path: '/token-double-binding',
+    headers: () => ({
+      'approov-token': freshToken({ bind: [SESSION, AUTH] }),
+      authorization: AUTH,
+      sessionid: SESSION,
+    }),
+    expect: 401,
+  },
+  {
+    kind: 'oversized',
+    name: 'signed token of 5 KiB',
+    path: '/token-check',
+    headers: ((t) => () => ({ 'approov-token': t }))(paddedToken(5 * 1024)),
+    expect: 401,
+  },
+  {
+    kind: 'oversized',
+    name: 'signed token of 12 KiB',
+    path: '/token-check',
+    headers: ((t) => () => ({ 'approov-token': t }))(paddedToken(12 * 1024)),
+    expect: 401,
+  },
 ];
 
 /** VmRSS of a live process in MB; NaN once it has exited. */
@@ -114,19 +220,38 @@ async function settledMemory(server) {
   server.memory = undefined;
   server.child.kill('SIGWINCH');
   const deadline = Date.now() + 5_000;
-  while (server.memory === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-  return { rss: readRssMb(server.pid), heapUsed: server.memory === undefined ? Number.NaN : server.memory.heapUsed / 2 ** 20 };
+  while (server.memory === undefined && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  return {
+    rss: readRssMb(server.pid),
+    heapUsed: server.memory === undefined ? Number.NaN : server.memory.heapUsed / 2 ** 20,
+  };
 }
 
 async function startSampleApp(platform) {
   // --expose-gc and a SIGWINCH listener (ignored by default, and not one of the signals Nest's
   // shutdown hooks catch) let the soak read memory right after full GCs; the app runs unchanged.
   const child = spawn(process.execPath, ['--expose-gc', `--import=${GC_ON_SIGWINCH}`, SAMPLE_APP], {
-    env: { ...process.env, APPROOV_BASE64_SECRET: secret, PORT: '0', HOST: '127.0.0.1', PLATFORM: platform, NO_COLOR: '1' },
+    env: {
+      ...process.env,
+      APPROOV_BASE64_SECRET: secret,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      PLATFORM: platform,
+      NO_COLOR: '1',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
-  const server = { child, pid: child.pid, url: undefined, rejectLogLines: 0, rejectsCounted: 0, exited: false, stderr: '' };
+  const server = {
+    child,
+    pid: child.pid,
+    url: undefined,
+    rejectLogLines: 0,
+    rejectsCounted: 0,
+    exited: false,
+    stderr: '',
+  };
   server.outputClosed = once(child, 'close'); // every line read, the summaries flushed at shutdown included
   child.on('exit', () => {
     server.exited = true;
@@ -142,8 +267,10 @@ async function startSampleApp(platform) {
       if (/\brejected \w+/.test(line)) server.rejectLogLines++;
       const counted = /\b[a-z_]+: (\d+) more in the last \d+ s\b/.exec(line);
       if (counted !== null) server.rejectsCounted += Number(counted[1]);
-      if (line.startsWith('soak-memory ')) server.memory = JSON.parse(line.slice('soak-memory '.length));
-      if (line.startsWith('soak-memory ') && process.env.SOAK_TRACE) process.stdout.write(`${line}\n`);
+      if (line.startsWith('soak-memory '))
+        server.memory = JSON.parse(line.slice('soak-memory '.length));
+      if (line.startsWith('soak-memory ') && process.env.SOAK_TRACE)
+        process.stdout.write(`${line}\n`);
       const listening = /Listening on (http:\/\/\S+)/.exec(line);
       if (listening !== null) server.url = listening[1];
     }
@@ -153,7 +280,8 @@ async function startSampleApp(platform) {
   });
   const deadline = Date.now() + 30_000;
   while (server.url === undefined) {
-    if (server.exited) throw new Error(`sample app (${platform}) exited at start: ${server.stderr}`);
+    if (server.exited)
+      throw new Error(`sample app (${platform}) exited at start: ${server.stderr}`);
     if (Date.now() > deadline) throw new Error(`sample app (${platform}) did not start in 30s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -172,20 +300,33 @@ async function drive(url, amount, overLimitAmount, tally) {
     path: kind.path,
     setupRequest: (request) => ({ ...request, headers: kind.headers() }),
     onResponse: (status, body) => {
-      const row = (tally[kind.name] ??= { kind: kind.kind, expect: kind.expect, count: 0, misclassified: 0, statuses: {} });
+      const row = (tally[kind.name] ??= {
+        kind: kind.kind,
+        expect: kind.expect,
+        count: 0,
+        misclassified: 0,
+        statuses: {},
+      });
       row.count++;
       row.statuses[status] = (row.statuses[status] ?? 0) + 1;
       const expectedBody = kind.expect === 200 ? OK_BODY : UNAUTHORIZED_BODY;
       if (status !== kind.expect || body !== expectedBody) row.misclassified++;
     },
   }));
-  const overLimitRow = (tally['header over 16 KiB'] ??= { kind: 'oversized', expect: 431, count: 0, misclassified: 0, statuses: {} });
+  const overLimitRow = (tally['header over 16 KiB'] ??= {
+    kind: 'oversized',
+    expect: 431,
+    count: 0,
+    misclassified: 0,
+    statuses: {},
+  });
   const overLimitEvery = Math.max(1, Math.floor(amount / overLimitAmount));
   const overLimitPending = [];
   let responses = 0;
   const result = await new Promise((resolve, reject) => {
-    const instance = autocannon({ url, connections: CONNECTIONS, amount, requests, timeout: 10 }, (error, done) =>
-      error ? reject(error) : resolve(done),
+    const instance = autocannon(
+      { url, connections: CONNECTIONS, amount, requests, timeout: 10 },
+      (error, done) => (error ? reject(error) : resolve(done)),
     );
     instance.on('response', () => {
       if (++responses % overLimitEvery === 0 && overLimitPending.length < overLimitAmount) {
@@ -194,7 +335,11 @@ async function drive(url, amount, overLimitAmount, tally) {
     });
   });
   const overLimitErrors = (await Promise.all(overLimitPending)).filter((ok) => !ok).length;
-  return { errors: result.errors + overLimitErrors, timeouts: result.timeouts, durationSec: result.duration };
+  return {
+    errors: result.errors + overLimitErrors,
+    timeouts: result.timeouts,
+    durationSec: result.duration,
+  };
 }
 
 /** One request whose header is over Node's 16 KiB limit: the answer must be 431 (then close), never 5xx. */
@@ -231,7 +376,12 @@ async function soak(platform) {
   try {
     const rssAtStart = readRssMb(server.pid);
     const warmupTally = {};
-    const warmup = await drive(server.url, WARMUP, Math.ceil((OVERSIZE * WARMUP) / REQUESTS), warmupTally);
+    const warmup = await drive(
+      server.url,
+      WARMUP,
+      Math.ceil((OVERSIZE * WARMUP) / REQUESTS),
+      warmupTally,
+    );
     const afterWarmup = await settledMemory(server);
     const tally = {};
     const main = await drive(server.url, REQUESTS, OVERSIZE, tally);
@@ -244,7 +394,12 @@ async function soak(platform) {
     const all = [...rows, ...Object.values(warmupTally)];
     const countStatuses = (predicate) =>
       all.reduce(
-        (sum, row) => sum + Object.entries(row.statuses).reduce((s, [status, n]) => s + (predicate(Number(status)) ? n : 0), 0),
+        (sum, row) =>
+          sum +
+          Object.entries(row.statuses).reduce(
+            (s, [status, n]) => s + (predicate(Number(status)) ? n : 0),
+            0,
+          ),
         0,
       );
     return {
@@ -291,13 +446,18 @@ const round = (value) => Math.round(value * 10) / 10;
 function verdict(result) {
   const problems = [];
   if (result.fiveXx !== 0) problems.push(`${result.fiveXx} answers were 5xx`);
-  if (result.misclassified !== 0) problems.push(`${result.misclassified} answers were misclassified`);
-  if (result.connectionErrors !== 0 || result.timeouts !== 0) problems.push(`${result.connectionErrors} connection errors, ${result.timeouts} timeouts`);
+  if (result.misclassified !== 0)
+    problems.push(`${result.misclassified} answers were misclassified`);
+  if (result.connectionErrors !== 0 || result.timeouts !== 0)
+    problems.push(`${result.connectionErrors} connection errors, ${result.timeouts} timeouts`);
   if (!result.serverAlive) problems.push('the server died');
-  if (result.rssMb.growth >= MAX_RSS_GROWTH_MB) problems.push(`RSS grew ${result.rssMb.growth} MB (limit ${MAX_RSS_GROWTH_MB})`);
+  if (result.rssMb.growth >= MAX_RSS_GROWTH_MB)
+    problems.push(`RSS grew ${result.rssMb.growth} MB (limit ${MAX_RSS_GROWTH_MB})`);
   const logged = result.rejectLogLines + result.rejectsCounted;
   if (logged !== result.answered401) {
-    problems.push(`the reject log accounts for ${logged} rejects (${result.rejectLogLines} lines + ${result.rejectsCounted} counted) for ${result.answered401} 401 answers`);
+    problems.push(
+      `the reject log accounts for ${logged} rejects (${result.rejectLogLines} lines + ${result.rejectsCounted} counted) for ${result.answered401} 401 answers`,
+    );
   }
   return problems;
 }
@@ -339,7 +499,10 @@ function writeBenchmarks(section) {
   const current = existsSync(BENCHMARKS) ? readFileSync(BENCHMARKS, 'utf8') : '# Performance\n';
   let next;
   if (current.includes(start) && current.includes(end)) {
-    next = current.slice(0, current.indexOf(start)) + block + current.slice(current.indexOf(end) + end.length);
+    next =
+      current.slice(0, current.indexOf(start)) +
+      block +
+      current.slice(current.indexOf(end) + end.length);
   } else {
     next = `${current.replace(/\n*$/, '\n')}\n## Soak\n\nRegenerated by \`npm run soak\` (scripts/soak.mjs).\n\n${block}\n`;
   }
@@ -349,7 +512,9 @@ function writeBenchmarks(section) {
 const env = machine();
 const results = [];
 for (const platform of PLATFORMS) {
-  process.stdout.write(`soak: ${platform}: ${WARMUP} warm-up, then ${REQUESTS} mixed + ${OVERSIZE} over-limit requests...\n`);
+  process.stdout.write(
+    `soak: ${platform}: ${WARMUP} warm-up, then ${REQUESTS} mixed + ${OVERSIZE} over-limit requests...\n`,
+  );
   const result = await soak(platform);
   results.push(result);
   const problems = verdict(result);
@@ -361,9 +526,15 @@ for (const platform of PLATFORMS) {
   );
 }
 mkdirSync(RESULTS_DIR, { recursive: true });
-writeFileSync(new URL('last-run.json', `file://${RESULTS_DIR}`), JSON.stringify({ env, settings: { REQUESTS, WARMUP, OVERSIZE, CONNECTIONS }, results }, null, 2));
+writeFileSync(
+  new URL('last-run.json', `file://${RESULTS_DIR}`),
+  JSON.stringify({ env, settings: { REQUESTS, WARMUP, OVERSIZE, CONNECTIONS }, results }, null, 2),
+);
 const complete = PLATFORMS.length === 2 && REQUESTS >= 200_000;
 if (complete) writeBenchmarks(markdown(env, results));
-else process.stdout.write('soak: partial run (fewer than 200,000 requests or one adapter): docs/performance.md left as is\n');
+else
+  process.stdout.write(
+    'soak: partial run (fewer than 200,000 requests or one adapter): docs/performance.md left as is\n',
+  );
 clearTimeout(watchdog);
 process.exit(results.every((result) => verdict(result).length === 0) ? 0 : 1);

@@ -4,7 +4,11 @@ import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
 import { SigningRulesMetadata } from './approov.metadata.js';
 import { ApproovService } from './approov.service.js';
-import { captureRawBodies, DEFAULT_MAX_BODY_BYTES, rawBodyCaptureOf } from './core/http/raw-body.js';
+import {
+  captureRawBodies,
+  DEFAULT_MAX_BODY_BYTES,
+  rawBodyCaptureOf,
+} from './core/http/raw-body.js';
 
 /** The Fastify instance calls this provider makes; typed here so the library needs no Fastify import. */
 interface FastifyInstanceLike {
@@ -13,7 +17,11 @@ interface FastifyInstanceLike {
   addContentTypeParser(
     type: string,
     parser: (
-      request: { raw: object; headers: Record<string, unknown>; routeOptions?: { handler?: unknown } },
+      request: {
+        raw: object;
+        headers: Record<string, unknown>;
+        routeOptions?: { handler?: unknown };
+      },
       payload: unknown,
       done: (error: Error | null, body?: unknown) => void,
     ) => void,
@@ -47,14 +55,19 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     const adapter = this.adapterHost?.httpAdapter;
     const signedHandlers = this.signedHandlerNames();
     if (adapter === undefined || adapter === null || signedHandlers.size === 0) return;
-    const server = adapter.getHttpServer() as (object & Parameters<typeof captureRawBodies>[0]) | undefined;
+    const server = adapter.getHttpServer() as
+      (object & Parameters<typeof captureRawBodies>[0]) | undefined;
     if (server === undefined || server === null || hookedServers.has(server)) return;
     hookedServers.add(server);
-    const fastify = adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
-    const limit = this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
+    const fastify =
+      adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
+    const limit =
+      this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
     captureRawBodies(server, limit);
     if (fastify !== undefined) acceptUnparsedTypesWhenCaptured(fastify, signedHandlers);
-    this.logger.debug(`message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`);
+    this.logger.debug(
+      `message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`,
+    );
   }
 
   /**
@@ -64,14 +77,16 @@ export class ApproovRawBodyCapture implements OnModuleInit {
   private signedHandlerNames(): Set<string> {
     const names = new Set<string>();
     for (const wrapper of this.discovery.getControllers()) {
-      const type = wrapper.metatype as (abstract new (...args: never[]) => unknown) | null | undefined;
+      const type = wrapper.metatype as
+        (abstract new (...args: never[]) => unknown) | null | undefined;
       if (typeof type !== 'function') continue;
       const wholeController = this.reflector.get(SigningRulesMetadata, type) !== undefined;
       const prototype = type.prototype as Record<string, unknown>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
         const handler = prototype[name];
         if (typeof handler !== 'function') continue;
-        if (wholeController || this.reflector.get(SigningRulesMetadata, handler) !== undefined) names.add(`${wrapper.name}.${name}`);
+        if (wholeController || this.reflector.get(SigningRulesMetadata, handler) !== undefined)
+          names.add(`${wrapper.name}.${name}`);
       }
     }
     return names;
@@ -85,13 +100,20 @@ export class ApproovRawBodyCapture implements OnModuleInit {
  * error. Two controllers of the same class name are both taken as signed: at worst such an
  * unsigned route lets an unknown type reach its handler, as Express does.
  */
-function acceptUnparsedTypesWhenCaptured(fastify: FastifyInstanceLike, signedHandlers: ReadonlySet<string>): void {
+function acceptUnparsedTypesWhenCaptured(
+  fastify: FastifyInstanceLike,
+  signedHandlers: ReadonlySet<string>,
+): void {
   if (fastify.hasContentTypeParser('*')) return;
   fastify.addContentTypeParser('*', (request, payload, done) => {
     if (rawBodyCaptureOf(request.raw) === undefined) return done(unsupportedMediaType());
     const handler = request.routeOptions?.handler;
     // Fastify binds the handler it was given: its name reads "bound Controller.method".
-    if (typeof handler !== 'function' || !signedHandlers.has(handler.name.replace(/^(?:bound )+/, ''))) return done(unsupportedMediaType());
+    if (
+      typeof handler !== 'function' ||
+      !signedHandlers.has(handler.name.replace(/^(?:bound )+/, ''))
+    )
+      return done(unsupportedMediaType());
     // Drained, not left unread: a preParsing hook's stream (e.g. gunzip) that nobody reads pauses
     // the request by backpressure, and the capture would never see the end of the body.
     const stream = payload as Partial<Readable>;

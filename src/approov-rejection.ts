@@ -1,4 +1,9 @@
-import { PayloadTooLargeException, ServiceUnavailableException, UnauthorizedException, type HttpException } from '@nestjs/common';
+import {
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+  type HttpException,
+} from '@nestjs/common';
 import { UNAVAILABLE_FAILURE_CODES, type ApproovFailureCode } from './core/failure.js';
 
 /**
@@ -12,8 +17,10 @@ export function createApproovRejection(code: ApproovFailureCode): HttpException 
   const stackTraceLimit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    if (UNAVAILABLE_FAILURE_CODES.has(code)) return new ServiceUnavailableException({ statusCode: 503, message: 'Service Unavailable' });
-    if (code === 'request_body_too_large') return new PayloadTooLargeException({ statusCode: 413, message: 'Payload Too Large' });
+    if (UNAVAILABLE_FAILURE_CODES.has(code))
+      return new ServiceUnavailableException({ statusCode: 503, message: 'Service Unavailable' });
+    if (code === 'request_body_too_large')
+      return new PayloadTooLargeException({ statusCode: 413, message: 'Payload Too Large' });
     return new UnauthorizedException({ statusCode: 401, message: 'Unauthorized' });
   } finally {
     Error.stackTraceLimit = stackTraceLimit;

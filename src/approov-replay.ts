@@ -5,7 +5,10 @@ import type { ApproovFailureCode } from './core/failure.js';
 import type { MaybePromise } from './core/maybe-async.js';
 import { whenSettled } from './core/maybe-async.js';
 import cluster from 'node:cluster';
-import { SHARED_STORE_MARGIN_MS, type SignedRequestIdentity } from './core/message-signing/replay-identity.js';
+import {
+  SHARED_STORE_MARGIN_MS,
+  type SignedRequestIdentity,
+} from './core/message-signing/replay-identity.js';
 import type { MessageSignatureResult } from './core/message-signing/verify.js';
 import { MemoryReplayStore } from './core/replay/memory-replay-store.js';
 import type { ResolvedReplayOptions } from './core/replay/replay-options.js';
@@ -17,8 +20,14 @@ import type { ReplayStore } from './core/replay/replay-store.js';
 const STORE_WARNING_INTERVAL_MS = 10_000;
 // Once per process, however many modules boot in it.
 let warnedClusterWorker = false;
-const REPLAYED: MessageSignatureResult = Object.freeze({ ok: false, code: 'message_signature_replayed' as ApproovFailureCode });
-const STORE_UNAVAILABLE: MessageSignatureResult = Object.freeze({ ok: false, code: 'replay_store_unavailable' as ApproovFailureCode });
+const REPLAYED: MessageSignatureResult = Object.freeze({
+  ok: false,
+  code: 'message_signature_replayed' as ApproovFailureCode,
+});
+const STORE_UNAVAILABLE: MessageSignatureResult = Object.freeze({
+  ok: false,
+  code: 'replay_store_unavailable' as ApproovFailureCode,
+});
 
 /**
  * The replay check of verified signed requests, for the Nest shells: remembers each request's
@@ -59,7 +68,11 @@ export class SignedRequestReplayCheck {
   }
 
   /** The verdict on a request whose signature just passed: the same result, or a replay / store failure. */
-  judge(request: ApproovRequestLike, verified: MessageSignatureResult, identity: SignedRequestIdentity): MaybePromise<MessageSignatureResult> {
+  judge(
+    request: ApproovRequestLike,
+    verified: MessageSignatureResult,
+    identity: SignedRequestIdentity,
+  ): MaybePromise<MessageSignatureResult> {
     const ttlMs = identity.passableUntilMs - this.nowMs() + this.marginMs;
     return whenSettled(this.protection.check(identity.digest, ttlMs), (verdict: ReplayVerdict) => {
       if (verdict === 'first') return verified;
@@ -76,7 +89,10 @@ export class SignedRequestReplayCheck {
       this.suppressedWarnings++;
       return;
     }
-    const suppressed = this.suppressedWarnings > 0 ? ` (and ${this.suppressedWarnings} more since the last warning)` : '';
+    const suppressed =
+      this.suppressedWarnings > 0
+        ? ` (and ${this.suppressedWarnings} more since the last warning)`
+        : '';
     this.lastStoreWarningAt = now;
     this.suppressedWarnings = 0;
     this.logger.warn(`replay store: ${describeStoreError(error)}${suppressed}`);

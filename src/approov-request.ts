@@ -44,7 +44,10 @@ export function requestMethodOf(request: ApproovRequestLike): string {
  * The request as the message-signing core reads it. `body`: the bytes as sent; null when they
  * could not be had; omitted: Nest's `request.rawBody`.
  */
-export function toSignedRequest(request: ApproovRequestLike, body?: Buffer | null): SignedRequestSource {
+export function toSignedRequest(
+  request: ApproovRequestLike,
+  body?: Buffer | null,
+): SignedRequestSource {
   const node = nodeRequestOf(request);
   const rawBody = body === undefined ? request.rawBody : body;
   return {

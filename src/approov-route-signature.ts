@@ -18,11 +18,18 @@ import {
   type ApproovMessageSigningOptions,
   type ResolvedMessageSigningOptions,
 } from './core/message-signing/options.js';
-import { MessageSignatureVerifier, type MessageSignatureResult, type SignatureVerificationMemo } from './core/message-signing/verify.js';
+import {
+  MessageSignatureVerifier,
+  type MessageSignatureResult,
+  type SignatureVerificationMemo,
+} from './core/message-signing/verify.js';
 import { systemClock } from './core/clock.js';
 import type { SignedRequestReplayCheck } from './approov-replay.js';
 
-const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({ ok: false, code: 'request_body_too_large' });
+const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({
+  ok: false,
+  code: 'request_body_too_large',
+});
 
 // Set when a route declares `accept: ['account']` (decorators run before any module boots), so a
 // server without the account key can say so once at boot rather than at the first request.
@@ -60,7 +67,10 @@ export class RouteSignatureVerifier {
   ) {
     this.maxBodyBytes = maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.verifier = new MessageSignatureVerifier(accountSigningKeys);
-    if (accountSigningKeys.length === 0 && (accountRouteDeclared || moduleDefaults.accept?.includes('account') === true)) {
+    if (
+      accountSigningKeys.length === 0 &&
+      (accountRouteDeclared || moduleDefaults.accept?.includes('account') === true)
+    ) {
       this.warnAccountKey();
     }
   }
@@ -78,15 +88,30 @@ export class RouteSignatureVerifier {
     routeOptions: Readonly<ApproovMessageSigningOptions>,
   ): MaybePromise<MessageSignatureResult> {
     const node = nodeRequestOf(request);
-    if (rawBodyCaptureOf(node) === undefined && !mayNeedRawBody(node)) return this.verifyWithBody(request, claims, routeOptions);
+    if (rawBodyCaptureOf(node) === undefined && !mayNeedRawBody(node))
+      return this.verifyWithBody(request, claims, routeOptions);
     const memo: SignatureVerificationMemo = {};
     const nowSec = this.now();
-    const signed = this.verifier.verify({ ...toSignedRequest(request, null), bodyPending: true }, claims, this.optionsFor(routeOptions), nowSec, memo);
-    if (signed.ok || signed.rawBodyUnavailable !== true) return this.conclude(request, routeOptions, signed);
+    const signed = this.verifier.verify(
+      { ...toSignedRequest(request, null), bodyPending: true },
+      claims,
+      this.optionsFor(routeOptions),
+      nowSec,
+      memo,
+    );
+    if (signed.ok || signed.rawBodyUnavailable !== true)
+      return this.conclude(request, routeOptions, signed);
     return whenSettled(readSignedRequestBody(request, this.maxBodyBytes), (body: RawBodyResult) =>
       body.status === 'too_large'
         ? BODY_TOO_LARGE
-        : this.verifyWithBody(request, claims, routeOptions, body.status === 'ok' ? body.body : null, memo, nowSec),
+        : this.verifyWithBody(
+            request,
+            claims,
+            routeOptions,
+            body.status === 'ok' ? body.body : null,
+            memo,
+            nowSec,
+          ),
     );
   }
 
@@ -99,7 +124,11 @@ export class RouteSignatureVerifier {
     nowSec: number = this.now(),
   ): MaybePromise<MessageSignatureResult> {
     const options = this.optionsFor(routeOptions);
-    return this.conclude(request, routeOptions, this.verifier.verify(toSignedRequest(request, body), claims, options, nowSec, memo));
+    return this.conclude(
+      request,
+      routeOptions,
+      this.verifier.verify(toSignedRequest(request, body), claims, options, nowSec, memo),
+    );
   }
 
   /** After verification: the replay check of a verified request, the once-only warnings of a failed one. */
@@ -138,8 +167,12 @@ export class RouteSignatureVerifier {
     result: Extract<MessageSignatureResult, { ok: true }>,
     index: number,
   ): MaybePromise<MessageSignatureResult> {
-    return whenSettled(replay.judge(request, result, result.signatures[index]!.identity), (verdict) =>
-      !verdict.ok || index + 1 === result.signatures.length ? verdict : this.judgeEach(replay, request, result, index + 1),
+    return whenSettled(
+      replay.judge(request, result, result.signatures[index]!.identity),
+      (verdict) =>
+        !verdict.ok || index + 1 === result.signatures.length
+          ? verdict
+          : this.judgeEach(replay, request, result, index + 1),
     );
   }
 
@@ -153,10 +186,17 @@ export class RouteSignatureVerifier {
     );
   }
 
-  private optionsFor(routeOptions: Readonly<ApproovMessageSigningOptions>): ResolvedMessageSigningOptions {
+  private optionsFor(
+    routeOptions: Readonly<ApproovMessageSigningOptions>,
+  ): ResolvedMessageSigningOptions {
     let options = this.resolved.get(routeOptions);
     if (options === undefined) {
-      options = resolveMessageSigningOptions(this.tokenHeader, this.clockToleranceSec, this.moduleDefaults, routeOptions);
+      options = resolveMessageSigningOptions(
+        this.tokenHeader,
+        this.clockToleranceSec,
+        this.moduleDefaults,
+        routeOptions,
+      );
       this.resolved.set(routeOptions, options);
     }
     return options;
@@ -168,7 +208,10 @@ export class RouteSignatureVerifier {
  * else read now when nothing has read the stream, else Nest's `rawBody` when the body was not
  * encoded (Express's `rawBody` is the inflated body), else unavailable.
  */
-function readSignedRequestBody(request: ApproovRequestLike, limit: number): MaybePromise<RawBodyResult> {
+function readSignedRequestBody(
+  request: ApproovRequestLike,
+  limit: number,
+): MaybePromise<RawBodyResult> {
   const node = nodeRequestOf(request) as RawBodyRequest;
   const read = readRawBody(node, limit);
   if (!isPromise(read) && read.status === 'unavailable') {
@@ -180,4 +223,3 @@ function readSignedRequestBody(request: ApproovRequestLike, limit: number): Mayb
   }
   return read;
 }
-

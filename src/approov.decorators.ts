@@ -1,10 +1,23 @@
-import { applyDecorators, createParamDecorator, UseGuards, type ExecutionContext } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  UseGuards,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { ApproovGuard } from './approov.guard.js';
-import { AllowApproovStatusMetadata, ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import {
+  AllowApproovStatusMetadata,
+  ApproovBindingMetadata,
+  SigningRulesMetadata,
+  SkipApproovMetadata,
+} from './approov.metadata.js';
 import { checkApproovStatusList } from './core/http/approov-status.js';
 import { noteAccountSignatureRoute } from './approov-route-signature.js';
 import { isHeaderName } from './core/http/request-headers.js';
-import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './core/message-signing/options.js';
+import {
+  checkMessageSigningOptions,
+  type ApproovMessageSigningOptions,
+} from './core/message-signing/options.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
 
 /**
@@ -30,7 +43,9 @@ export function ApproovBinding(...headers: string[]): MethodDecorator & ClassDec
  * Options override the module's `messageSigning` defaults field by field. It also attaches
  * ApproovGuard, so the route is never served unchecked.
  */
-export function ApproovMessageSigning(options?: ApproovMessageSigningOptions): MethodDecorator & ClassDecorator {
+export function ApproovMessageSigning(
+  options?: ApproovMessageSigningOptions,
+): MethodDecorator & ClassDecorator {
   const checked = checkMessageSigningOptions(options, 'options', (option, why) => {
     throw new TypeError(`@ApproovMessageSigning(): ${option} ${why}`);
   });
@@ -57,9 +72,10 @@ export const SkipApproov = (): MethodDecorator & ClassDecorator => SkipApproovMe
 
 /** The verified claims (`@ApproovClaims()`), or one of them (`@ApproovClaims('did')`). */
 // Typed here: the inferred type names ParameterDecoratorOptions, which Nest 11 does not have.
-export const ApproovClaims: (claim?: keyof ApproovTokenClaims) => ParameterDecorator = createParamDecorator(
-  (claim: keyof ApproovTokenClaims | undefined, context: ExecutionContext): unknown => {
-    const claims = context.switchToHttp().getRequest<{ approov?: ApproovTokenClaims }>().approov;
-    return claim === undefined ? claims : claims?.[claim];
-  },
-);
+export const ApproovClaims: (claim?: keyof ApproovTokenClaims) => ParameterDecorator =
+  createParamDecorator(
+    (claim: keyof ApproovTokenClaims | undefined, context: ExecutionContext): unknown => {
+      const claims = context.switchToHttp().getRequest<{ approov?: ApproovTokenClaims }>().approov;
+      return claim === undefined ? claims : claims?.[claim];
+    },
+  );

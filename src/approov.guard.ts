@@ -1,7 +1,12 @@
 import { inspect } from 'node:util';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AllowApproovStatusMetadata, ApproovBindingMetadata, SigningRulesMetadata, SkipApproovMetadata } from './approov.metadata.js';
+import {
+  AllowApproovStatusMetadata,
+  ApproovBindingMetadata,
+  SigningRulesMetadata,
+  SkipApproovMetadata,
+} from './approov.metadata.js';
 import { createApproovRejection } from './approov-rejection.js';
 import { RequestMark, type ApproovRequestLike } from './approov-request.js';
 import { ApproovService } from './approov.service.js';
@@ -69,7 +74,12 @@ export class ApproovGuard implements CanActivate {
     const pass = rules.pass;
     const request = this.getRequest(context);
     const passed = passes.get(request);
-    if (passed?.some((p) => p.service === pass.service && p.binding === pass.binding && p.signing === pass.signing)) {
+    if (
+      passed?.some(
+        (p) =>
+          p.service === pass.service && p.binding === pass.binding && p.signing === pass.signing,
+      )
+    ) {
       return true;
     }
     const token = this.service.verifyRequest(request, pass.binding);
@@ -89,8 +99,12 @@ export class ApproovGuard implements CanActivate {
     const signing = pass.signing;
     if (!token.ok) return this.reject(token.code, request, context, rules);
     if (signing === undefined) return this.accept(request, token.claims, pass);
-    return whenSettled(this.service.verifyMessageSignature(request, token.claims, signing), (signed) =>
-      signed.ok ? this.accept(request, token.claims, pass) : this.reject(signed.code, request, context, rules),
+    return whenSettled(
+      this.service.verifyMessageSignature(request, token.claims, signing),
+      (signed) =>
+        signed.ok
+          ? this.accept(request, token.claims, pass)
+          : this.reject(signed.code, request, context, rules),
     );
   }
 
@@ -149,10 +163,17 @@ export class ApproovGuard implements CanActivate {
     const rules: RouteRules = {
       // A binding or signing route is never skipped: they outrank @SkipApproov.
       skipped:
-        this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true && binding === undefined && signing === undefined,
+        this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true &&
+        binding === undefined &&
+        signing === undefined,
       pass: inspectedAsName({
         service: this.service,
-        binding: binding === undefined ? NO_BINDING : binding.length > 0 ? binding : this.service.defaultBindingHeaders,
+        binding:
+          binding === undefined
+            ? NO_BINDING
+            : binding.length > 0
+              ? binding
+              : this.service.defaultBindingHeaders,
         signing,
       }),
       allowStatuses: this.reflector.getAllAndOverride(AllowApproovStatusMetadata, targets),
@@ -171,7 +192,12 @@ export class ApproovGuard implements CanActivate {
   }
 
   /** Reports the reject, then throws (or, in monitor mode, serves the request). */
-  private reject(code: ApproovFailureCode, request: ApproovRequestLike, context: ExecutionContext, rules: RouteRules): boolean {
+  private reject(
+    code: ApproovFailureCode,
+    request: ApproovRequestLike,
+    context: ExecutionContext,
+    rules: RouteRules,
+  ): boolean {
     if (this.service.reportFailureAndShouldServe(code, request, rules.allowStatuses)) return true;
     throw this.createRejection(code, context);
   }

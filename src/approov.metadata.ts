@@ -8,11 +8,19 @@ import {
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 
 /** Lower-cased binding header names; an empty list means the module's `bindingHeaders`. */
-export const ApproovBindingMetadata = Reflector.createDecorator<readonly string[]>({ key: APPROOV_BINDING_METADATA });
-export const SkipApproovMetadata = Reflector.createDecorator<boolean>({ key: APPROOV_SKIP_METADATA });
+export const ApproovBindingMetadata = Reflector.createDecorator<readonly string[]>({
+  key: APPROOV_BINDING_METADATA,
+});
+export const SkipApproovMetadata = Reflector.createDecorator<boolean>({
+  key: APPROOV_SKIP_METADATA,
+});
 /** The route's checked message-signing rules (only the fields it gave). */
-export const SigningRulesMetadata = Reflector.createDecorator<Readonly<ApproovMessageSigningOptions>>({
+export const SigningRulesMetadata = Reflector.createDecorator<
+  Readonly<ApproovMessageSigningOptions>
+>({
   key: APPROOV_SIGNING_METADATA,
 });
 /** The checked `Approov-Status` values a route lets through without a token. */
-export const AllowApproovStatusMetadata = Reflector.createDecorator<readonly string[]>({ key: APPROOV_STATUS_METADATA });
+export const AllowApproovStatusMetadata = Reflector.createDecorator<readonly string[]>({
+  key: APPROOV_STATUS_METADATA,
+});

@@ -4,17 +4,21 @@ import { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import { ApproovGuard } from './approov.guard.js';
 import type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
 
-export const { ConfigurableModuleClass: ApproovConfigurableModuleClass } = new ConfigurableModuleBuilder<ApproovModuleOptions>({
-  moduleName: 'Approov',
-  optionsInjectionToken: APPROOV_MODULE_OPTIONS,
-})
-  .setClassMethodName('forRoot')
-  .setExtras<ApproovModuleExtras>({ protectAllRoutes: false, isGlobal: true }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal,
-    providers: [
-      ...(definition.providers ?? []),
-      ...(extras.protectAllRoutes ? [{ provide: APP_GUARD, useClass: ApproovGuard }] : []),
-    ],
-  }))
-  .build();
+export const { ConfigurableModuleClass: ApproovConfigurableModuleClass } =
+  new ConfigurableModuleBuilder<ApproovModuleOptions>({
+    moduleName: 'Approov',
+    optionsInjectionToken: APPROOV_MODULE_OPTIONS,
+  })
+    .setClassMethodName('forRoot')
+    .setExtras<ApproovModuleExtras>(
+      { protectAllRoutes: false, isGlobal: true },
+      (definition, extras) => ({
+        ...definition,
+        global: extras.isGlobal,
+        providers: [
+          ...(definition.providers ?? []),
+          ...(extras.protectAllRoutes ? [{ provide: APP_GUARD, useClass: ApproovGuard }] : []),
+        ],
+      }),
+    )
+    .build();

@@ -9,7 +9,14 @@ import {
 } from '@nestjs/common';
 import { APPROOV_LOG_CONTEXT, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import type { ApproovModuleOptions } from './approov-options.interface.js';
-import { RequestMark, loggablePathOf, nodeRequestOf, requestMethodOf, traceIdOf, type ApproovRequestLike } from './approov-request.js';
+import {
+  RequestMark,
+  loggablePathOf,
+  nodeRequestOf,
+  requestMethodOf,
+  traceIdOf,
+  type ApproovRequestLike,
+} from './approov-request.js';
 import { RouteSignatureVerifier } from './approov-route-signature.js';
 import { SignedRequestReplayCheck } from './approov-replay.js';
 import { resolveApproovConfig } from './core/approov-config.js';
@@ -33,7 +40,9 @@ const STORE_BOOT_CHECK_MS = 3000;
  * ApproovGuard and ApproovStrategy. Closes the replay store on app shutdown.
  */
 @Injectable()
-export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap, OnApplicationShutdown {
+export class ApproovService
+  implements OnModuleInit, OnModuleDestroy, OnApplicationBootstrap, OnApplicationShutdown
+{
   private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly tokenVerifier: ApproovVerifier;
   private readonly signatureVerifier: RouteSignatureVerifier;
@@ -63,7 +72,9 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
     this.defaultBindingHeaders = config.bindingHeaders;
     this.mode = config.mode;
     this.maxBodyBytes = config.maxBodyBytes;
-    this.replayCheck = new SignedRequestReplayCheck(config.replay, (request) => this.reportFailedOpen(request));
+    this.replayCheck = new SignedRequestReplayCheck(config.replay, (request) =>
+      this.reportFailedOpen(request),
+    );
     this.signatureVerifier = new RouteSignatureVerifier(
       this.tokenHeader,
       config.verifier.clockToleranceSec ?? 0,
@@ -75,8 +86,13 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
     this.allowApproovStatus = config.allowApproovStatus;
     this.onFailure = options?.onFailure;
     const interval = config.rejectLog.intervalSec;
-    this.rejectLog = new RejectLogThrottle(config.rejectLog.mode, interval, (code, count, elapsedSec) =>
-      this.logger.warn(`${code}: ${count} more in the last ${Math.round(elapsedSec)} s (one line per code per ${interval} s)`),
+    this.rejectLog = new RejectLogThrottle(
+      config.rejectLog.mode,
+      interval,
+      (code, count, elapsedSec) =>
+        this.logger.warn(
+          `${code}: ${count} more in the last ${Math.round(elapsedSec)} s (one line per code per ${interval} s)`,
+        ),
     );
     this.keyset = config.keyset;
     this.requireKeysAtBoot = config.keysetOptions?.requireAtBoot ?? true;
@@ -92,7 +108,10 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
         (healthy) => {
           if (healthy || this.shuttingDown) return;
           if (Date.now() < deadline) setTimeout(probe, 100).unref();
-          else this.logger.warn('replay store: not reachable at startup; signed requests are answered 503 until it is.');
+          else
+            this.logger.warn(
+              'replay store: not reachable at startup; signed requests are answered 503 until it is.',
+            );
         },
         () => this.logger.warn('replay store: its health check failed at startup.'),
       );
@@ -139,7 +158,10 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
    * Verifies the token of `request` and, when given, its binding to `bindingHeaders`. A Promise
    * only when a keyset token's unknown `kid` waits for one refetch (bounded by the fetch deadline).
    */
-  verifyRequest(request: ApproovRequestLike, bindingHeaders?: readonly string[]): ApproovCheckOutcome {
+  verifyRequest(
+    request: ApproovRequestLike,
+    bindingHeaders?: readonly string[],
+  ): ApproovCheckOutcome {
     return this.tokenVerifier.verifyRequestWithRefetch(nodeRequestOf(request), bindingHeaders);
   }
 
@@ -166,14 +188,21 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
     // A body past the bound was not read to the end: no mode can serve it as checked.
     const monitored = this.mode === 'monitor' && code !== 'request_body_too_large';
     // Only a request without a token can be let through by its Approov-Status.
-    const approovStatus = code === 'missing_approov_token' ? readApproovStatus(nodeRequestOf(request)) : undefined;
+    const approovStatus =
+      code === 'missing_approov_token' ? readApproovStatus(nodeRequestOf(request)) : undefined;
     const allowed =
-      approovStatus !== undefined && (this.allowApproovStatus.includes(approovStatus) || routeStatuses.includes(approovStatus));
+      approovStatus !== undefined &&
+      (this.allowApproovStatus.includes(approovStatus) || routeStatuses.includes(approovStatus));
     if (!this.markReported(request)) return monitored || allowed;
     const logLine = this.rejectLog.admit(code);
     // A reject counted into a summary, with no hook to feed, needs nothing more from the request.
     if (logLine || this.onFailure !== undefined) {
-      const failure: ApproovFailure = { code, method: requestMethodOf(request) || 'UNKNOWN', path: loggablePathOf(request), monitored };
+      const failure: ApproovFailure = {
+        code,
+        method: requestMethodOf(request) || 'UNKNOWN',
+        path: loggablePathOf(request),
+        monitored,
+      };
       if (allowed) failure.allowedByStatus = true;
       this.report(failure, request, logLine);
     }
@@ -237,12 +266,15 @@ export class ApproovService implements OnModuleInit, OnModuleDestroy, OnApplicat
     if (event.type === 'loaded') {
       if (!event.changed) return;
       this.logger.log(
-        `keyset loaded: ${event.keyCount} key(s)` + (event.skipped.length > 0 ? `; ignored ${event.skipped.join('; ')}` : ''),
+        `keyset loaded: ${event.keyCount} key(s)` +
+          (event.skipped.length > 0 ? `; ignored ${event.skipped.join('; ')}` : ''),
       );
     } else {
       this.logger.warn(
         `keyset fetch failed: ${event.reason}; ` +
-          (event.serving === 'stale' ? 'serving the last keys' : 'no keys: keyset tokens are answered 503'),
+          (event.serving === 'stale'
+            ? 'serving the last keys'
+            : 'no keys: keyset tokens are answered 503'),
       );
     }
   }

@@ -4,15 +4,27 @@ export { ApproovModule } from './approov.module.js';
 export { ApproovGuard } from './approov.guard.js';
 export { ApproovStrategy } from './approov.strategy.js';
 export { ApproovService } from './approov.service.js';
-export { AllowApproovStatus, ApproovBinding, ApproovClaims, ApproovMessageSigning, SkipApproov } from './approov.decorators.js';
+export {
+  AllowApproovStatus,
+  ApproovBinding,
+  ApproovClaims,
+  ApproovMessageSigning,
+  SkipApproov,
+} from './approov.decorators.js';
 export { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 export type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
 export type { ApproovRequestLike } from './approov-request.js';
 
 export type { ApproovTokenClaims } from './core/token/claims.js';
 export type { ApproovCheckResult } from './core/token/verifier.js';
-export type { ApproovMessageSigningOptions, ApproovSignatureLabel } from './core/message-signing/options.js';
-export type { MessageSignatureResult, VerifiedMessageSignature } from './core/message-signing/verify.js';
+export type {
+  ApproovMessageSigningOptions,
+  ApproovSignatureLabel,
+} from './core/message-signing/options.js';
+export type {
+  MessageSignatureResult,
+  VerifiedMessageSignature,
+} from './core/message-signing/verify.js';
 export {
   APPROOV_FAILURE_CODES,
   UNAVAILABLE_FAILURE_CODES,
@@ -22,7 +34,10 @@ export {
 export { ApproovConfigurationError, ReplayStoreUnavailableError } from './core/errors.js';
 export type { ApproovReplayOptions } from './core/replay/replay-options.js';
 export type { ReplayStore } from './core/replay/replay-store.js';
-export { MemoryReplayStore, type MemoryReplayStoreOptions } from './core/replay/memory-replay-store.js';
+export {
+  MemoryReplayStore,
+  type MemoryReplayStoreOptions,
+} from './core/replay/memory-replay-store.js';
 export {
   RedisReplayStore,
   type RedisClientLike,

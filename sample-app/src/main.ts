@@ -20,7 +20,8 @@ function readPlatform(value = 'express'): Platform {
 
 function readPort(value = '8080'): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value) || port > 65535) throw new StartupError('PORT must be a port number from 0 to 65535.');
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new StartupError('PORT must be a port number from 0 to 65535.');
   return port;
 }
 

@@ -1,6 +1,10 @@
 import { Logger } from '@nestjs/common';
 import type { ConfigService } from '@nestjs/config';
-import { ApproovConfigurationError, RedisReplayStore, type ApproovReplayOptions } from 'nestjs-approov';
+import {
+  ApproovConfigurationError,
+  RedisReplayStore,
+  type ApproovReplayOptions,
+} from 'nestjs-approov';
 
 const DEFAULT_KEY_PREFIX = 'approov-sample:replay:';
 
@@ -10,10 +14,15 @@ const DEFAULT_KEY_PREFIX = 'approov-sample:replay:';
  * sent to another instance is refused too. REDIS_KEY_PREFIX keeps apps sharing a Redis apart.
  * A bad value stops the boot with the variable's name (never its value: a URL may hold a password).
  */
-export async function replayOptionsFromConfig(config: ConfigService): Promise<ApproovReplayOptions> {
+export async function replayOptionsFromConfig(
+  config: ConfigService,
+): Promise<ApproovReplayOptions> {
   const url = config.get<string>('REDIS_URL');
   if (url === undefined) {
-    Logger.log('Replay store: in memory (set REDIS_URL to share it between instances)', 'SampleApp');
+    Logger.log(
+      'Replay store: in memory (set REDIS_URL to share it between instances)',
+      'SampleApp',
+    );
     return {};
   }
   const keyPrefix = config.get<string>('REDIS_KEY_PREFIX') ?? DEFAULT_KEY_PREFIX;

@@ -4,7 +4,14 @@ import { decodeBase64UrlStrict } from '../core/encoding/base64.js';
 import { checkTokenBinding } from '../core/token/binding.js';
 import { parseApproovSecrets } from '../core/token/secret.js';
 import { parseJsonObject, verifyApproovToken } from '../core/token/verify-token.js';
-import { EXIT_OK, EXIT_REJECTED, parseCommandArgs, secretSourceOf, UsageError, type Command } from './io.js';
+import {
+  EXIT_OK,
+  EXIT_REJECTED,
+  parseCommandArgs,
+  secretSourceOf,
+  UsageError,
+  type Command,
+} from './io.js';
 
 export const checkCommand: Command = {
   name: 'check',
@@ -29,7 +36,9 @@ Options:
       return EXIT_OK;
     }
     if (positionals.length !== 1) {
-      throw new UsageError(positionals.length === 0 ? 'give the token to check.' : 'give exactly one token.');
+      throw new UsageError(
+        positionals.length === 0 ? 'give the token to check.' : 'give exactly one token.',
+      );
     }
     const token = positionals[0]!;
     const keys = parseApproovSecrets(secretSourceOf(values.secret, env));
@@ -37,23 +46,30 @@ Options:
 
     const result = verifyApproovToken(token, keys, now);
     let code = result.ok ? null : result.code;
-    if (result.ok && values.bind !== undefined) code = checkTokenBinding(result.claims, values.bind);
+    if (result.ok && values.bind !== undefined)
+      code = checkTokenBinding(result.claims, values.bind);
 
     const decoded = decodePayload(token);
     if (decoded === null) {
       io.out('claims: (the payload is not a base64url JSON object)');
     } else {
-      io.out(`claims${code === null ? '' : ' (not trusted: the token is rejected)'}: ${JSON.stringify(decoded, null, 2)}`);
+      io.out(
+        `claims${code === null ? '' : ' (not trusted: the token is rejected)'}: ${JSON.stringify(decoded, null, 2)}`,
+      );
       if (typeof decoded.exp === 'number' && Number.isFinite(decoded.exp)) {
         const seconds = Math.round(decoded.exp - now);
-        io.out(`expires: ${isoDate(decoded.exp)} (${seconds >= 0 ? `in ${seconds} s` : `${-seconds} s ago`})`);
+        io.out(
+          `expires: ${isoDate(decoded.exp)} (${seconds >= 0 ? `in ${seconds} s` : `${-seconds} s ago`})`,
+        );
       }
     }
     if (code !== null) {
       io.out(`verdict: rejected (${code})`);
       return EXIT_REJECTED;
     }
-    io.out(`verdict: valid${values.bind === undefined ? '' : `, bound to the ${values.bind.length} given value(s)`}`);
+    io.out(
+      `verdict: valid${values.bind === undefined ? '' : `, bound to the ${values.bind.length} given value(s)`}`,
+    );
     if (values.bind === undefined && decoded?.pay !== undefined) {
       io.out('note: the token carries a binding (pay); give --bind <value> to check it too.');
     }

@@ -30,7 +30,12 @@ export interface Command {
 }
 
 /** Runs a command; a usage mistake exits 2 with one line on stderr. */
-export function runCommand(command: Command, args: readonly string[], env: Env, io: Output): number {
+export function runCommand(
+  command: Command,
+  args: readonly string[],
+  env: Env,
+  io: Output,
+): number {
   try {
     return command.run(args, env, io);
   } catch (error) {
@@ -40,7 +45,12 @@ export function runCommand(command: Command, args: readonly string[], env: Env, 
 
 /** Prints a usage mistake (or a bad secret) as one line plus a pointer to `help`; anything else is a bug and rethrown. */
 export function exitOnUsageError(error: unknown, help: string, io: Output): number {
-  if (!(error instanceof UsageError || error instanceof ApproovConfigurationError || isParseArgsError(error))) throw error;
+  if (!(
+    error instanceof UsageError ||
+    error instanceof ApproovConfigurationError ||
+    isParseArgsError(error)
+  ))
+    throw error;
   io.err(`nestjs-approov: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}`);
   io.err(`Run "${help} --help" for usage.`);
   return EXIT_USAGE;
@@ -61,13 +71,20 @@ export function parseCommandArgs<T extends CommandOptions>(
   options: T,
   allowPositionals = false,
 ): ReturnType<typeof parseArgs<CommandArgsConfig<T>>> {
-  return parseArgs<CommandArgsConfig<T>>({ args: [...args], options: { ...HELP_OPTION, ...options }, allowPositionals, strict: true });
+  return parseArgs<CommandArgsConfig<T>>({
+    args: [...args],
+    options: { ...HELP_OPTION, ...options },
+    allowPositionals,
+    strict: true,
+  });
 }
 
 /** A whole number of seconds, negative allowed (a past token, an old signature). */
 export function parseSeconds(option: string, text: string): number {
   if (!/^-?\d{1,15}$/.test(text)) {
-    throw new UsageError(`${option} must be a whole number of seconds, like 300 or ${option}=-60 (got "${text}").`);
+    throw new UsageError(
+      `${option} must be a whole number of seconds, like 300 or ${option}=-60 (got "${text}").`,
+    );
   }
   return Number(text);
 }

@@ -2,8 +2,16 @@
 import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { EXIT_OK, parseCommandArgs, UsageError, type Command } from './io.js';
-import { ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, type AsymmetricAlgorithm } from '../core/token/algorithms.js';
-import { approovKeyPairFrom, createApproovKeyPair, type ApproovKeyPair } from '../testing/keyset.js';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  isAsymmetricAlgorithm,
+  type AsymmetricAlgorithm,
+} from '../core/token/algorithms.js';
+import {
+  approovKeyPairFrom,
+  createApproovKeyPair,
+  type ApproovKeyPair,
+} from '../testing/keyset.js';
 
 const KEYSET_HELP = `Usage: nestjs-approov keyset [--alg <alg>] [--kid <id>] [--key-out <path>] [--jwks <path>]
 
@@ -46,8 +54,13 @@ function makeKeyset(
 ): number {
   const alg = checkedAlgorithm(values.alg ?? 'ES256');
   const generated = createApproovKeyPair(alg);
-  const key = approovKeyPairFrom(generated.privateKey, alg, values.kid ?? jwkThumbprint(generated.privateKey));
-  const keyPath = values['key-out'] ?? `approov-keyset-${key.kid.replace(/[^A-Za-z0-9._-]/g, '_')}.pem`;
+  const key = approovKeyPairFrom(
+    generated.privateKey,
+    alg,
+    values.kid ?? jwkThumbprint(generated.privateKey),
+  );
+  const keyPath =
+    values['key-out'] ?? `approov-keyset-${key.kid.replace(/[^A-Za-z0-9._-]/g, '_')}.pem`;
   const jwksPath = values.jwks ?? 'jwks.json';
   if (existsSync(keyPath)) throw new UsageError(`${keyPath} exists: give another --key-out.`);
 
@@ -56,7 +69,10 @@ function makeKeyset(
     throw new UsageError(`${jwksPath} already has a key with kid "${key.kid}".`);
   }
   jwks.keys.push({ ...key.publicJwk });
-  writeFileSync(keyPath, key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600, flag: 'wx' });
+  writeFileSync(keyPath, key.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, {
+    mode: 0o600,
+    flag: 'wx',
+  });
   writeFileSync(jwksPath, `${JSON.stringify(jwks, null, 2)}\n`);
   io.out(`kid: ${key.kid}`);
   io.out(`alg: ${alg}`);
@@ -82,7 +98,10 @@ export function readKeysetKey(path: string, alg: string, kid: string | undefined
       : algorithm === 'EdDSA'
         ? type === 'ed25519'
         : type === 'rsa';
-  if (!fits) throw new UsageError(`--key ${path} is a ${type ?? 'unknown'} key: it cannot sign ${algorithm}.`);
+  if (!fits)
+    throw new UsageError(
+      `--key ${path} is a ${type ?? 'unknown'} key: it cannot sign ${algorithm}.`,
+    );
   return approovKeyPairFrom(privateKey, algorithm, kid ?? jwkThumbprint(privateKey));
 }
 
@@ -99,7 +118,10 @@ export function jwkThumbprint(key: KeyObject): string {
 }
 
 function checkedAlgorithm(alg: string): AsymmetricAlgorithm {
-  if (!isAsymmetricAlgorithm(alg)) throw new UsageError(`--alg must be one of ${ASYMMETRIC_ALGORITHMS.join(', ')} (got "${alg}").`);
+  if (!isAsymmetricAlgorithm(alg))
+    throw new UsageError(
+      `--alg must be one of ${ASYMMETRIC_ALGORITHMS.join(', ')} (got "${alg}").`,
+    );
   return alg;
 }
 

@@ -2,13 +2,27 @@
 // nestjs-approov: mint and check Approov tokens without an Approov account, on the library's own core.
 import { readFileSync } from 'node:fs';
 import { checkCommand } from './check.js';
-import { EXIT_OK, EXIT_USAGE, exitOnUsageError, processOutput, runCommand, UsageError, type Command } from './io.js';
+import {
+  EXIT_OK,
+  EXIT_USAGE,
+  exitOnUsageError,
+  processOutput,
+  runCommand,
+  UsageError,
+  type Command,
+} from './io.js';
 import { secretCommand } from './secret.js';
 import { signCommand } from './sign.js';
 import { tokenCommand } from './token.js';
 import { keysetCommand } from './keyset.js';
 
-const COMMANDS: readonly Command[] = [secretCommand, tokenCommand, checkCommand, signCommand, keysetCommand];
+const COMMANDS: readonly Command[] = [
+  secretCommand,
+  tokenCommand,
+  checkCommand,
+  signCommand,
+  keysetCommand,
+];
 
 const MAIN_HELP = `Usage: nestjs-approov <command> [options]
 
@@ -38,19 +52,27 @@ function runCli(argv: readonly string[]): number {
     case '-h':
     case '--help':
     case 'help':
-      processOutput.out(COMMANDS.find((candidate) => candidate.name === rest[0])?.help ?? MAIN_HELP);
+      processOutput.out(
+        COMMANDS.find((candidate) => candidate.name === rest[0])?.help ?? MAIN_HELP,
+      );
       return EXIT_OK;
     case '-v':
     case '--version':
       processOutput.out(readVersion());
       return EXIT_OK;
     default:
-      return exitOnUsageError(new UsageError(`unknown command "${name}".`), 'nestjs-approov', processOutput);
+      return exitOnUsageError(
+        new UsageError(`unknown command "${name}".`),
+        'nestjs-approov',
+        processOutput,
+      );
   }
 }
 
 function readVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(
+    readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string };
   return manifest.version;
 }
 

@@ -7,7 +7,15 @@ import {
   type SignApproovRequestOptions,
 } from '../testing/sign-request.js';
 import { isHeaderName } from '../core/http/request-headers.js';
-import { EXIT_OK, parseCommandArgs, parseSeconds, UsageError, type Command, type Env, type Output } from './io.js';
+import {
+  EXIT_OK,
+  parseCommandArgs,
+  parseSeconds,
+  UsageError,
+  type Command,
+  type Env,
+  type Output,
+} from './io.js';
 
 export const SIGN_HELP = `Usage: nestjs-approov sign --key <key> --url <url> --token <token> [--method <method>]
                            [--body <text> | --body-file <path>] [--header "<name>: <value>" ...]
@@ -98,13 +106,15 @@ function sign(args: readonly string[], env: Env, io: Output): number {
   }
 
   const label = values.label ?? 'install';
-  if (label !== 'install' && label !== 'account') throw new UsageError('--label must be install or account.');
+  if (label !== 'install' && label !== 'account')
+    throw new UsageError('--label must be install or account.');
   if (values.sdk !== undefined && values.sdk !== 'android' && values.sdk !== 'ios') {
     throw new UsageError('--sdk must be android or ios.');
   }
   const key = readKey(values.key, values['key-file'], env, label);
   if (values['print-ipk']) {
-    if (label === 'account') throw new UsageError('--print-ipk needs an installation key (--label install).');
+    if (label === 'account')
+      throw new UsageError('--print-ipk needs an installation key (--label install).');
     io.out(installationPublicKey(key));
     return EXIT_OK;
   }
@@ -117,7 +127,8 @@ function sign(args: readonly string[], env: Env, io: Output): number {
     throw new UsageError('--expires and --no-expires exclude each other.');
   }
   const digest = values.digest ?? 'sha-256';
-  if (digest !== 'sha-256' && digest !== 'sha-512') throw new UsageError('--digest must be sha-256 or sha-512.');
+  if (digest !== 'sha-256' && digest !== 'sha-512')
+    throw new UsageError('--digest must be sha-256 or sha-512.');
   let url: URL;
   try {
     url = new URL(values.url);
@@ -161,14 +172,16 @@ function readKey(
   env: Env,
   label: 'install' | 'account',
 ): string | Buffer {
-  if (key !== undefined && keyFile !== undefined) throw new UsageError('--key and --key-file exclude each other.');
+  if (key !== undefined && keyFile !== undefined)
+    throw new UsageError('--key and --key-file exclude each other.');
   if (keyFile !== undefined) {
     const bytes = readFileSync(keyFile);
     const text = bytes.toString('latin1');
     // A PEM or base64 text file, else raw DER bytes.
     return /^[\t\n\r\x20-\x7e]*$/.test(text) ? text.trim() : bytes;
   }
-  const variable = label === 'account' ? 'APPROOV_MESSAGE_SIGNING_KEY' : 'APPROOV_INSTALL_PRIVATE_KEY';
+  const variable =
+    label === 'account' ? 'APPROOV_MESSAGE_SIGNING_KEY' : 'APPROOV_INSTALL_PRIVATE_KEY';
   const value = key ?? env[variable];
   if (value === undefined || value.length === 0) {
     const what = label === 'account' ? 'the account message-signing key' : 'the installation key';

@@ -2,10 +2,21 @@
 import { randomBytes } from 'node:crypto';
 import { parseApproovSecrets } from '../core/token/secret.js';
 import { createApproovToken } from '../testing/index.js';
-import { createApproovKeyPair, createApproovKeysetToken, type ApproovKeyPair } from '../testing/keyset.js';
+import {
+  createApproovKeyPair,
+  createApproovKeysetToken,
+  type ApproovKeyPair,
+} from '../testing/keyset.js';
 import { isAsymmetricAlgorithm } from '../core/token/algorithms.js';
 import { readKeysetKey } from './keyset.js';
-import { EXIT_OK, parseCommandArgs, parseSeconds, secretSourceOf, UsageError, type Command } from './io.js';
+import {
+  EXIT_OK,
+  parseCommandArgs,
+  parseSeconds,
+  secretSourceOf,
+  UsageError,
+  type Command,
+} from './io.js';
 
 export const tokenCommand: Command = {
   name: 'token',
@@ -47,13 +58,18 @@ Example:
       io.out(this.help);
       return EXIT_OK;
     }
-    if (values.exp !== undefined && values['no-exp']) throw new UsageError('--exp and --no-exp exclude each other.');
+    if (values.exp !== undefined && values['no-exp'])
+      throw new UsageError('--exp and --no-exp exclude each other.');
     const keysetAlg = values.alg === undefined || values.alg === 'HS256' ? undefined : values.alg;
     if (keysetAlg === undefined && (values.key !== undefined || values.kid !== undefined)) {
-      throw new UsageError('--key and --kid sign keyset tokens: give --alg ES256 (or RS256, PS256, EdDSA) too.');
+      throw new UsageError(
+        '--key and --kid sign keyset tokens: give --alg ES256 (or RS256, PS256, EdDSA) too.',
+      );
     }
-    if (keysetAlg !== undefined && values.secret !== undefined) throw new UsageError(`--secret signs HS256 only, not --alg ${keysetAlg}.`);
-    if (keysetAlg !== undefined && values.key === undefined && !values.invalid) throw new UsageError(`--alg ${keysetAlg} needs --key <pem-file>.`);
+    if (keysetAlg !== undefined && values.secret !== undefined)
+      throw new UsageError(`--secret signs HS256 only, not --alg ${keysetAlg}.`);
+    if (keysetAlg !== undefined && values.key === undefined && !values.invalid)
+      throw new UsageError(`--alg ${keysetAlg} needs --key <pem-file>.`);
 
     const claims: Record<string, unknown> = {};
     for (const entry of values.claim ?? []) {
@@ -63,7 +79,9 @@ Example:
     if (values['no-exp']) claims.exp = undefined;
     if (keysetAlg !== undefined) {
       // --invalid signs with a fresh key under the same kid: the JWKS cannot verify it.
-      const key = values.invalid ? randomKeysetKey(values.key, keysetAlg, values.kid) : readKeysetKey(values.key!, keysetAlg, values.kid);
+      const key = values.invalid
+        ? randomKeysetKey(values.key, keysetAlg, values.kid)
+        : readKeysetKey(values.key!, keysetAlg, values.kid);
       io.out(
         createApproovKeysetToken({
           key,
@@ -89,15 +107,23 @@ Example:
 };
 
 /** A random key of `alg` under the kid of the key at `path` (or `kid`), for --invalid. */
-function randomKeysetKey(path: string | undefined, alg: string, kid: string | undefined): ApproovKeyPair {
-  if (!isAsymmetricAlgorithm(alg)) throw new UsageError(`--alg must be HS256, ES256, RS256, PS256 or EdDSA (got "${alg}").`);
+function randomKeysetKey(
+  path: string | undefined,
+  alg: string,
+  kid: string | undefined,
+): ApproovKeyPair {
+  if (!isAsymmetricAlgorithm(alg))
+    throw new UsageError(`--alg must be HS256, ES256, RS256, PS256 or EdDSA (got "${alg}").`);
   const named = path === undefined ? undefined : readKeysetKey(path, alg, kid);
   const random = createApproovKeyPair(alg);
   return { ...random, kid: named?.kid ?? kid ?? random.kid };
 }
 
 /** The secret text, validated as the module would at boot. */
-function checkedSecret(option: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+function checkedSecret(
+  option: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): string {
   const source = secretSourceOf(option, env);
   parseApproovSecrets(source);
   return source.value as string;

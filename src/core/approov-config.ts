@@ -10,14 +10,26 @@ import { resolveKeysetOptions, type ResolvedKeysetOptions } from './token/keyrin
 import { JwksKeySet } from './token/keyset.js';
 import { TokenKeyring } from './token/verify-keyring.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
-import { DEFAULT_CACHE_MAX_BYTES, DEFAULT_CACHE_SIZE, MAX_CACHE_MAX_BYTES, MAX_CACHE_SIZE } from './token/verified-token-cache.js';
+import {
+  DEFAULT_CACHE_MAX_BYTES,
+  DEFAULT_CACHE_SIZE,
+  MAX_CACHE_MAX_BYTES,
+  MAX_CACHE_SIZE,
+} from './token/verified-token-cache.js';
 import type { KeyObject } from 'node:crypto';
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { checkApproovStatusList } from './http/approov-status.js';
 import { isHeaderName } from './http/request-headers.js';
 import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
-import { DEFAULT_REJECT_LOG_INTERVAL_SEC, MAX_REJECT_LOG_INTERVAL_SEC, type RejectLogOptions } from './reject-log.js';
-import { checkMessageSigningOptions, type ApproovMessageSigningOptions } from './message-signing/options.js';
+import {
+  DEFAULT_REJECT_LOG_INTERVAL_SEC,
+  MAX_REJECT_LOG_INTERVAL_SEC,
+  type RejectLogOptions,
+} from './reject-log.js';
+import {
+  checkMessageSigningOptions,
+  type ApproovMessageSigningOptions,
+} from './message-signing/options.js';
 import { checkReplayOptions, type ResolvedReplayOptions } from './replay/replay-options.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
@@ -71,7 +83,11 @@ export interface ResolvedApproovConfig {
 export { DEFAULT_TOKEN_HEADER };
 export const DEFAULT_BINDING_HEADERS = ['Authorization'];
 /** The environment variables read when the matching option is not given. */
-export const KEYSET_ENV_VARIABLES = { jwksUri: 'APPROOV_JWKS_URI', issuer: 'APPROOV_ISSUER', audience: 'APPROOV_AUDIENCE' } as const;
+export const KEYSET_ENV_VARIABLES = {
+  jwksUri: 'APPROOV_JWKS_URI',
+  issuer: 'APPROOV_ISSUER',
+  audience: 'APPROOV_AUDIENCE',
+} as const;
 export { MAX_CLOCK_TOLERANCE_SEC };
 
 /**
@@ -118,7 +134,12 @@ export function resolveApproovConfig(
   if (mode !== 'enforce' && mode !== 'monitor') bad('mode', `must be 'enforce' or 'monitor'.`);
 
   const tolerance = options.clockToleranceSec ?? 0;
-  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0 || tolerance > MAX_CLOCK_TOLERANCE_SEC) {
+  if (
+    typeof tolerance !== 'number' ||
+    !Number.isFinite(tolerance) ||
+    tolerance < 0 ||
+    tolerance > MAX_CLOCK_TOLERANCE_SEC
+  ) {
     bad('clockToleranceSec', `must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SEC}.`);
   }
 
@@ -134,21 +155,39 @@ export function resolveApproovConfig(
   }
 
   const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
-  if (!Number.isSafeInteger(cacheSize) || (cacheSize as number) < 0 || (cacheSize as number) > MAX_CACHE_SIZE) {
+  if (
+    !Number.isSafeInteger(cacheSize) ||
+    (cacheSize as number) < 0 ||
+    (cacheSize as number) > MAX_CACHE_SIZE
+  ) {
     bad('cacheSize', `must be an integer from 0 (no cache) to ${MAX_CACHE_SIZE}.`);
   }
   const cacheMaxBytes = options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
-  if (!Number.isSafeInteger(cacheMaxBytes) || (cacheMaxBytes as number) < 1 || (cacheMaxBytes as number) > MAX_CACHE_MAX_BYTES) {
-    bad('cacheMaxBytes', `must be an integer number of bytes from 1 to ${MAX_CACHE_MAX_BYTES} (set cacheSize: 0 to disable the cache).`);
+  if (
+    !Number.isSafeInteger(cacheMaxBytes) ||
+    (cacheMaxBytes as number) < 1 ||
+    (cacheMaxBytes as number) > MAX_CACHE_MAX_BYTES
+  ) {
+    bad(
+      'cacheMaxBytes',
+      `must be an integer number of bytes from 1 to ${MAX_CACHE_MAX_BYTES} (set cacheSize: 0 to disable the cache).`,
+    );
   }
   const messageSigning = checkMessageSigningOptions(options.messageSigning, 'messageSigning', bad);
   const maxBodyBytes = options.maxBodyBytes;
-  if (maxBodyBytes !== undefined && (!Number.isSafeInteger(maxBodyBytes) || (maxBodyBytes as number) < 1 || (maxBodyBytes as number) > MAX_MAX_BODY_BYTES)) {
+  if (
+    maxBodyBytes !== undefined &&
+    (!Number.isSafeInteger(maxBodyBytes) ||
+      (maxBodyBytes as number) < 1 ||
+      (maxBodyBytes as number) > MAX_MAX_BODY_BYTES)
+  ) {
     bad('maxBodyBytes', `must be an integer number of bytes from 1 to ${MAX_MAX_BODY_BYTES}.`);
   }
   const replay = checkReplayOptions(options.replay, bad);
   const accountSigningKeys = resolveAccountSigningKeys(options.messageSigningKey, env);
-  const allowApproovStatus = checkApproovStatusList(options.allowApproovStatus ?? [], (why) => bad('allowApproovStatus', why));
+  const allowApproovStatus = checkApproovStatusList(options.allowApproovStatus ?? [], (why) =>
+    bad('allowApproovStatus', why),
+  );
 
   const keyset = keysetOptions === undefined ? undefined : new JwksKeySet(keysetOptions);
   const keyring =
@@ -158,7 +197,11 @@ export function resolveApproovConfig(
 
   return {
     ...(keyset !== undefined
-      ? { keyset, keysetOptions, jwksSetting: jwks.bad === bad ? 'option "jwksUri"' : KEYSET_ENV_VARIABLES.jwksUri }
+      ? {
+          keyset,
+          keysetOptions,
+          jwksSetting: jwks.bad === bad ? 'option "jwksUri"' : KEYSET_ENV_VARIABLES.jwksUri,
+        }
       : {}),
     verifier: {
       keys,
@@ -188,7 +231,9 @@ function resolveSecrets(
   env: Readonly<Record<string, string | undefined>>,
   hasKeyset: boolean,
 ): ParsedSecret[] {
-  const absent = (option === undefined || option === null) && SECRET_ENV_VARIABLES.every((name) => env[name] === undefined);
+  const absent =
+    (option === undefined || option === null) &&
+    SECRET_ENV_VARIABLES.every((name) => env[name] === undefined);
   if (absent && hasKeyset) return [];
   return parseApproovSecretEntries(resolveSecretSource(option, env));
 }
@@ -206,20 +251,32 @@ function checkStringList(
   return value as string | string[];
 }
 
-function checkRejectLogOptions(value: unknown, bad: (option: string, why: string) => never): Required<RejectLogOptions> {
+function checkRejectLogOptions(
+  value: unknown,
+  bad: (option: string, why: string) => never,
+): Required<RejectLogOptions> {
   if (value === undefined) return { mode: 'summary', intervalSec: DEFAULT_REJECT_LOG_INTERVAL_SEC };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) bad('rejectLog', 'must be an object.');
-  const { mode = 'summary', intervalSec = DEFAULT_REJECT_LOG_INTERVAL_SEC, ...rest } = value as Record<string, unknown>;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    bad('rejectLog', 'must be an object.');
+  const {
+    mode = 'summary',
+    intervalSec = DEFAULT_REJECT_LOG_INTERVAL_SEC,
+    ...rest
+  } = value as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) bad(`rejectLog.${unknown[0]}`, 'is not an option (mode, intervalSec).');
-  if (mode !== 'summary' && mode !== 'every') bad('rejectLog.mode', `must be 'summary' or 'every'.`);
+  if (mode !== 'summary' && mode !== 'every')
+    bad('rejectLog.mode', `must be 'summary' or 'every'.`);
   if (
     typeof intervalSec !== 'number' ||
     !Number.isFinite(intervalSec) ||
     intervalSec < 1 ||
     intervalSec > MAX_REJECT_LOG_INTERVAL_SEC
   ) {
-    bad('rejectLog.intervalSec', `must be a number of seconds from 1 to ${MAX_REJECT_LOG_INTERVAL_SEC}.`);
+    bad(
+      'rejectLog.intervalSec',
+      `must be a number of seconds from 1 to ${MAX_REJECT_LOG_INTERVAL_SEC}.`,
+    );
   }
   return { mode: mode as 'summary' | 'every', intervalSec: intervalSec as number };
 }
@@ -236,9 +293,13 @@ export function resolveAccountSigningKeys(
   option: unknown,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): KeyObject[] {
-  if (option !== undefined && option !== null) return parseApproovSecrets({ value: option, setting: 'messageSigningKey option' });
+  if (option !== undefined && option !== null)
+    return parseApproovSecrets({ value: option, setting: 'messageSigningKey option' });
   const fromEnv = env[MESSAGE_SIGNING_KEY_ENV];
   if (fromEnv === undefined) return [];
-  if (fromEnv.length === 0) throw new ApproovConfigurationError(`Approov ${MESSAGE_SIGNING_KEY_ENV} is set but empty: unset it or give the key.`);
+  if (fromEnv.length === 0)
+    throw new ApproovConfigurationError(
+      `Approov ${MESSAGE_SIGNING_KEY_ENV} is set but empty: unset it or give the key.`,
+    );
   return parseApproovSecrets({ value: fromEnv, setting: MESSAGE_SIGNING_KEY_ENV });
 }

@@ -39,10 +39,8 @@ export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
  * Codes that mean the server cannot decide (a store or a key endpoint did not answer), not that
  * the client is at fault: they are answered with 503, every other code with the one 401.
  */
-export const UNAVAILABLE_FAILURE_CODES: ReadonlySet<ApproovFailureCode> = new Set<ApproovFailureCode>([
-  'replay_store_unavailable',
-  'keys_unavailable',
-]);
+export const UNAVAILABLE_FAILURE_CODES: ReadonlySet<ApproovFailureCode> =
+  new Set<ApproovFailureCode>(['replay_store_unavailable', 'keys_unavailable']);
 
 /** What the `onFailure` hook receives: the reason and where, never the token or header values. */
 export interface ApproovFailure {

@@ -56,7 +56,11 @@ export class RejectLogThrottle {
     readonly mode: RejectLogMode,
     intervalSec: number,
     /** Writes a summary line: `count` rejects of `code` over the last `elapsedSec` seconds got no line of their own. */
-    private readonly writeSummary: (code: ApproovFailureCode, count: number, elapsedSec: number) => void,
+    private readonly writeSummary: (
+      code: ApproovFailureCode,
+      count: number,
+      elapsedSec: number,
+    ) => void,
     private readonly timers: RejectLogTimers = systemTimers,
   ) {
     this.intervalMs = intervalSec * 1000;
@@ -67,7 +71,12 @@ export class RejectLogThrottle {
     if (this.mode === 'every') return true;
     const state = this.states.get(code);
     if (state === undefined) {
-      this.states.set(code, { lines: 1, held: 0, lastLineAt: this.timers.now(), timer: this.scheduleSummary(code) });
+      this.states.set(code, {
+        lines: 1,
+        held: 0,
+        lastLineAt: this.timers.now(),
+        timer: this.scheduleSummary(code),
+      });
       return true;
     }
     if (state.lines < REJECT_LOG_FULL_LINES_PER_INTERVAL) {
@@ -82,7 +91,8 @@ export class RejectLogThrottle {
   close(): void {
     for (const [code, state] of this.states) {
       state.timer?.cancel();
-      if (state.held > 0) this.writeSummary(code, state.held, (this.timers.now() - state.lastLineAt) / 1000);
+      if (state.held > 0)
+        this.writeSummary(code, state.held, (this.timers.now() - state.lastLineAt) / 1000);
     }
     this.states.clear();
   }

@@ -29,8 +29,10 @@ export function approovBindingHash(...values: string[]): string {
 
 /** Mints an HS256 Approov token, as the Approov cloud would, for tests and demos. */
 export function createApproovToken(options: CreateApproovTokenOptions): string {
-  const key = typeof options.secret === 'string' ? decodeBase64AnyStrict(options.secret) : options.secret;
-  if (key === null || key.length === 0) throw new TypeError('createApproovToken: secret is not base64 or base64url');
+  const key =
+    typeof options.secret === 'string' ? decodeBase64AnyStrict(options.secret) : options.secret;
+  if (key === null || key.length === 0)
+    throw new TypeError('createApproovToken: secret is not base64 or base64url');
   const now = options.now ?? Math.floor(Date.now() / 1000);
   const expiresIn = options.expiresIn ?? 300;
   // NaN or Infinity would serialize as `"exp":null`: a test would pass for the wrong reason.
@@ -53,7 +55,8 @@ export function createApproovSecret(bytes = 64): string {
 }
 
 function signHs256(header: Record<string, unknown>, claims: unknown, key: Buffer): string {
-  const encode = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const encode = (value: unknown): string =>
+    Buffer.from(JSON.stringify(value)).toString('base64url');
   const signingInput = `${encode(header)}.${encode(claims)}`;
   return `${signingInput}.${createHmac('sha256', key).update(signingInput).digest('base64url')}`;
 }

@@ -1,7 +1,17 @@
 import { createServer, type ServerResponse } from 'node:http';
-import { generateKeyPairSync, randomBytes, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import {
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  type JsonWebKey,
+  type KeyObject,
+} from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { algorithmProfile, verifyKeyInput, type AsymmetricAlgorithm } from '../core/token/algorithms.js';
+import {
+  algorithmProfile,
+  verifyKeyInput,
+  type AsymmetricAlgorithm,
+} from '../core/token/algorithms.js';
 import { bindingDigest } from '../core/token/binding.js';
 
 /** A signing key of an Approov keyset, as `approov keyset -add ES256` makes one, for tests and demos. */
@@ -14,7 +24,10 @@ export interface ApproovKeyPair {
 }
 
 /** A fresh key pair for `alg` (default ES256; RSA keys are 2048-bit) with a random or given `kid`. */
-export function createApproovKeyPair(alg: AsymmetricAlgorithm = 'ES256', kid = randomBytes(8).toString('hex')): ApproovKeyPair {
+export function createApproovKeyPair(
+  alg: AsymmetricAlgorithm = 'ES256',
+  kid = randomBytes(8).toString('hex'),
+): ApproovKeyPair {
   const { privateKey } =
     alg === 'ES256'
       ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -25,8 +38,15 @@ export function createApproovKeyPair(alg: AsymmetricAlgorithm = 'ES256', kid = r
 }
 
 /** The ApproovKeyPair of an existing private key (for example read from a PEM file). */
-export function approovKeyPairFrom(privateKey: KeyObject, alg: AsymmetricAlgorithm, kid: string): ApproovKeyPair {
-  const publicJwk = { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as Record<string, unknown>;
+export function approovKeyPairFrom(
+  privateKey: KeyObject,
+  alg: AsymmetricAlgorithm,
+  kid: string,
+): ApproovKeyPair {
+  const publicJwk = { ...privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' } as Record<
+    string,
+    unknown
+  >;
   for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) delete publicJwk[member];
   return Object.freeze({ kid, alg, privateKey, publicJwk: Object.freeze(publicJwk) as JsonWebKey });
 }
@@ -60,21 +80,37 @@ export function createApproovKeysetToken(options: CreateApproovKeysetTokenOption
   }
   const claims: Record<string, unknown> = { exp: now + expiresIn };
   if (options.bind !== undefined) {
-    claims.pay = bindingDigest(typeof options.bind === 'string' ? [options.bind] : [...options.bind]).toString('base64');
+    claims.pay = bindingDigest(
+      typeof options.bind === 'string' ? [options.bind] : [...options.bind],
+    ).toString('base64');
   }
   Object.assign(claims, options.claims);
-  const header: Record<string, unknown> = { alg: options.key.alg, typ: 'JWT', kid: options.key.kid, ...options.header };
+  const header: Record<string, unknown> = {
+    alg: options.key.alg,
+    typ: 'JWT',
+    kid: options.key.kid,
+    ...options.header,
+  };
   return signCompact(header, claims, options.key);
 }
 
 /** A compact JWS over these exact header and claims, signed by `key` with its algorithm. */
-export function signCompact(header: Record<string, unknown>, claims: Record<string, unknown>, key: ApproovKeyPair): string {
-  const json = (value: Record<string, unknown>): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+export function signCompact(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  key: ApproovKeyPair,
+): string {
+  const json = (value: Record<string, unknown>): string =>
+    Buffer.from(JSON.stringify(value)).toString('base64url');
   const defined = (value: Record<string, unknown>) =>
     Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
   const signingInput = `${json(defined(header))}.${json(defined(claims))}`;
   const profile = algorithmProfile(key.alg);
-  const signature = sign(profile.hash, Buffer.from(signingInput), verifyKeyInput(key.alg, key.privateKey));
+  const signature = sign(
+    profile.hash,
+    Buffer.from(signingInput),
+    verifyKeyInput(key.alg, key.privateKey),
+  );
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 
@@ -97,7 +133,9 @@ export interface ApproovJwksServer {
  * Serves a JWKS on a free 127.0.0.1 port for end-to-end tests of an app that uses `jwksUri`:
  * rotate keys with setKeys(), make it fail with fail(), count fetches with requestCount.
  */
-export async function startApproovJwksServer(...keys: ApproovKeyPair[]): Promise<ApproovJwksServer> {
+export async function startApproovJwksServer(
+  ...keys: ApproovKeyPair[]
+): Promise<ApproovJwksServer> {
   let published = createApproovJwks(...keys);
   let failure: ApproovJwksFailure | null = null;
   let requestCount = 0;
@@ -114,8 +152,13 @@ export async function startApproovJwksServer(...keys: ApproovKeyPair[]): Promise
       response.writeHead(503, { 'content-type': 'text/plain' }).end('unavailable');
       return;
     }
-    const body = failure === 'garbage' ? '<html>not a key set' : JSON.stringify(failure === 'empty' ? { keys: [] } : published);
-    response.writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'no-store' }).end(body);
+    const body =
+      failure === 'garbage'
+        ? '<html>not a key set'
+        : JSON.stringify(failure === 'empty' ? { keys: [] } : published);
+    response
+      .writeHead(200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'no-store' })
+      .end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -1,12 +1,26 @@
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  type KeyObject,
+} from 'node:crypto';
 import { serializeDictionary, serializeInnerList, type Item } from 'structured-headers';
 import { decodeBase64AnyStrict } from '../core/encoding/base64.js';
 import { APPROOV_SIGNATURE_ALGORITHM } from '../core/message-signing/installation-keys.js';
 import { ACCOUNT_SIGNATURE_ALGORITHM } from '../core/message-signing/account-keys.js';
 import { APPROOV_SIGNATURE_LABEL } from '../core/message-signing/signature-fields.js';
-import { buildSignatureBase, derivedComponentValue, type ComponentResolver } from '../core/message-signing/signature-base.js';
+import {
+  buildSignatureBase,
+  derivedComponentValue,
+  type ComponentResolver,
+} from '../core/message-signing/signature-base.js';
 import { createContentDigest } from '../core/message-signing/content-digest.js';
-import { normalizeAuthority, type RequestTargetParts } from '../core/message-signing/request-target.js';
+import {
+  normalizeAuthority,
+  type RequestTargetParts,
+} from '../core/message-signing/request-target.js';
 
 export interface SignApproovRequestOptions {
   /** `install` (default): ECDSA with `privateKey`. `account`: `hmac-sha256` with `accountKey`. */
@@ -70,7 +84,14 @@ export interface ApproovSignedRequest {
 
 /** Fields each SDK covers when the request has them, after `@method`, `@target-uri` and the token. */
 const OPTIONAL_SIGNED_FIELDS: Readonly<Record<'android' | 'ios' | 'default', readonly string[]>> = {
-  android: ['authorization', 'approov-traceid', 'approov-status', 'content-length', 'content-type', 'content-digest'],
+  android: [
+    'authorization',
+    'approov-traceid',
+    'approov-status',
+    'content-length',
+    'content-type',
+    'content-digest',
+  ],
   ios: ['authorization', 'content-length', 'content-type'],
   default: ['authorization', 'content-length', 'content-type', 'content-digest'],
 };
@@ -80,18 +101,23 @@ const OPTIONAL_SIGNED_FIELDS: Readonly<Record<'android' | 'ios' | 'default', rea
  * `account`, HMAC-SHA256), and returns the Signature-Input, Signature and Content-Digest headers.
  * For tests, demos and the CLI. Throws TypeError on a missing or unusable key, URL or component.
  */
-export function createApproovRequestSignature(options: SignApproovRequestOptions): ApproovSignedRequest {
+export function createApproovRequestSignature(
+  options: SignApproovRequestOptions,
+): ApproovSignedRequest {
   const label = options.label ?? APPROOV_SIGNATURE_LABEL;
   const signBase = signerFor(label, options);
   const url = new URL(options.url);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError('createApproovRequestSignature: url must be http or https');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new TypeError('createApproovRequestSignature: url must be http or https');
   const scheme = url.protocol.slice(0, -1);
   const authority = options.authority ?? normalizeAuthority(url.host, scheme);
-  if (authority === null) throw new TypeError('createApproovRequestSignature: url has no usable host');
+  if (authority === null)
+    throw new TypeError('createApproovRequestSignature: url has no usable host');
   const requestTarget = `${url.pathname || '/'}${url.search}`;
 
   const fields = new Map<string, string>();
-  for (const [name, value] of Object.entries(options.headers ?? {})) fields.set(name.toLowerCase(), value.trim());
+  for (const [name, value] of Object.entries(options.headers ?? {}))
+    fields.set(name.toLowerCase(), value.trim());
   fields.set((options.tokenHeader ?? 'Approov-Token').toLowerCase(), options.token);
   const digestBody = options.contentDigest ?? options.sdk !== 'ios';
   if (options.body !== undefined && digestBody && !fields.has('content-digest')) {
@@ -100,16 +126,28 @@ export function createApproovRequestSignature(options: SignApproovRequestOptions
 
   const tokenComponent = (options.tokenHeader ?? 'Approov-Token').toLowerCase();
   const components = [
-    ...(options.components ?? ['@method', '@target-uri', tokenComponent, ...OPTIONAL_SIGNED_FIELDS[options.sdk ?? 'default'].filter((name) => fields.has(name))]),
+    ...(options.components ?? [
+      '@method',
+      '@target-uri',
+      tokenComponent,
+      ...OPTIONAL_SIGNED_FIELDS[options.sdk ?? 'default'].filter((name) => fields.has(name)),
+    ]),
   ];
   const created = options.created ?? Math.floor(Date.now() / 1000);
   const params = new Map<string, string | number>([
-    ['alg', options.alg ?? (label === 'account' ? ACCOUNT_SIGNATURE_ALGORITHM : APPROOV_SIGNATURE_ALGORITHM)],
+    [
+      'alg',
+      options.alg ??
+        (label === 'account' ? ACCOUNT_SIGNATURE_ALGORITHM : APPROOV_SIGNATURE_ALGORITHM),
+    ],
     ['created', created],
   ]);
   const expires = options.expires === undefined ? created + 15 : options.expires;
   if (expires !== null) params.set('expires', expires);
-  const signatureParams = serializeInnerList([components.map((name): Item => [name, new Map()]), params]);
+  const signatureParams = serializeInnerList([
+    components.map((name): Item => [name, new Map()]),
+    params,
+  ]);
 
   const target: RequestTargetParts = {
     scheme,
@@ -121,9 +159,14 @@ export function createApproovRequestSignature(options: SignApproovRequestOptions
     targetUri: `${scheme}://${authority}${requestTarget}`,
   };
   const resolve: ComponentResolver = (name) =>
-    name.startsWith('@') ? derivedComponentValue(name, options.method, target) : (fields.get(name) ?? null);
+    name.startsWith('@')
+      ? derivedComponentValue(name, options.method, target)
+      : (fields.get(name) ?? null);
   const signatureBase = buildSignatureBase(components, resolve, signatureParams);
-  if (signatureBase === null) throw new TypeError('createApproovRequestSignature: a covered component is missing from the request');
+  if (signatureBase === null)
+    throw new TypeError(
+      'createApproovRequestSignature: a covered component is missing from the request',
+    );
   const signature = signBase(Buffer.from(signatureBase, 'latin1'));
   const form = options.signatureForm ?? (options.sdk === 'android' ? 'string' : 'binary');
 
@@ -143,25 +186,38 @@ export function createApproovRequestSignature(options: SignApproovRequestOptions
  * The headers of several signatures of one request in one Signature-Input / Signature pair, as
  * the SDKs send `install` and `account` together (the Content-Digest of the first that has one).
  */
-export function combineApproovSignatures(...signed: readonly ApproovSignatureHeaders[]): ApproovSignatureHeaders {
+export function combineApproovSignatures(
+  ...signed: readonly ApproovSignatureHeaders[]
+): ApproovSignatureHeaders {
   const merged: ApproovSignatureHeaders = {
     'Signature-Input': signed.map((headers) => headers['Signature-Input']).join(', '),
     Signature: signed.map((headers) => headers.Signature).join(', '),
   };
-  const digest = signed.find((headers) => headers['Content-Digest'] !== undefined)?.['Content-Digest'];
+  const digest = signed.find((headers) => headers['Content-Digest'] !== undefined)?.[
+    'Content-Digest'
+  ];
   if (digest !== undefined) merged['Content-Digest'] = digest;
   return merged;
 }
 
-function signerFor(label: 'install' | 'account', options: SignApproovRequestOptions): (base: Buffer) => Buffer {
+function signerFor(
+  label: 'install' | 'account',
+  options: SignApproovRequestOptions,
+): (base: Buffer) => Buffer {
   if (label === 'account') {
-    const secret = typeof options.accountKey === 'string' ? decodeBase64AnyStrict(options.accountKey.trim()) : options.accountKey;
+    const secret =
+      typeof options.accountKey === 'string'
+        ? decodeBase64AnyStrict(options.accountKey.trim())
+        : options.accountKey;
     if (secret === undefined || secret === null || secret.length === 0) {
-      throw new TypeError('createApproovRequestSignature: label account needs accountKey (base64 or base64url)');
+      throw new TypeError(
+        'createApproovRequestSignature: label account needs accountKey (base64 or base64url)',
+      );
     }
     return (base) => createHmac('sha256', secret).update(base).digest();
   }
-  if (options.privateKey === undefined) throw new TypeError('createApproovRequestSignature: label install needs privateKey');
+  if (options.privateKey === undefined)
+    throw new TypeError('createApproovRequestSignature: label install needs privateKey');
   const key = loadInstallationPrivateKey(options.privateKey);
   return (base) => sign('sha256', base, { key, dsaEncoding: 'ieee-p1363' });
 }
@@ -181,8 +237,15 @@ export function loadInstallationPrivateKey(input: KeyObject | string | Buffer): 
         tryKey(() => createPrivateKey({ key: der, format: 'der', type: 'sec1' }));
     }
   }
-  if (key === undefined || key.type !== 'private' || key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw new TypeError('the installation key must be an EC P-256 private key (PEM, or PKCS#8 / SEC1 DER in base64)');
+  if (
+    key === undefined ||
+    key.type !== 'private' ||
+    key.asymmetricKeyType !== 'ec' ||
+    key.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+  ) {
+    throw new TypeError(
+      'the installation key must be an EC P-256 private key (PEM, or PKCS#8 / SEC1 DER in base64)',
+    );
   }
   return key;
 }
@@ -197,7 +260,9 @@ function tryKey(load: () => KeyObject): KeyObject | undefined {
 
 /** The `ipk` claim value for a private key: base64 DER SubjectPublicKeyInfo of its public key. */
 export function installationPublicKey(privateKey: KeyObject | string | Buffer): string {
-  return createPublicKey(loadInstallationPrivateKey(privateKey)).export({ format: 'der', type: 'spki' }).toString('base64');
+  return createPublicKey(loadInstallationPrivateKey(privateKey))
+    .export({ format: 'der', type: 'spki' })
+    .toString('base64');
 }
 
 /** A fresh installation key pair: the private key as PKCS#8 PEM and the matching `ipk` claim. */

@@ -1,8 +1,21 @@
 // bench/flame.ts turns a .cpuprofile into the call tree bench:profile prints and draws: merged,
 // pruned and rendered from a profile small enough to check by hand.
-import { flameSvg, mergeProfile, pruneTree, renderTree, type CpuProfile, type FlameFrame } from '../../bench/flame.js';
+import {
+  flameSvg,
+  mergeProfile,
+  pruneTree,
+  renderTree,
+  type CpuProfile,
+  type FlameFrame,
+} from '../../bench/flame.js';
 
-const frame = (id: number, functionName: string, url: string, lineNumber: number, children?: number[]) => ({
+const frame = (
+  id: number,
+  functionName: string,
+  url: string,
+  lineNumber: number,
+  children?: number[],
+) => ({
   id,
   callFrame: { functionName, url, lineNumber },
   ...(children === undefined ? {} : { children }),
@@ -38,26 +51,54 @@ describe('the flame graph of bench:profile', () => {
       'all',
       700,
       [
-        ['main', 650, [['work', 300, []], ['hash', 300, [['digest', 300, []]]], ['tiny', 10, []]]],
+        [
+          'main',
+          650,
+          [
+            ['work', 300, []],
+            ['hash', 300, [['digest', 300, []]]],
+            ['tiny', 10, []],
+          ],
+        ],
         ['(garbage collector)', 50, []],
       ],
     ]);
     const main = tree.children[0]!;
     expect([main.file, main.self, main.area]).toEqual(['pkg/lib.js:1', 40, 'pkg']);
-    expect([main.children[2]!.file, main.children[2]!.area]).toEqual(['dist/esm/tiny.js:5', 'nestjs-approov']);
+    expect([main.children[2]!.file, main.children[2]!.area]).toEqual([
+      'dist/esm/tiny.js:5',
+      'nestjs-approov',
+    ]);
   });
 
   it('prunes frames under the threshold and counts depth in forks, not frames', () => {
-    expect(shape(pruneTree(tree, 100, 14))).toEqual(['all', 700, [['main', 650, [['work', 300, []], ['hash', 300, [['digest', 300, []]]]]]]]);
+    expect(shape(pruneTree(tree, 100, 14))).toEqual([
+      'all',
+      700,
+      [
+        [
+          'main',
+          650,
+          [
+            ['work', 300, []],
+            ['hash', 300, [['digest', 300, []]]],
+          ],
+        ],
+      ],
+    ]);
     // all -> main is a fork (main, gc); main -> work/hash the second: a cap of one cuts main's children.
     const capped = pruneTree(tree, 0, 1);
     expect(capped.children[0]!.children).toEqual([]);
     expect(capped.children[0]!.truncated).toBe(true);
     // hash -> digest is a chain, not a fork: a cap of two keeps it.
-    expect(shape(pruneTree(tree, 100, 2).children[0]!.children[1]!)).toEqual(['hash', 300, [['digest', 300, []]]]);
+    expect(shape(pruneTree(tree, 100, 2).children[0]!.children[1]!)).toEqual([
+      'hash',
+      300,
+      [['digest', 300, []]],
+    ]);
   });
 
-  it('prints one frame a line with its share, self share and us per request; a lone child stays at its parent\'s indent', () => {
+  it("prints one frame a line with its share, self share and us per request; a lone child stays at its parent's indent", () => {
     expect(renderTree(pruneTree(tree, 100, 14), 10).split('\n')).toEqual([
       ' share    self   us/req  frame',
       '100.0%    0.0%     70.0  all',
@@ -75,7 +116,9 @@ describe('the flame graph of bench:profile', () => {
     expect(svg).toContain('fastify &lt;test&gt; &amp; co');
     // all, main, work, hash, digest, gc: tiny (10 of 700) is under 5%.
     expect(svg.match(/<rect x=/g)).toHaveLength(6);
-    expect(svg).toContain('<title>hash node:crypto:170\n42.86% of busy time, 30.00 us/req (self 0.00%), node core</title>');
+    expect(svg).toContain(
+      '<title>hash node:crypto:170\n42.86% of busy time, 30.00 us/req (self 0.00%), node core</title>',
+    );
     expect(svg).not.toContain('tiny');
   });
 });

@@ -3,11 +3,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseApproovSecrets } from '../../src/core/token/secret.js';
 import { verifyApproovToken } from '../../src/core/token/verify-token.js';
-import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+import {
+  approovBindingHash,
+  createApproovSecret,
+  createApproovToken,
+} from 'nestjs-approov/testing';
 
 // Spawns the built CLI (the package's "bin") as a user would run it.
 const ROOT = new URL('../../', import.meta.url);
-const BIN = (JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }).bin['nestjs-approov']!;
+const BIN = (
+  JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }
+).bin['nestjs-approov']!;
 const CLI = fileURLToPath(new URL(BIN, ROOT));
 const SECRET = createApproovSecret();
 const keys = parseApproovSecrets({ value: SECRET, setting: 'test' });
@@ -20,17 +26,26 @@ interface Run {
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'NODE_OPTIONS']) delete base[name];
+  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'NODE_OPTIONS'])
+    delete base[name];
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, timeout: 15_000 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { env: { ...base, ...env }, timeout: 15_000 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
 const payloadOf = (token: string): Record<string, unknown> =>
-  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 
 /** A usage error: exit code 2, a one-line message and a pointer to --help on stderr, no stack trace. */
 function expectUsageError(run: Run, message: RegExp, help = 'nestjs-approov'): void {
@@ -50,7 +65,10 @@ beforeAll(() => {
 
 describe('nestjs-approov piped into a reader that closes early (like | head -1)', () => {
   it('ends quietly with exit 0, no EPIPE stack trace', async () => {
-    const child = spawn(process.execPath, [CLI, 'sign', '--new-key'], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 15_000 });
+    const child = spawn(process.execPath, [CLI, 'sign', '--new-key'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15_000,
+    });
     child.stdout.destroy(); // the reader is gone before the CLI writes its first line
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -69,7 +87,8 @@ describe('nestjs-approov (no command)', () => {
   it('prints the usage on stdout for --help and exits 0', async () => {
     const run = await cli(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['secret', 'token', 'check', 'sign']) expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    for (const command of ['secret', 'token', 'check', 'sign'])
+      expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
   });
 
   it('prints the package version for --version', async () => {
@@ -82,13 +101,16 @@ describe('nestjs-approov (no command)', () => {
     expectUsageError(await cli(['mint']), /unknown command "mint"/);
   });
 
-  it.each(['secret', 'token', 'check', 'sign'])('prints the help of %p for "<command> --help" and for "help <command>"', async (command) => {
-    const viaFlag = await cli([command, '--help']);
-    const viaHelp = await cli(['help', command]);
-    expect(viaFlag.code).toBe(0);
-    expect(viaFlag.stdout).toContain(`Usage: nestjs-approov ${command}`);
-    expect(viaHelp.stdout).toBe(viaFlag.stdout);
-  });
+  it.each(['secret', 'token', 'check', 'sign'])(
+    'prints the help of %p for "<command> --help" and for "help <command>"',
+    async (command) => {
+      const viaFlag = await cli([command, '--help']);
+      const viaHelp = await cli(['help', command]);
+      expect(viaFlag.code).toBe(0);
+      expect(viaFlag.stdout).toContain(`Usage: nestjs-approov ${command}`);
+      expect(viaHelp.stdout).toBe(viaFlag.stdout);
+    },
+  );
 });
 
 describe('nestjs-approov secret', () => {
@@ -102,7 +124,11 @@ describe('nestjs-approov secret', () => {
   });
 
   it('refuses arguments', async () => {
-    expectUsageError(await cli(['secret', 'extra']), /Unexpected argument 'extra'/, 'nestjs-approov secret');
+    expectUsageError(
+      await cli(['secret', 'extra']),
+      /Unexpected argument 'extra'/,
+      'nestjs-approov secret',
+    );
   });
 });
 
@@ -122,7 +148,9 @@ describe('nestjs-approov token', () => {
 
   it('takes the secret from APPROOV_BASE64_SECRET, then APPROOV_BASE64URL_SECRET', async () => {
     const fromStandard = await cli(['token'], { APPROOV_BASE64_SECRET: SECRET });
-    const fromUrl = await cli(['token'], { APPROOV_BASE64URL_SECRET: Buffer.from(SECRET, 'base64').toString('base64url') });
+    const fromUrl = await cli(['token'], {
+      APPROOV_BASE64URL_SECRET: Buffer.from(SECRET, 'base64').toString('base64url'),
+    });
     for (const run of [fromStandard, fromUrl]) {
       expect(run.code).toBe(0);
       expect(verifyApproovToken(run.stdout.trim(), keys, Date.now() / 1000).ok).toBe(true);
@@ -131,16 +159,26 @@ describe('nestjs-approov token', () => {
 
   it('sets exp from --exp, and makes an expired token with a negative one', async () => {
     const before = Math.floor(Date.now() / 1000);
-    const long = payloadOf((await cli(['token', '--secret', SECRET, '--exp', '3600'])).stdout.trim());
+    const long = payloadOf(
+      (await cli(['token', '--secret', SECRET, '--exp', '3600'])).stdout.trim(),
+    );
     expect(long.exp).toBeGreaterThanOrEqual(before + 3600);
     const expired = (await cli(['token', '--secret', SECRET, '--exp=-60'])).stdout.trim();
-    expect(verifyApproovToken(expired, keys, Date.now() / 1000)).toEqual({ ok: false, code: 'token_expired' });
+    expect(verifyApproovToken(expired, keys, Date.now() / 1000)).toEqual({
+      ok: false,
+      code: 'token_expired',
+    });
   });
 
   it('leaves exp out with --no-exp', async () => {
-    const token = (await cli(['token', '--secret', SECRET, '--no-exp', '--claim', 'did=x'])).stdout.trim();
+    const token = (
+      await cli(['token', '--secret', SECRET, '--no-exp', '--claim', 'did=x'])
+    ).stdout.trim();
     expect(payloadOf(token)).toEqual({ did: 'x' });
-    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({ ok: false, code: 'token_missing_expiration' });
+    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({
+      ok: false,
+      code: 'token_missing_expiration',
+    });
   });
 
   it('adds --claim values, parsed as JSON when they parse and kept as strings otherwise', async () => {
@@ -162,11 +200,20 @@ describe('nestjs-approov token', () => {
       'empty=',
     ]);
     expect(run.code).toBe(0);
-    expect(payloadOf(run.stdout.trim())).toMatchObject({ did: 'device-1', n: 5, flag: true, aud: ['a', 'b'], eq: 'a=b', empty: '' });
+    expect(payloadOf(run.stdout.trim())).toMatchObject({
+      did: 'device-1',
+      n: 5,
+      flag: true,
+      aud: ['a', 'b'],
+      eq: 'a=b',
+      empty: '',
+    });
   });
 
   it('concatenates repeated --bind values in order into pay', async () => {
-    const token = (await cli(['token', '--secret', SECRET, '--bind', 'Bearer abc', '--bind', 'session-1'])).stdout.trim();
+    const token = (
+      await cli(['token', '--secret', SECRET, '--bind', 'Bearer abc', '--bind', 'session-1'])
+    ).stdout.trim();
     expect(payloadOf(token).pay).toBe(approovBindingHash('Bearer abc', 'session-1'));
   });
 
@@ -185,14 +232,30 @@ describe('nestjs-approov token', () => {
   });
 
   it('explains a missing secret', async () => {
-    expectUsageError(await cli(['token']), /give --secret <base64> or set APPROOV_BASE64_SECRET/, 'nestjs-approov token');
+    expectUsageError(
+      await cli(['token']),
+      /give --secret <base64> or set APPROOV_BASE64_SECRET/,
+      'nestjs-approov token',
+    );
   });
 
   it.each([
     ['a short secret', Buffer.alloc(16, 1).toString('base64'), /--secret decodes to 16 bytes/],
-    ['a secret that is not base64', 'not-a-secret!', /--secret is not canonical base64 or base64url/],
-    ['a secret with a space', `${SECRET.slice(0, 40)} ${SECRET.slice(40)}`, /--secret contains whitespace/],
-    ['the quickstart placeholder', 'approov_base64_secret_here', /--secret is still the quickstart placeholder/],
+    [
+      'a secret that is not base64',
+      'not-a-secret!',
+      /--secret is not canonical base64 or base64url/,
+    ],
+    [
+      'a secret with a space',
+      `${SECRET.slice(0, 40)} ${SECRET.slice(40)}`,
+      /--secret contains whitespace/,
+    ],
+    [
+      'the quickstart placeholder',
+      'approov_base64_secret_here',
+      /--secret is still the quickstart placeholder/,
+    ],
   ])('refuses %s without echoing it', async (_, secret, message) => {
     const run = await cli(['token', '--secret', secret]);
     expectUsageError(run, message, 'nestjs-approov token');
@@ -200,7 +263,11 @@ describe('nestjs-approov token', () => {
   });
 
   it('names the environment variable when its secret is bad', async () => {
-    expectUsageError(await cli(['token'], { APPROOV_BASE64_SECRET: 'abc' }), /APPROOV_BASE64_SECRET/, 'nestjs-approov token');
+    expectUsageError(
+      await cli(['token'], { APPROOV_BASE64_SECRET: 'abc' }),
+      /APPROOV_BASE64_SECRET/,
+      'nestjs-approov token',
+    );
   });
 
   it.each([
@@ -213,7 +280,11 @@ describe('nestjs-approov token', () => {
     [['--bind'], /argument missing/],
     [['--unknown'], /Unknown option '--unknown'/],
   ])('refuses %j with a clear message', async (args, message) => {
-    expectUsageError(await cli(['token', '--secret', SECRET, ...args]), message, 'nestjs-approov token');
+    expectUsageError(
+      await cli(['token', '--secret', SECRET, ...args]),
+      message,
+      'nestjs-approov token',
+    );
   });
 });
 
@@ -230,10 +301,22 @@ describe('nestjs-approov check', () => {
 
   it.each([
     ['an expired token', createApproovToken({ secret: SECRET, expiresIn: -60 }), 'token_expired'],
-    ['a token of another secret', createApproovToken({ secret: createApproovSecret() }), 'token_signature_invalid'],
-    ['a token without exp', createApproovToken({ secret: SECRET, claims: { exp: undefined } }), 'token_missing_expiration'],
+    [
+      'a token of another secret',
+      createApproovToken({ secret: createApproovSecret() }),
+      'token_signature_invalid',
+    ],
+    [
+      'a token without exp',
+      createApproovToken({ secret: SECRET, claims: { exp: undefined } }),
+      'token_missing_expiration',
+    ],
     ['an SDK status string', 'NO_NETWORK', 'token_malformed'],
-    ['an HS512 token', createApproovToken({ secret: SECRET, header: { alg: 'HS512' } }), 'token_algorithm_not_allowed'],
+    [
+      'an HS512 token',
+      createApproovToken({ secret: SECRET, header: { alg: 'HS512' } }),
+      'token_algorithm_not_allowed',
+    ],
   ])('rejects %s with its failure code and exit code 1', async (_, token, code) => {
     const run = await cli(['check', '--secret', SECRET, token]);
     expect(run.code).toBe(1);
@@ -241,23 +324,42 @@ describe('nestjs-approov check', () => {
   });
 
   it('marks the claims of a rejected token as not trusted', async () => {
-    const run = await cli(['check', '--secret', SECRET, createApproovToken({ secret: createApproovSecret(), claims: { did: 'x' } })]);
+    const run = await cli([
+      'check',
+      '--secret',
+      SECRET,
+      createApproovToken({ secret: createApproovSecret(), claims: { did: 'x' } }),
+    ]);
     expect(run.stdout).toMatch(/^claims \(not trusted: the token is rejected\): \{/m);
   });
 
   it('takes the secret from APPROOV_BASE64_SECRET', async () => {
-    const run = await cli(['check', createApproovToken({ secret: SECRET })], { APPROOV_BASE64_SECRET: SECRET });
+    const run = await cli(['check', createApproovToken({ secret: SECRET })], {
+      APPROOV_BASE64_SECRET: SECRET,
+    });
     expect(run.code).toBe(0);
   });
 
   it('points at --bind when a bound token is checked without it', async () => {
-    const run = await cli(['check', '--secret', SECRET, createApproovToken({ secret: SECRET, bind: 'v' })]);
+    const run = await cli([
+      'check',
+      '--secret',
+      SECRET,
+      createApproovToken({ secret: SECRET, bind: 'v' }),
+    ]);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('give --bind <value> to check it too');
   });
 
   it('rejects a token without pay when --bind is given', async () => {
-    const run = await cli(['check', '--secret', SECRET, createApproovToken({ secret: SECRET }), '--bind', 'a']);
+    const run = await cli([
+      'check',
+      '--secret',
+      SECRET,
+      createApproovToken({ secret: SECRET }),
+      '--bind',
+      'a',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^verdict: rejected \(missing_binding_claim\)$/m);
   });
@@ -267,11 +369,19 @@ describe('nestjs-approov check', () => {
     [['one', 'two'], /give exactly one token/],
     [['--bogus', 'x'], /Unknown option '--bogus'/],
   ])('refuses %j with a clear message', async (args, message) => {
-    expectUsageError(await cli(['check', '--secret', SECRET, ...args]), message, 'nestjs-approov check');
+    expectUsageError(
+      await cli(['check', '--secret', SECRET, ...args]),
+      message,
+      'nestjs-approov check',
+    );
   });
 
   it('explains a missing secret', async () => {
-    expectUsageError(await cli(['check', 'x.y.z']), /give --secret <base64> or set APPROOV_BASE64_SECRET/, 'nestjs-approov check');
+    expectUsageError(
+      await cli(['check', 'x.y.z']),
+      /give --secret <base64> or set APPROOV_BASE64_SECRET/,
+      'nestjs-approov check',
+    );
   });
 });
 
@@ -297,7 +407,13 @@ describe('token --bind and check --bind together', () => {
     [['a', 'c'], 'another second value'],
     [['a', 'b', 'c'], 'an extra value'],
   ])('fails with %j (%s)', async (values) => {
-    const run = await cli(['check', '--secret', SECRET, token, ...values.flatMap((value) => ['--bind', value])]);
+    const run = await cli([
+      'check',
+      '--secret',
+      SECRET,
+      token,
+      ...values.flatMap((value) => ['--bind', value]),
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^verdict: rejected \(binding_mismatch\)$/m);
   });

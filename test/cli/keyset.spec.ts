@@ -10,7 +10,9 @@ import { resolveApproovConfig } from '../../src/core/approov-config.js';
 
 // `nestjs-approov keyset` and `token --alg`, spawned from the build, checked by the module's own keyset path.
 const ROOT = new URL('../../', import.meta.url);
-const BIN = (JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }).bin['nestjs-approov']!;
+const BIN = (
+  JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }
+).bin['nestjs-approov']!;
 const CLI = fileURLToPath(new URL(BIN, ROOT));
 
 interface Run {
@@ -21,11 +23,21 @@ interface Run {
 
 function cli(args: string[], cwd: string): Promise<Run> {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'NODE_OPTIONS']) delete env[name];
+  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'NODE_OPTIONS'])
+    delete env[name];
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd, env, timeout: 15_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd, env, timeout: 15_000 },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1,
+          stdout,
+          stderr,
+        });
+      },
+    );
   });
 }
 
@@ -33,7 +45,13 @@ function cli(args: string[], cwd: string): Promise<Run> {
 async function verifyWithJwksFile(path: string, token: string) {
   const server = createServer((_request, response) => response.end(readFileSync(path)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const config = resolveApproovConfig({ jwksUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`, algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'] }, {});
+  const config = resolveApproovConfig(
+    {
+      jwksUri: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`,
+      algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+    },
+    {},
+  );
   try {
     expect(await config.keyset!.start()).toBe(true);
     return new ApproovVerifier(config.verifier).verifyToken(token);
@@ -50,32 +68,66 @@ describe('nestjs-approov keyset and token --alg', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(['ES256', 'RS256', 'PS256', 'EdDSA'])('makes a %s key pair whose tokens the module accepts', async (alg) => {
-    const made = await cli(['keyset', '--alg', alg, '--kid', 'k1'], dir);
-    expect(made.code).toBe(0);
-    expect(made.stdout).toContain('kid: k1');
-    expect(statSync(join(dir, 'approov-keyset-k1.pem')).mode & 0o777).toBe(0o600);
-    const jwks = JSON.parse(readFileSync(join(dir, 'jwks.json'), 'utf8')) as { keys: Array<Record<string, unknown>> };
-    expect(jwks.keys).toEqual([expect.objectContaining({ kid: 'k1', alg, use: 'sig' })]);
-    expect(jwks.keys[0]).not.toHaveProperty('d');
+  it.each(['ES256', 'RS256', 'PS256', 'EdDSA'])(
+    'makes a %s key pair whose tokens the module accepts',
+    async (alg) => {
+      const made = await cli(['keyset', '--alg', alg, '--kid', 'k1'], dir);
+      expect(made.code).toBe(0);
+      expect(made.stdout).toContain('kid: k1');
+      expect(statSync(join(dir, 'approov-keyset-k1.pem')).mode & 0o777).toBe(0o600);
+      const jwks = JSON.parse(readFileSync(join(dir, 'jwks.json'), 'utf8')) as {
+        keys: Array<Record<string, unknown>>;
+      };
+      expect(jwks.keys).toEqual([expect.objectContaining({ kid: 'k1', alg, use: 'sig' })]);
+      expect(jwks.keys[0]).not.toHaveProperty('d');
 
-    const minted = await cli(['token', '--alg', alg, '--key', 'approov-keyset-k1.pem', '--kid', 'k1', '--claim', 'did=d1'], dir);
-    expect(minted.code).toBe(0);
-    expect(await verifyWithJwksFile(join(dir, 'jwks.json'), minted.stdout.trim())).toMatchObject({ ok: true, claims: { did: 'd1' } });
+      const minted = await cli(
+        [
+          'token',
+          '--alg',
+          alg,
+          '--key',
+          'approov-keyset-k1.pem',
+          '--kid',
+          'k1',
+          '--claim',
+          'did=d1',
+        ],
+        dir,
+      );
+      expect(minted.code).toBe(0);
+      expect(await verifyWithJwksFile(join(dir, 'jwks.json'), minted.stdout.trim())).toMatchObject({
+        ok: true,
+        claims: { did: 'd1' },
+      });
 
-    const invalid = await cli(['token', '--alg', alg, '--key', 'approov-keyset-k1.pem', '--kid', 'k1', '--invalid'], dir);
-    expect(await verifyWithJwksFile(join(dir, 'jwks.json'), invalid.stdout.trim())).toEqual({ ok: false, code: 'token_signature_invalid' });
-  });
+      const invalid = await cli(
+        ['token', '--alg', alg, '--key', 'approov-keyset-k1.pem', '--kid', 'k1', '--invalid'],
+        dir,
+      );
+      expect(await verifyWithJwksFile(join(dir, 'jwks.json'), invalid.stdout.trim())).toEqual({
+        ok: false,
+        code: 'token_signature_invalid',
+      });
+    },
+  );
 
   it('adds a second key to an existing JWKS, with the RFC 7638 thumbprint as default kid, and signs with it', async () => {
     await cli(['keyset', '--kid', 'old'], dir);
     const made = await cli(['keyset', '--alg', 'RS256'], dir);
     const kid = /kid: (\S+)/.exec(made.stdout)![1]!;
     expect(kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const jwks = JSON.parse(readFileSync(join(dir, 'jwks.json'), 'utf8')) as { keys: Array<{ kid: string }> };
+    const jwks = JSON.parse(readFileSync(join(dir, 'jwks.json'), 'utf8')) as {
+      keys: Array<{ kid: string }>;
+    };
     expect(jwks.keys.map((key) => key.kid)).toEqual(['old', kid]);
-    const minted = await cli(['token', '--alg', 'RS256', '--key', `approov-keyset-${kid}.pem`], dir);
-    expect(await verifyWithJwksFile(join(dir, 'jwks.json'), minted.stdout.trim())).toMatchObject({ ok: true });
+    const minted = await cli(
+      ['token', '--alg', 'RS256', '--key', `approov-keyset-${kid}.pem`],
+      dir,
+    );
+    expect(await verifyWithJwksFile(join(dir, 'jwks.json'), minted.stdout.trim())).toMatchObject({
+      ok: true,
+    });
   });
 
   it.each([
@@ -93,6 +145,8 @@ describe('nestjs-approov keyset and token --alg', () => {
   it('refuses to overwrite a private key, and a key with an RSA key file signing ES256', async () => {
     await cli(['keyset', '--alg', 'RS256', '--kid', 'r'], dir);
     expect((await cli(['keyset', '--kid', 'r'], dir)).stderr).toMatch(/exists/);
-    expect((await cli(['token', '--alg', 'ES256', '--key', 'approov-keyset-r.pem'], dir)).stderr).toMatch(/rsa key: it cannot sign ES256/);
+    expect(
+      (await cli(['token', '--alg', 'ES256', '--key', 'approov-keyset-r.pem'], dir)).stderr,
+    ).toMatch(/rsa key: it cannot sign ES256/);
   });
 });

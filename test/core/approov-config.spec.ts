@@ -13,7 +13,8 @@ import { MAX_MAX_BODY_BYTES } from '../../src/core/http/raw-body.js';
 
 const SECRET = randomBytes(32).toString('base64');
 const NO_ENV = {};
-const resolve = (options: ApproovCoreOptions) => resolveApproovConfig({ secret: SECRET, ...options }, NO_ENV);
+const resolve = (options: ApproovCoreOptions) =>
+  resolveApproovConfig({ secret: SECRET, ...options }, NO_ENV);
 
 function expectOptionRefused(options: ApproovCoreOptions, option: string): void {
   let caught: unknown;
@@ -52,7 +53,9 @@ describe('resolveApproovConfig: defaults', () => {
 
   it('builds one key per secret', () => {
     expect(config.verifier.keys).toHaveLength(1);
-    expect(resolve({ secret: [SECRET, randomBytes(40).toString('base64url')] }).verifier.keys).toHaveLength(2);
+    expect(
+      resolve({ secret: [SECRET, randomBytes(40).toString('base64url')] }).verifier.keys,
+    ).toHaveLength(2);
   });
 });
 
@@ -62,7 +65,10 @@ describe('resolveApproovConfig: accepted values', () => {
   });
 
   it('keeps binding headers in order, lower-cased', () => {
-    expect(resolve({ bindingHeaders: ['Authorization', 'SessionId'] }).bindingHeaders).toEqual(['authorization', 'sessionid']);
+    expect(resolve({ bindingHeaders: ['Authorization', 'SessionId'] }).bindingHeaders).toEqual([
+      'authorization',
+      'sessionid',
+    ]);
   });
 
   it('accepts monitor mode', () => {
@@ -74,13 +80,17 @@ describe('resolveApproovConfig: accepted values', () => {
   });
 
   it('accepts issuer and audience as a string or a list', () => {
-    expect(resolve({ issuer: 'a', audience: ['b', 'c'] }).verifier).toMatchObject({ issuer: 'a', audience: ['b', 'c'] });
+    expect(resolve({ issuer: 'a', audience: ['b', 'c'] }).verifier).toMatchObject({
+      issuer: 'a',
+      audience: ['b', 'c'],
+    });
   });
 
   it('accepts allowMissingBindingClaim and an onFailure function', () => {
-    expect(resolve({ allowMissingBindingClaim: true, onFailure: () => undefined }).verifier.allowMissingBindingClaim).toBe(
-      true,
-    );
+    expect(
+      resolve({ allowMissingBindingClaim: true, onFailure: () => undefined }).verifier
+        .allowMissingBindingClaim,
+    ).toBe(true);
   });
 });
 
@@ -136,6 +146,8 @@ describe('resolveApproovConfig: refused values name their option', () => {
   });
 
   it('checks the secret first: a bad secret is reported even when other options are bad too', () => {
-    expect(() => resolveApproovConfig({ header: '', mode: 'x' }, NO_ENV)).toThrow(/APPROOV_BASE64_SECRET/);
+    expect(() => resolveApproovConfig({ header: '', mode: 'x' }, NO_ENV)).toThrow(
+      /APPROOV_BASE64_SECRET/,
+    );
   });
 });

@@ -1,4 +1,8 @@
-import { REJECT_LOG_FULL_LINES_PER_INTERVAL as FULL, RejectLogThrottle, type RejectLogTimers } from '../../src/core/reject-log.js';
+import {
+  REJECT_LOG_FULL_LINES_PER_INTERVAL as FULL,
+  RejectLogThrottle,
+  type RejectLogTimers,
+} from '../../src/core/reject-log.js';
 import { resolveApproovConfig } from '../../src/core/approov-config.js';
 import type { ApproovFailureCode } from '../../src/core/failure.js';
 
@@ -31,7 +35,12 @@ function manualTimers(): RejectLogTimers & { advance(ms: number): void; pending(
 function throttle(mode: 'summary' | 'every' = 'summary', intervalSec = 10) {
   const timers = manualTimers();
   const summaries: { code: ApproovFailureCode; count: number; elapsedSec: number }[] = [];
-  const log = new RejectLogThrottle(mode, intervalSec, (code, count, elapsedSec) => summaries.push({ code, count, elapsedSec }), timers);
+  const log = new RejectLogThrottle(
+    mode,
+    intervalSec,
+    (code, count, elapsedSec) => summaries.push({ code, count, elapsedSec }),
+    timers,
+  );
   return { log, timers, summaries };
 }
 
@@ -132,9 +141,18 @@ describe('the rejectLog option', () => {
   const secret = Buffer.alloc(32, 7).toString('base64');
 
   it("defaults to summary lines every 10 s, and accepts 'every' and another interval", () => {
-    expect(resolveApproovConfig({ secret }).rejectLog).toEqual({ mode: 'summary', intervalSec: 10 });
-    expect(resolveApproovConfig({ secret, rejectLog: { mode: 'every' } }).rejectLog).toEqual({ mode: 'every', intervalSec: 10 });
-    expect(resolveApproovConfig({ secret, rejectLog: { intervalSec: 60 } }).rejectLog).toEqual({ mode: 'summary', intervalSec: 60 });
+    expect(resolveApproovConfig({ secret }).rejectLog).toEqual({
+      mode: 'summary',
+      intervalSec: 10,
+    });
+    expect(resolveApproovConfig({ secret, rejectLog: { mode: 'every' } }).rejectLog).toEqual({
+      mode: 'every',
+      intervalSec: 10,
+    });
+    expect(resolveApproovConfig({ secret, rejectLog: { intervalSec: 60 } }).rejectLog).toEqual({
+      mode: 'summary',
+      intervalSec: 60,
+    });
   });
 
   it.each([

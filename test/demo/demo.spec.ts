@@ -17,9 +17,18 @@ function runDemo(args: string[]): Promise<{ code: number; stdout: string; stderr
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.NODE_OPTIONS;
   return new Promise((resolve) => {
-    execFile(process.execPath, ['scripts/demo.mjs', ...args], { cwd: REPO_ROOT, env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['scripts/demo.mjs', ...args],
+      { cwd: REPO_ROOT, env, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1,
+          stdout,
+          stderr,
+        });
+      },
+    );
   });
 }
 
@@ -32,7 +41,14 @@ function tableRows(stdout: string): Row[] {
   for (const line of lines.slice(rule + 1)) {
     if (line.trim() === '') break;
     const [route, name, expected, actual, match, reason = ''] = line.split(/ {2,}/);
-    rows.push({ route: route!, name: name!, expected: expected!, actual: actual!, match: match!, reason });
+    rows.push({
+      route: route!,
+      name: name!,
+      expected: expected!,
+      actual: actual!,
+      match: match!,
+      reason,
+    });
   }
   return rows;
 }
@@ -55,7 +71,9 @@ describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', 
   });
 
   it('labels the secret it generated as a demo secret', () => {
-    expect(run.stdout).toMatch(/^DEMO secret \(random, for this run only[^\n]*\n {2}export DEMO_SECRET=[A-Za-z0-9+/]{86}==$/m);
+    expect(run.stdout).toMatch(
+      /^DEMO secret \(random, for this run only[^\n]*\n {2}export DEMO_SECRET=[A-Za-z0-9+/]{86}==$/m,
+    );
   });
 
   it('prints one matching row per case, expected status equal to actual', () => {
@@ -80,7 +98,9 @@ describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', 
     ['/message-signing', 'signed request', '200'],
     ['/message-signing', 'the same signed request, replayed', '401'],
   ])('tours %s: %s (%s)', (route, name, status) => {
-    expect(rows).toContainEqual(expect.objectContaining({ route, name, expected: status, actual: status }));
+    expect(rows).toContainEqual(
+      expect.objectContaining({ route, name, expected: status, actual: status }),
+    );
   });
 
   it("shows each reject's reason code, read from the server log", () => {
@@ -88,13 +108,18 @@ describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', 
     expect(rejects.length).toBeGreaterThan(0);
     for (const row of rejects) expect(APPROOV_FAILURE_CODES).toContain(row.reason);
     expect(rows.find((row) => row.name === 'expired token')?.reason).toBe('token_expired');
-    expect(rows.find((row) => row.name === 'double-bound token, wrong order')?.reason).toBe('binding_mismatch');
-    expect(rows.find((row) => row.name === 'the same signed request, replayed')?.reason).toBe('message_signature_replayed');
+    expect(rows.find((row) => row.name === 'double-bound token, wrong order')?.reason).toBe(
+      'binding_mismatch',
+    );
+    expect(rows.find((row) => row.name === 'the same signed request, replayed')?.reason).toBe(
+      'message_signature_replayed',
+    );
   });
 
   it('tours keyset tokens on a JWKS it serves itself: ES256, RS256, rotation, unknown kid, wrong iss', () => {
     const keyset = (name: string) => rows.find((row) => row.name === `keyset: ${name}`);
-    for (const name of ['ES256 token', 'RS256 token', 'rotation, new key published']) expect(keyset(name)?.actual).toBe('200');
+    for (const name of ['ES256 token', 'RS256 token', 'rotation, new key published'])
+      expect(keyset(name)?.actual).toBe('200');
     expect(keyset('unknown kid')).toMatchObject({ actual: '401', reason: 'unknown_key_id' });
     expect(keyset('wrong iss')).toMatchObject({ actual: '401', reason: 'token_issuer_invalid' });
   });
@@ -110,7 +135,9 @@ describe('npm run demo -- --once when the sample app cannot start', () => {
   it('exits non-zero with the reason and prints no table', async () => {
     const run = await runDemo(['--once', '--platform', 'koa']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/^demo: the sample app exited with code 1:\nsample-app: cannot start: PLATFORM must be/);
+    expect(run.stderr).toMatch(
+      /^demo: the sample app exited with code 1:\nsample-app: cannot start: PLATFORM must be/,
+    );
     expect(tableRows(run.stdout)).toEqual([]);
     expect(run.stdout).not.toContain('cases matched');
   });

@@ -35,17 +35,22 @@ describe('generated blocks of docs/performance.md', () => {
     expect(blocks).toEqual(['performance:http', 'performance:micro', 'performance:memory', 'soak']);
   });
 
-  it.each(blocks)('%s: one start marker, then one end marker, with a table between them', (block) => {
-    const start = `<!-- ${block}:start -->`;
-    const end = `<!-- ${block}:end -->`;
-    expect([count(page, start), count(page, end)]).toEqual([1, 1]);
-    const content = page.slice(page.indexOf(start) + start.length, page.indexOf(end));
-    expect(content).toMatch(/\n\| .* \|\n\| ---/);
-  });
+  it.each(blocks)(
+    '%s: one start marker, then one end marker, with a table between them',
+    (block) => {
+      const start = `<!-- ${block}:start -->`;
+      const end = `<!-- ${block}:end -->`;
+      expect([count(page, start), count(page, end)]).toEqual([1, 1]);
+      const content = page.slice(page.indexOf(start) + start.length, page.indexOf(end));
+      expect(content).toMatch(/\n\| .* \|\n\| ---/);
+    },
+  );
 
   it('is where the writers write: bench/common.ts and scripts/soak.mjs target docs/performance.md', () => {
     expect(read(BENCH_WRITER)).toMatch(/BENCHMARKS_FILE = join\(ROOT, 'docs', 'performance\.md'\)/);
-    expect(read(SOAK_WRITER)).toMatch(/new URL\('\.\.\/docs\/performance\.md', import\.meta\.url\)/);
+    expect(read(SOAK_WRITER)).toMatch(
+      /new URL\('\.\.\/docs\/performance\.md', import\.meta\.url\)/,
+    );
   });
 
   it('types no measured figure in its prose, outside the generated blocks', () => {

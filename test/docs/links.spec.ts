@@ -37,7 +37,11 @@ function brokenLinks(page: string, markdown = read(page)): BrokenLink[] {
     }
     if (anchor === undefined) continue;
     if (statSync(file).isDirectory() || !file.endsWith('.md')) {
-      broken.push({ page: shown(page), target, why: 'an anchor into something that is not a Markdown page' });
+      broken.push({
+        page: shown(page),
+        target,
+        why: 'an anchor into something that is not a Markdown page',
+      });
     } else if (!headingAnchors(file === page ? markdown : read(file)).has(anchor)) {
       broken.push({ page: shown(page), target, why: `no heading with anchor #${anchor}` });
     }
@@ -81,15 +85,21 @@ describe('GitHub heading anchors', () => {
   it.each([
     ['The CLI: `nestjs-approov`', 'the-cli-nestjs-approov'],
     ['The raw body (`rawBody: true`)', 'the-raw-body-rawbody-true'],
-    ['The verified-token cache: what it does, and does not do', 'the-verified-token-cache-what-it-does-and-does-not-do'],
-    ['Passport: `AuthGuard(\'approov\')`', 'passport-authguardapproov'],
+    [
+      'The verified-token cache: what it does, and does not do',
+      'the-verified-token-cache-what-it-does-and-does-not-do',
+    ],
+    ["Passport: `AuthGuard('approov')`", 'passport-authguardapproov'],
     ['Testing your app: `nestjs-approov/testing`', 'testing-your-app-nestjs-approovtesting'],
   ])('%s -> #%s', (heading, anchor) => {
     expect(githubSlug(heading)).toBe(anchor);
   });
 
   it('numbers repeated headings as GitHub does', () => {
-    expect([...headingAnchors('# Options\n\n## Options\n\n```\n# not a heading\n```\n')]).toEqual(['options', 'options-1']);
+    expect([...headingAnchors('# Options\n\n## Options\n\n```\n# not a heading\n```\n')]).toEqual([
+      'options',
+      'options-1',
+    ]);
   });
 });
 
@@ -105,7 +115,9 @@ describe('the README as the front door', () => {
         .filter((path) => path !== '')
         .map((path) => resolve(ROOT, path)),
     );
-    const unlinked = docsPages().filter((page) => !linked.has(page)).map(shown);
+    const unlinked = docsPages()
+      .filter((page) => !linked.has(page))
+      .map(shown);
     expect(unlinked).toEqual([]);
   });
 

@@ -36,7 +36,8 @@ export function codeBlocks(markdown: string): CodeBlock[] {
     if (open === null) continue;
     const fence = open[1]!;
     const body: string[] = [];
-    for (i++; i < lines.length && !lines[i]!.trimStart().startsWith(fence); i++) body.push(lines[i]!);
+    for (i++; i < lines.length && !lines[i]!.trimStart().startsWith(fence); i++)
+      body.push(lines[i]!);
     blocks.push({ language: open[2]!.toLowerCase(), text: body.join('\n') });
   }
   return blocks;
@@ -49,7 +50,8 @@ function prose(markdown: string): string[] {
   for (const line of markdown.split('\n')) {
     const marker = /^ {0,3}(`{3,}|~{3,})/.exec(line)?.[1];
     if (fence === null && marker !== undefined) fence = marker;
-    else if (fence !== null && marker !== undefined && line.trimStart().startsWith(fence)) fence = null;
+    else if (fence !== null && marker !== undefined && line.trimStart().startsWith(fence))
+      fence = null;
     else if (fence === null) lines.push(line);
   }
   return lines;

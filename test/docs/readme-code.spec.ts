@@ -9,7 +9,8 @@ const APP_DIR = join(ROOT, 'readme-app');
 
 const compilerOptions: ts.CompilerOptions = (() => {
   const configFile = ts.readConfigFile(join(ROOT, 'tsconfig.json'), ts.sys.readFile);
-  if (configFile.error !== undefined) throw new Error(ts.flattenDiagnosticMessageText(configFile.error.messageText, '\n'));
+  if (configFile.error !== undefined)
+    throw new Error(ts.flattenDiagnosticMessageText(configFile.error.messageText, '\n'));
   const parsed = ts.parseJsonConfigFileContent(configFile.config, ts.sys, ROOT);
   return { ...parsed.options, noEmit: true, declaration: false, sourceMap: false };
 })();
@@ -17,9 +18,14 @@ const compilerOptions: ts.CompilerOptions = (() => {
 /** `// name.ts` on a block's first line names the file it is; every README block must have one. */
 function filesOf(markdown: string): Map<string, string> {
   const files = new Map<string, string>();
-  for (const block of codeBlocks(markdown).filter((b) => b.language === 'ts' || b.language === 'typescript')) {
+  for (const block of codeBlocks(markdown).filter(
+    (b) => b.language === 'ts' || b.language === 'typescript',
+  )) {
     const name = /^\/\/ ([\w.-]+\.ts)\s*$/m.exec(block.text.split('\n')[0] ?? '')?.[1];
-    if (name === undefined) throw new Error(`a README TypeScript block does not start with "// <file>.ts":\n${block.text}`);
+    if (name === undefined)
+      throw new Error(
+        `a README TypeScript block does not start with "// <file>.ts":\n${block.text}`,
+      );
     files.set(join(APP_DIR, name), `${block.text}\n`);
   }
   return files;
@@ -34,21 +40,30 @@ function typeCheck(files: ReadonlyMap<string, string>): string[] {
   const { fileExists, readFile, getSourceFile, directoryExists } = host;
   host.fileExists = (file) => files.has(file) || fileExists.call(host, file);
   host.readFile = (file) => files.get(file) ?? readFile.call(host, file);
-  host.directoryExists = (dir) => dir === APP_DIR || (directoryExists?.call(host, dir) ?? ts.sys.directoryExists(dir));
+  host.directoryExists = (dir) =>
+    dir === APP_DIR || (directoryExists?.call(host, dir) ?? ts.sys.directoryExists(dir));
   host.getSourceFile = (file, languageVersion, onError, shouldCreate) => {
     const text = files.get(file);
     return text !== undefined
       ? ts.createSourceFile(file, text, languageVersion, true)
       : getSourceFile.call(host, file, languageVersion, onError, shouldCreate);
   };
-  const program = ts.createProgram({ rootNames: [...files.keys()], options: compilerOptions, host, oldProgram: previous });
+  const program = ts.createProgram({
+    rootNames: [...files.keys()],
+    options: compilerOptions,
+    host,
+    oldProgram: previous,
+  });
   previous = program;
   const diagnostics = [
     ...program.getOptionsDiagnostics(),
     ...[...files.keys()].flatMap((file) => {
       const source = program.getSourceFile(file);
       if (source === undefined) throw new Error(`${file} was not compiled`);
-      return [...program.getSyntacticDiagnostics(source), ...program.getSemanticDiagnostics(source)];
+      return [
+        ...program.getSyntacticDiagnostics(source),
+        ...program.getSemanticDiagnostics(source),
+      ];
     }),
   ];
   return diagnostics.map((diagnostic) => {
@@ -77,16 +92,26 @@ describe("the README's TypeScript", () => {
   it('would fail on a stale name or a type-only import used as a value (the check is not vacuous)', () => {
     const controller = join(APP_DIR, 'shapes.controller.ts');
     const stale = new Map(files);
-    stale.set(controller, `${files.get(controller)!}\nimport { ApproovGuardThatDoesNotExist } from 'nestjs-approov';\nvoid ApproovGuardThatDoesNotExist;\n`);
+    stale.set(
+      controller,
+      `${files.get(controller)!}\nimport { ApproovGuardThatDoesNotExist } from 'nestjs-approov';\nvoid ApproovGuardThatDoesNotExist;\n`,
+    );
     const valueImportOfAType = new Map(files);
     valueImportOfAType.set(
       controller,
-      files.get(controller)!.replace(/import type \{ ApproovTokenClaims \} from 'nestjs-approov';\n/, '').replace(
-        "import { ApproovBinding, ApproovClaims, ApproovGuard } from 'nestjs-approov';",
-        "import { ApproovBinding, ApproovClaims, ApproovGuard, ApproovTokenClaims } from 'nestjs-approov';",
-      ),
+      files
+        .get(controller)!
+        .replace(/import type \{ ApproovTokenClaims \} from 'nestjs-approov';\n/, '')
+        .replace(
+          "import { ApproovBinding, ApproovClaims, ApproovGuard } from 'nestjs-approov';",
+          "import { ApproovBinding, ApproovClaims, ApproovGuard, ApproovTokenClaims } from 'nestjs-approov';",
+        ),
     );
-    expect(typeCheck(stale).join('\n')).toMatch(/has no exported member 'ApproovGuardThatDoesNotExist'/);
-    expect(typeCheck(valueImportOfAType).join('\n')).toMatch(/decorated signature must be imported with 'import type'/);
+    expect(typeCheck(stale).join('\n')).toMatch(
+      /has no exported member 'ApproovGuardThatDoesNotExist'/,
+    );
+    expect(typeCheck(valueImportOfAType).join('\n')).toMatch(
+      /decorated signature must be imported with 'import type'/,
+    );
   }, 60_000);
 });

@@ -22,7 +22,9 @@ describe('examples the docs show and a test runs', () => {
     );
     expect(example).toBeDefined();
     expect(spec).toContain(MARKER);
-    expect(from(`\n${example!.text}`, 'describe(')).toBe(spec.slice(spec.indexOf(MARKER) + MARKER.length).trimEnd());
+    expect(from(`\n${example!.text}`, 'describe(')).toBe(
+      spec.slice(spec.indexOf(MARKER) + MARKER.length).trimEnd(),
+    );
   });
 
   it("the README quickstart's controller is the one readme-example.spec.ts serves", () => {

@@ -41,22 +41,38 @@ const LAYER_CROSSING = [
 ];
 
 const FIXTURES: Fixture[] = [
-  { rule: 'no Nest or Passport import in a core feature', path: 'src/core/token/fixture.ts', imports: NEST_AND_NODE, flagged: [1, 2, 3] },
-  { rule: 'no Nest or Passport import at the core root', path: 'src/core/fixture.ts', imports: NEST_AND_NODE, flagged: [1, 2, 3] },
+  {
+    rule: 'no Nest or Passport import in a core feature',
+    path: 'src/core/token/fixture.ts',
+    imports: NEST_AND_NODE,
+    flagged: [1, 2, 3],
+  },
+  {
+    rule: 'no Nest or Passport import at the core root',
+    path: 'src/core/fixture.ts',
+    imports: NEST_AND_NODE,
+    flagged: [1, 2, 3],
+  },
   {
     rule: 'the core root imports nothing outside src/core/',
     path: 'src/core/fixture.ts',
-    imports: ["import { ApproovService } from '../approov.service.js';", "import { systemClock } from './clock.js';"],
+    imports: [
+      "import { ApproovService } from '../approov.service.js';",
+      "import { systemClock } from './clock.js';",
+    ],
     flagged: [1],
   },
   {
     rule: 'a core feature imports nothing outside src/core/',
     path: 'src/core/token/fixture.ts',
-    imports: ["import { nodeRequestOf } from '../../approov-request.js';", "import { createApproovToken } from '../../testing/index.js';"],
+    imports: [
+      "import { nodeRequestOf } from '../../approov-request.js';",
+      "import { createApproovToken } from '../../testing/index.js';",
+    ],
     flagged: [1, 2],
   },
   {
-    rule: "a core feature imports the shared core, its own folder, and only types of another feature",
+    rule: 'a core feature imports the shared core, its own folder, and only types of another feature',
     path: 'src/core/token/fixture.ts',
     imports: [
       "import { readSingleHeader } from '../http/request-headers.js';",
@@ -72,8 +88,18 @@ const FIXTURES: Fixture[] = [
     ],
     flagged: [9, 10],
   },
-  { rule: 'cli/ builds on the core, not on the Nest layer', path: 'src/cli/fixture.ts', imports: LAYER_CROSSING, flagged: [1, 2, 3] },
-  { rule: 'testing/ builds on the core, not on the Nest layer or the CLI', path: 'src/testing/fixture.ts', imports: LAYER_CROSSING, flagged: [1, 2, 3, 5] },
+  {
+    rule: 'cli/ builds on the core, not on the Nest layer',
+    path: 'src/cli/fixture.ts',
+    imports: LAYER_CROSSING,
+    flagged: [1, 2, 3],
+  },
+  {
+    rule: 'testing/ builds on the core, not on the Nest layer or the CLI',
+    path: 'src/testing/fixture.ts',
+    imports: LAYER_CROSSING,
+    flagged: [1, 2, 3, 5],
+  },
   {
     rule: 'the Nest layer builds on the core, not on cli/ or testing/',
     path: 'src/fixture.ts',
@@ -92,9 +118,14 @@ function lintFixtures(): Promise<number[][]> {
       process.execPath,
       ['--input-type=module', '-e', LINT_SCRIPT],
       { cwd: ROOT, timeout: 90_000 },
-      (error, stdout, stderr) => (error === null ? resolve(JSON.parse(stdout) as number[][]) : reject(new Error(stderr))),
+      (error, stdout, stderr) =>
+        error === null ? resolve(JSON.parse(stdout) as number[][]) : reject(new Error(stderr)),
     );
-    child.stdin!.end(JSON.stringify(FIXTURES.map(({ path, imports }) => ({ path, code: `${imports.join('\n')}\n` }))));
+    child.stdin!.end(
+      JSON.stringify(
+        FIXTURES.map(({ path, imports }) => ({ path, code: `${imports.join('\n')}\n` })),
+      ),
+    );
   });
 }
 
@@ -104,7 +135,10 @@ describe('the architecture lint rules', () => {
     flagged = await lintFixtures();
   }, 90_000);
 
-  it.each(FIXTURES.map((fixture, index) => [fixture.rule, index] as const))('%s', (_rule, index) => {
-    expect(flagged[index]).toEqual(FIXTURES[index]!.flagged);
-  });
+  it.each(FIXTURES.map((fixture, index) => [fixture.rule, index] as const))(
+    '%s',
+    (_rule, index) => {
+      expect(flagged[index]).toEqual(FIXTURES[index]!.flagged);
+    },
+  );
 });

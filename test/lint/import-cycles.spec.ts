@@ -10,8 +10,12 @@ describe('the import graph of src/', () => {
 
   it('reads every source file and its relative imports', () => {
     expect(graph.size).toBeGreaterThan(30);
-    expect(graph.get('approov.guard.ts')).toEqual(expect.arrayContaining(['approov.service.ts', 'approov-request.ts']));
-    expect(graph.get('core/token/verifier.ts')).toEqual(expect.arrayContaining(['core/http/request-headers.ts']));
+    expect(graph.get('approov.guard.ts')).toEqual(
+      expect.arrayContaining(['approov.service.ts', 'approov-request.ts']),
+    );
+    expect(graph.get('core/token/verifier.ts')).toEqual(
+      expect.arrayContaining(['core/http/request-headers.ts']),
+    );
   });
 
   it('has no cycle', () => {
@@ -27,7 +31,9 @@ describe('importCycles', () => {
       ['approov-message-signing.ts', ['approov.service.ts', 'core/verify.ts']],
       ['core/verify.ts', []],
     ]);
-    expect(importCycles(tangled)).toEqual([['approov-message-signing.ts', 'approov.service.ts', 'approov-message-signing.ts']]);
+    expect(importCycles(tangled)).toEqual([
+      ['approov-message-signing.ts', 'approov.service.ts', 'approov-message-signing.ts'],
+    ]);
   });
 
   it('finds a longer cycle and ignores a diamond', () => {

@@ -4,14 +4,18 @@ import ts from 'typescript';
 
 /** Relative imports of every .ts file under `root`, type-only ones included, as root-relative paths. */
 export function importGraph(root: string): Map<string, string[]> {
-  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.ts'));
+  const files = readdirSync(root, { recursive: true, encoding: 'utf8' }).filter((name) =>
+    name.endsWith('.ts'),
+  );
   const graph = new Map<string, string[]>();
   for (const file of files) {
     const imported = ts
       .preProcessFile(readFileSync(join(root, file), 'utf8'), true, true)
       .importedFiles.map((entry) => entry.fileName)
       .filter((specifier) => specifier.startsWith('.'))
-      .map((specifier) => relative(root, resolve(root, dirname(file), specifier)).replace(/\.js$/, '.ts'));
+      .map((specifier) =>
+        relative(root, resolve(root, dirname(file), specifier)).replace(/\.js$/, '.ts'),
+      );
     graph.set(file, imported);
   }
   return graph;

@@ -19,8 +19,14 @@ const SESSION = `session-${randomBytes(12).toString('hex')}`;
 const DEVICE = `device-${randomBytes(12).toString('hex')}`;
 const NOW = () => Math.floor(Date.now() / 1000);
 
-const token = (options: { claims?: Record<string, unknown>; bind?: string | string[]; secret?: string } = {}) =>
-  createApproovToken({ secret: options.secret ?? CURRENT_TEXT, claims: options.claims, bind: options.bind });
+const token = (
+  options: { claims?: Record<string, unknown>; bind?: string | string[]; secret?: string } = {},
+) =>
+  createApproovToken({
+    secret: options.secret ?? CURRENT_TEXT,
+    claims: options.claims,
+    bind: options.bind,
+  });
 const raw = (payloadJson: string, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }) =>
   signSegments(jsonSegment(header), rawSegment(payloadJson), CURRENT);
 
@@ -34,7 +40,11 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
   beforeAll(async () => {
     app = await startApp(
       // One line per reject: the suite checks each reject's line.
-      featureAppModule({ secret: [CURRENT_TEXT, NEXT_TEXT], rejectLog: { mode: 'every' }, onFailure: (failure) => failures.push(failure) }),
+      featureAppModule({
+        secret: [CURRENT_TEXT, NEXT_TEXT],
+        rejectLog: { mode: 'every' },
+        onFailure: (failure) => failures.push(failure),
+      }),
       createAdapter,
     );
   });
@@ -42,7 +52,6 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
   beforeEach(() => {
     failures.length = 0;
   });
-
 
   describe('ApproovGuard', () => {
     it('serves an unprotected route without a token', async () => {
@@ -63,46 +72,195 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
     });
 
     it('accepts tokens signed with either of two secrets (rotation) and nothing else', async () => {
-      expect((await app.get('/token-check', { 'Approov-Token': token({ secret: CURRENT_TEXT }) })).status).toBe(200);
-      expect((await app.get('/token-check', { 'Approov-Token': token({ secret: NEXT_TEXT }) })).status).toBe(200);
-      expectReject(await app.get('/token-check', { 'Approov-Token': token({ secret: randomBytes(32).toString('base64') }) }));
+      expect(
+        (await app.get('/token-check', { 'Approov-Token': token({ secret: CURRENT_TEXT }) }))
+          .status,
+      ).toBe(200);
+      expect(
+        (await app.get('/token-check', { 'Approov-Token': token({ secret: NEXT_TEXT }) })).status,
+      ).toBe(200);
+      expectReject(
+        await app.get('/token-check', {
+          'Approov-Token': token({ secret: randomBytes(32).toString('base64') }),
+        }),
+      );
       expect(failures.map((failure) => failure.code)).toEqual(['token_signature_invalid']);
     });
   });
 
   describe('the onFailure code of each reject, and the same 401 for all', () => {
-    const rejects: Array<[string, string, () => ReadonlyArray<readonly [string, string]>, string]> = [
-      ['no token', '/token-check', () => [], 'missing_approov_token'],
-      ['an empty token', '/token-check', () => [['Approov-Token', '']], 'missing_approov_token'],
-      ['two token headers', '/token-check', () => [['Approov-Token', token()], ['Approov-Token', token()]], 'duplicate_approov_token'],
-      ['two tokens joined "a, b"', '/token-check', () => [['Approov-Token', `${token()}, ${token()}`]], 'token_malformed'],
-      ['a token over 4 KiB', '/token-check', () => [['Approov-Token', token({ claims: { f: 'x'.repeat(4096) } })]], 'token_malformed'],
-      ['one segment', '/token-check', () => [['Approov-Token', 'adasdasdsadasd']], 'token_malformed'],
-      ['the SDK status NO_NETWORK', '/token-check', () => [['Approov-Token', 'NO_NETWORK']], 'token_malformed'],
-      ['the SDK status MITM_DETECTED', '/token-check', () => [['Approov-Token', 'MITM_DETECTED']], 'token_malformed'],
-      ['"Bearer <token>"', '/token-check', () => [['Approov-Token', `Bearer ${token()}`]], 'token_malformed'],
-      ['crit in the header', '/token-check', () => [['Approov-Token', signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'HS256', crit: ['exp'] })]], 'token_malformed'],
-      ['alg none', '/token-check', () => [['Approov-Token', signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'none' })]], 'token_algorithm_not_allowed'],
-      ['HS512 with the right secret', '/token-check', () => [['Approov-Token', signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'HS512' }, 'sha512')]], 'token_algorithm_not_allowed'],
-      ['HS384 with the right secret', '/token-check', () => [['Approov-Token', signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'HS384' }, 'sha384')]], 'token_algorithm_not_allowed'],
-      ['another secret', '/token-check', () => [['Approov-Token', signJws({ exp: NOW() + 60 }, randomBytes(64))]], 'token_signature_invalid'],
-      ['the base64 text of the secret as key', '/token-check', () => [['Approov-Token', signJws({ exp: NOW() + 60 }, Buffer.from(CURRENT_TEXT))]], 'token_signature_invalid'],
-      ['an array payload', '/token-check', () => [['Approov-Token', raw(`[{"exp":${NOW() + 60}}]`)]], 'token_claims_invalid'],
-      ['no exp', '/token-check', () => [['Approov-Token', raw('{"did":"x"}')]], 'token_missing_expiration'],
-      ['exp 1e400', '/token-check', () => [['Approov-Token', raw('{"exp":1e400}')]], 'token_claims_invalid'],
-      ['exp as a string', '/token-check', () => [['Approov-Token', raw(`{"exp":"${NOW() + 60}"}`)]], 'token_claims_invalid'],
-      ['an expired token', '/token-check', () => [['Approov-Token', token({ claims: { exp: NOW() - 1 } })]], 'token_expired'],
-      ['nbf in the future', '/token-check', () => [['Approov-Token', token({ claims: { nbf: NOW() + 3600 } })]], 'token_not_yet_valid'],
-      ['a bound route without Authorization', '/binding-only', () => [['Approov-Token', token({ bind: AUTH })]], 'missing_binding_header'],
-      ['a bound route with Authorization twice', '/binding-only', () => [['Approov-Token', token({ bind: AUTH })], ['Authorization', AUTH], ['Authorization', AUTH]], 'missing_binding_header'],
-      ['a bound route with a token without pay', '/binding-only', () => [['Approov-Token', token()], ['Authorization', AUTH]], 'missing_binding_claim'],
-      ['a bound route with another Authorization', '/binding-only', () => [['Approov-Token', token({ bind: AUTH })], ['Authorization', `${AUTH}x`]], 'binding_mismatch'],
-    ];
+    const rejects: Array<[string, string, () => ReadonlyArray<readonly [string, string]>, string]> =
+      [
+        ['no token', '/token-check', () => [], 'missing_approov_token'],
+        ['an empty token', '/token-check', () => [['Approov-Token', '']], 'missing_approov_token'],
+        [
+          'two token headers',
+          '/token-check',
+          () => [
+            ['Approov-Token', token()],
+            ['Approov-Token', token()],
+          ],
+          'duplicate_approov_token',
+        ],
+        [
+          'two tokens joined "a, b"',
+          '/token-check',
+          () => [['Approov-Token', `${token()}, ${token()}`]],
+          'token_malformed',
+        ],
+        [
+          'a token over 4 KiB',
+          '/token-check',
+          () => [['Approov-Token', token({ claims: { f: 'x'.repeat(4096) } })]],
+          'token_malformed',
+        ],
+        [
+          'one segment',
+          '/token-check',
+          () => [['Approov-Token', 'adasdasdsadasd']],
+          'token_malformed',
+        ],
+        [
+          'the SDK status NO_NETWORK',
+          '/token-check',
+          () => [['Approov-Token', 'NO_NETWORK']],
+          'token_malformed',
+        ],
+        [
+          'the SDK status MITM_DETECTED',
+          '/token-check',
+          () => [['Approov-Token', 'MITM_DETECTED']],
+          'token_malformed',
+        ],
+        [
+          '"Bearer <token>"',
+          '/token-check',
+          () => [['Approov-Token', `Bearer ${token()}`]],
+          'token_malformed',
+        ],
+        [
+          'crit in the header',
+          '/token-check',
+          () => [
+            [
+              'Approov-Token',
+              signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'HS256', crit: ['exp'] }),
+            ],
+          ],
+          'token_malformed',
+        ],
+        [
+          'alg none',
+          '/token-check',
+          () => [['Approov-Token', signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'none' })]],
+          'token_algorithm_not_allowed',
+        ],
+        [
+          'HS512 with the right secret',
+          '/token-check',
+          () => [
+            ['Approov-Token', signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'HS512' }, 'sha512')],
+          ],
+          'token_algorithm_not_allowed',
+        ],
+        [
+          'HS384 with the right secret',
+          '/token-check',
+          () => [
+            ['Approov-Token', signJws({ exp: NOW() + 60 }, CURRENT, { alg: 'HS384' }, 'sha384')],
+          ],
+          'token_algorithm_not_allowed',
+        ],
+        [
+          'another secret',
+          '/token-check',
+          () => [['Approov-Token', signJws({ exp: NOW() + 60 }, randomBytes(64))]],
+          'token_signature_invalid',
+        ],
+        [
+          'the base64 text of the secret as key',
+          '/token-check',
+          () => [['Approov-Token', signJws({ exp: NOW() + 60 }, Buffer.from(CURRENT_TEXT))]],
+          'token_signature_invalid',
+        ],
+        [
+          'an array payload',
+          '/token-check',
+          () => [['Approov-Token', raw(`[{"exp":${NOW() + 60}}]`)]],
+          'token_claims_invalid',
+        ],
+        [
+          'no exp',
+          '/token-check',
+          () => [['Approov-Token', raw('{"did":"x"}')]],
+          'token_missing_expiration',
+        ],
+        [
+          'exp 1e400',
+          '/token-check',
+          () => [['Approov-Token', raw('{"exp":1e400}')]],
+          'token_claims_invalid',
+        ],
+        [
+          'exp as a string',
+          '/token-check',
+          () => [['Approov-Token', raw(`{"exp":"${NOW() + 60}"}`)]],
+          'token_claims_invalid',
+        ],
+        [
+          'an expired token',
+          '/token-check',
+          () => [['Approov-Token', token({ claims: { exp: NOW() - 1 } })]],
+          'token_expired',
+        ],
+        [
+          'nbf in the future',
+          '/token-check',
+          () => [['Approov-Token', token({ claims: { nbf: NOW() + 3600 } })]],
+          'token_not_yet_valid',
+        ],
+        [
+          'a bound route without Authorization',
+          '/binding-only',
+          () => [['Approov-Token', token({ bind: AUTH })]],
+          'missing_binding_header',
+        ],
+        [
+          'a bound route with Authorization twice',
+          '/binding-only',
+          () => [
+            ['Approov-Token', token({ bind: AUTH })],
+            ['Authorization', AUTH],
+            ['Authorization', AUTH],
+          ],
+          'missing_binding_header',
+        ],
+        [
+          'a bound route with a token without pay',
+          '/binding-only',
+          () => [
+            ['Approov-Token', token()],
+            ['Authorization', AUTH],
+          ],
+          'missing_binding_claim',
+        ],
+        [
+          'a bound route with another Authorization',
+          '/binding-only',
+          () => [
+            ['Approov-Token', token({ bind: AUTH })],
+            ['Authorization', `${AUTH}x`],
+          ],
+          'binding_mismatch',
+        ],
+      ];
 
     it.each(rejects)('rejects %s on %s as %s', async (_name, path, headers, code) => {
       const response = await app.get(path, [...headers(), ['Approov-TraceID', 'trace-42']]);
       expectReject(response);
-      expect(failures).toEqual([{ code, method: 'GET', path, traceId: 'trace-42', monitored: false }]);
+      expect(failures).toEqual([
+        { code, method: 'GET', path, traceId: 'trace-42', monitored: false },
+      ]);
     });
 
     it('sends the same status, body and headers whatever the reason', async () => {
@@ -146,7 +304,10 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
 
   describe('@ApproovBinding', () => {
     it('serves a binding-only route (no @UseGuards) with a token bound to Authorization', async () => {
-      const response = await app.get('/binding-only', { 'Approov-Token': token({ bind: AUTH }), Authorization: AUTH });
+      const response = await app.get('/binding-only', {
+        'Approov-Token': token({ bind: AUTH }),
+        Authorization: AUTH,
+      });
       expect(response.status).toBe(200);
     });
 
@@ -157,39 +318,101 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
 
     it('binds several headers in the declared order', async () => {
       const headers = { Authorization: AUTH, SessionId: SESSION };
-      expect((await app.get('/double-binding', { ...headers, 'Approov-Token': token({ bind: [AUTH, SESSION] }) })).status).toBe(200);
-      expectReject(await app.get('/double-binding', { ...headers, 'Approov-Token': token({ bind: [SESSION, AUTH] }) }));
-      expectReject(await app.get('/double-binding', { Authorization: AUTH, 'Approov-Token': token({ bind: [AUTH, SESSION] }) }));
-      expect(failures.map((failure) => failure.code)).toEqual(['binding_mismatch', 'missing_binding_header']);
+      expect(
+        (
+          await app.get('/double-binding', {
+            ...headers,
+            'Approov-Token': token({ bind: [AUTH, SESSION] }),
+          })
+        ).status,
+      ).toBe(200);
+      expectReject(
+        await app.get('/double-binding', {
+          ...headers,
+          'Approov-Token': token({ bind: [SESSION, AUTH] }),
+        }),
+      );
+      expectReject(
+        await app.get('/double-binding', {
+          Authorization: AUTH,
+          'Approov-Token': token({ bind: [AUTH, SESSION] }),
+        }),
+      );
+      expect(failures.map((failure) => failure.code)).toEqual([
+        'binding_mismatch',
+        'missing_binding_header',
+      ]);
     });
 
     it('applies a class-level binding to the handlers of the class', async () => {
-      expect((await app.get('/class-bound/inherit', { 'Approov-Token': token({ bind: DEVICE }), 'X-Device-Id': DEVICE })).status).toBe(200);
-      expectReject(await app.get('/class-bound/inherit', { 'Approov-Token': token({ bind: AUTH }), Authorization: AUTH }));
+      expect(
+        (
+          await app.get('/class-bound/inherit', {
+            'Approov-Token': token({ bind: DEVICE }),
+            'X-Device-Id': DEVICE,
+          })
+        ).status,
+      ).toBe(200);
+      expectReject(
+        await app.get('/class-bound/inherit', {
+          'Approov-Token': token({ bind: AUTH }),
+          Authorization: AUTH,
+        }),
+      );
     });
 
     it('lets a handler-level binding win over the class-level one', async () => {
-      expect((await app.get('/class-bound/override', { 'Approov-Token': token({ bind: AUTH }), Authorization: AUTH })).status).toBe(200);
-      expectReject(await app.get('/class-bound/override', { 'Approov-Token': token({ bind: DEVICE }), 'X-Device-Id': DEVICE }));
+      expect(
+        (
+          await app.get('/class-bound/override', {
+            'Approov-Token': token({ bind: AUTH }),
+            Authorization: AUTH,
+          })
+        ).status,
+      ).toBe(200);
+      expectReject(
+        await app.get('/class-bound/override', {
+          'Approov-Token': token({ bind: DEVICE }),
+          'X-Device-Id': DEVICE,
+        }),
+      );
     });
 
     it("uses the module's bindingHeaders for a handler-level @ApproovBinding() with no argument", async () => {
-      expect((await app.get('/class-bound/module-default', { 'Approov-Token': token({ bind: AUTH }), Authorization: AUTH })).status).toBe(200);
+      expect(
+        (
+          await app.get('/class-bound/module-default', {
+            'Approov-Token': token({ bind: AUTH }),
+            Authorization: AUTH,
+          })
+        ).status,
+      ).toBe(200);
       expectReject(
-        await app.get('/class-bound/module-default', { 'Approov-Token': token({ bind: DEVICE }), 'X-Device-Id': DEVICE }),
+        await app.get('/class-bound/module-default', {
+          'Approov-Token': token({ bind: DEVICE }),
+          'X-Device-Id': DEVICE,
+        }),
       );
     });
 
     it('hashes the whole Authorization value, scheme included', async () => {
       const withoutScheme = AUTH.slice('Bearer '.length);
-      expectReject(await app.get('/binding-only', { 'Approov-Token': token({ bind: withoutScheme }), Authorization: AUTH }));
+      expectReject(
+        await app.get('/binding-only', {
+          'Approov-Token': token({ bind: withoutScheme }),
+          Authorization: AUTH,
+        }),
+      );
       expect(failures.map((failure) => failure.code)).toEqual(['binding_mismatch']);
     });
 
     it('accepts pay as the SDK writes it: standard padded base64 of SHA-256', async () => {
       const pay = approovBindingHash(AUTH);
       expect(pay).toMatch(/=$/);
-      const response = await app.get('/binding-only', { 'Approov-Token': token({ claims: { pay } }), Authorization: AUTH });
+      const response = await app.get('/binding-only', {
+        'Approov-Token': token({ claims: { pay } }),
+        Authorization: AUTH,
+      });
       expect(response.status).toBe(200);
     });
   });
@@ -197,23 +420,37 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
   describe('@ApproovClaims', () => {
     it('injects all verified claims, and one claim by name', async () => {
       const exp = NOW() + 120;
-      const response = await app.get('/claims', { 'Approov-Token': token({ claims: { exp, did: 'device-42', ip: '1.2.3.4' } }) });
+      const response = await app.get('/claims', {
+        'Approov-Token': token({ claims: { exp, did: 'device-42', ip: '1.2.3.4' } }),
+      });
       expect(response.status).toBe(200);
-      expect(JSON.parse(response.body)).toEqual({ claims: { exp, did: 'device-42', ip: '1.2.3.4' }, did: 'device-42' });
+      expect(JSON.parse(response.body)).toEqual({
+        claims: { exp, did: 'device-42', ip: '1.2.3.4' },
+        did: 'device-42',
+      });
     });
   });
 
   describe("AuthGuard('approov')", () => {
     it('puts the verified claims in request.user', async () => {
       const exp = NOW() + 120;
-      const response = await app.get('/passport', { 'Approov-Token': token({ claims: { exp, did: 'device-7' } }) });
+      const response = await app.get('/passport', {
+        'Approov-Token': token({ claims: { exp, did: 'device-7' } }),
+      });
       expect(response.status).toBe(200);
-      expect(JSON.parse(response.body)).toEqual({ user: { exp, did: 'device-7' }, did: 'device-7' });
+      expect(JSON.parse(response.body)).toEqual({
+        user: { exp, did: 'device-7' },
+        did: 'device-7',
+      });
     });
 
     it('answers a reject with exactly the 401 of ApproovGuard, and reports it', async () => {
-      const viaPassport = await app.get('/passport', { 'Approov-Token': token({ claims: { exp: NOW() - 1 } }) });
-      const viaGuard = await app.get('/token-check', { 'Approov-Token': token({ claims: { exp: NOW() - 1 } }) });
+      const viaPassport = await app.get('/passport', {
+        'Approov-Token': token({ claims: { exp: NOW() - 1 } }),
+      });
+      const viaGuard = await app.get('/token-check', {
+        'Approov-Token': token({ claims: { exp: NOW() - 1 } }),
+      });
       expectReject(viaPassport);
       expect(viaPassport.body).toBe(viaGuard.body);
       expect(stableHeaders(viaPassport)).toEqual(stableHeaders(viaGuard));
@@ -221,31 +458,63 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
     });
 
     it('does not tell a token reject from a binding reject when it runs before the binding guard', async () => {
-      const tokenReject = await app.get('/passport-first-binding', { 'Approov-Token': 'NO_NETWORK', Authorization: AUTH });
-      const bindingReject = await app.get('/passport-first-binding', { 'Approov-Token': token(), Authorization: AUTH });
+      const tokenReject = await app.get('/passport-first-binding', {
+        'Approov-Token': 'NO_NETWORK',
+        Authorization: AUTH,
+      });
+      const bindingReject = await app.get('/passport-first-binding', {
+        'Approov-Token': token(),
+        Authorization: AUTH,
+      });
       expectReject(tokenReject);
       expectReject(bindingReject);
       expect(tokenReject.body).toBe(bindingReject.body);
       expect(stableHeaders(tokenReject)).toEqual(stableHeaders(bindingReject));
-      expect(failures.map((failure) => failure.code)).toEqual(['token_malformed', 'missing_binding_claim']);
-      expect((await app.get('/passport-first-binding', { 'Approov-Token': token({ bind: AUTH }), Authorization: AUTH })).status).toBe(200);
+      expect(failures.map((failure) => failure.code)).toEqual([
+        'token_malformed',
+        'missing_binding_claim',
+      ]);
+      expect(
+        (
+          await app.get('/passport-first-binding', {
+            'Approov-Token': token({ bind: AUTH }),
+            Authorization: AUTH,
+          })
+        ).status,
+      ).toBe(200);
     });
 
     it("works next to the app's own Passport JWT strategy, each in its own guard", async () => {
       const session = signJws({ sub: 'user-77', exp: NOW() + 60 }, Buffer.from(APP_JWT_SECRET));
-      const headers = { 'Approov-Token': token({ claims: { did: 'device-8' } }), Authorization: `Bearer ${session}` };
+      const headers = {
+        'Approov-Token': token({ claims: { did: 'device-8' } }),
+        Authorization: `Bearer ${session}`,
+      };
       const response = await app.get('/approov-and-app-jwt', headers);
       expect(response.status).toBe(200);
-      expect(JSON.parse(response.body)).toEqual({ user: { id: 'user-77', via: 'app-jwt' }, did: 'device-8' });
+      expect(JSON.parse(response.body)).toEqual({
+        user: { id: 'user-77', via: 'app-jwt' },
+        did: 'device-8',
+      });
       expectReject(await app.get('/approov-and-app-jwt', { Authorization: `Bearer ${session}` }));
       expect(failures.map((failure) => failure.code)).toEqual(['missing_approov_token']);
-      expect((await app.get('/approov-and-app-jwt', { 'Approov-Token': headers['Approov-Token'] })).status).toBe(401);
+      expect(
+        (await app.get('/approov-and-app-jwt', { 'Approov-Token': headers['Approov-Token'] }))
+          .status,
+      ).toBe(401);
     });
 
     it('sends the same status, body and headers whatever the reason', async () => {
       const responses: HttpResponse[] = [];
-      for (const loose of [undefined, 'NO_NETWORK', token({ claims: { exp: NOW() - 1 } }), raw('{"did":"x"}')]) {
-        responses.push(await app.get('/passport', loose === undefined ? {} : { 'Approov-Token': loose }));
+      for (const loose of [
+        undefined,
+        'NO_NETWORK',
+        token({ claims: { exp: NOW() - 1 } }),
+        raw('{"did":"x"}'),
+      ]) {
+        responses.push(
+          await app.get('/passport', loose === undefined ? {} : { 'Approov-Token': loose }),
+        );
       }
       for (const response of responses) {
         expectReject(response);
@@ -255,15 +524,26 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
     });
 
     it('still checks the binding on a route that adds @ApproovBinding', async () => {
-      expect((await app.get('/passport-binding', { 'Approov-Token': token({ bind: AUTH }), Authorization: AUTH })).status).toBe(200);
-      expectReject(await app.get('/passport-binding', { 'Approov-Token': token(), Authorization: AUTH }));
+      expect(
+        (
+          await app.get('/passport-binding', {
+            'Approov-Token': token({ bind: AUTH }),
+            Authorization: AUTH,
+          })
+        ).status,
+      ).toBe(200);
+      expectReject(
+        await app.get('/passport-binding', { 'Approov-Token': token(), Authorization: AUTH }),
+      );
       expect(failures.map((failure) => failure.code)).toEqual(['missing_binding_claim']);
     });
   });
 
   describe('request.user of the app', () => {
     it('is not overwritten by ApproovGuard, which puts the claims in request.approov', async () => {
-      const response = await app.get('/app-user', { 'Approov-Token': token({ claims: { did: 'device-9' } }) });
+      const response = await app.get('/app-user', {
+        'Approov-Token': token({ claims: { did: 'device-9' } }),
+      });
       expect(response.status).toBe(200);
       expect(JSON.parse(response.body)).toEqual({ user: APP_USER, did: 'device-9' });
     });
@@ -273,7 +553,10 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
     it('carries the code, method, path and Approov-TraceID, and nothing of the request', async () => {
       const before = logCapture.approovLines().length;
       const sent = token({ claims: { exp: NOW() - 1 } });
-      await app.get('/token-check?session=query-secret-value', { 'Approov-Token': sent, 'Approov-TraceID': 'trace-7f3a' });
+      await app.get('/token-check?session=query-secret-value', {
+        'Approov-Token': sent,
+        'Approov-TraceID': 'trace-7f3a',
+      });
       const lines = logCapture.approovLines().slice(before);
       expect(lines).toHaveLength(1);
       expect(lines[0]!.level).toBe('warn');
@@ -286,9 +569,18 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
     });
 
     it('reports a repeated Approov-TraceID as invalid, never one of the values sent', async () => {
-      await app.get('/token-check', [['Approov-TraceID', 'trace-first'], ['Approov-TraceID', 'trace-second']]);
+      await app.get('/token-check', [
+        ['Approov-TraceID', 'trace-first'],
+        ['Approov-TraceID', 'trace-second'],
+      ]);
       expect(failures).toEqual([
-        { code: 'missing_approov_token', method: 'GET', path: '/token-check', traceId: 'invalid', monitored: false },
+        {
+          code: 'missing_approov_token',
+          method: 'GET',
+          path: '/token-check',
+          traceId: 'invalid',
+          monitored: false,
+        },
       ]);
     });
 

@@ -11,41 +11,46 @@ const SETS = approovVectorSets.map((set, index) => [index === 0 ? 'A' : 'B', set
 for (const [, set] of SETS) logCapture.addSecret(set.secret_base64);
 
 const combinations = ADAPTERS.flatMap(([platform, createAdapter]) =>
-  VECTOR_GUARDS.flatMap((guard) => SETS.map(([label, set]) => [platform, guard, label, createAdapter, set] as const)),
+  VECTOR_GUARDS.flatMap((guard) =>
+    SETS.map(([label, set]) => [platform, guard, label, createAdapter, set] as const),
+  ),
 );
 
-describe.each(combinations)('%s, %s, vector set %s', (_platform, guard, label, createAdapter, set) => {
-  let app: RunningApp;
-  const rejects: HttpResponse[] = [];
+describe.each(combinations)(
+  '%s, %s, vector set %s',
+  (_platform, guard, label, createAdapter, set) => {
+    let app: RunningApp;
+    const rejects: HttpResponse[] = [];
 
-  beforeAll(async () => {
-    app = await startApp(vectorAppModule(label, set, guard), createAdapter);
-  });
-  afterAll(() => app?.close());
+    beforeAll(async () => {
+      app = await startApp(vectorAppModule(label, set, guard), createAdapter);
+    });
+    afterAll(() => app?.close());
 
-  it.each(set.cases.map((vector) => [vector.expect, vector.route, vector.name, vector] as const))(
-    '%i on %s: %s',
-    async (expected, route, _name, vector) => {
-      const response = await app.get(route, vector.headers);
-      expect(response.status).toBe(expected);
-      if (expected === 200) {
-        expect(JSON.parse(response.body)).toEqual({ message: 'Hello, World!' });
-      } else {
-        expect(response.body).toBe(UNAUTHORIZED_BODY);
-        rejects.push(response);
+    it.each(set.cases.map((vector) => [vector.expect, vector.route, vector.name, vector] as const))(
+      '%i on %s: %s',
+      async (expected, route, _name, vector) => {
+        const response = await app.get(route, vector.headers);
+        expect(response.status).toBe(expected);
+        if (expected === 200) {
+          expect(JSON.parse(response.body)).toEqual({ message: 'Hello, World!' });
+        } else {
+          expect(response.body).toBe(UNAUTHORIZED_BODY);
+          rejects.push(response);
+        }
+      },
+    );
+
+    it('answered every reject with the same body and headers', () => {
+      expect(rejects.length).toBe(set.cases.filter((vector) => vector.expect === 401).length);
+      for (const response of rejects) {
+        expect(response.body).toBe(rejects[0]!.body);
+        expect(stableHeaders(response)).toEqual(stableHeaders(rejects[0]!));
+        expect(response.headers['www-authenticate']).toBeUndefined();
       }
-    },
-  );
-
-  it('answered every reject with the same body and headers', () => {
-    expect(rejects.length).toBe(set.cases.filter((vector) => vector.expect === 401).length);
-    for (const response of rejects) {
-      expect(response.body).toBe(rejects[0]!.body);
-      expect(stableHeaders(response)).toEqual(stableHeaders(rejects[0]!));
-      expect(response.headers['www-authenticate']).toBeUndefined();
-    }
-  });
-});
+    });
+  },
+);
 
 describe('the public vectors', () => {
   it('number 34 cases in two sets', () => {

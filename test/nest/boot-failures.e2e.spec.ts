@@ -36,7 +36,11 @@ class PingController {
 const forRootApp = (options: ApproovModuleOptions): DynamicModule => {
   @Module({})
   class BootAppModule {}
-  return { module: BootAppModule, imports: [ApproovModule.forRoot(options)], controllers: [PingController] };
+  return {
+    module: BootAppModule,
+    imports: [ApproovModule.forRoot(options)],
+    controllers: [PingController],
+  };
 };
 
 const forRootAsyncApp = (secret: unknown, extra: Record<string, unknown> = {}): DynamicModule => {
@@ -46,7 +50,13 @@ const forRootAsyncApp = (secret: unknown, extra: Record<string, unknown> = {}): 
     module: BootAsyncAppModule,
     imports: [
       ApproovModule.forRootAsync({
-        imports: [ConfigModule.forRoot({ ignoreEnvFile: true, ignoreEnvVars: true, load: [() => ({ approov: { secret, ...extra } })] })],
+        imports: [
+          ConfigModule.forRoot({
+            ignoreEnvFile: true,
+            ignoreEnvVars: true,
+            load: [() => ({ approov: { secret, ...extra } })],
+          }),
+        ],
         inject: [ConfigService],
         useFactory: (config: ConfigService) => config.getOrThrow<ApproovModuleOptions>('approov'),
         protectAllRoutes: true,
@@ -68,7 +78,12 @@ beforeEach(() => setEnv({}));
 afterAll(() => setEnv(savedEnv as Record<string, string>));
 
 /** The app refuses to start with an ApproovConfigurationError naming `setting`, never the secret. */
-async function expectRefusal(module: DynamicModule, createAdapter: (typeof ADAPTERS)[number][1], setting: string, secret?: string) {
+async function expectRefusal(
+  module: DynamicModule,
+  createAdapter: (typeof ADAPTERS)[number][1],
+  setting: string,
+  secret?: string,
+) {
   const error = await bootError(module, createAdapter);
   expect(error).toBeInstanceOf(ApproovConfigurationError);
   expect(error.message).toContain(setting);
@@ -94,7 +109,12 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
     });
 
     it('refuses a rotation list with one bad entry, naming its index', async () => {
-      await expectRefusal(forRootApp({ secret: [GOOD, SHORT] }), createAdapter, 'secret option[1]', SHORT);
+      await expectRefusal(
+        forRootApp({ secret: [GOOD, SHORT] }),
+        createAdapter,
+        'secret option[1]',
+        SHORT,
+      );
     });
   });
 
@@ -132,7 +152,12 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
       ['allowMissingBindingClaim', { allowMissingBindingClaim: 'yes' as unknown as boolean }],
       ['onFailure', { onFailure: 'metrics' as unknown as () => void }],
     ])('refuses a bad %s', async (option, options) => {
-      await expectRefusal(forRootApp({ secret: GOOD, ...options }), createAdapter, `"${option}"`, GOOD);
+      await expectRefusal(
+        forRootApp({ secret: GOOD, ...options }),
+        createAdapter,
+        `"${option}"`,
+        GOOD,
+      );
     });
   });
 
@@ -142,7 +167,12 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
     });
 
     it('refuses a bad option from the configuration', async () => {
-      await expectRefusal(forRootAsyncApp(GOOD, { clockToleranceSec: '30' }), createAdapter, '"clockToleranceSec"', GOOD);
+      await expectRefusal(
+        forRootAsyncApp(GOOD, { clockToleranceSec: '30' }),
+        createAdapter,
+        '"clockToleranceSec"',
+        GOOD,
+      );
     });
 
     it('falls back to the environment when the configuration gives no secret, and refuses when it is missing', async () => {
@@ -157,8 +187,17 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
       setEnv({ APPROOV_BASE64URL_SECRET: urlSecret });
       const app = await startApp(forRootApp({}), createAdapter);
       try {
-        expect((await app.get('/token-check', { 'Approov-Token': createApproovToken({ secret: urlSecret }) })).status).toBe(200);
-        expect((await app.get('/token-check', { 'Approov-Token': createApproovToken({ secret: GOOD }) })).status).toBe(401);
+        expect(
+          (
+            await app.get('/token-check', {
+              'Approov-Token': createApproovToken({ secret: urlSecret }),
+            })
+          ).status,
+        ).toBe(200);
+        expect(
+          (await app.get('/token-check', { 'Approov-Token': createApproovToken({ secret: GOOD }) }))
+            .status,
+        ).toBe(401);
       } finally {
         await app.close();
       }
@@ -170,8 +209,17 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
       setEnv({ APPROOV_BASE64_SECRET: GOOD, APPROOV_BASE64URL_SECRET: urlSecret });
       const app = await startApp(forRootApp({}), createAdapter);
       try {
-        expect((await app.get('/token-check', { 'Approov-Token': createApproovToken({ secret: GOOD }) })).status).toBe(200);
-        expect((await app.get('/token-check', { 'Approov-Token': createApproovToken({ secret: urlSecret }) })).status).toBe(401);
+        expect(
+          (await app.get('/token-check', { 'Approov-Token': createApproovToken({ secret: GOOD }) }))
+            .status,
+        ).toBe(200);
+        expect(
+          (
+            await app.get('/token-check', {
+              'Approov-Token': createApproovToken({ secret: urlSecret }),
+            })
+          ).status,
+        ).toBe(401);
       } finally {
         await app.close();
       }
@@ -190,9 +238,11 @@ describe('the logs of this suite', () => {
   afterAll(() => logCapture.stop());
 
   it('hold no secret, even in the boot errors Nest logged', () => {
-    expect(logCapture.logger.lines.some((line) => line.message.includes('ApproovConfigurationError') || line.level === 'error')).toBe(
-      true,
-    );
+    expect(
+      logCapture.logger.lines.some(
+        (line) => line.message.includes('ApproovConfigurationError') || line.level === 'error',
+      ),
+    ).toBe(true);
     expect(logCapture.leaks()).toEqual([]);
   });
 });

@@ -1,6 +1,11 @@
 import { jest } from '@jest/globals';
 import { inspect } from 'node:util';
-import { ForbiddenException, ServiceUnavailableException, UnauthorizedException, type ExecutionContext } from '@nestjs/common';
+import {
+  ForbiddenException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
   ApproovBinding,
@@ -38,7 +43,12 @@ const contextFor = (handler: keyof Routes, request: FakeRequest) =>
     getClass: () => Routes,
     switchToHttp: () => ({ getRequest: () => request }),
   }) as unknown as ExecutionContext;
-const requestWith = (...headers: string[]): FakeRequest => ({ method: 'GET', url: '/x', rawHeaders: headers, headers: {} });
+const requestWith = (...headers: string[]): FakeRequest => ({
+  method: 'GET',
+  url: '/x',
+  rawHeaders: headers,
+  headers: {},
+});
 
 const thrownBy = (run: () => unknown): unknown => {
   try {
@@ -59,25 +69,32 @@ describe('ApproovGuard hooks', () => {
   const secret = createApproovSecret();
   const service = new ApproovService({ secret });
   const guard = new RejectingGuard(new Reflector(), service);
-  const validRequest = (): FakeRequest => requestWith('Approov-Token', createApproovToken({ secret }));
+  const validRequest = (): FakeRequest =>
+    requestWith('Approov-Token', createApproovToken({ secret }));
 
   describe('createRejection', () => {
     it('builds the one 401 body for a client-fault code', () => {
       const rejection = guard.rejectionFor('token_signature_invalid');
       expect(rejection).toBeInstanceOf(UnauthorizedException);
       expect((rejection as UnauthorizedException).getStatus()).toBe(401);
-      expect((rejection as UnauthorizedException).getResponse()).toEqual({ statusCode: 401, message: 'Unauthorized' });
-    });
-
-    it.each(['replay_store_unavailable', 'keys_unavailable'] as const)('builds a 503 with no reason for %s', (code) => {
-      expect(UNAVAILABLE_FAILURE_CODES.has(code)).toBe(true);
-      const rejection = guard.rejectionFor(code);
-      expect(rejection).toBeInstanceOf(ServiceUnavailableException);
-      expect((rejection as ServiceUnavailableException).getResponse()).toEqual({
-        statusCode: 503,
-        message: 'Service Unavailable',
+      expect((rejection as UnauthorizedException).getResponse()).toEqual({
+        statusCode: 401,
+        message: 'Unauthorized',
       });
     });
+
+    it.each(['replay_store_unavailable', 'keys_unavailable'] as const)(
+      'builds a 503 with no reason for %s',
+      (code) => {
+        expect(UNAVAILABLE_FAILURE_CODES.has(code)).toBe(true);
+        const rejection = guard.rejectionFor(code);
+        expect(rejection).toBeInstanceOf(ServiceUnavailableException);
+        expect((rejection as ServiceUnavailableException).getResponse()).toEqual({
+          statusCode: 503,
+          message: 'Service Unavailable',
+        });
+      },
+    );
 
     it('carries no stack frames, and leaves Error.stackTraceLimit as it found it', () => {
       const before = Error.stackTraceLimit;
@@ -98,7 +115,10 @@ describe('ApproovGuard hooks', () => {
     });
 
     it('is not thrown in monitor mode: the request is served', () => {
-      const monitor = new ApproovGuard(new Reflector(), new ApproovService({ secret, mode: 'monitor', onFailure: () => undefined }));
+      const monitor = new ApproovGuard(
+        new Reflector(),
+        new ApproovService({ secret, mode: 'monitor', onFailure: () => undefined }),
+      );
       expect(monitor.canActivate(contextFor('plain', requestWith()))).toBe(true);
     });
   });
@@ -109,20 +129,27 @@ describe('ApproovGuard hooks', () => {
     });
 
     it('does not skip a @SkipApproov route that also requires binding', () => {
-      expect(thrownBy(() => guard.canActivate(contextFor('skippedButBound', requestWith())))).toBeInstanceOf(
-        UnauthorizedException,
-      );
+      expect(
+        thrownBy(() => guard.canActivate(contextFor('skippedButBound', requestWith()))),
+      ).toBeInstanceOf(UnauthorizedException);
     });
 
     it('lets a subclass skip by its own rule', () => {
       class HealthSkippingGuard extends ApproovGuard {
         protected override shouldSkip(context: ExecutionContext): boolean {
-          return context.switchToHttp().getRequest<FakeRequest>().url === '/healthz' || super.shouldSkip(context);
+          return (
+            context.switchToHttp().getRequest<FakeRequest>().url === '/healthz' ||
+            super.shouldSkip(context)
+          );
         }
       }
       const skipping = new HealthSkippingGuard(new Reflector(), service);
-      expect(skipping.canActivate(contextFor('plain', { ...requestWith(), url: '/healthz' }))).toBe(true);
-      expect(thrownBy(() => skipping.canActivate(contextFor('plain', requestWith())))).toBeInstanceOf(UnauthorizedException);
+      expect(skipping.canActivate(contextFor('plain', { ...requestWith(), url: '/healthz' }))).toBe(
+        true,
+      );
+      expect(
+        thrownBy(() => skipping.canActivate(contextFor('plain', requestWith()))),
+      ).toBeInstanceOf(UnauthorizedException);
     });
   });
 
@@ -148,7 +175,9 @@ describe('ApproovGuard hooks', () => {
     });
 
     it('throws a token reject synchronously', () => {
-      expect(thrownBy(() => guard.canActivate(contextFor('plain', requestWith())))).toBeInstanceOf(UnauthorizedException);
+      expect(thrownBy(() => guard.canActivate(contextFor('plain', requestWith())))).toBeInstanceOf(
+        UnauthorizedException,
+      );
     });
 
     it('keeps a signing route synchronous when the signature check answers synchronously', () => {
@@ -157,15 +186,21 @@ describe('ApproovGuard hooks', () => {
     });
 
     describe('when the signature check answers with a Promise', () => {
-      const asyncService = (result: Awaited<ReturnType<ApproovService['verifyMessageSignature']>>) => {
+      const asyncService = (
+        result: Awaited<ReturnType<ApproovService['verifyMessageSignature']>>,
+      ) => {
         const instance = new ApproovService({ secret });
-        jest.spyOn(instance, 'verifyMessageSignature').mockImplementation(() => Promise.resolve(result));
+        jest
+          .spyOn(instance, 'verifyMessageSignature')
+          .mockImplementation(() => Promise.resolve(result));
         return new ApproovGuard(new Reflector(), instance);
       };
 
       it('resolves to true and puts the claims on the request once it passes', async () => {
         const request = validRequest();
-        const result = asyncService({ ok: true, signatures: [] }).canActivate(contextFor('signed', request));
+        const result = asyncService({ ok: true, signatures: [] }).canActivate(
+          contextFor('signed', request),
+        );
         expect(result).toBeInstanceOf(Promise);
         await expect(result).resolves.toBe(true);
         expect(request.approov).toMatchObject({ exp: expect.any(Number) });
@@ -193,10 +228,15 @@ describe('ApproovGuard hooks', () => {
       ['frozen', Object.freeze],
       ['sealed', Object.seal],
       ['non-extensible', Object.preventExtensions],
-    ] as const)('answers the one 401, not a TypeError, for a %s request without a token', (_name, lock) => {
-      const request = lock(requestWith());
-      expect(thrownBy(() => guard.canActivate(contextFor('plain', request)))).toBeInstanceOf(UnauthorizedException);
-    });
+    ] as const)(
+      'answers the one 401, not a TypeError, for a %s request without a token',
+      (_name, lock) => {
+        const request = lock(requestWith());
+        expect(thrownBy(() => guard.canActivate(contextFor('plain', request)))).toBeInstanceOf(
+          UnauthorizedException,
+        );
+      },
+    );
 
     it('serves a sealed request that has room for its claims, and remembers the pass for a second guard', () => {
       const request = Object.seal({ ...validRequest(), approov: undefined as unknown });
@@ -213,7 +253,11 @@ describe('ApproovGuard hooks', () => {
 
     it('in monitor mode serves a frozen request without a token, and reports it once across two guards', () => {
       const failures: string[] = [];
-      const monitorService = new ApproovService({ secret, mode: 'monitor', onFailure: (failure) => failures.push(failure.code) });
+      const monitorService = new ApproovService({
+        secret,
+        mode: 'monitor',
+        onFailure: (failure) => failures.push(failure.code),
+      });
       const monitor = new ApproovGuard(new Reflector(), monitorService);
       const request = Object.freeze(requestWith());
       expect(monitor.canActivate(contextFor('plain', request))).toBe(true);

@@ -13,7 +13,12 @@ class Resolvers {
 const signed = Object.getOwnPropertyDescriptor(Resolvers.prototype, 'signed')!;
 ApproovMessageSigning({ required: true })(Resolvers.prototype, 'signed', signed);
 
-type FakeRequest = { method: string; url: string; rawHeaders: string[]; headers: Record<string, string> };
+type FakeRequest = {
+  method: string;
+  url: string;
+  rawHeaders: string[];
+  headers: Record<string, string>;
+};
 const contextFor = (handler: 'plain' | 'signed', request: FakeRequest) =>
   ({
     getHandler: () => Resolvers.prototype[handler],
@@ -54,7 +59,11 @@ describe('ApproovGuard once-per-request memo', () => {
   it('does not let a monitor-mode failure vouch for an enforcing module', () => {
     const monitor = new ApproovGuard(
       new Reflector(),
-      new ApproovService({ secret: createApproovSecret(), mode: 'monitor', onFailure: () => undefined }),
+      new ApproovService({
+        secret: createApproovSecret(),
+        mode: 'monitor',
+        onFailure: () => undefined,
+      }),
     );
     const request = requestWith('garbage');
     expect(monitor.canActivate(contextFor('plain', request))).toBe(true); // served: monitor mode

@@ -23,8 +23,11 @@ const SERVICE_UNAVAILABLE_BODY = { statusCode: 503, message: 'Service Unavailabl
 const DEADLINE_MS = 300;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const tokenFor = (key: ApproovKeyPair, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) =>
-  createApproovKeysetToken({ key, claims: { ...GOOD_CLAIMS, ...claims }, header });
+const tokenFor = (
+  key: ApproovKeyPair,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+) => createApproovKeysetToken({ key, claims: { ...GOOD_CLAIMS, ...claims }, header });
 
 interface KeysetApp {
   app: RunningApp;
@@ -76,7 +79,11 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
   });
   afterAll(() => running?.close());
 
-  async function expectCode(token: string, code: ApproovFailureCode, path = '/token-check'): Promise<void> {
+  async function expectCode(
+    token: string,
+    code: ApproovFailureCode,
+    path = '/token-check',
+  ): Promise<void> {
     const before = running.codes.length;
     expectReject(await running.get(token, path));
     expect(running.codes.slice(before)).toEqual([code]);
@@ -92,26 +99,44 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
 
   it('applies the same rules in the Passport strategy', async () => {
     expect((await running.get(tokenFor(es256), '/passport')).status).toBe(200);
-    await expectCode(tokenFor(es256, { iss: 'https://other.example' }), 'token_issuer_invalid', '/passport');
+    await expectCode(
+      tokenFor(es256, { iss: 'https://other.example' }),
+      'token_issuer_invalid',
+      '/passport',
+    );
   });
 
   it('rejects an unknown kid, a wrong iss and a wrong aud with their codes', async () => {
-    await expectCode(tokenFor(es256, {}, { kid: `unknown-${randomBytes(4).toString('hex')}` }), 'unknown_key_id');
+    await expectCode(
+      tokenFor(es256, {}, { kid: `unknown-${randomBytes(4).toString('hex')}` }),
+      'unknown_key_id',
+    );
     await expectCode(tokenFor(es256, { iss: 'https://other.example' }), 'token_issuer_invalid');
     await expectCode(tokenFor(rs256, { aud: 'other-api' }), 'token_audience_invalid');
   });
 
   it('rejects HS256 signed with the public key PEM or JWK as the secret', async () => {
-    const pem = Buffer.from(createPublicKey(rs256.privateKey).export({ type: 'spki', format: 'pem' }) as string);
+    const pem = Buffer.from(
+      createPublicKey(rs256.privateKey).export({ type: 'spki', format: 'pem' }) as string,
+    );
     for (const secret of [pem, Buffer.from(JSON.stringify(rs256.publicJwk))]) {
-      await expectCode(signJws({ ...GOOD_CLAIMS, exp: Date.now() / 1000 + 60 }, secret, { alg: 'HS256', kid: 'rsa-1' }), 'token_algorithm_not_allowed');
+      await expectCode(
+        signJws({ ...GOOD_CLAIMS, exp: Date.now() / 1000 + 60 }, secret, {
+          alg: 'HS256',
+          kid: 'rsa-1',
+        }),
+        'token_algorithm_not_allowed',
+      );
     }
   });
 
   it('rejects alg ES256 naming an RSA key, none, an embedded jwk and jku', async () => {
     const attacker = createApproovKeyPair('ES256', 'ec-1');
     await expectCode(tokenFor(es256, {}, { kid: 'rsa-1' }), 'token_algorithm_not_allowed');
-    await expectCode(`${jsonSegment({ alg: 'none', kid: 'ec-1' })}.${jsonSegment({ ...GOOD_CLAIMS, exp: 4e9 })}.${rawSegment('x')}`, 'token_algorithm_not_allowed');
+    await expectCode(
+      `${jsonSegment({ alg: 'none', kid: 'ec-1' })}.${jsonSegment({ ...GOOD_CLAIMS, exp: 4e9 })}.${rawSegment('x')}`,
+      'token_algorithm_not_allowed',
+    );
     await expectCode(tokenFor(attacker, {}, { jwk: attacker.publicJwk }), 'token_malformed');
     await expectCode(tokenFor(attacker, {}, { jku: running.jwks.url }), 'token_malformed');
     await expectCode(tokenFor(attacker), 'token_signature_invalid');
@@ -135,20 +160,26 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
     expect((await running.get(tokenFor(es256))).status).toBe(200);
   });
 
-  it.each(['error', 'garbage', 'empty', 'hang'] as const)('serves from the cached keys while the endpoint answers %s', async (mode) => {
-    running.jwks.fail(mode);
-    try {
-      await sleep(1_050);
-      const started = Date.now();
-      await expectCode(tokenFor(es256, {}, { kid: 'prompts-a-failed-refetch' }), 'unknown_key_id');
-      // The refetch it waited for had a deadline; the request did not wait for a hanging endpoint.
-      expect(Date.now() - started).toBeLessThan(DEADLINE_MS + 2_000);
-      expect((await running.get(tokenFor(es256))).status).toBe(200);
-      expect((await running.get(tokenFor(rs256))).status).toBe(200);
-    } finally {
-      running.jwks.fail(null);
-    }
-  });
+  it.each(['error', 'garbage', 'empty', 'hang'] as const)(
+    'serves from the cached keys while the endpoint answers %s',
+    async (mode) => {
+      running.jwks.fail(mode);
+      try {
+        await sleep(1_050);
+        const started = Date.now();
+        await expectCode(
+          tokenFor(es256, {}, { kid: 'prompts-a-failed-refetch' }),
+          'unknown_key_id',
+        );
+        // The refetch it waited for had a deadline; the request did not wait for a hanging endpoint.
+        expect(Date.now() - started).toBeLessThan(DEADLINE_MS + 2_000);
+        expect((await running.get(tokenFor(es256))).status).toBe(200);
+        expect((await running.get(tokenFor(rs256))).status).toBe(200);
+      } finally {
+        running.jwks.fail(null);
+      }
+    },
+  );
 
   it('answers no request later than the fetch deadline while the endpoint hangs', async () => {
     running.jwks.fail('hang');
@@ -156,7 +187,9 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
       await sleep(1_050);
       const started = Date.now();
       const responses = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => running.get(tokenFor(es256, {}, { kid: `hang-${i}` }))),
+        Array.from({ length: 20 }, (_, i) =>
+          running.get(tokenFor(es256, {}, { kid: `hang-${i}` })),
+        ),
       );
       responses.forEach(expectReject);
       expect(Date.now() - started).toBeLessThan(DEADLINE_MS + 2_000);
@@ -198,10 +231,14 @@ describe.each(ADAPTERS)('keysets when no key ever loaded, on %s', (_platform, cr
     const jwks = await startApproovJwksServer(es256);
     jwks.fail('error');
     logCapture.start();
-    const app = await NestFactory.create(featureAppModule({ jwksUri: jwks.url, keyset: { timeoutMs: DEADLINE_MS } }), createAdapter(), {
-      logger: logCapture.logger,
-      abortOnError: false,
-    });
+    const app = await NestFactory.create(
+      featureAppModule({ jwksUri: jwks.url, keyset: { timeoutMs: DEADLINE_MS } }),
+      createAdapter(),
+      {
+        logger: logCapture.logger,
+        abortOnError: false,
+      },
+    );
     try {
       await expect(app.init()).rejects.toThrow(/"jwksUri".*HTTP 503/);
     } finally {
@@ -212,7 +249,12 @@ describe.each(ADAPTERS)('keysets when no key ever loaded, on %s', (_platform, cr
 
   it('with requireAtBoot false: 503 until keys load, then 200; HS256 keeps working', async () => {
     const secret = randomBytes(32);
-    const running = await startKeysetApp(createAdapter, [es256], { secret: secret.toString('base64'), keyset: { requireAtBoot: false } }, 'error');
+    const running = await startKeysetApp(
+      createAdapter,
+      [es256],
+      { secret: secret.toString('base64'), keyset: { requireAtBoot: false } },
+      'error',
+    );
     try {
       const response = await running.get(tokenFor(es256));
       expect(response.status).toBe(503);

@@ -8,7 +8,11 @@ import {
   signApproovRequest,
   type SignApproovRequestOptions,
 } from 'nestjs-approov/testing';
-import { messageSigningFixture as fixture, toStringForm, VECTOR_CREATED } from '../support/message-signing-vectors.js';
+import {
+  messageSigningFixture as fixture,
+  toStringForm,
+  VECTOR_CREATED,
+} from '../support/message-signing-vectors.js';
 import { HELLO, startSigningApp, type SigningApp } from './apps/signing-app.js';
 import { statusAndBody, UNAUTHORIZED_BODY, type HttpResponse } from '../support/http-client.js';
 import { logCapture } from '../support/log-capture.js';
@@ -41,11 +45,18 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
 
   /** Signs `signed` (default: what is sent), sends `sent`; either side can be tampered with. */
   async function signedRequest(
-    sent: { method: string; path: string; token?: string; body?: string; headers?: OutgoingHttpHeaders },
+    sent: {
+      method: string;
+      path: string;
+      token?: string;
+      body?: string;
+      headers?: OutgoingHttpHeaders;
+    },
     signing: Signing = {},
   ): Promise<HttpResponse> {
     const token = sent.token ?? tokenWithIpk();
-    const contentHeaders: Record<string, string> = sent.body !== undefined ? { 'content-type': 'application/json' } : {};
+    const contentHeaders: Record<string, string> =
+      sent.body !== undefined ? { 'content-type': 'application/json' } : {};
     const signatureHeaders = signApproovRequest({
       privateKey: PRIVATE_KEY,
       method: sent.method,
@@ -86,15 +97,34 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     });
 
     it('serves a signature sent as an sf-string (Android since October 2025)', async () => {
-      expectServed(await signedRequest({ method: 'POST', path: '/signed', body: JSON_BODY }, { signatureForm: 'string' }));
+      expectServed(
+        await signedRequest(
+          { method: 'POST', path: '/signed', body: JSON_BODY },
+          { signatureForm: 'string' },
+        ),
+      );
     });
 
     it('serves a sha-512 Content-Digest', async () => {
-      expectServed(await signedRequest({ method: 'POST', path: '/signed', body: JSON_BODY }, { digestAlgorithm: 'sha-512' }));
+      expectServed(
+        await signedRequest(
+          { method: 'POST', path: '/signed', body: JSON_BODY },
+          { digestAlgorithm: 'sha-512' },
+        ),
+      );
     });
 
     it('serves a signature that also covers @authority, @scheme, @path, @query and @request-target', async () => {
-      const components = ['@method', '@target-uri', 'approov-token', '@authority', '@scheme', '@path', '@query', '@request-target'];
+      const components = [
+        '@method',
+        '@target-uri',
+        'approov-token',
+        '@authority',
+        '@scheme',
+        '@path',
+        '@query',
+        '@request-target',
+      ];
       expectServed(await signedRequest({ method: 'GET', path: '/signed?q=1' }, { components }));
     });
 
@@ -105,7 +135,10 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
 
   describe('tampered requests', () => {
     it('rejects another method than the one signed', async () => {
-      expectRejected(await signedRequest({ method: 'GET', path: '/signed' }, { method: 'DELETE' }), 'message_signature_invalid');
+      expectRejected(
+        await signedRequest({ method: 'GET', path: '/signed' }, { method: 'DELETE' }),
+        'message_signature_invalid',
+      );
     });
 
     it('rejects another path than the one signed', async () => {
@@ -125,12 +158,18 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     });
 
     it('rejects another host than the one signed', async () => {
-      const reply = await signedRequest({ method: 'GET', path: '/signed' }, { url: 'http://api.example.com/signed' });
+      const reply = await signedRequest(
+        { method: 'GET', path: '/signed' },
+        { url: 'http://api.example.com/signed' },
+      );
       expectRejected(reply, 'message_signature_invalid');
     });
 
     it('rejects another body under the signed Content-Digest', async () => {
-      const reply = await signedRequest({ method: 'POST', path: '/signed', body: JSON_BODY }, { body: '{"order":1}' });
+      const reply = await signedRequest(
+        { method: 'POST', path: '/signed', body: JSON_BODY },
+        { body: '{"order":1}' },
+      );
       expectRejected(reply, 'content_digest_mismatch');
     });
 
@@ -150,14 +189,28 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         body: '{"order":1}',
       });
       const reply = await signedRequest(
-        { method: 'POST', path: '/signed', body: '{"order":1}', headers: { 'content-digest': forged['Content-Digest'] } },
-        { body: JSON_BODY, headers: { 'content-type': 'application/json', 'content-digest': signed['Content-Digest']! } },
+        {
+          method: 'POST',
+          path: '/signed',
+          body: '{"order":1}',
+          headers: { 'content-digest': forged['Content-Digest'] },
+        },
+        {
+          body: JSON_BODY,
+          headers: {
+            'content-type': 'application/json',
+            'content-digest': signed['Content-Digest']!,
+          },
+        },
       );
       expectRejected(reply, 'message_signature_invalid');
     });
 
     it('rejects another (valid) token than the one signed', async () => {
-      const reply = await signedRequest({ method: 'GET', path: '/signed' }, { token: tokenWithIpk({ did: 'another' }) });
+      const reply = await signedRequest(
+        { method: 'GET', path: '/signed' },
+        { token: tokenWithIpk({ did: 'another' }) },
+      );
       expectRejected(reply, 'message_signature_invalid');
     });
 
@@ -170,29 +223,44 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     });
 
     it('rejects another alg than ecdsa-p256-sha256', async () => {
-      expectRejected(await signedRequest({ method: 'GET', path: '/signed' }, { alg: 'ecdsa-p384-sha384' }), 'message_signature_invalid');
+      expectRejected(
+        await signedRequest({ method: 'GET', path: '/signed' }, { alg: 'ecdsa-p384-sha384' }),
+        'message_signature_invalid',
+      );
     });
   });
 
   describe('the time window', () => {
     it('rejects a signature past its expires', async () => {
-      const reply = await signedRequest({ method: 'GET', path: '/signed' }, { created: nowSec() - 30, expires: nowSec() - 15 });
+      const reply = await signedRequest(
+        { method: 'GET', path: '/signed' },
+        { created: nowSec() - 30, expires: nowSec() - 15 },
+      );
       expectRejected(reply, 'message_signature_expired');
     });
 
     it('rejects a signature created in the future', async () => {
-      expectRejected(await signedRequest({ method: 'GET', path: '/signed' }, { created: nowSec() + 120 }), 'message_signature_expired');
+      expectRejected(
+        await signedRequest({ method: 'GET', path: '/signed' }, { created: nowSec() + 120 }),
+        'message_signature_expired',
+      );
     });
 
     it('rejects a signature older than maxAgeSec (60 s by default), even without expires', async () => {
-      const reply = await signedRequest({ method: 'GET', path: '/signed' }, { created: nowSec() - 120, expires: null });
+      const reply = await signedRequest(
+        { method: 'GET', path: '/signed' },
+        { created: nowSec() - 120, expires: null },
+      );
       expectRejected(reply, 'message_signature_expired');
     });
   });
 
   describe('covered components', () => {
     it('rejects a signature that does not cover @target-uri', async () => {
-      const reply = await signedRequest({ method: 'GET', path: '/signed' }, { components: ['@method', 'approov-token'] });
+      const reply = await signedRequest(
+        { method: 'GET', path: '/signed' },
+        { components: ['@method', 'approov-token'] },
+      );
       expectRejected(reply, 'message_signature_components_missing');
     });
 
@@ -207,39 +275,98 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     it('rejects a covered header the request does not carry', async () => {
       const reply = await signedRequest(
         { method: 'GET', path: '/signed' },
-        { components: ['@method', '@target-uri', 'approov-token', 'x-session'], headers: { 'x-session': 'abc' } },
+        {
+          components: ['@method', '@target-uri', 'approov-token', 'x-session'],
+          headers: { 'x-session': 'abc' },
+        },
       );
       expectRejected(reply, 'message_signature_invalid');
     });
   });
 
   describe('malformed and duplicated signature headers: 401, never 5xx', () => {
-    const input = 'install=("@method" "@target-uri" "approov-token");alg="ecdsa-p256-sha256";created=1';
+    const input =
+      'install=("@method" "@target-uri" "approov-token");alg="ecdsa-p256-sha256";created=1';
     const signature = `install=:${Buffer.alloc(64, 7).toString('base64')}:`;
     it.each<[string, OutgoingHttpHeaders, string]>([
       ['no signature headers', {}, 'missing_message_signature'],
       ['Signature-Input alone', { 'signature-input': input }, 'message_signature_malformed'],
       ['Signature alone', { signature }, 'message_signature_malformed'],
-      ['another label only', { 'signature-input': input.replace('install', 'sig1'), signature: signature.replace('install', 'sig1') }, 'missing_message_signature'],
-      ['an unterminated inner list', { 'signature-input': 'install=("@method"', signature }, 'message_signature_malformed'],
+      [
+        'another label only',
+        {
+          'signature-input': input.replace('install', 'sig1'),
+          signature: signature.replace('install', 'sig1'),
+        },
+        'missing_message_signature',
+      ],
+      [
+        'an unterminated inner list',
+        { 'signature-input': 'install=("@method"', signature },
+        'message_signature_malformed',
+      ],
       ['junk', { 'signature-input': '(((', signature: ':::' }, 'message_signature_malformed'],
-      ['a signature that is not base64', { 'signature-input': input, signature: 'install=:!!!!:' }, 'message_signature_malformed'],
-      ['a 63-byte signature', { 'signature-input': input, signature: `install=:${Buffer.alloc(63).toString('base64')}:` }, 'message_signature_malformed'],
-      ['a latin1 byte in a component', { 'signature-input': 'install=("\xe9");created=1', signature }, 'message_signature_malformed'],
-      ['created as a string', { 'signature-input': input.replace('created=1', 'created="1"'), signature }, 'message_signature_malformed'],
-      ['no created', { 'signature-input': input.replace(';created=1', ''), signature }, 'message_signature_malformed'],
-      ['a 9 KB Signature-Input', { 'signature-input': `${input};pad="${'a'.repeat(9000)}"`, signature }, 'message_signature_malformed'],
-      ['a repeated install label', { 'signature-input': `${input}, install=("@method");created=1`, signature }, 'message_signature_malformed'],
-      ['two Signature-Input lines', { 'signature-input': [input, input], signature }, 'message_signature_malformed'],
-      ['two Signature lines', { 'signature-input': input, signature: [signature, signature] }, 'message_signature_malformed'],
+      [
+        'a signature that is not base64',
+        { 'signature-input': input, signature: 'install=:!!!!:' },
+        'message_signature_malformed',
+      ],
+      [
+        'a 63-byte signature',
+        { 'signature-input': input, signature: `install=:${Buffer.alloc(63).toString('base64')}:` },
+        'message_signature_malformed',
+      ],
+      [
+        'a latin1 byte in a component',
+        { 'signature-input': 'install=("\xe9");created=1', signature },
+        'message_signature_malformed',
+      ],
+      [
+        'created as a string',
+        { 'signature-input': input.replace('created=1', 'created="1"'), signature },
+        'message_signature_malformed',
+      ],
+      [
+        'no created',
+        { 'signature-input': input.replace(';created=1', ''), signature },
+        'message_signature_malformed',
+      ],
+      [
+        'a 9 KB Signature-Input',
+        { 'signature-input': `${input};pad="${'a'.repeat(9000)}"`, signature },
+        'message_signature_malformed',
+      ],
+      [
+        'a repeated install label',
+        { 'signature-input': `${input}, install=("@method");created=1`, signature },
+        'message_signature_malformed',
+      ],
+      [
+        'two Signature-Input lines',
+        { 'signature-input': [input, input], signature },
+        'message_signature_malformed',
+      ],
+      [
+        'two Signature lines',
+        { 'signature-input': input, signature: [signature, signature] },
+        'message_signature_malformed',
+      ],
     ])('%s', async (_case, headers, code) => {
-      const reply = await running.request('GET', '/signed', { 'approov-token': tokenWithIpk(), ...headers });
+      const reply = await running.request('GET', '/signed', {
+        'approov-token': tokenWithIpk(),
+        ...headers,
+      });
       expectRejected(reply, code);
     });
 
     it('rejects a valid signature whose label is repeated with another value', async () => {
       const token = tokenWithIpk();
-      const signed = signApproovRequest({ privateKey: PRIVATE_KEY, method: 'GET', url: `http://127.0.0.1:${running.port}/signed`, token });
+      const signed = signApproovRequest({
+        privateKey: PRIVATE_KEY,
+        method: 'GET',
+        url: `http://127.0.0.1:${running.port}/signed`,
+        token,
+      });
       const reply = await running.request('GET', '/signed', {
         'approov-token': token,
         'signature-input': signed['Signature-Input'],
@@ -258,7 +385,9 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     });
 
     it('serves a token without ipk (Approov failover) on a route that does not require signing', async () => {
-      expectServed(await running.request('GET', '/optional', { 'approov-token': tokenWithoutIpk() }));
+      expectServed(
+        await running.request('GET', '/optional', { 'approov-token': tokenWithoutIpk() }),
+      );
     });
 
     it('still requires the signature of a token with ipk on a route that does not require signing', async () => {
@@ -272,23 +401,35 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
 
     it('rejects a token whose ipk is not a P-256 key', async () => {
       const token = tokenWithIpk({ ipk: Buffer.from('not a key').toString('base64') });
-      expectRejected(await signedRequest({ method: 'GET', path: '/signed', token }), 'token_claims_invalid');
+      expectRejected(
+        await signedRequest({ method: 'GET', path: '/signed', token }),
+        'token_claims_invalid',
+      );
     });
 
     it('judges the token before the signature', async () => {
       const token = createApproovToken({ secret: Buffer.alloc(64, 1), claims: { ipk: IPK } });
-      expectRejected(await signedRequest({ method: 'GET', path: '/signed', token }), 'token_signature_invalid');
+      expectRejected(
+        await signedRequest({ method: 'GET', path: '/signed', token }),
+        'token_signature_invalid',
+      );
     });
   });
 
   describe('decorator placement', () => {
     it('applies class-level options to every handler', async () => {
-      const reply = await running.request('GET', '/class/required', { 'approov-token': createApproovToken({ secret: SECRET }) });
+      const reply = await running.request('GET', '/class/required', {
+        'approov-token': createApproovToken({ secret: SECRET }),
+      });
       expectRejected(reply, 'missing_installation_key');
     });
 
     it('lets the handler options win over the class options', async () => {
-      expectServed(await running.request('GET', '/class/optional', { 'approov-token': createApproovToken({ secret: SECRET }) }));
+      expectServed(
+        await running.request('GET', '/class/optional', {
+          'approov-token': createApproovToken({ secret: SECRET }),
+        }),
+      );
     });
   });
 
@@ -304,7 +445,10 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     });
 
     it('ignores forwarded headers on a route without trustProxy', async () => {
-      const reply = await signedRequest({ method: 'GET', path: '/signed', headers: forwarded }, { url: 'https://api.example.com/signed' });
+      const reply = await signedRequest(
+        { method: 'GET', path: '/signed', headers: forwarded },
+        { url: 'https://api.example.com/signed' },
+      );
       expectRejected(reply, 'message_signature_invalid');
     });
   });
@@ -402,13 +546,21 @@ describe.each(ADAPTERS)('an app without rawBody on %s', (_name, createAdapter) =
       expect(reply.status).toBe(200);
     }
     expect(running.failures).toEqual([]);
-    const lines = logCapture.approovLines().slice(logged).map((line) => line.message);
+    const lines = logCapture
+      .approovLines()
+      .slice(logged)
+      .map((line) => line.message);
     expect(lines.join('\n')).not.toContain('could not be read');
   });
 
   it('still serves a signed GET, which has no body to check', async () => {
     const token = tokenWithIpk();
-    const signed = signApproovRequest({ privateKey: PRIVATE_KEY, method: 'GET', url: `http://127.0.0.1:${running.port}/signed`, token });
+    const signed = signApproovRequest({
+      privateKey: PRIVATE_KEY,
+      method: 'GET',
+      url: `http://127.0.0.1:${running.port}/signed`,
+      token,
+    });
     const reply = await running.request('GET', '/signed', { 'approov-token': token, ...signed });
     expect(reply.status).toBe(200);
   });
@@ -418,10 +570,16 @@ describe('configuration errors', () => {
   it('refuses to boot on an invalid module-level messageSigning option, naming it', async () => {
     await expect(
       startSigningApp(ADAPTERS[0]![1], { secret: SECRET, messageSigning: { maxAgeSec: -5 } }),
-    ).rejects.toThrow(new ApproovConfigurationError('Approov option "messageSigning.maxAgeSec" must be a number of seconds from 1 to 3600.'));
+    ).rejects.toThrow(
+      new ApproovConfigurationError(
+        'Approov option "messageSigning.maxAgeSec" must be a number of seconds from 1 to 3600.',
+      ),
+    );
   });
 
   it('refuses an invalid decorator option when the class is declared', () => {
-    expect(() => ApproovMessageSigning({ requiredComponents: ['Content-Type'] })).toThrow(TypeError);
+    expect(() => ApproovMessageSigning({ requiredComponents: ['Content-Type'] })).toThrow(
+      TypeError,
+    );
   });
 });

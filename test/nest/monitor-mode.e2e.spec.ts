@@ -10,7 +10,8 @@ import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
 const SECRET = randomBytes(64).toString('base64');
 const AUTH = `Bearer ${randomBytes(24).toString('base64url')}`;
 logCapture.addSecret(SECRET);
-const token = (claims: Record<string, unknown> = {}, bind?: string) => createApproovToken({ secret: SECRET, claims, bind });
+const token = (claims: Record<string, unknown> = {}, bind?: string) =>
+  createApproovToken({ secret: SECRET, claims, bind });
 const expired = () => token({ exp: Math.floor(Date.now() / 1000) - 10 });
 
 describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
@@ -19,7 +20,12 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
 
   beforeAll(async () => {
     app = await startApp(
-      featureAppModule({ secret: SECRET, mode: 'monitor', rejectLog: { mode: 'every' }, onFailure: (failure) => failures.push(failure) }),
+      featureAppModule({
+        secret: SECRET,
+        mode: 'monitor',
+        rejectLog: { mode: 'every' },
+        onFailure: (failure) => failures.push(failure),
+      }),
       createAdapter,
     );
   });
@@ -33,17 +39,28 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toEqual(HELLO);
     expect(failures).toEqual([
-      { code: 'missing_approov_token', method: 'GET', path: '/token-check', traceId: 'trace-m1', monitored: true },
+      {
+        code: 'missing_approov_token',
+        method: 'GET',
+        path: '/token-check',
+        traceId: 'trace-m1',
+        monitored: true,
+      },
     ]);
   });
 
   it('serves an expired token and reports token_expired', async () => {
     expect((await app.get('/token-check', { 'Approov-Token': expired() })).status).toBe(200);
-    expect(failures.map((failure) => [failure.code, failure.monitored])).toEqual([['token_expired', true]]);
+    expect(failures.map((failure) => [failure.code, failure.monitored])).toEqual([
+      ['token_expired', true],
+    ]);
   });
 
   it('serves a binding mismatch and reports it', async () => {
-    const response = await app.get('/binding-only', { 'Approov-Token': token({}, 'Bearer other'), Authorization: AUTH });
+    const response = await app.get('/binding-only', {
+      'Approov-Token': token({}, 'Bearer other'),
+      Authorization: AUTH,
+    });
     expect(response.status).toBe(200);
     expect(failures.map((failure) => failure.code)).toEqual(['binding_mismatch']);
   });
@@ -85,13 +102,19 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
   });
 
   it("reports a reject once when AuthGuard('approov') and the @ApproovBinding guard both judge it", async () => {
-    const response = await app.get('/passport-binding', { 'Approov-Token': expired(), Authorization: AUTH });
+    const response = await app.get('/passport-binding', {
+      'Approov-Token': expired(),
+      Authorization: AUTH,
+    });
     expect(response.status).toBe(200);
     expect(failures.map((failure) => failure.code)).toEqual(['token_expired']);
   });
 
   it("reports a binding reject once on a route with AuthGuard('approov') and @ApproovBinding", async () => {
-    const response = await app.get('/passport-binding', { 'Approov-Token': token(), Authorization: AUTH });
+    const response = await app.get('/passport-binding', {
+      'Approov-Token': token(),
+      Authorization: AUTH,
+    });
     expect(response.status).toBe(200);
     expect(failures.map((failure) => failure.code)).toEqual(['missing_binding_claim']);
   });

@@ -27,7 +27,10 @@ describe.each(cases)('protectAllRoutes on %s with %s', (_platform, form, createA
   let app: RunningApp;
 
   beforeAll(async () => {
-    app = await startApp(protectAllAppModule(form, { secret: SECRET, issuer: ISSUER, audience: AUDIENCE, failures }), createAdapter);
+    app = await startApp(
+      protectAllAppModule(form, { secret: SECRET, issuer: ISSUER, audience: AUDIENCE, failures }),
+      createAdapter,
+    );
   });
   afterAll(() => app?.close());
   beforeEach(() => {
@@ -60,13 +63,25 @@ describe.each(cases)('protectAllRoutes on %s with %s', (_platform, form, createA
 
   it('still checks a handler with @ApproovBinding in a @SkipApproov() controller', async () => {
     expectReject(await app.get('/public/bound', { Authorization: AUTH }));
-    expect((await app.get('/public/bound', { 'Approov-Token': token({}, AUTH), Authorization: AUTH })).status).toBe(200);
+    expect(
+      (await app.get('/public/bound', { 'Approov-Token': token({}, AUTH), Authorization: AUTH }))
+        .status,
+    ).toBe(200);
     expect(codes()).toEqual(['missing_approov_token']);
   });
 
   it('still checks a handler that carries both @SkipApproov() and @ApproovBinding()', async () => {
-    expectReject(await app.get('/skipped-but-bound', { 'Approov-Token': token(), Authorization: AUTH }));
-    expect((await app.get('/skipped-but-bound', { 'Approov-Token': token({}, AUTH), Authorization: AUTH })).status).toBe(200);
+    expectReject(
+      await app.get('/skipped-but-bound', { 'Approov-Token': token(), Authorization: AUTH }),
+    );
+    expect(
+      (
+        await app.get('/skipped-but-bound', {
+          'Approov-Token': token({}, AUTH),
+          Authorization: AUTH,
+        })
+      ).status,
+    ).toBe(200);
     expect(codes()).toEqual(['missing_binding_claim']);
   });
 
@@ -81,7 +96,9 @@ describe.each(cases)('protectAllRoutes on %s with %s', (_platform, form, createA
   });
 
   it('checks the configured audience', async () => {
-    expectReject(await app.get('/guarded', { 'Approov-Token': token({ aud: 'another-audience' }) }));
+    expectReject(
+      await app.get('/guarded', { 'Approov-Token': token({ aud: 'another-audience' }) }),
+    );
     expect(codes()).toEqual(['token_audience_invalid']);
   });
 });

@@ -27,7 +27,11 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
 
   beforeAll(async () => {
     app = await startApp(
-      featureAppModule({ secret: SECRET, rejectLog: { intervalSec: 1 }, onFailure: (failure) => failures.push(failure) }),
+      featureAppModule({
+        secret: SECRET,
+        rejectLog: { intervalSec: 1 },
+        onFailure: (failure) => failures.push(failure),
+      }),
       createAdapter,
     );
   });
@@ -35,11 +39,16 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
 
   it('logs the first forged tokens at once, counts the rest into one line per interval, and reports each', async () => {
     const before = logCapture.approovLines().length;
-    const first = await app.get('/token-check', { 'Approov-Token': forged(), 'Approov-TraceID': 'flood-1' });
+    const first = await app.get('/token-check', {
+      'Approov-Token': forged(),
+      'Approov-TraceID': 'flood-1',
+    });
     expect(first.status).toBe(401);
     const firstLines = logCapture.approovLines().slice(before);
     expect(firstLines).toHaveLength(1);
-    expect(firstLines[0]!.message).toMatch(/^rejected token_signature_invalid GET \/token-check trace=flood-1\b/);
+    expect(firstLines[0]!.message).toMatch(
+      /^rejected token_signature_invalid GET \/token-check trace=flood-1\b/,
+    );
 
     for (let i = 1; i < FLOOD; i++) {
       const response = await app.get('/token-check', { 'Approov-Token': forged() });
@@ -51,9 +60,16 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
     expect(logCapture.approovLines().slice(before).length).toBeLessThan(FLOOD / 2);
 
     await new Promise((resolve) => setTimeout(resolve, 1_300));
-    const lines = logCapture.approovLines().slice(before).map((line) => line.message);
-    const full = lines.filter((line) => line.startsWith('rejected token_signature_invalid GET /token-check'));
-    const counted = lines.filter((line) => !full.includes(line)).map((line) => Number(/: (\d+) more in the last/.exec(line)?.[1]));
+    const lines = logCapture
+      .approovLines()
+      .slice(before)
+      .map((line) => line.message);
+    const full = lines.filter((line) =>
+      line.startsWith('rejected token_signature_invalid GET /token-check'),
+    );
+    const counted = lines
+      .filter((line) => !full.includes(line))
+      .map((line) => Number(/: (\d+) more in the last/.exec(line)?.[1]));
     expect(full.length).toBeGreaterThanOrEqual(REJECT_LOG_FULL_LINES_PER_INTERVAL);
     expect(counted.length).toBeGreaterThanOrEqual(1);
     expect(counted.every((n) => n > 0)).toBe(true);

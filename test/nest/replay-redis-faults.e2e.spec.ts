@@ -2,7 +2,14 @@ import { ApproovService, RedisReplayStore } from 'nestjs-approov';
 import { PrivateRedisServer } from '../support/redis.js';
 import { logCapture } from '../support/log-capture.js';
 import { ADAPTERS } from '../support/nest-app.js';
-import { SERVED, UNAUTHORIZED, UNAVAILABLE, sendTo, signedRequest, type Reply } from '../support/replay-requests.js';
+import {
+  SERVED,
+  UNAUTHORIZED,
+  UNAVAILABLE,
+  sendTo,
+  signedRequest,
+  type Reply,
+} from '../support/replay-requests.js';
 import { startReplayApp, type ReplayApp } from './apps/replay-app.js';
 
 // The apps' Redis is a redis-server of this file's own (no persistence), stopped, paused and
@@ -33,7 +40,8 @@ async function waitForHealthyStore(app: ReplayApp): Promise<void> {
   const service = app.app.get(ApproovService);
   const deadline = Date.now() + RECOVERY_BOUND_MS;
   while (!(await service.checkReplayStoreHealth())) {
-    if (Date.now() > deadline) throw new Error(`the replay store was not healthy within ${RECOVERY_BOUND_MS} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`the replay store was not healthy within ${RECOVERY_BOUND_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -42,7 +50,8 @@ async function waitForHealthyStore(app: ReplayApp): Promise<void> {
 async function waitForProtection(app: ReplayApp): Promise<void> {
   const deadline = Date.now() + RECOVERY_BOUND_MS;
   while ((await sendTo(app.baseUrl, signedRequest('GET', '/protected'))).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`protection did not resume within ${RECOVERY_BOUND_MS} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`protection did not resume within ${RECOVERY_BOUND_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -51,7 +60,9 @@ describe.each(ADAPTERS)('Redis faults under an %s app', (_name, createAdapter) =
   let app: ReplayApp;
 
   beforeAll(async () => {
-    app = await startReplayApp(createAdapter, { replay: { store: await RedisReplayStore.fromUrl(server.url) } });
+    app = await startReplayApp(createAdapter, {
+      replay: { store: await RedisReplayStore.fromUrl(server.url) },
+    });
     await waitForProtection(app);
   });
   afterAll(async () => {
@@ -68,22 +79,34 @@ describe.each(ADAPTERS)('Redis faults under an %s app', (_name, createAdapter) =
     await server.stop();
     app.reports.length = 0;
     const replies = await Promise.all(Array.from({ length: BATCH }, () => timedSend(app)));
-    expect(replies.map(({ status, body }) => ({ status, body }))).toEqual(Array(BATCH).fill(UNAVAILABLE));
+    expect(replies.map(({ status, body }) => ({ status, body }))).toEqual(
+      Array(BATCH).fill(UNAVAILABLE),
+    );
     for (const { ms } of replies) expect(ms).toBeLessThan(HANG_BOUND_MS);
-    expect(new Set(app.reports.map((report) => report.code))).toEqual(new Set(['replay_store_unavailable']));
+    expect(new Set(app.reports.map((report) => report.code))).toEqual(
+      new Set(['replay_store_unavailable']),
+    );
   });
 
   it('answers 503 within the deadline, none hanging, while Redis is paused (SIGSTOP)', async () => {
     server.pause();
     const replies = await Promise.all(Array.from({ length: BATCH }, () => timedSend(app)));
-    expect(replies.map(({ status, body }) => ({ status, body }))).toEqual(Array(BATCH).fill(UNAVAILABLE));
+    expect(replies.map(({ status, body }) => ({ status, body }))).toEqual(
+      Array(BATCH).fill(UNAVAILABLE),
+    );
     for (const { ms } of replies) expect(ms).toBeLessThan(HANG_BOUND_MS);
   });
 
   it('keeps serving token-only routes while Redis is stopped', async () => {
     await server.stop();
     const { 'approov-token': token } = signedRequest('GET', '/token-only').headers;
-    expect(await sendTo(app.baseUrl, { method: 'GET', path: '/token-only', headers: { 'approov-token': token } })).toEqual(SERVED);
+    expect(
+      await sendTo(app.baseUrl, {
+        method: 'GET',
+        path: '/token-only',
+        headers: { 'approov-token': token },
+      }),
+    ).toEqual(SERVED);
   });
 
   it('resumes protection after Redis restarts, with no restart of the app', async () => {
@@ -92,7 +115,10 @@ describe.each(ADAPTERS)('Redis faults under an %s app', (_name, createAdapter) =
     await server.restart();
     await waitForProtection(app);
     const captured = signedRequest('GET', '/protected');
-    expect([await sendTo(app.baseUrl, captured), await sendTo(app.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+    expect([await sendTo(app.baseUrl, captured), await sendTo(app.baseUrl, captured)]).toEqual([
+      SERVED,
+      UNAUTHORIZED,
+    ]);
   });
 
   it('after a restart that lost the data, serves a replay of a request seen before it, once', async () => {
@@ -101,7 +127,10 @@ describe.each(ADAPTERS)('Redis faults under an %s app', (_name, createAdapter) =
     await server.stop();
     await server.restart();
     await waitForProtection(app);
-    expect([await sendTo(app.baseUrl, captured), await sendTo(app.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+    expect([await sendTo(app.baseUrl, captured), await sendTo(app.baseUrl, captured)]).toEqual([
+      SERVED,
+      UNAUTHORIZED,
+    ]);
   });
 
   it('is healthy again for a readiness probe once Redis is back', async () => {
@@ -118,7 +147,9 @@ describe.each(ADAPTERS)('failing open under an %s app', (_name, createAdapter) =
   let app: ReplayApp;
 
   beforeAll(async () => {
-    app = await startReplayApp(createAdapter, { replay: { store: await RedisReplayStore.fromUrl(server.url), failOpen: true } });
+    app = await startReplayApp(createAdapter, {
+      replay: { store: await RedisReplayStore.fromUrl(server.url), failOpen: true },
+    });
     // Failing open serves either way: only the store's health says it is connected.
     await waitForHealthyStore(app);
   });
@@ -137,7 +168,11 @@ describe.each(ADAPTERS)('failing open under an %s app', (_name, createAdapter) =
     expect(app.reports.map(({ code, failedOpen }) => ({ code, failedOpen }))).toEqual(
       Array(5).fill({ code: 'replay_store_unavailable', failedOpen: true }),
     );
-    const failedOpen = logCapture.approovLines().filter((line) => line.message.startsWith('failed open replay_store_unavailable GET /protected'));
+    const failedOpen = logCapture
+      .approovLines()
+      .filter((line) =>
+        line.message.startsWith('failed open replay_store_unavailable GET /protected'),
+      );
     expect(failedOpen).toHaveLength(5);
   });
 
@@ -145,6 +180,9 @@ describe.each(ADAPTERS)('failing open under an %s app', (_name, createAdapter) =
     if (!server.running) await server.restart();
     await waitForHealthyStore(app);
     const captured = signedRequest('GET', '/protected');
-    expect([await sendTo(app.baseUrl, captured), await sendTo(app.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+    expect([await sendTo(app.baseUrl, captured), await sendTo(app.baseUrl, captured)]).toEqual([
+      SERVED,
+      UNAUTHORIZED,
+    ]);
   });
 });

@@ -3,7 +3,13 @@ import type { Redis } from 'ioredis';
 import { RedisReplayStore } from 'nestjs-approov';
 import { connectSharedRedis, deleteKeys, REDIS_URL, uniqueKeyPrefix } from '../support/redis.js';
 import { ADAPTERS } from '../support/nest-app.js';
-import { SERVED, UNAUTHORIZED, sendTo, signedRequest, type SignedRequest } from '../support/replay-requests.js';
+import {
+  SERVED,
+  UNAUTHORIZED,
+  sendTo,
+  signedRequest,
+  type SignedRequest,
+} from '../support/replay-requests.js';
 import { startReplayApp, type ReplayApp } from './apps/replay-app.js';
 
 // Two instances of an API behind a load balancer: an Express app and a Fastify app, each with its
@@ -18,12 +24,17 @@ let fastify: ReplayApp;
 
 beforeAll(async () => {
   admin = await connectSharedRedis();
-  const storeFor = (): Promise<RedisReplayStore> => RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: PREFIX });
+  const storeFor = (): Promise<RedisReplayStore> =>
+    RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: PREFIX });
   // Atomicity is under test here, not the deadline (the fault suites test that): a thousand
   // requests on a loaded CI machine must not turn into 503s because the loop lags.
   const [[, createExpress], [, createFastify]] = ADAPTERS;
-  express = await startReplayApp(createExpress!, { replay: { store: await storeFor(), timeoutMs: 5000 } });
-  fastify = await startReplayApp(createFastify!, { replay: { store: await storeFor(), timeoutMs: 5000 } });
+  express = await startReplayApp(createExpress!, {
+    replay: { store: await storeFor(), timeoutMs: 5000 },
+  });
+  fastify = await startReplayApp(createFastify!, {
+    replay: { store: await storeFor(), timeoutMs: 5000 },
+  });
   await Promise.all([waitUntilReady(express), waitUntilReady(fastify)]);
 });
 afterAll(async () => {
@@ -73,10 +84,15 @@ describe('replay protection shared through Redis by an Express and a Fastify ins
     try {
       const statuses = await Promise.all(
         Array.from({ length: CONCURRENT_SENDS }, (_, i) =>
-          i % 2 === 0 ? statusOf(express, captured, agents[0]!) : statusOf(fastify, captured, agents[1]!),
+          i % 2 === 0
+            ? statusOf(express, captured, agents[0]!)
+            : statusOf(fastify, captured, agents[1]!),
         ),
       );
-      const counts = statuses.reduce<Record<number, number>>((tally, status) => ({ ...tally, [status]: (tally[status] ?? 0) + 1 }), {});
+      const counts = statuses.reduce<Record<number, number>>(
+        (tally, status) => ({ ...tally, [status]: (tally[status] ?? 0) + 1 }),
+        {},
+      );
       expect(counts).toEqual({ 200: 1, 401: CONCURRENT_SENDS - 1 });
     } finally {
       for (const agent of agents) agent.destroy();
@@ -88,7 +104,15 @@ describe('replay protection shared through Redis by an Express and a Fastify ins
 function statusOf(app: ReplayApp, request: SignedRequest, agent: Agent): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port: app.port, method: request.method, path: request.path, headers: request.headers, agent, timeout: 10_000 },
+      {
+        host: '127.0.0.1',
+        port: app.port,
+        method: request.method,
+        path: request.path,
+        headers: request.headers,
+        agent,
+        timeout: 10_000,
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));

@@ -1,14 +1,28 @@
-import { ApproovConfigurationError, ApproovMessageSigning, MemoryReplayStore, type ApproovModuleOptions, type ReplayStore } from 'nestjs-approov';
+import {
+  ApproovConfigurationError,
+  ApproovMessageSigning,
+  MemoryReplayStore,
+  type ApproovModuleOptions,
+  type ReplayStore,
+} from 'nestjs-approov';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { SignedRequestReplayCheck } from '../../src/approov-replay.js';
 import { logCapture } from '../support/log-capture.js';
 import { ADAPTERS, bootError } from '../support/nest-app.js';
-import { SERVED, UNAUTHORIZED, UNAVAILABLE, sendTo, signedRequest, type SignedRequest } from '../support/replay-requests.js';
+import {
+  SERVED,
+  UNAUTHORIZED,
+  UNAVAILABLE,
+  sendTo,
+  signedRequest,
+  type SignedRequest,
+} from '../support/replay-requests.js';
 import { replayAppModule, startReplayApp, type ReplayApp } from './apps/replay-app.js';
 
 /** What the module logged (context 'Approov'), message by message, without the context the capture appends. */
-const logged = (): string[] => logCapture.approovLines().map((line) => line.message.replace(/ Approov$/, ''));
+const logged = (): string[] =>
+  logCapture.approovLines().map((line) => line.message.replace(/ Approov$/, ''));
 const [[, express], [, fastify]] = ADAPTERS;
 
 const P256_ORDER = BigInt('0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
@@ -22,10 +36,19 @@ function asStringForm(request: SignedRequest): SignedRequest {
 
 /** The captured request with its signature's s replaced by n - s: another valid signature of the same base. */
 function asHighSTwin(request: SignedRequest): SignedRequest {
-  const bytes = Buffer.from(/^install=:(.*):$/.exec(String(request.headers.Signature))![1]!, 'base64');
+  const bytes = Buffer.from(
+    /^install=:(.*):$/.exec(String(request.headers.Signature))![1]!,
+    'base64',
+  );
   const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
-  const twin = Buffer.concat([bytes.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]);
-  return { ...request, headers: { ...request.headers, Signature: `install=:${twin.toString('base64')}:` } };
+  const twin = Buffer.concat([
+    bytes.subarray(0, 32),
+    Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex'),
+  ]);
+  return {
+    ...request,
+    headers: { ...request.headers, Signature: `install=:${twin.toString('base64')}:` },
+  };
 }
 
 /** A store that answers as the test says, and records what it was asked. */
@@ -75,7 +98,9 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     const captured = signedRequest('GET', '/protected?account=42');
     await sendTo(running.baseUrl, captured);
     await sendTo(running.baseUrl, captured, { 'approov-traceid': 'replay-trace-1' });
-    expect(logged()).toContain('rejected message_signature_replayed GET /protected trace=replay-trace-1');
+    expect(logged()).toContain(
+      'rejected message_signature_replayed GET /protected trace=replay-trace-1',
+    );
   });
 
   it('refuses every one of 10 replays of a signed POST with a body', async () => {
@@ -111,13 +136,18 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
 
   it('serves every distinct signed request, however many', async () => {
     const replies = [];
-    for (let i = 0; i < 20; i++) replies.push(await sendTo(running.baseUrl, signedRequest('GET', '/protected')));
+    for (let i = 0; i < 20; i++)
+      replies.push(await sendTo(running.baseUrl, signedRequest('GET', '/protected')));
     expect(replies).toEqual(Array(20).fill(SERVED));
   });
 
   it('serves replays on a route marked replay: false', async () => {
     const captured = signedRequest('GET', '/replayable');
-    const replies = [await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)];
+    const replies = [
+      await sendTo(running.baseUrl, captured),
+      await sendTo(running.baseUrl, captured),
+      await sendTo(running.baseUrl, captured),
+    ];
     expect(replies).toEqual([SERVED, SERVED, SERVED]);
     expect(codes()).toEqual([]);
   });
@@ -129,7 +159,10 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     expect(await sendTo(running.baseUrl, bare)).toEqual(UNAUTHORIZED);
     running.reports.length = 0;
     const tokenOnly = { method: 'GET', path: '/token-only', headers: { 'approov-token': token } };
-    expect([await sendTo(running.baseUrl, tokenOnly), await sendTo(running.baseUrl, tokenOnly)]).toEqual([SERVED, SERVED]);
+    expect([
+      await sendTo(running.baseUrl, tokenOnly),
+      await sendTo(running.baseUrl, tokenOnly),
+    ]).toEqual([SERVED, SERVED]);
   });
 });
 
@@ -143,15 +176,24 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
   it('turns replay protection off for the module with messageSigning.replay: false, and a route can turn it back on', async () => {
     running = await startReplayApp(createAdapter, { messageSigning: { replay: false } });
     const open = signedRequest('GET', '/protected');
-    expect([await sendTo(running.baseUrl, open), await sendTo(running.baseUrl, open)]).toEqual([SERVED, SERVED]);
+    expect([await sendTo(running.baseUrl, open), await sendTo(running.baseUrl, open)]).toEqual([
+      SERVED,
+      SERVED,
+    ]);
     const guarded = signedRequest('GET', '/reprotected');
-    expect([await sendTo(running.baseUrl, guarded), await sendTo(running.baseUrl, guarded)]).toEqual([SERVED, UNAUTHORIZED]);
+    expect([
+      await sendTo(running.baseUrl, guarded),
+      await sendTo(running.baseUrl, guarded),
+    ]).toEqual([SERVED, UNAUTHORIZED]);
   });
 
   it('serves a replay in monitor mode, reporting what it would have refused', async () => {
     running = await startReplayApp(createAdapter, { mode: 'monitor' });
     const captured = signedRequest('GET', '/protected');
-    expect([await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)]).toEqual([SERVED, SERVED]);
+    expect([
+      await sendTo(running.baseUrl, captured),
+      await sendTo(running.baseUrl, captured),
+    ]).toEqual([SERVED, SERVED]);
     expect(running.reports.map(({ code, monitored }) => ({ code, monitored }))).toEqual([
       { code: 'message_signature_replayed', monitored: true },
     ]);
@@ -162,7 +204,10 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     running = await startReplayApp(createAdapter, { replay: { store } });
     const created = Math.floor(Date.now() / 1000);
     const before = Date.now();
-    await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: created + 15 } }));
+    await sendTo(
+      running.baseUrl,
+      signedRequest('GET', '/protected', { signing: { created, expires: created + 15 } }),
+    );
     const after = Date.now();
     expect(store.calls).toHaveLength(1);
     const { key, ttlMs } = store.calls[0]!;
@@ -175,10 +220,16 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
 
   it('remembers a request without expires until created + maxAgeSec + clockToleranceSec, plus the margin', async () => {
     const store = new ScriptedStore(() => true);
-    running = await startReplayApp(createAdapter, { replay: { store }, messageSigning: { maxAgeSec: 30, clockToleranceSec: 5 } });
+    running = await startReplayApp(createAdapter, {
+      replay: { store },
+      messageSigning: { maxAgeSec: 30, clockToleranceSec: 5 },
+    });
     const created = Math.floor(Date.now() / 1000);
     const before = Date.now();
-    await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: null } }));
+    await sendTo(
+      running.baseUrl,
+      signedRequest('GET', '/protected', { signing: { created, expires: null } }),
+    );
     const after = Date.now();
     const { ttlMs } = store.calls[0]!;
     expect(ttlMs).toBeLessThanOrEqual((created + 35 + 300) * 1000 + 1 - before);
@@ -187,35 +238,60 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
 
   it('answers 503 with no reason, code replay_store_unavailable, when the store fails', async () => {
     running = await startReplayApp(createAdapter, {
-      replay: { store: new ScriptedStore(() => Promise.reject(new Error('connection lost to 10.0.0.7'))) },
+      replay: {
+        store: new ScriptedStore(() => Promise.reject(new Error('connection lost to 10.0.0.7'))),
+      },
     });
     expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'))).toEqual(UNAVAILABLE);
     expect(running.reports.map((report) => report.code)).toEqual(['replay_store_unavailable']);
-    expect(logged().some((line) => line.startsWith('rejected replay_store_unavailable GET /protected'))).toBe(true);
+    expect(
+      logged().some((line) => line.startsWith('rejected replay_store_unavailable GET /protected')),
+    ).toBe(true);
     // Another store's error message could carry anything: only its class is logged.
     expect(logged()).toContain('replay store: the store threw Error');
     expect(logged().join('\n')).not.toContain('10.0.0.7');
   });
 
   it('answers 503 within the deadline when the store never answers', async () => {
-    running = await startReplayApp(createAdapter, { replay: { store: new ScriptedStore(() => new Promise(() => {})), timeoutMs: 30 } });
+    running = await startReplayApp(createAdapter, {
+      replay: { store: new ScriptedStore(() => new Promise(() => {})), timeoutMs: 30 },
+    });
     expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'))).toEqual(UNAVAILABLE);
     expect(logged()).toContain('replay store: the replay store did not answer within 30 ms');
   });
 
   it('keeps token-only routes working while the store is down (they never ask it)', async () => {
-    running = await startReplayApp(createAdapter, { replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))) } });
+    running = await startReplayApp(createAdapter, {
+      replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))) },
+    });
     const { 'approov-token': token } = signedRequest('GET', '/token-only').headers;
-    expect(await sendTo(running.baseUrl, { method: 'GET', path: '/token-only', headers: { 'approov-token': token } })).toEqual(SERVED);
+    expect(
+      await sendTo(running.baseUrl, {
+        method: 'GET',
+        path: '/token-only',
+        headers: { 'approov-token': token },
+      }),
+    ).toEqual(SERVED);
   });
 
   it('fails open when asked: serves the request and reports replay_store_unavailable with failedOpen', async () => {
     running = await startReplayApp(createAdapter, {
       replay: { store: new ScriptedStore(() => Promise.reject(new Error('down'))), failOpen: true },
     });
-    expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'), { 'approov-traceid': 'open-1' })).toEqual(SERVED);
+    expect(
+      await sendTo(running.baseUrl, signedRequest('GET', '/protected'), {
+        'approov-traceid': 'open-1',
+      }),
+    ).toEqual(SERVED);
     expect(running.reports).toEqual([
-      { code: 'replay_store_unavailable', method: 'GET', path: '/protected', monitored: false, failedOpen: true, traceId: 'open-1' },
+      {
+        code: 'replay_store_unavailable',
+        method: 'GET',
+        path: '/protected',
+        monitored: false,
+        failedOpen: true,
+        traceId: 'open-1',
+      },
     ]);
     expect(logged()).toContain('failed open replay_store_unavailable GET /protected trace=open-1');
   });
@@ -223,13 +299,17 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
   it('still refuses a replay the store does see when failing open', async () => {
     running = await startReplayApp(createAdapter, { replay: { failOpen: true } });
     const captured = signedRequest('GET', '/protected');
-    expect([await sendTo(running.baseUrl, captured), await sendTo(running.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+    expect([
+      await sendTo(running.baseUrl, captured),
+      await sendTo(running.baseUrl, captured),
+    ]).toEqual([SERVED, UNAUTHORIZED]);
   });
 
   it('answers 503 when the in-memory store is full of live entries, rather than forgetting one', async () => {
     running = await startReplayApp(createAdapter, { replay: { maxEntries: 2 } });
     const replies = [];
-    for (let i = 0; i < 3; i++) replies.push(await sendTo(running.baseUrl, signedRequest('GET', '/protected')));
+    for (let i = 0; i < 3; i++)
+      replies.push(await sendTo(running.baseUrl, signedRequest('GET', '/protected')));
     expect(replies).toEqual([SERVED, SERVED, UNAVAILABLE]);
     expect(logged()).toContain(
       'replay store: the in-memory replay store is full (2 live entries): raise replay.maxEntries or use a shared store',
@@ -237,10 +317,13 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
   });
 
   it('warns at startup, without holding it up, when the store stays unreachable', async () => {
-    const warning = 'replay store: not reachable at startup; signed requests are answered 503 until it is.';
+    const warning =
+      'replay store: not reachable at startup; signed requests are answered 503 until it is.';
     const warnings = (): number => logged().filter((line) => line === warning).length;
     const before = warnings();
-    running = await startReplayApp(createAdapter, { replay: { store: new ScriptedStore(() => true, false) } });
+    running = await startReplayApp(createAdapter, {
+      replay: { store: new ScriptedStore(() => true, false) },
+    });
     expect(warnings()).toBe(before);
     for (let waited = 0; waited < 6000 && warnings() === before; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -260,13 +343,41 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
 describe('replay options checked at boot', () => {
   it.each<[string, ApproovModuleOptions, string]>([
     ['replay not an object', { replay: 5 as never }, 'Approov option "replay" must be an object.'],
-    ['an unknown replay option', { replay: { ttl: 5 } as never }, 'Approov option "replay.ttl" is not an option'],
-    ['a store without the store methods', { replay: { store: {} as never } }, 'Approov option "replay.store" must be a replay store'],
-    ['a zero deadline', { replay: { timeoutMs: 0 } }, 'Approov option "replay.timeoutMs" must be a number of milliseconds from 1 to 10000.'],
-    ['a fractional maxEntries', { replay: { maxEntries: 1.5 } }, 'Approov option "replay.maxEntries" must be an integer'],
-    ['maxEntries with a store', { replay: { store: new MemoryReplayStore(), maxEntries: 10 } }, 'has no effect with replay.store'],
-    ['failOpen as a string', { replay: { failOpen: 'yes' as never } }, 'Approov option "replay.failOpen" must be a boolean.'],
-    ['messageSigning.replay as a string', { messageSigning: { replay: 'no' as never } }, 'Approov option "messageSigning.replay" must be a boolean.'],
+    [
+      'an unknown replay option',
+      { replay: { ttl: 5 } as never },
+      'Approov option "replay.ttl" is not an option',
+    ],
+    [
+      'a store without the store methods',
+      { replay: { store: {} as never } },
+      'Approov option "replay.store" must be a replay store',
+    ],
+    [
+      'a zero deadline',
+      { replay: { timeoutMs: 0 } },
+      'Approov option "replay.timeoutMs" must be a number of milliseconds from 1 to 10000.',
+    ],
+    [
+      'a fractional maxEntries',
+      { replay: { maxEntries: 1.5 } },
+      'Approov option "replay.maxEntries" must be an integer',
+    ],
+    [
+      'maxEntries with a store',
+      { replay: { store: new MemoryReplayStore(), maxEntries: 10 } },
+      'has no effect with replay.store',
+    ],
+    [
+      'failOpen as a string',
+      { replay: { failOpen: 'yes' as never } },
+      'Approov option "replay.failOpen" must be a boolean.',
+    ],
+    [
+      'messageSigning.replay as a string',
+      { messageSigning: { replay: 'no' as never } },
+      'Approov option "messageSigning.replay" must be a boolean.',
+    ],
   ])('refuses %s, naming the option', async (_name, options, message) => {
     const error = await bootError(replayAppModule(options, []), express!);
     expect(error).toBeInstanceOf(ApproovConfigurationError);
@@ -274,7 +385,9 @@ describe('replay options checked at boot', () => {
   });
 
   it('refuses @ApproovMessageSigning({ replay: "no" }) where it is declared', () => {
-    expect(() => ApproovMessageSigning({ replay: 'no' as never })).toThrow('@ApproovMessageSigning(): options.replay must be a boolean.');
+    expect(() => ApproovMessageSigning({ replay: 'no' as never })).toThrow(
+      '@ApproovMessageSigning(): options.replay must be a boolean.',
+    );
   });
 });
 
@@ -285,7 +398,10 @@ describe('one replay store per module instance', () => {
     try {
       const captured = signedRequest('GET', '/protected');
       // Two instances, two memories: this is why several instances need a shared store.
-      expect([await sendTo(expressApp.baseUrl, captured), await sendTo(fastifyApp.baseUrl, captured)]).toEqual([SERVED, SERVED]);
+      expect([
+        await sendTo(expressApp.baseUrl, captured),
+        await sendTo(fastifyApp.baseUrl, captured),
+      ]).toEqual([SERVED, SERVED]);
     } finally {
       await expressApp.close();
       await fastifyApp.close();
@@ -298,7 +414,10 @@ describe('one replay store per module instance', () => {
     const fastifyApp = await startReplayApp(fastify!, { replay: { store } });
     try {
       const captured = signedRequest('GET', '/protected');
-      expect([await sendTo(expressApp.baseUrl, captured), await sendTo(fastifyApp.baseUrl, captured)]).toEqual([SERVED, UNAUTHORIZED]);
+      expect([
+        await sendTo(expressApp.baseUrl, captured),
+        await sendTo(fastifyApp.baseUrl, captured),
+      ]).toEqual([SERVED, UNAUTHORIZED]);
     } finally {
       await expressApp.close();
       await fastifyApp.close();
@@ -315,11 +434,16 @@ describe('the margin a shared store keeps entries for', () => {
         return super.rememberIfAbsent(key, ttlMs);
       }
     }
-    const running = await startReplayApp(express!, { replay: { store: new RecordingMemoryStore() } });
+    const running = await startReplayApp(express!, {
+      replay: { store: new RecordingMemoryStore() },
+    });
     try {
       const created = Math.floor(Date.now() / 1000);
       const before = Date.now();
-      await sendTo(running.baseUrl, signedRequest('GET', '/protected', { signing: { created, expires: created + 15 } }));
+      await sendTo(
+        running.baseUrl,
+        signedRequest('GET', '/protected', { signing: { created, expires: created + 15 } }),
+      );
       expect(calls).toHaveLength(1);
       expect(calls[0]).toBeLessThanOrEqual((created + 15 + 10) * 1000 - before);
     } finally {
@@ -331,7 +455,9 @@ describe('the margin a shared store keeps entries for', () => {
 describe('the in-memory store in a cluster worker', () => {
   const options = { store: undefined, maxEntries: 10, timeoutMs: 50, failOpen: false };
   const clusterWarnings = (warn: jest.SpiedFunction<Logger['warn']>): unknown[] =>
-    warn.mock.calls.map(([message]) => message).filter((message) => String(message).includes('cluster worker'));
+    warn.mock.calls
+      .map(([message]) => message)
+      .filter((message) => String(message).includes('cluster worker'));
 
   it('warns once per process that each worker only remembers its own requests; never outside a worker', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);

@@ -24,9 +24,15 @@ describe('signed request bodies over HTTP/2 (Fastify)', () => {
   let session: ClientHttp2Session;
   let origin: string;
   beforeAll(async () => {
-    @Module({ imports: [ApproovModule.forRoot({ secret: SECRET })], controllers: [Http2Controller] })
+    @Module({
+      imports: [ApproovModule.forRoot({ secret: SECRET })],
+      controllers: [Http2Controller],
+    })
     class Http2Module {}
-    app = await NestFactory.create(Http2Module, new FastifyAdapter({ http2: true }), { logger: false, abortOnError: false });
+    app = await NestFactory.create(Http2Module, new FastifyAdapter({ http2: true }), {
+      logger: false,
+      abortOnError: false,
+    });
     await app.listen(0, '127.0.0.1');
     origin = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
     session = connect(origin);
@@ -36,8 +42,15 @@ describe('signed request bodies over HTTP/2 (Fastify)', () => {
     await app.close();
   });
 
-  function post(type: string, body: Buffer, digestOver: Buffer = body): Promise<{ status: number; body: string }> {
-    const token = createApproovToken({ secret: SECRET, claims: { ipk: fixture.ipk_spki_der_base64 } });
+  function post(
+    type: string,
+    body: Buffer,
+    digestOver: Buffer = body,
+  ): Promise<{ status: number; body: string }> {
+    const token = createApproovToken({
+      secret: SECRET,
+      claims: { ipk: fixture.ipk_spki_der_base64 },
+    });
     const signature = signApproovRequest({
       privateKey: fixture.test_private_key_pkcs8_or_sec1_der_base64,
       method: 'POST',
@@ -46,9 +59,17 @@ describe('signed request bodies over HTTP/2 (Fastify)', () => {
       body: digestOver,
       headers: { 'content-type': type },
     });
-    const headers = Object.fromEntries(Object.entries(signature).map(([name, value]) => [name.toLowerCase(), value as string]));
+    const headers = Object.fromEntries(
+      Object.entries(signature).map(([name, value]) => [name.toLowerCase(), value as string]),
+    );
     return new Promise((resolve, reject) => {
-      const stream = session.request({ ':method': 'POST', ':path': '/signed', 'approov-token': token, 'content-type': type, ...headers });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/signed',
+        'approov-token': token,
+        'content-type': type,
+        ...headers,
+      });
       let status = 0;
       const chunks: Buffer[] = [];
       stream.on('response', (responseHeaders) => (status = Number(responseHeaders[':status'])));
@@ -68,6 +89,9 @@ describe('signed request bodies over HTTP/2 (Fastify)', () => {
 
   it('rejects a body that is not the one signed', async () => {
     const body = Buffer.from([0, 1, 254, 255]);
-    expect(await post('application/octet-stream', body, Buffer.from([9]))).toEqual({ status: 401, body: '{"statusCode":401,"message":"Unauthorized"}' });
+    expect(await post('application/octet-stream', body, Buffer.from([9]))).toEqual({
+      status: 401,
+      body: '{"statusCode":401,"message":"Unauthorized"}',
+    });
   });
 });

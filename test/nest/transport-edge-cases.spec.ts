@@ -14,7 +14,10 @@ const token = (options: Omit<Parameters<typeof createApproovToken>[0], 'secret'>
 function signedTokenOfLength(length: number): string {
   for (let kid = 0; kid < 8; kid++) {
     for (let pad = Math.max(0, Math.floor(((length - 200) * 3) / 4)); pad < length; pad++) {
-      const candidate = token({ claims: { pad: 'p'.repeat(pad) }, header: { kid: 'k'.repeat(kid) } });
+      const candidate = token({
+        claims: { pad: 'p'.repeat(pad) },
+        header: { kid: 'k'.repeat(kid) },
+      });
       if (candidate.length === length) return candidate;
       if (candidate.length > length) break;
     }
@@ -24,8 +27,12 @@ function signedTokenOfLength(length: number): string {
 
 describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => {
   let server: TransportApp;
-  const send = (method: string, path: string, headers: [string, string | Buffer][], body?: string) =>
-    rawRequest(server.port, buildRawRequest(method, path, headers, body));
+  const send = (
+    method: string,
+    path: string,
+    headers: [string, string | Buffer][],
+    body?: string,
+  ) => rawRequest(server.port, buildRawRequest(method, path, headers, body));
   const lastFailure = () => server.failures.at(-1)?.code;
 
   beforeAll(async () => {
@@ -55,7 +62,9 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
   });
 
   it('rejects two valid tokens joined in one header line as "a, b"', async () => {
-    const response = await send('GET', '/token-check', [['Approov-Token', `${token()}, ${token()}`]]);
+    const response = await send('GET', '/token-check', [
+      ['Approov-Token', `${token()}, ${token()}`],
+    ]);
     expect(response.status).toBe(401);
     expect(lastFailure()).toBe('token_malformed');
   });
@@ -91,7 +100,9 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
   });
 
   it(`serves a correctly signed token of exactly ${MAX_TOKEN_LENGTH} characters`, async () => {
-    const response = await send('GET', '/token-check', [['Approov-Token', signedTokenOfLength(MAX_TOKEN_LENGTH)]]);
+    const response = await send('GET', '/token-check', [
+      ['Approov-Token', signedTokenOfLength(MAX_TOKEN_LENGTH)],
+    ]);
     expect(response.status).toBe(200);
   });
 
@@ -103,8 +114,10 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
     expect(lastFailure()).toBe('token_malformed');
   });
 
-  it('rejects a token far over 4 KiB (12 KiB, under Node\'s header limit) with 401', async () => {
-    const response = await send('GET', '/token-check', [['Approov-Token', signedTokenOfLength(12 * 1024)]]);
+  it("rejects a token far over 4 KiB (12 KiB, under Node's header limit) with 401", async () => {
+    const response = await send('GET', '/token-check', [
+      ['Approov-Token', signedTokenOfLength(12 * 1024)],
+    ]);
     expect(response.status).toBe(401);
     expect(lastFailure()).toBe('token_malformed');
   });
@@ -123,7 +136,11 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
   });
 
   it('hashes a non-ASCII bound header as the latin1 bytes on the wire', async () => {
-    const wire = Buffer.concat([Buffer.from('Bearer '), Buffer.from([0xe9, 0xff, 0x80, 0xa0]), Buffer.from('abc')]);
+    const wire = Buffer.concat([
+      Buffer.from('Bearer '),
+      Buffer.from([0xe9, 0xff, 0x80, 0xa0]),
+      Buffer.from('abc'),
+    ]);
     const response = await send('GET', '/token-binding', [
       ['Approov-Token', token({ bind: wire.toString('latin1') })],
       ['Authorization', wire],
@@ -142,13 +159,19 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
   });
 
   it('ignores a token in the query string', async () => {
-    const response = await send('GET', `/token-check?approov-token=${token()}&Approov-Token=${token()}`, []);
+    const response = await send(
+      'GET',
+      `/token-check?approov-token=${token()}&Approov-Token=${token()}`,
+      [],
+    );
     expect(response.status).toBe(401);
     expect(lastFailure()).toBe('missing_approov_token');
   });
 
   it('ignores a token in a cookie', async () => {
-    const response = await send('GET', '/token-check', [['Cookie', `Approov-Token=${token()}; approov-token=${token()}`]]);
+    const response = await send('GET', '/token-check', [
+      ['Cookie', `Approov-Token=${token()}; approov-token=${token()}`],
+    ]);
     expect(response.status).toBe(401);
     expect(lastFailure()).toBe('missing_approov_token');
   });

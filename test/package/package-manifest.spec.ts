@@ -65,14 +65,27 @@ const filesUnder = (dir: string, suffix: string): string[] =>
     .map((name) => join(dir, name));
 
 /** Runs node from the repository root, where the package can import itself by name. */
-function runNode(args: string[]): { keys: Record<string, string[]>; stderr: string; status: number | null } {
-  const result = spawnSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+function runNode(args: string[]): {
+  keys: Record<string, string[]>;
+  stderr: string;
+  status: number | null;
+} {
+  const result = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   const lastLine = result.stdout.trim().split('\n').at(-1) ?? '';
-  return { keys: lastLine.startsWith('{') ? JSON.parse(lastLine) : {}, stderr: result.stderr, status: result.status };
+  return {
+    keys: lastLine.startsWith('{') ? JSON.parse(lastLine) : {},
+    stderr: result.stderr,
+    status: result.status,
+  };
 }
 
 beforeAll(() => {
-  if (!existsSync(join(DIST, 'index.mjs'))) throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
+  if (!existsSync(join(DIST, 'index.mjs')))
+    throw new Error('dist/ is missing: run `npm run build` (npm test does) first');
 });
 
 describe('the build', () => {
@@ -81,12 +94,16 @@ describe('the build', () => {
       .filter((file) => !file.endsWith('.d.ts'))
       .map((file) => relative(join(ROOT, 'src'), file).replace(/\.ts$/, '.js'));
     expect(sources.filter((file) => !existsSync(join(DIST, 'esm', file)))).toEqual([]);
-    expect(sources.filter((file) => !file.startsWith('cli/') && !existsSync(join(DIST, 'cjs', file)))).toEqual([]);
+    expect(
+      sources.filter((file) => !file.startsWith('cli/') && !existsSync(join(DIST, 'cjs', file))),
+    ).toEqual([]);
   });
 
   it('has every file the exports map points to', () => {
     const targets = (entry: unknown): string[] =>
-      typeof entry === 'string' ? [entry] : Object.values(entry as Record<string, unknown>).flatMap(targets);
+      typeof entry === 'string'
+        ? [entry]
+        : Object.values(entry as Record<string, unknown>).flatMap(targets);
     const all = targets(manifest.exports);
     expect(all.length).toBeGreaterThan(8); // two entries, four targets each, and package.json
     for (const target of all) expect(existsSync(join(ROOT, target))).toBe(true);
@@ -96,8 +113,14 @@ describe('the build', () => {
     const maps = filesUnder(DIST, '.js.map');
     expect(maps.length).toBeGreaterThan(20);
     const withoutSources = maps.filter((file) => {
-      const map = JSON.parse(readFileSync(file, 'utf8')) as { sources: string[]; sourcesContent?: string[] };
-      return map.sourcesContent?.length !== map.sources.length || map.sourcesContent.some((text) => !text);
+      const map = JSON.parse(readFileSync(file, 'utf8')) as {
+        sources: string[];
+        sourcesContent?: string[];
+      };
+      return (
+        map.sourcesContent?.length !== map.sources.length ||
+        map.sourcesContent.some((text) => !text)
+      );
     });
     expect(withoutSources).toEqual([]);
   });
@@ -126,7 +149,11 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
 
   it('resolves import to the ESM entry and require to the CommonJS entry, in dist/', () => {
     const script = `console.log(JSON.stringify({ import: [import.meta.resolve('${manifest.name}')], require: [require.resolve('${manifest.name}')] }))`;
-    const { keys } = runNode(['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`]);
+    const { keys } = runNode([
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); ${script}`,
+    ]);
     expect(keys.import?.[0]).toMatch(/\/dist\/index\.mjs$/);
     expect(keys.require?.[0]).toMatch(/\/dist\/index\.cjs$/);
   });
@@ -143,7 +170,10 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
     const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
     expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
     expect([...(keys.names ?? [])].sort()).toEqual(PUBLIC_VALUES);
-    expect({ different: keys.different, cjsOnly: keys.cjsOnly }).toEqual({ different: [], cjsOnly: [] });
+    expect({ different: keys.different, cjsOnly: keys.cjsOnly }).toEqual({
+      different: [],
+      cjsOnly: [],
+    });
   });
 
   it.each([
@@ -168,11 +198,15 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
     // up with the class from require. Two copies would make app.get() throw.
     const script =
       "import 'reflect-metadata'; import { createRequire } from 'node:module'; import { Module } from '@nestjs/common';" +
-      "import { NestFactory } from '@nestjs/core'; const { ApproovModule } = await import('" + manifest.name + "');" +
-      "const { ApproovService } = createRequire(import.meta.url)('" + manifest.name + "');" +
+      "import { NestFactory } from '@nestjs/core'; const { ApproovModule } = await import('" +
+      manifest.name +
+      "');" +
+      "const { ApproovService } = createRequire(import.meta.url)('" +
+      manifest.name +
+      "');" +
       "class AppModule {} Module({ imports: [ApproovModule.forRoot({ secret: Buffer.alloc(32, 1).toString('base64') })] })(AppModule);" +
-      "const app = await NestFactory.createApplicationContext(AppModule, { logger: false });" +
-      "const service = app.get(ApproovService); await app.close();" +
+      'const app = await NestFactory.createApplicationContext(AppModule, { logger: false });' +
+      'const service = app.get(ApproovService); await app.close();' +
       "console.log(JSON.stringify({ found: [service instanceof ApproovService ? 'yes' : 'no'] }));";
     const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
     expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
@@ -181,9 +215,15 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
 
   it('declares exactly the public names, types included, in dist/esm/index.d.ts', () => {
     // index.ts lists named exports only, so reading its export clauses is enough (no type checker).
-    const source = ts.createSourceFile('index.d.ts', readFileSync(join(DIST, 'esm', 'index.d.ts'), 'utf8'), ts.ScriptTarget.ES2022);
+    const source = ts.createSourceFile(
+      'index.d.ts',
+      readFileSync(join(DIST, 'esm', 'index.d.ts'), 'utf8'),
+      ts.ScriptTarget.ES2022,
+    );
     const exported = source.statements.flatMap((statement) =>
-      ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause)
+      ts.isExportDeclaration(statement) &&
+      statement.exportClause &&
+      ts.isNamedExports(statement.exportClause)
         ? statement.exportClause.elements.map((element) => element.name.text)
         : [],
     );
@@ -192,10 +232,16 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
 });
 
 describe('the imports of dist/', () => {
-  const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+  const declared = new Set([
+    ...Object.keys(manifest.dependencies ?? {}),
+    ...Object.keys(manifest.peerDependencies ?? {}),
+  ]);
   const packageOf = (specifier: string) =>
-    specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!;
-  const isBuiltin = (specifier: string) => specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!);
+    specifier.startsWith('@')
+      ? specifier.split('/').slice(0, 2).join('/')
+      : specifier.split('/')[0]!;
+  const isBuiltin = (specifier: string) =>
+    specifier.startsWith('node:') || builtinModules.includes(specifier.split('/')[0]!);
 
   /** Every bare specifier (not relative, not a builtin) imported by the built files, with the file. */
   const bareImports = (suffix: string): Array<[string, string]> =>
@@ -208,7 +254,9 @@ describe('the imports of dist/', () => {
     );
 
   it('finds the imports it checks', () => {
-    expect(bareImports('.js').map(([, name]) => name)).toEqual(expect.arrayContaining(['@nestjs/common', '@nestjs/core']));
+    expect(bareImports('.js').map(([, name]) => name)).toEqual(
+      expect.arrayContaining(['@nestjs/common', '@nestjs/core']),
+    );
   });
 
   it('imports at run time only declared dependencies, peer dependencies and node: builtins', () => {
@@ -221,6 +269,11 @@ describe('the imports of dist/', () => {
 
   it('keeps @nestjs/*, passport and reflect-metadata as peers, not dependencies', () => {
     const runtime = Object.keys(manifest.dependencies ?? {});
-    expect(runtime.filter((name) => name.startsWith('@nestjs/') || name.startsWith('passport') || name === 'reflect-metadata')).toEqual([]);
+    expect(
+      runtime.filter(
+        (name) =>
+          name.startsWith('@nestjs/') || name.startsWith('passport') || name === 'reflect-metadata',
+      ),
+    ).toEqual([]);
   });
 });

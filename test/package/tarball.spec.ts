@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 function packedFiles(): string[] {
-  const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   if (result.status !== 0) throw new Error(`npm pack --dry-run failed: ${result.stderr}`);
   const [packed] = JSON.parse(result.stdout) as Array<{ files: Array<{ path: string }> }>;
   return packed!.files.map((file) => file.path).sort();
@@ -16,7 +20,12 @@ describe('the tarball', () => {
   const files = packedFiles();
 
   it('holds package.json, README.md, LICENSE and CHANGELOG.md, the rest under dist/', () => {
-    expect(files.filter((path) => !path.startsWith('dist/'))).toEqual(['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json']);
+    expect(files.filter((path) => !path.startsWith('dist/'))).toEqual([
+      'CHANGELOG.md',
+      'LICENSE',
+      'README.md',
+      'package.json',
+    ]);
   });
 
   it('holds both entries of the main export, with their typings, and both builds of ./testing', () => {
@@ -35,11 +44,17 @@ describe('the tarball', () => {
   });
 
   it('holds only JavaScript, typings, source maps and the CommonJS marker under dist/', () => {
-    const other = files.filter((path) => path.startsWith('dist/') && !/\.(c|m)?js$|\.d\.(c|m)?ts$|\.js\.map$/.test(path));
+    const other = files.filter(
+      (path) => path.startsWith('dist/') && !/\.(c|m)?js$|\.d\.(c|m)?ts$|\.js\.map$/.test(path),
+    );
     expect(other).toEqual(['dist/cjs/package.json']);
   });
 
   it('holds no CLI typings, no CommonJS CLI, no build info, no sources or tests', () => {
-    expect(files.filter((path) => /^dist\/esm\/cli\/.*\.d\.ts$|^dist\/cjs\/cli\/|tsbuildinfo|^src\/|^test\//.test(path))).toEqual([]);
+    expect(
+      files.filter((path) =>
+        /^dist\/esm\/cli\/.*\.d\.ts$|^dist\/cjs\/cli\/|tsbuildinfo|^src\/|^test\//.test(path),
+      ),
+    ).toEqual([]);
   });
 });

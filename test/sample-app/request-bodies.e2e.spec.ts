@@ -15,9 +15,17 @@ const CONTENT_TYPES: ReadonlyArray<[string, Buffer]> = [
   ['application/octet-stream', Buffer.from([0x00, 0xff, 0x10, 0x80, 0x0a])],
 ];
 
-async function signedPost(app: RunningSampleApp, type: string, body: Buffer, digestOver: Buffer = body): Promise<{ status: number; body: string }> {
+async function signedPost(
+  app: RunningSampleApp,
+  type: string,
+  body: Buffer,
+  digestOver: Buffer = body,
+): Promise<{ status: number; body: string }> {
   const url = `${app.url}/message-signing`;
-  const token = createApproovToken({ secret: SECRET, claims: { ipk: fixture.ipk_spki_der_base64 } });
+  const token = createApproovToken({
+    secret: SECRET,
+    claims: { ipk: fixture.ipk_spki_der_base64 },
+  });
   const signature = signApproovRequest({
     privateKey: fixture.test_private_key_pkcs8_or_sec1_der_base64,
     method: 'POST',
@@ -35,18 +43,30 @@ async function signedPost(app: RunningSampleApp, type: string, body: Buffer, dig
   return { status: response.status, body: await response.text() };
 }
 
-describe.each<Platform>(['express', 'fastify'])('the built sample app on %s: signed request bodies', (platform) => {
-  let app: RunningSampleApp;
-  beforeAll(async () => {
-    app = await startSampleApp({ APPROOV_BASE64_SECRET: SECRET, PLATFORM: platform });
-  });
-  afterAll(() => app?.stop());
+describe.each<Platform>(['express', 'fastify'])(
+  'the built sample app on %s: signed request bodies',
+  (platform) => {
+    let app: RunningSampleApp;
+    beforeAll(async () => {
+      app = await startSampleApp({ APPROOV_BASE64_SECRET: SECRET, PLATFORM: platform });
+    });
+    afterAll(() => app?.stop());
 
-  it.each(CONTENT_TYPES)('serves POST /message-signing with a signed %s body', async (type, body) => {
-    expect(await signedPost(app, type, body)).toEqual({ status: 200, body: HELLO });
-  });
+    it.each(CONTENT_TYPES)(
+      'serves POST /message-signing with a signed %s body',
+      async (type, body) => {
+        expect(await signedPost(app, type, body)).toEqual({ status: 200, body: HELLO });
+      },
+    );
 
-  it.each(CONTENT_TYPES)('answers 401 when the %s body is not the one signed', async (type, body) => {
-    expect(await signedPost(app, type, body, Buffer.concat([body, Buffer.from('!')]))).toEqual({ status: 401, body: UNAUTHORIZED });
-  });
-});
+    it.each(CONTENT_TYPES)(
+      'answers 401 when the %s body is not the one signed',
+      async (type, body) => {
+        expect(await signedPost(app, type, body, Buffer.concat([body, Buffer.from('!')]))).toEqual({
+          status: 401,
+          body: UNAUTHORIZED,
+        });
+      },
+    );
+  },
+);

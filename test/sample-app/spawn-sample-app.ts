@@ -5,7 +5,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const SAMPLE_APP_ENTRY = fileURLToPath(new URL('../../sample-app/dist/main.js', import.meta.url));
+export const SAMPLE_APP_ENTRY = fileURLToPath(
+  new URL('../../sample-app/dist/main.js', import.meta.url),
+);
 const START_TIMEOUT_MS = 20_000;
 
 export type Platform = 'express' | 'fastify';
@@ -19,15 +21,29 @@ export interface RunningSampleApp {
 
 export function assertBuilt(): void {
   if (!existsSync(SAMPLE_APP_ENTRY)) {
-    throw new Error('sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" (npm test does).');
+    throw new Error(
+      'sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" (npm test does).',
+    );
   }
 }
 
 /** The child's environment: this process's, minus every variable the sample app reads, plus `env`. */
 function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'APPROOV_MESSAGE_SIGNING_KEY', 'PORT', 'HOST', 'PLATFORM', 'NODE_OPTIONS', 'REDIS_URL', 'REDIS_KEY_PREFIX',
-    'APPROOV_JWKS_URI', 'APPROOV_ISSUER', 'APPROOV_AUDIENCE']) {
+  for (const name of [
+    'APPROOV_BASE64_SECRET',
+    'APPROOV_BASE64URL_SECRET',
+    'APPROOV_MESSAGE_SIGNING_KEY',
+    'PORT',
+    'HOST',
+    'PLATFORM',
+    'NODE_OPTIONS',
+    'REDIS_URL',
+    'REDIS_KEY_PREFIX',
+    'APPROOV_JWKS_URI',
+    'APPROOV_ISSUER',
+    'APPROOV_AUDIENCE',
+  ]) {
     delete base[name];
   }
   return { ...base, ...env };
@@ -50,12 +66,16 @@ export async function startSampleApp(env: Record<string, string>): Promise<Runni
   assertBuilt();
   const { child, output } = spawnApp({ PORT: '0', ...env });
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => finish(new Error(`no "Listening on" line within ${START_TIMEOUT_MS} ms:\n${output()}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => finish(new Error(`no "Listening on" line within ${START_TIMEOUT_MS} ms:\n${output()}`)),
+      START_TIMEOUT_MS,
+    );
     const onData = (): void => {
       const match = /Listening on (http:\/\/\S+)/.exec(output());
       if (match) finish(null, match[1]);
     };
-    const onExit = (code: number | null): void => finish(new Error(`the sample app exited (${code}):\n${output()}`));
+    const onExit = (code: number | null): void =>
+      finish(new Error(`the sample app exited (${code}):\n${output()}`));
     function finish(error: Error | null, value?: string): void {
       clearTimeout(timer);
       child.stdout!.off('data', onData);

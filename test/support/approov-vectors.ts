@@ -16,7 +16,9 @@ export interface ApproovVectorSet {
 }
 
 export const approovVectorSets: ApproovVectorSet[] = (
-  JSON.parse(readFileSync(new URL('../fixtures/approov-vectors.json', import.meta.url), 'utf8')) as {
+  JSON.parse(
+    readFileSync(new URL('../fixtures/approov-vectors.json', import.meta.url), 'utf8'),
+  ) as {
     token_check_sets: ApproovVectorSet[];
   }
 ).token_check_sets;

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { combineApproovSignatures, createApproovToken, signApproovRequest, type SignApproovRequestOptions } from 'nestjs-approov/testing';
+import {
+  combineApproovSignatures,
+  createApproovToken,
+  signApproovRequest,
+  type SignApproovRequestOptions,
+} from 'nestjs-approov/testing';
 import type { ApproovMessageSigningOptions } from 'nestjs-approov';
 import { createContentDigest } from '../../src/core/message-signing/content-digest.js';
 import { messageSigningFixture } from './message-signing-vectors.js';
@@ -63,11 +68,21 @@ export interface ProfileCase {
 export function profileCases(): ProfileCase[] {
   const byName = new Map(clientProfilesFixture.profiles.map((profile) => [profile.name, profile]));
   return [
-    ...clientProfilesFixture.profiles.map((profile) => ({ name: profile.name, profile, verdicts: profile.verdicts })),
+    ...clientProfilesFixture.profiles.map((profile) => ({
+      name: profile.name,
+      profile,
+      verdicts: profile.verdicts,
+    })),
     ...clientProfilesFixture.tampered.map((entry) => {
       const profile = byName.get(entry.from);
-      if (profile === undefined) throw new Error(`tampered entry "${entry.name}" names no profile "${entry.from}"`);
-      return { name: `${entry.name} (${entry.from})`, profile, tamper: entry.tamper, verdicts: entry.verdicts };
+      if (profile === undefined)
+        throw new Error(`tampered entry "${entry.name}" names no profile "${entry.from}"`);
+      return {
+        name: `${entry.name} (${entry.from})`,
+        profile,
+        tamper: entry.tamper,
+        verdicts: entry.verdicts,
+      };
     }),
   ];
 }
@@ -94,7 +109,11 @@ export function buildProfileRequest(
   const { profile, tamper } = entry;
   const port = authority.slice(authority.lastIndexOf(':') + 1);
   const host =
-    profile.host === 'upper-case' ? `API.Example.COM:${port}` : profile.host === 'default-port' ? 'api.example.com:80' : authority;
+    profile.host === 'upper-case'
+      ? `API.Example.COM:${port}`
+      : profile.host === 'default-port'
+        ? 'api.example.com:80'
+        : authority;
   const path = `${routePath}${profile.query}`;
   // A device id per request, as real tokens carry one: no two corpus requests are the same signed request.
   const token = createApproovToken({
@@ -104,12 +123,18 @@ export function buildProfileRequest(
   });
 
   const headers: Array<[string, string]> = [...(profile.headers ?? [])];
-  if (profile.body !== undefined) headers.push(['Content-Length', String(Buffer.byteLength(profile.body))]);
+  if (profile.body !== undefined)
+    headers.push(['Content-Length', String(Buffer.byteLength(profile.body))]);
   if (profile.body !== undefined && profile.digestLines === 'split') {
-    headers.push(['Content-Digest', createContentDigest(profile.body, 'sha-256')], ['Content-Digest', createContentDigest(profile.body, 'sha-512')]);
+    headers.push(
+      ['Content-Digest', createContentDigest(profile.body, 'sha-256')],
+      ['Content-Digest', createContentDigest(profile.body, 'sha-512')],
+    );
   }
   const signedFields = Object.fromEntries(joinLines(headers));
-  const created = nowSec + (tamper === 'future-30' ? 30 : tamper === 'past-90' ? -90 : (profile.createdOffsetSec ?? 0));
+  const created =
+    nowSec +
+    (tamper === 'future-30' ? 30 : tamper === 'past-90' ? -90 : (profile.createdOffsetSec ?? 0));
   const signed = profile.labels.map((label) => {
     const options: SignApproovRequestOptions = {
       label,
@@ -124,29 +149,43 @@ export function buildProfileRequest(
       ...(profile.contentDigest === false ? { contentDigest: false } : {}),
       ...(tamper === 'no-target-uri' ? { components: ['@method', 'approov-token'] } : {}),
     };
-    if (label === 'install') options.privateKey = messageSigningFixture.test_private_key_pkcs8_or_sec1_der_base64;
-    else options.accountKey = tamper === 'wrong-account-key' ? clientProfilesFixture.wrong_account_key_base64 : ACCOUNT_KEY;
+    if (label === 'install')
+      options.privateKey = messageSigningFixture.test_private_key_pkcs8_or_sec1_der_base64;
+    else
+      options.accountKey =
+        tamper === 'wrong-account-key'
+          ? clientProfilesFixture.wrong_account_key_base64
+          : ACCOUNT_KEY;
     return signApproovRequest(options);
   });
 
-  const lines: Array<[string, string]> = [['Host', tamper === 'host' ? `other.example.com:${port}` : host]];
+  const lines: Array<[string, string]> = [
+    ['Host', tamper === 'host' ? `other.example.com:${port}` : host],
+  ];
   if (profile.token !== 'absent') lines.push(['Approov-Token', token]);
   if (tamper === 'second-token') lines.push(['Approov-Token', token]);
   for (const [name, value] of headers) {
-    lines.push([name, tamper === 'status' && name.toLowerCase() === 'approov-status' ? 'rejected' : value]);
+    lines.push([
+      name,
+      tamper === 'status' && name.toLowerCase() === 'approov-status' ? 'rejected' : value,
+    ]);
   }
   if (signed.length > 0) {
-    const groups = profile.signatureLines === 'per-label' ? signed : [combineApproovSignatures(...signed)];
+    const groups =
+      profile.signatureLines === 'per-label' ? signed : [combineApproovSignatures(...signed)];
     for (const group of groups) {
       if (tamper !== 'drop-input') lines.push(['Signature-Input', group['Signature-Input']]);
       lines.push(['Signature', tamperSignature(group.Signature, tamper)]);
-      if (tamper === 'repeat-label') lines.push(['Signature-Input', group['Signature-Input']], ['Signature', group.Signature]);
+      if (tamper === 'repeat-label')
+        lines.push(['Signature-Input', group['Signature-Input']], ['Signature', group.Signature]);
     }
     const digest = signed[0]!['Content-Digest'];
-    if (digest !== undefined && profile.digestLines !== 'split') lines.push(['Content-Digest', digest]);
+    if (digest !== undefined && profile.digestLines !== 'split')
+      lines.push(['Content-Digest', digest]);
   }
   // A bodiless POST says so, rather than let the client pick chunked framing.
-  if (profile.body === undefined && (profile.method === 'POST' || tamper === 'method')) lines.push(['Content-Length', '0']);
+  if (profile.body === undefined && (profile.method === 'POST' || tamper === 'method'))
+    lines.push(['Content-Length', '0']);
 
   let body = profile.body;
   if (tamper === 'body' && body !== undefined) body = body.replace('42', '43');
@@ -169,7 +208,10 @@ function tamperSignature(signature: string, tamper: string | undefined): string 
   if (tamper === 'unpadded') return signature.replace(/="([A-Za-z0-9+/]+)=*"/, '="$1"');
   if (tamper === 'pad-bits') {
     // Flip the lowest bit of the last data character: the same bytes to a lenient decoder, not canonical.
-    return signature.replace(/([A-Za-z0-9+/])(=+):(?=$|,)/, (_m, last: string, pad: string) => `${flipLowBit(last)}${pad}:`);
+    return signature.replace(
+      /([A-Za-z0-9+/])(=+):(?=$|,)/,
+      (_m, last: string, pad: string) => `${flipLowBit(last)}${pad}:`,
+    );
   }
   return signature;
 }
@@ -185,14 +227,30 @@ export interface ProfileReply {
 }
 
 /** Sends exactly these header lines, in order (no Host of Node's own), to 127.0.0.1:port; 5 s cap. */
-export function sendLines(port: number, method: string, path: string, lines: ReadonlyArray<readonly [string, string]>, body?: string): Promise<ProfileReply> {
+export function sendLines(
+  port: number,
+  method: string,
+  path: string,
+  lines: ReadonlyArray<readonly [string, string]>,
+  body?: string,
+): Promise<ProfileReply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, agent: false, timeout: 5000, headers: lines.flat() as unknown as Record<string, string> },
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: false,
+        timeout: 5000,
+        headers: lines.flat() as unknown as Record<string, string>,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );

@@ -28,7 +28,11 @@ export const UNAUTHORIZED_BODY = '{"statusCode":401,"message":"Unauthorized"}';
 function headerLines(headers: HeaderLines): Array<[string, string]> {
   if (Array.isArray(headers)) return headers as Array<[string, string]>;
   return Object.entries(headers).flatMap(([name, value]) =>
-    value === undefined ? [] : Array.isArray(value) ? value.map((one) => [name, one] as [string, string]) : [[name, String(value)]],
+    value === undefined
+      ? []
+      : Array.isArray(value)
+        ? value.map((one) => [name, one] as [string, string])
+        : [[name, String(value)]],
   );
 }
 
@@ -45,7 +49,8 @@ export function httpRequest(
   body?: string | Buffer,
 ): Promise<HttpResponse> {
   const lines = headerLines(headers);
-  for (const [name, value] of lines) if (name.toLowerCase() !== 'approov-traceid') logCapture.addSensitive(value);
+  for (const [name, value] of lines)
+    if (name.toLowerCase() !== 'approov-traceid') logCapture.addSensitive(value);
   if (body !== undefined) lines.push(['Content-Length', String(Buffer.byteLength(body))]);
   const url = new URL(path, baseUrl);
   if (url.hostname !== '127.0.0.1') throw new Error('e2e requests go to 127.0.0.1 only');
@@ -56,28 +61,38 @@ export function httpRequest(
         method,
         agent: false,
         // An array of lines keeps duplicates; Node then adds no Host of its own, so add it unless given.
-        headers: [...(lines.some(([name]) => name.toLowerCase() === 'host') ? [] : [['Host', url.host]]), ...lines].flat() as unknown as Record<
-          string,
-          string
-        >,
+        headers: [
+          ...(lines.some(([name]) => name.toLowerCase() === 'host') ? [] : [['Host', url.host]]),
+          ...lines,
+        ].flat() as unknown as Record<string, string>,
         timeout: TIMEOUT_MS,
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
         );
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms: ${method} ${path}`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`timeout after ${TIMEOUT_MS} ms: ${method} ${path}`)),
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
-export function httpGet(baseUrl: string | URL, path: string, headers: HeaderLines = []): Promise<HttpResponse> {
+export function httpGet(
+  baseUrl: string | URL,
+  path: string,
+  headers: HeaderLines = [],
+): Promise<HttpResponse> {
   return httpRequest(baseUrl, 'GET', path, headers);
 }
 
@@ -96,7 +111,9 @@ const VOLATILE_HEADERS = new Set(['date']);
 
 /** The response headers with the volatile ones removed, for comparing rejects. */
 export function stableHeaders(response: HttpResponse): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(response.headers).filter(([name]) => !VOLATILE_HEADERS.has(name)));
+  return Object.fromEntries(
+    Object.entries(response.headers).filter(([name]) => !VOLATILE_HEADERS.has(name)),
+  );
 }
 
 export interface RawResponse {
@@ -108,7 +125,11 @@ export interface RawResponse {
  * Sends raw request bytes on a fresh loopback socket and reads the response until the server
  * closes it. The request should carry `Connection: close` (buildRawRequest adds it). Bounded by `timeoutMs`.
  */
-export function rawRequest(port: number, request: Buffer | string, timeoutMs = 10_000): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  request: Buffer | string,
+  timeoutMs = 10_000,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const chunks: Buffer[] = [];
@@ -125,7 +146,10 @@ export function rawRequest(port: number, request: Buffer | string, timeoutMs = 1
       const match = /^HTTP\/1\.[01] (\d{3})/.exec(text);
       if (match !== null) {
         const bodyStart = text.indexOf('\r\n\r\n');
-        resolve({ status: Number(match[1]), body: bodyStart === -1 ? '' : text.slice(bodyStart + 4) });
+        resolve({
+          status: Number(match[1]),
+          body: bodyStart === -1 ? '' : text.slice(bodyStart + 4),
+        });
       } else {
         reject(error ?? new Error(`no HTTP response (${chunks.length} chunks)`));
       }
@@ -147,9 +171,15 @@ export function buildRawRequest(
   headers: readonly (readonly [string, string | Buffer])[],
   body?: string,
 ): Buffer {
-  const parts: Buffer[] = [Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`, 'latin1')];
+  const parts: Buffer[] = [
+    Buffer.from(`${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`, 'latin1'),
+  ];
   for (const [name, value] of headers) {
-    parts.push(Buffer.from(`${name}: `, 'latin1'), typeof value === 'string' ? Buffer.from(value, 'latin1') : value, Buffer.from('\r\n'));
+    parts.push(
+      Buffer.from(`${name}: `, 'latin1'),
+      typeof value === 'string' ? Buffer.from(value, 'latin1') : value,
+      Buffer.from('\r\n'),
+    );
   }
   if (body !== undefined) parts.push(Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\n`));
   parts.push(Buffer.from('\r\n'));

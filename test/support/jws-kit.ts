@@ -4,7 +4,8 @@ import { createHmac } from 'node:crypto';
 export type HmacHash = 'sha256' | 'sha384' | 'sha512';
 
 /** base64url (unpadded) of raw bytes or text. */
-export const rawSegment = (bytes: string | Buffer): string => Buffer.from(bytes).toString('base64url');
+export const rawSegment = (bytes: string | Buffer): string =>
+  Buffer.from(bytes).toString('base64url');
 
 /** base64url (unpadded) of a value's JSON text. */
 export const jsonSegment = (value: unknown): string => rawSegment(JSON.stringify(value));
@@ -14,7 +15,12 @@ export const hmacSegment = (key: Buffer, signingInput: string, hash: HmacHash = 
   createHmac(hash, key).update(signingInput).digest('base64url');
 
 /** `header.payload.signature` with the MAC computed over exactly the given segment texts. */
-export function signSegments(headerSegment: string, payloadSegment: string, key: Buffer, hash: HmacHash = 'sha256'): string {
+export function signSegments(
+  headerSegment: string,
+  payloadSegment: string,
+  key: Buffer,
+  hash: HmacHash = 'sha256',
+): string {
   const signingInput = `${headerSegment}.${payloadSegment}`;
   return `${signingInput}.${hmacSegment(key, signingInput, hash)}`;
 }
@@ -43,7 +49,10 @@ export function withStrayBits(segment: string): string {
 }
 
 /** Pads `fields` with a filler claim until the JSON's base64url segment has a length of `length % 4 === rest`. */
-export function withSegmentRemainder(fields: Record<string, unknown>, rest: 2 | 3): Record<string, unknown> {
+export function withSegmentRemainder(
+  fields: Record<string, unknown>,
+  rest: 2 | 3,
+): Record<string, unknown> {
   for (let filler = ''; filler.length < 8; filler += 'x') {
     const candidate = { ...fields, f: filler };
     if (jsonSegment(candidate).length % 4 === rest) return candidate;

@@ -34,8 +34,11 @@ export class CapturingLogger implements LoggerService {
   private record(level: string, message: unknown, params: unknown[]): void {
     const last = params.at(-1);
     const context = typeof last === 'string' ? last : undefined;
-    const rest = params.map((param) => (param instanceof Error ? `${param.message}\n${param.stack}` : String(param)));
-    const text = message instanceof Error ? `${message.message}\n${message.stack}` : String(message);
+    const rest = params.map((param) =>
+      param instanceof Error ? `${param.message}\n${param.stack}` : String(param),
+    );
+    const text =
+      message instanceof Error ? `${message.message}\n${message.stack}` : String(message);
     this.lines.push({ level, message: [text, ...rest].join(' '), context });
   }
 }
@@ -55,7 +58,9 @@ export class LogCapture {
     const hook = (stream: NodeJS.WriteStream): (() => void) => {
       const original = stream.write;
       stream.write = ((chunk: unknown, ...rest: unknown[]) => {
-        this.stdio.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('latin1'));
+        this.stdio.push(
+          typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('latin1'),
+        );
         return (original as (...args: unknown[]) => boolean).call(stream, chunk, ...rest);
       }) as Write;
       return () => {
@@ -83,16 +88,25 @@ export class LogCapture {
 
   /** Registers a secret: its text, its other base64 spellings and the hex of its bytes. */
   addSecret(secretText: string): void {
-    const bytes = Buffer.from(secretText, secretText.includes('-') || secretText.includes('_') ? 'base64url' : 'base64');
-    this.addSensitive(secretText, bytes.toString('base64'), bytes.toString('base64url'), bytes.toString('hex'));
+    const bytes = Buffer.from(
+      secretText,
+      secretText.includes('-') || secretText.includes('_') ? 'base64url' : 'base64',
+    );
+    this.addSensitive(
+      secretText,
+      bytes.toString('base64'),
+      bytes.toString('base64url'),
+      bytes.toString('hex'),
+    );
     this.addSensitive(bytes.toString('hex').toUpperCase(), bytes.toString('latin1'));
   }
 
   /** All captured output as one text. */
   text(): string {
-    return [...this.logger.lines.map((line) => `${line.level} [${line.context ?? ''}] ${line.message}`), ...this.stdio].join(
-      '\n',
-    );
+    return [
+      ...this.logger.lines.map((line) => `${line.level} [${line.context ?? ''}] ${line.message}`),
+      ...this.stdio,
+    ].join('\n');
   }
 
   /** Captured values from `sensitive` that appear in the output (empty when clean). */

@@ -29,7 +29,12 @@ export interface RunningApp {
   baseUrl: string;
   port: number;
   get(path: string, headers?: HeaderLines): Promise<HttpResponse>;
-  request(method: string, path: string, headers?: HeaderLines, body?: string | Buffer): Promise<HttpResponse>;
+  request(
+    method: string,
+    path: string,
+    headers?: HeaderLines,
+    body?: string | Buffer,
+  ): Promise<HttpResponse>;
   close(): Promise<void>;
 }
 
@@ -40,7 +45,11 @@ export async function startApp(
   { rawBody = false, configure }: StartOptions = {},
 ): Promise<RunningApp> {
   logCapture.start();
-  const app = await NestFactory.create(module, createAdapter(), { logger: logCapture.logger, abortOnError: false, rawBody });
+  const app = await NestFactory.create(module, createAdapter(), {
+    logger: logCapture.logger,
+    abortOnError: false,
+    rawBody,
+  });
   configure?.(app);
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -56,11 +65,17 @@ export async function startApp(
 }
 
 /** Boots the app expecting a failure; resolves with what it threw (or fails when it starts). */
-export async function bootError(module: Type | DynamicModule, createAdapter: AdapterFactory): Promise<Error> {
+export async function bootError(
+  module: Type | DynamicModule,
+  createAdapter: AdapterFactory,
+): Promise<Error> {
   logCapture.start();
   let app: INestApplication | undefined;
   try {
-    app = await NestFactory.create(module, createAdapter(), { logger: logCapture.logger, abortOnError: false });
+    app = await NestFactory.create(module, createAdapter(), {
+      logger: logCapture.logger,
+      abortOnError: false,
+    });
   } catch (error) {
     return error as Error;
   }

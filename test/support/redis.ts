@@ -21,7 +21,12 @@ export function uniqueKeyPrefix(file: string): string {
  * No silent skip: replay protection across instances is only tested against a real Redis.
  */
 export async function connectSharedRedis(url = REDIS_URL): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  const client = new Redis(url, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
   client.on('error', () => {});
   try {
     await client.connect();
@@ -40,7 +45,8 @@ export async function connectSharedRedis(url = REDIS_URL): Promise<Redis> {
 
 /** Deletes every key under `prefix` (the tests' own keys only). */
 export async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 })) if (keys.length > 0) await client.del(...keys);
+  for await (const keys of client.scanStream({ match: `${prefix}*`, count: 1000 }))
+    if (keys.length > 0) await client.del(...keys);
 }
 
 /** A free TCP port on 127.0.0.1 (free when asked; the caller binds it right away). */
@@ -86,14 +92,29 @@ export class PrivateRedisServer {
     if (this.child !== undefined) throw new Error('the private redis-server is already running');
     const child = spawn(
       'redis-server',
-      ['--save', '', '--appendonly', 'no', '--port', String(this.port), '--bind', '127.0.0.1', '--loglevel', 'warning'],
+      [
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--loglevel',
+        'warning',
+      ],
       { stdio: 'ignore' },
     );
     this.child = child;
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!(await this.answers())) {
-      if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} on port ${this.port}`);
-      if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${this.port} within ${READY_TIMEOUT_MS} ms`);
+      if (child.exitCode !== null)
+        throw new Error(`redis-server exited with code ${child.exitCode} on port ${this.port}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `redis-server did not answer on port ${this.port} within ${READY_TIMEOUT_MS} ms`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -119,7 +140,12 @@ export class PrivateRedisServer {
   }
 
   private async answers(): Promise<boolean> {
-    const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    const probe = new Redis(this.url, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 500,
+    });
     probe.on('error', () => {});
     try {
       await probe.connect();

@@ -45,7 +45,8 @@ export function signedRequest(
     secret: replayAccount.secret,
     claims: { ipk: replayAccount.installation.ipk, jti: randomUUID() },
   });
-  const contentHeaders: Record<string, string> = body !== undefined ? { 'content-type': 'application/json' } : {};
+  const contentHeaders: Record<string, string> =
+    body !== undefined ? { 'content-type': 'application/json' } : {};
   const signature = signApproovRequest({
     privateKey: replayAccount.installation.privateKey,
     method,
@@ -55,15 +56,38 @@ export function signedRequest(
     headers: contentHeaders,
     ...signing,
   });
-  return { method, path, body, headers: { host: API_HOST, 'approov-token': token, ...contentHeaders, ...signature } as Record<string, string> };
+  return {
+    method,
+    path,
+    body,
+    headers: { host: API_HOST, 'approov-token': token, ...contentHeaders, ...signature } as Record<
+      string,
+      string
+    >,
+  };
 }
 
 /** Sends a (captured) signed request to one instance: its status and body. */
-export async function sendTo(baseUrl: string | URL, request: SignedRequest, extraHeaders: Record<string, string> = {}): Promise<Reply> {
-  return statusAndBody(await httpRequest(baseUrl, request.method, request.path, { ...request.headers, ...extraHeaders }, request.body));
+export async function sendTo(
+  baseUrl: string | URL,
+  request: SignedRequest,
+  extraHeaders: Record<string, string> = {},
+): Promise<Reply> {
+  return statusAndBody(
+    await httpRequest(
+      baseUrl,
+      request.method,
+      request.path,
+      { ...request.headers, ...extraHeaders },
+      request.body,
+    ),
+  );
 }
 
 export const HELLO_BODY = JSON.stringify({ message: 'Hello, World!' });
 export const SERVED: Reply = { status: 200, body: HELLO_BODY };
 export const UNAUTHORIZED: Reply = { status: 401, body: UNAUTHORIZED_BODY };
-export const UNAVAILABLE: Reply = { status: 503, body: '{"statusCode":503,"message":"Service Unavailable"}' };
+export const UNAVAILABLE: Reply = {
+  status: 503,
+  body: '{"statusCode":503,"message":"Service Unavailable"}',
+};

@@ -20,7 +20,11 @@ export type Mutation =
   | { kind: 'flipByteBit'; segment: number; position: number; bit: number }
   | { kind: 'dropSegment'; segment: number }
   | { kind: 'duplicateSegment'; segment: number; at: number }
-  | { kind: 'reencode'; segment: number; style: 'padded' | 'standard' | 'standardUnpadded' | 'hexish' }
+  | {
+      kind: 'reencode';
+      segment: number;
+      style: 'padded' | 'standard' | 'standardUnpadded' | 'hexish';
+    }
   | { kind: 'insertWhitespace'; position: number; whitespace: string }
   | { kind: 'wrap'; prefix: string; suffix: string }
   | { kind: 'swapClaimType'; claim: string; value: unknown }
@@ -36,7 +40,23 @@ export type Mutation =
 const segmentIndex = fc.integer({ min: 0, max: 2 });
 const position = fc.nat({ max: 4096 });
 const typedValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(null, true, false, '', '0', 'NaN', '1e400', [], {}, -1, 0, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER),
+  fc.constantFrom(
+    null,
+    true,
+    false,
+    '',
+    '0',
+    'NaN',
+    '1e400',
+    [],
+    {},
+    -1,
+    0,
+    1.5,
+    1e308,
+    -1e308,
+    Number.MAX_SAFE_INTEGER,
+  ),
   fc.jsonValue({ maxDepth: 2 }),
 );
 const keyFieldValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -54,38 +74,91 @@ const keyFieldValue: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flipTextBit' as const), segment: segmentIndex, position, bit: fc.integer({ min: 0, max: 6 }) }),
-  fc.record({ kind: fc.constant('flipByteBit' as const), segment: segmentIndex, position, bit: fc.integer({ min: 0, max: 7 }) }),
+  fc.record({
+    kind: fc.constant('flipTextBit' as const),
+    segment: segmentIndex,
+    position,
+    bit: fc.integer({ min: 0, max: 6 }),
+  }),
+  fc.record({
+    kind: fc.constant('flipByteBit' as const),
+    segment: segmentIndex,
+    position,
+    bit: fc.integer({ min: 0, max: 7 }),
+  }),
   fc.record({ kind: fc.constant('dropSegment' as const), segment: segmentIndex }),
-  fc.record({ kind: fc.constant('duplicateSegment' as const), segment: segmentIndex, at: fc.integer({ min: 0, max: 3 }) }),
+  fc.record({
+    kind: fc.constant('duplicateSegment' as const),
+    segment: segmentIndex,
+    at: fc.integer({ min: 0, max: 3 }),
+  }),
   fc.record({
     kind: fc.constant('reencode' as const),
     segment: segmentIndex,
-    style: fc.constantFrom('padded' as const, 'standard' as const, 'standardUnpadded' as const, 'hexish' as const),
+    style: fc.constantFrom(
+      'padded' as const,
+      'standard' as const,
+      'standardUnpadded' as const,
+      'hexish' as const,
+    ),
   }),
-  fc.record({ kind: fc.constant('insertWhitespace' as const), position, whitespace: fc.constantFrom(...WHITESPACE) }),
+  fc.record({
+    kind: fc.constant('insertWhitespace' as const),
+    position,
+    whitespace: fc.constantFrom(...WHITESPACE),
+  }),
   fc.record({
     kind: fc.constant('wrap' as const),
     prefix: fc.constantFrom('', ' ', 'Bearer ', '"', '.', ',', 'x'),
     suffix: fc.constantFrom('', ' ', '"', '.', ',', '=', '==', '\n', '.x'),
   }),
-  fc.record({ kind: fc.constant('swapClaimType' as const), claim: fc.constantFrom(...CLAIMS), value: typedValue }),
+  fc.record({
+    kind: fc.constant('swapClaimType' as const),
+    claim: fc.constantFrom(...CLAIMS),
+    value: typedValue,
+  }),
   fc.record({ kind: fc.constant('dropClaim' as const), claim: fc.constantFrom(...CLAIMS) }),
-  fc.record({ kind: fc.constant('addHeaderField' as const), field: fc.constantFrom(...HEADER_KEY_FIELDS), value: keyFieldValue }),
+  fc.record({
+    kind: fc.constant('addHeaderField' as const),
+    field: fc.constantFrom(...HEADER_KEY_FIELDS),
+    value: keyFieldValue,
+  }),
   fc.record({
     kind: fc.constant('setAlg' as const),
-    value: fc.constantFrom<unknown>('none', 'None', 'NONE', 'HS384', 'HS512', 'RS256', 'ES256', 'PS256', 'hs256', 'HS256 ', '', null, undefined),
+    value: fc.constantFrom<unknown>(
+      'none',
+      'None',
+      'NONE',
+      'HS384',
+      'HS512',
+      'RS256',
+      'ES256',
+      'PS256',
+      'hs256',
+      'HS256 ',
+      '',
+      null,
+      undefined,
+    ),
   }),
   fc.record({
     kind: fc.constant('rewriteJson' as const),
     segment: fc.constantFrom(0 as const, 1 as const),
-    style: fc.constantFrom('spaces' as const, 'reversed' as const, 'duplicateKey' as const, 'bom' as const),
+    style: fc.constantFrom(
+      'spaces' as const,
+      'reversed' as const,
+      'duplicateKey' as const,
+      'bom' as const,
+    ),
   }),
   fc.record({ kind: fc.constant('transplant' as const), segment: segmentIndex }),
   fc.record({
     kind: fc.constant('insertChar' as const),
     position,
-    char: fc.oneof(fc.constantFrom('.', '=', '+', '/', '-', '_', 'A', '%', '\u0000'), fc.string({ minLength: 1, maxLength: 1 })),
+    char: fc.oneof(
+      fc.constantFrom('.', '=', '+', '/', '-', '_', 'A', '%', '\u0000'),
+      fc.string({ minLength: 1, maxLength: 1 }),
+    ),
   }),
   fc.record({ kind: fc.constant('deleteChar' as const), position }),
   fc.record({ kind: fc.constant('truncate' as const), keep: position }),
@@ -96,7 +169,9 @@ const at = <T>(list: readonly T[], index: number): T => list[index % list.length
 function decodeJson(segment: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }
@@ -145,7 +220,8 @@ export function applyMutation(token: string, mutation: Mutation, donor: string):
       const bytes = Buffer.from(parts[segment]!, 'base64url');
       parts[segment] =
         mutation.style === 'padded'
-          ? bytes.toString('base64url') + '='.repeat((4 - (bytes.toString('base64url').length % 4)) % 4)
+          ? bytes.toString('base64url') +
+            '='.repeat((4 - (bytes.toString('base64url').length % 4)) % 4)
           : mutation.style === 'standard'
             ? bytes.toString('base64')
             : mutation.style === 'standardUnpadded'
@@ -160,16 +236,22 @@ export function applyMutation(token: string, mutation: Mutation, donor: string):
     case 'wrap':
       return mutation.prefix + token + mutation.suffix;
     case 'swapClaimType':
-      return rewriteSegmentJson(token, 1, (json) => JSON.stringify({ ...json, [mutation.claim]: mutation.value }));
+      return rewriteSegmentJson(token, 1, (json) =>
+        JSON.stringify({ ...json, [mutation.claim]: mutation.value }),
+      );
     case 'dropClaim':
       return rewriteSegmentJson(token, 1, (json) => {
         const { [mutation.claim]: _dropped, ...rest } = json;
         return JSON.stringify(rest);
       });
     case 'addHeaderField':
-      return rewriteSegmentJson(token, 0, (json) => JSON.stringify({ ...json, [mutation.field]: mutation.value }));
+      return rewriteSegmentJson(token, 0, (json) =>
+        JSON.stringify({ ...json, [mutation.field]: mutation.value }),
+      );
     case 'setAlg':
-      return rewriteSegmentJson(token, 0, (json) => JSON.stringify({ ...json, alg: mutation.value }));
+      return rewriteSegmentJson(token, 0, (json) =>
+        JSON.stringify({ ...json, alg: mutation.value }),
+      );
     case 'rewriteJson':
       return rewriteSegmentJson(token, mutation.segment, (json) => {
         switch (mutation.style) {
@@ -179,7 +261,9 @@ export function applyMutation(token: string, mutation: Mutation, donor: string):
             return JSON.stringify(Object.fromEntries(Object.entries(json).reverse()));
           case 'duplicateKey': {
             const [first] = Object.keys(json);
-            return first === undefined ? '{}' : `{${JSON.stringify(first)}:null,${JSON.stringify(json).slice(1)}`;
+            return first === undefined
+              ? '{}'
+              : `{${JSON.stringify(first)}:null,${JSON.stringify(json).slice(1)}`;
           }
           case 'bom':
             return `\ufeff${JSON.stringify(json)}`;

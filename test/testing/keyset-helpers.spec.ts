@@ -10,24 +10,60 @@ import {
 // nestjs-approov/testing: keyset keys, tokens and a JWKS server for users' e2e tests.
 
 describe('createApproovKeyPair and createApproovKeysetToken', () => {
-  it.each(['ES256', 'RS256', 'PS256', 'EdDSA'] as const)('%s: a token whose signature its public JWK verifies', (alg) => {
-    const key = createApproovKeyPair(alg, 'k');
-    expect(key.publicJwk).toMatchObject({ kid: 'k', alg, use: 'sig' });
-    expect(key.publicJwk).not.toHaveProperty('d');
-    const token = createApproovKeysetToken({ key, claims: { did: 'd' }, now: 1_000, expiresIn: 60 });
-    const [header, payload, signature] = token.split('.') as [string, string, string];
-    expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toEqual({ alg, typ: 'JWT', kid: 'k' });
-    expect(JSON.parse(Buffer.from(payload, 'base64url').toString())).toEqual({ exp: 1_060, did: 'd' });
-    const publicKey = createPublicKey({ key: key.publicJwk, format: 'jwk' });
-    const options =
-      alg === 'ES256' ? { key: publicKey, dsaEncoding: 'ieee-p1363' as const } : alg === 'PS256' ? { key: publicKey, padding: 6, saltLength: 32 } : publicKey;
-    expect(verify(alg === 'EdDSA' ? null : 'sha256', Buffer.from(`${header}.${payload}`), options, Buffer.from(signature, 'base64url'))).toBe(true);
-  });
+  it.each(['ES256', 'RS256', 'PS256', 'EdDSA'] as const)(
+    '%s: a token whose signature its public JWK verifies',
+    (alg) => {
+      const key = createApproovKeyPair(alg, 'k');
+      expect(key.publicJwk).toMatchObject({ kid: 'k', alg, use: 'sig' });
+      expect(key.publicJwk).not.toHaveProperty('d');
+      const token = createApproovKeysetToken({
+        key,
+        claims: { did: 'd' },
+        now: 1_000,
+        expiresIn: 60,
+      });
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      expect(JSON.parse(Buffer.from(header, 'base64url').toString())).toEqual({
+        alg,
+        typ: 'JWT',
+        kid: 'k',
+      });
+      expect(JSON.parse(Buffer.from(payload, 'base64url').toString())).toEqual({
+        exp: 1_060,
+        did: 'd',
+      });
+      const publicKey = createPublicKey({ key: key.publicJwk, format: 'jwk' });
+      const options =
+        alg === 'ES256'
+          ? { key: publicKey, dsaEncoding: 'ieee-p1363' as const }
+          : alg === 'PS256'
+            ? { key: publicKey, padding: 6, saltLength: 32 }
+            : publicKey;
+      expect(
+        verify(
+          alg === 'EdDSA' ? null : 'sha256',
+          Buffer.from(`${header}.${payload}`),
+          options,
+          Buffer.from(signature, 'base64url'),
+        ),
+      ).toBe(true);
+    },
+  );
 
   it('binds and leaves out fields on request', () => {
     const key = createApproovKeyPair();
-    const token = createApproovKeysetToken({ key, bind: 'Bearer x', claims: { exp: undefined }, header: { kid: undefined } });
-    const [header, payload] = token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>);
+    const token = createApproovKeysetToken({
+      key,
+      bind: 'Bearer x',
+      claims: { exp: undefined },
+      header: { kid: undefined },
+    });
+    const [header, payload] = token
+      .split('.')
+      .slice(0, 2)
+      .map(
+        (part) => JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>,
+      );
     expect(header).not.toHaveProperty('kid');
     expect(payload).not.toHaveProperty('exp');
     expect(payload!.pay).toMatch(/^[A-Za-z0-9+/]{43}=$/);
@@ -52,7 +88,11 @@ describe('startApproovJwksServer', () => {
 
   it('publishes new keys after setKeys', async () => {
     server.setKeys(first, second);
-    expect(((await (await fetch(server.url)).json()) as { keys: Array<{ kid: string }> }).keys.map((key) => key.kid)).toEqual(['a', 'b']);
+    expect(
+      ((await (await fetch(server.url)).json()) as { keys: Array<{ kid: string }> }).keys.map(
+        (key) => key.kid,
+      ),
+    ).toEqual(['a', 'b']);
   });
 
   it('fails as asked, and recovers', async () => {

@@ -3,7 +3,11 @@ import jwt from 'jsonwebtoken';
 import { checkTokenBinding } from '../../src/core/token/binding.js';
 import { parseApproovSecrets } from '../../src/core/token/secret.js';
 import { verifyApproovToken } from '../../src/core/token/verify-token.js';
-import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+import {
+  approovBindingHash,
+  createApproovSecret,
+  createApproovToken,
+} from 'nestjs-approov/testing';
 import { approovVectorSets } from '../support/approov-vectors.js';
 
 const setA = approovVectorSets[0]!;
@@ -12,7 +16,10 @@ const keys = parseApproovSecrets({ value: SECRET, setting: 'test secret' });
 const NOW = 1_800_000_000;
 
 const decodePart = (token: string, index: 0 | 1): Record<string, unknown> =>
-  JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  JSON.parse(Buffer.from(token.split('.')[index]!, 'base64url').toString('utf8')) as Record<
+    string,
+    unknown
+  >;
 
 describe('createApproovToken', () => {
   it('reproduces a token of Approov public vectors byte for byte', () => {
@@ -25,12 +32,17 @@ describe('createApproovToken', () => {
     const token = createApproovToken({ secret: SECRET, now: NOW });
     const result = verifyApproovToken(token, keys, NOW + 299);
     expect(result).toEqual({ ok: true, claims: { exp: NOW + 300 } });
-    expect(verifyApproovToken(token, keys, NOW + 300)).toEqual({ ok: false, code: 'token_expired' });
+    expect(verifyApproovToken(token, keys, NOW + 300)).toEqual({
+      ok: false,
+      code: 'token_expired',
+    });
   });
 
   it('mints a standard HS256 JWT that an independent library (jsonwebtoken) accepts', () => {
     const token = createApproovToken({ secret: SECRET, claims: { did: 'device-1' } });
-    const decoded = jwt.verify(token, Buffer.from(SECRET, 'base64'), { algorithms: ['HS256'] }) as jwt.JwtPayload;
+    const decoded = jwt.verify(token, Buffer.from(SECRET, 'base64'), {
+      algorithms: ['HS256'],
+    }) as jwt.JwtPayload;
     expect(decoded.did).toBe('device-1');
     expect(decodePart(token, 0)).toEqual({ alg: 'HS256', typ: 'JWT' });
   });
@@ -48,11 +60,18 @@ describe('createApproovToken', () => {
   });
 
   it('adds and overrides claims, and leaves exp out when claims.exp is undefined', () => {
-    const token = createApproovToken({ secret: SECRET, now: NOW, claims: { exp: NOW + 5, ip: '1.2.3.4' } });
+    const token = createApproovToken({
+      secret: SECRET,
+      now: NOW,
+      claims: { exp: NOW + 5, ip: '1.2.3.4' },
+    });
     expect(decodePart(token, 1)).toEqual({ exp: NOW + 5, ip: '1.2.3.4' });
     const withoutExp = createApproovToken({ secret: SECRET, claims: { exp: undefined, did: 'd' } });
     expect(decodePart(withoutExp, 1)).toEqual({ did: 'd' });
-    expect(verifyApproovToken(withoutExp, keys, NOW)).toEqual({ ok: false, code: 'token_missing_expiration' });
+    expect(verifyApproovToken(withoutExp, keys, NOW)).toEqual({
+      ok: false,
+      code: 'token_missing_expiration',
+    });
   });
 
   it('binds the token to one header value, as the SDK binding header does', () => {
@@ -68,35 +87,51 @@ describe('createApproovToken', () => {
     const verified = verifyApproovToken(token, keys, Date.now() / 1000);
     if (!verified.ok) throw new Error(verified.code);
     expect(checkTokenBinding(verified.claims, ['Bearer abc', 'session-1'])).toBeNull();
-    expect(checkTokenBinding(verified.claims, ['session-1', 'Bearer abc'])).toBe('binding_mismatch');
+    expect(checkTokenBinding(verified.claims, ['session-1', 'Bearer abc'])).toBe(
+      'binding_mismatch',
+    );
     expect(verified.claims.pay).toBe(approovBindingHash('Bearer abcsession-1'));
   });
 
   it('lets a test override the JOSE header for negative cases', () => {
     const token = createApproovToken({ secret: SECRET, header: { alg: 'HS512' } });
     expect(decodePart(token, 0)).toEqual({ alg: 'HS512', typ: 'JWT' });
-    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({ ok: false, code: 'token_algorithm_not_allowed' });
+    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({
+      ok: false,
+      code: 'token_algorithm_not_allowed',
+    });
   });
 
   it('is rejected under another secret', () => {
     const token = createApproovToken({ secret: createApproovSecret() });
-    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({ ok: false, code: 'token_signature_invalid' });
+    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({
+      ok: false,
+      code: 'token_signature_invalid',
+    });
   });
 
-  it.each(['not base64!', 'ab=cd', ''])('throws a TypeError that does not echo the secret %p', (secret) => {
-    expect(() => createApproovToken({ secret })).toThrow(
-      new TypeError('createApproovToken: secret is not base64 or base64url'),
-    );
-  });
+  it.each(['not base64!', 'ab=cd', ''])(
+    'throws a TypeError that does not echo the secret %p',
+    (secret) => {
+      expect(() => createApproovToken({ secret })).toThrow(
+        new TypeError('createApproovToken: secret is not base64 or base64url'),
+      );
+    },
+  );
 
-  it.each([NaN, Infinity])('throws a TypeError for expiresIn %p rather than minting "exp": null', (expiresIn) => {
-    expect(() => createApproovToken({ secret: SECRET, expiresIn })).toThrow(TypeError);
-  });
+  it.each([NaN, Infinity])(
+    'throws a TypeError for expiresIn %p rather than minting "exp": null',
+    (expiresIn) => {
+      expect(() => createApproovToken({ secret: SECRET, expiresIn })).toThrow(TypeError);
+    },
+  );
 });
 
 describe('approovBindingHash', () => {
   it('gives the pay claim of Approov public binding vector', () => {
-    const bound = setA.cases.find((entry) => entry.route === '/token-binding' && entry.expect === 200)!;
+    const bound = setA.cases.find(
+      (entry) => entry.route === '/token-binding' && entry.expect === 200,
+    )!;
     const pay = decodePart(bound.headers['Approov-Token']!, 1).pay;
     expect(approovBindingHash(bound.headers.Authorization!)).toBe(pay);
   });
@@ -109,7 +144,11 @@ describe('approovBindingHash', () => {
 
   it('hashes each value as latin1 bytes, as Node hands header values over', () => {
     const value = 'caf\u00e9';
-    expect(approovBindingHash(value)).toBe(createHash('sha256').update(Buffer.from([0x63, 0x61, 0x66, 0xe9])).digest('base64'));
+    expect(approovBindingHash(value)).toBe(
+      createHash('sha256')
+        .update(Buffer.from([0x63, 0x61, 0x66, 0xe9]))
+        .digest('base64'),
+    );
   });
 });
 
@@ -122,7 +161,9 @@ describe('createApproovSecret', () => {
   });
 
   it('returns a different secret on each call', () => {
-    expect(new Set([createApproovSecret(), createApproovSecret(), createApproovSecret()]).size).toBe(3);
+    expect(
+      new Set([createApproovSecret(), createApproovSecret(), createApproovSecret()]).size,
+    ).toBe(3);
   });
 
   it('takes another length in bytes', () => {

@@ -1,5 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
-import { approovBindingHash, createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
+import {
+  approovBindingHash,
+  createApproovSecret,
+  createApproovToken,
+} from 'nestjs-approov/testing';
 import { createApp } from '../src/create-app';
 
 // The README's e2e pattern: a real server on loopback, tokens minted with nestjs-approov/testing.
@@ -34,7 +38,10 @@ describe('nestjs-approov in this app', () => {
 
   it('serves a protected route with a valid token, with its claims', async () => {
     const token = createApproovToken({ secret, claims: { did: 'device-1' } });
-    expect(await get('/hello', { 'approov-token': token })).toEqual({ status: 200, body: { hello: 'device-1' } });
+    expect(await get('/hello', { 'approov-token': token })).toEqual({
+      status: 200,
+      body: { hello: 'device-1' },
+    });
   });
 
   it('rejects a token signed with another secret, and a missing token, with the same 401', async () => {
@@ -47,8 +54,12 @@ describe('nestjs-approov in this app', () => {
   it('checks token binding to the Authorization header', async () => {
     const token = createApproovToken({ secret, bind: 'Bearer user-1' });
     expect(approovBindingHash('Bearer user-1')).toHaveLength(44);
-    expect((await get('/bound', { 'approov-token': token, authorization: 'Bearer user-1' })).status).toBe(200);
-    expect((await get('/bound', { 'approov-token': token, authorization: 'Bearer user-2' })).status).toBe(401);
+    expect(
+      (await get('/bound', { 'approov-token': token, authorization: 'Bearer user-1' })).status,
+    ).toBe(200);
+    expect(
+      (await get('/bound', { 'approov-token': token, authorization: 'Bearer user-2' })).status,
+    ).toBe(401);
   });
 
   it("works through Passport's AuthGuard('approov')", async () => {

@@ -24,13 +24,19 @@ export function readApproovStatus(source: HeaderSource): string | undefined {
  * Checks a list of statuses a route or the module lets through without a token: short lower-case
  * words, never `success` (a client with a token has no reason to send it without one).
  */
-export function checkApproovStatusList(value: unknown, fail: (why: string) => never): readonly string[] {
+export function checkApproovStatusList(
+  value: unknown,
+  fail: (why: string) => never,
+): readonly string[] {
   if (!Array.isArray(value)) return fail('must be an array of Approov-Status values.');
   for (const status of value as unknown[]) {
     if (typeof status !== 'string' || !APPROOV_STATUS_RE.test(status)) {
-      fail(`contains "${String(status)}": Approov-Status values are short lower-case words such as 'no_network'.`);
+      fail(
+        `contains "${String(status)}": Approov-Status values are short lower-case words such as 'no_network'.`,
+      );
     }
-    if (status === 'success') fail(`must not contain 'success': a client that got a token sends it.`);
+    if (status === 'success')
+      fail(`must not contain 'success': a client that got a token sends it.`);
   }
   return Object.freeze([...new Set(value as string[])]);
 }

@@ -65,10 +65,20 @@ export class RawBodyCapture {
   record(chunk: unknown, encoding?: BufferEncoding): void {
     if (this.result !== undefined) return;
     if (chunk === null) {
-      this.settle({ status: 'ok', body: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size) });
+      this.settle({
+        status: 'ok',
+        body: this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size),
+      });
       return;
     }
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.isBuffer(chunk) ? chunk : chunk instanceof Uint8Array ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength) : undefined;
+    const bytes =
+      typeof chunk === 'string'
+        ? Buffer.from(chunk, encoding)
+        : Buffer.isBuffer(chunk)
+          ? chunk
+          : chunk instanceof Uint8Array
+            ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+            : undefined;
     if (bytes === undefined) return this.settle(UNAVAILABLE);
     this.size += bytes.length;
     if (this.size > this.limit) return this.settle(TOO_LARGE);
@@ -129,7 +139,9 @@ export function mayNeedRawBody(source: HeaderSource): boolean {
   if (headers['content-digest'] === undefined) return false;
   const input = headers['signature-input'];
   if (input === undefined) return false;
-  return typeof input === 'string' ? input.includes('content-digest') : input.some((value) => value.includes('content-digest'));
+  return typeof input === 'string'
+    ? input.includes('content-digest')
+    : input.some((value) => value.includes('content-digest'));
 }
 
 function mayNeedRawBodyFromRawHeaders(raw: readonly string[]): boolean {
@@ -138,7 +150,12 @@ function mayNeedRawBodyFromRawHeaders(raw: readonly string[]): boolean {
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     if (name.length === 14 && name.toLowerCase() === 'content-digest') digest = true;
-    else if (name.length === 15 && name.toLowerCase() === 'signature-input' && raw[i + 1]!.includes('content-digest')) covered = true;
+    else if (
+      name.length === 15 &&
+      name.toLowerCase() === 'signature-input' &&
+      raw[i + 1]!.includes('content-digest')
+    )
+      covered = true;
   }
   return digest && covered;
 }
@@ -154,10 +171,15 @@ function declaredLength(source: HeaderSource): number | undefined {
  * stream: the app's body parsers still read it as usual, decompress it and parse it. Call it
  * as soon as the server emits the request. Returns undefined when bytes have already gone by.
  */
-export function captureRawBody(request: RawBodyRequest, limit: number, budget?: RawBodyBudget): RawBodyCapture | undefined {
+export function captureRawBody(
+  request: RawBodyRequest,
+  limit: number,
+  budget?: RawBodyBudget,
+): RawBodyCapture | undefined {
   const existing = captures.get(request);
   if (existing !== undefined) return existing;
-  if (request.readableDidRead || request.readableLength > 0 || request.readableEnded) return undefined;
+  if (request.readableDidRead || request.readableLength > 0 || request.readableEnded)
+    return undefined;
   const capture = new RawBodyCapture(limit, budget);
   captures.set(request, capture);
   const length = declaredLength(request);
@@ -168,7 +190,11 @@ export function captureRawBody(request: RawBodyRequest, limit: number, budget?: 
   const push = request.push;
   // An own property shadowing Readable.prototype.push; it stays once settled (record() then returns
   // at once): deleting it would turn the stream into a slow dictionary-mode object.
-  request.push = function pushAndKeep(this: RawBodyRequest, chunk: unknown, encoding?: BufferEncoding): boolean {
+  request.push = function pushAndKeep(
+    this: RawBodyRequest,
+    chunk: unknown,
+    encoding?: BufferEncoding,
+  ): boolean {
     capture.record(chunk, encoding);
     return push.call(this, chunk, encoding);
   };
@@ -184,13 +210,22 @@ export function captureRawBody(request: RawBodyRequest, limit: number, budget?: 
  * `maxHeldBytes` (at least `limit`); each is freed when its response finishes or the connection
  * closes. Returns the function that stops it.
  */
-export function captureRawBodies(server: EventEmitter, limit: number, maxHeldBytes = DEFAULT_MAX_HELD_BYTES): () => void {
+export function captureRawBodies(
+  server: EventEmitter,
+  limit: number,
+  maxHeldBytes = DEFAULT_MAX_HELD_BYTES,
+): () => void {
   const budget = new RawBodyBudget(Math.max(limit, maxHeldBytes));
   const onRequest = (request: RawBodyRequest, response?: EventEmitter): void => {
     try {
       if (!mayNeedRawBody(request)) return;
       const capture = captureRawBody(request, limit, budget);
-      if (capture === undefined || capture.settled !== undefined || typeof response?.once !== 'function') return;
+      if (
+        capture === undefined ||
+        capture.settled !== undefined ||
+        typeof response?.once !== 'function'
+      )
+        return;
       // 'close' follows 'finish', and also comes when the client goes away mid-response.
       response.once('close', () => capture.release());
     } catch {
@@ -208,7 +243,11 @@ export function captureRawBodies(server: EventEmitter, limit: number, maxHeldByt
  * else once the rest has been read. Reading it here consumes the stream: it is only done for a
  * request whose body nothing else read, on a route that must check it.
  */
-export function readRawBody(request: RawBodyRequest, limit: number, deadlineMs = RAW_BODY_DEADLINE_MS): RawBodyResult | Promise<RawBodyResult> {
+export function readRawBody(
+  request: RawBodyRequest,
+  limit: number,
+  deadlineMs = RAW_BODY_DEADLINE_MS,
+): RawBodyResult | Promise<RawBodyResult> {
   const capture = captures.get(request) ?? startLateCapture(request, limit);
   if (capture === undefined) return UNAVAILABLE;
   if (capture.settled !== undefined) return capture.settled;
@@ -224,7 +263,13 @@ export function readRawBody(request: RawBodyRequest, limit: number, deadlineMs =
  * possible only while nothing has read the stream, and then from its `data` events.
  */
 function startLateCapture(request: RawBodyRequest, limit: number): RawBodyCapture | undefined {
-  if (request.readableDidRead || request.readableEnded || request.readableEncoding !== null || request.destroyed) return undefined;
+  if (
+    request.readableDidRead ||
+    request.readableEnded ||
+    request.readableEncoding !== null ||
+    request.destroyed
+  )
+    return undefined;
   const capture = new RawBodyCapture(limit);
   captures.set(request, capture);
   const length = declaredLength(request);

@@ -17,9 +17,13 @@ export function headerListMayBeCut(source: HeaderSource & { socket?: unknown }):
   const raw = source.rawHeaders;
   if (raw === undefined) return false;
   // The Node connection's server, when the source is an IncomingMessage (net sets socket.server).
-  const max = (source.socket as { server?: { maxHeadersCount?: unknown } | null } | null | undefined)?.server?.maxHeadersCount;
+  const max = (
+    source.socket as { server?: { maxHeadersCount?: unknown } | null } | null | undefined
+  )?.server?.maxHeadersCount;
   if (max === 0) return false; // 0 lifts Node's cap: nothing is dropped
-  return raw.length >= (typeof max === 'number' && max > 0 ? max * 2 : NODE_DEFAULT_MAX_HEADER_ENTRIES);
+  return (
+    raw.length >= (typeof max === 'number' && max > 0 ? max * 2 : NODE_DEFAULT_MAX_HEADER_ENTRIES)
+  );
 }
 
 // RFC 9110 5.1: a field name is a token.
@@ -30,7 +34,8 @@ export function isHeaderName(name: unknown): name is string {
   return typeof name === 'string' && HEADER_NAME_RE.test(name);
 }
 
-export type SingleHeader = { status: 'ok'; value: string } | { status: 'missing' } | { status: 'duplicate' };
+export type SingleHeader =
+  { status: 'ok'; value: string } | { status: 'missing' } | { status: 'duplicate' };
 
 const MISSING: SingleHeader = { status: 'missing' };
 const DUPLICATE: SingleHeader = { status: 'duplicate' };
@@ -57,7 +62,9 @@ export function readSingleHeader(source: HeaderSource, lowerName: string): Singl
   if (value === undefined) return MISSING;
   if (typeof value !== 'string') {
     if (value.length > 1) return DUPLICATE;
-    return value.length === 1 && value[0]!.length > 0 ? { status: 'ok', value: value[0]! } : MISSING;
+    return value.length === 1 && value[0]!.length > 0
+      ? { status: 'ok', value: value[0]! }
+      : MISSING;
   }
   return value.length === 0 ? MISSING : { status: 'ok', value };
 }
@@ -72,7 +79,8 @@ export function readHeaderValues(source: HeaderSource, lowerName: string): strin
   if (raw !== undefined) {
     for (let i = 0; i < raw.length; i += 2) {
       const name = raw[i]!;
-      if (name.length === lowerName.length && name.toLowerCase() === lowerName) values.push((raw[i + 1] ?? '').trim());
+      if (name.length === lowerName.length && name.toLowerCase() === lowerName)
+        values.push((raw[i + 1] ?? '').trim());
     }
   } else {
     const value = source.headers?.[lowerName];

@@ -21,7 +21,9 @@ export function contentDigestMatches(fieldValue: string, body: Buffer): boolean 
   let checked = 0;
   for (const [algorithm, member] of digests) {
     // Own keys only: a client names the members, and `constructor` is inherited by every object.
-    const hashAlgorithm = Object.hasOwn(CONTENT_DIGEST_ALGORITHMS, algorithm) ? CONTENT_DIGEST_ALGORITHMS[algorithm] : undefined;
+    const hashAlgorithm = Object.hasOwn(CONTENT_DIGEST_ALGORITHMS, algorithm)
+      ? CONTENT_DIGEST_ALGORITHMS[algorithm]
+      : undefined;
     if (hashAlgorithm === undefined) continue;
     if (isInnerList(member) || !(member[0] instanceof ArrayBuffer)) return false;
     const claimed = Buffer.from(member[0]);
@@ -33,7 +35,10 @@ export function contentDigestMatches(fieldValue: string, body: Buffer): boolean 
 }
 
 /** The Content-Digest field value for a body: `sha-256=:<base64>:` (or sha-512). */
-export function createContentDigest(body: Buffer | Uint8Array | string, algorithm: 'sha-256' | 'sha-512' = 'sha-256'): string {
+export function createContentDigest(
+  body: Buffer | Uint8Array | string,
+  algorithm: 'sha-256' | 'sha-512' = 'sha-256',
+): string {
   const digest = createHash(CONTENT_DIGEST_ALGORITHMS[algorithm]!).update(body).digest('base64');
   return `${algorithm}=:${digest}:`;
 }

@@ -40,7 +40,9 @@ export function parseInstallationKey(ipk: string): KeyObject | null {
   if (der === null) return null;
   try {
     const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1' ? key : null;
+    return key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1'
+      ? key
+      : null;
   } catch {
     return null;
   }
@@ -49,7 +51,12 @@ export function parseInstallationKey(ipk: string): KeyObject | null {
 /** Verifies an ECDSA P-256 / SHA-256 r||s signature over the base (latin1 bytes, as Node decoded them). */
 export function verifySignatureBase(base: string, signature: Buffer, key: KeyObject): boolean {
   try {
-    return verify('sha256', Buffer.from(base, 'latin1'), { key, dsaEncoding: 'ieee-p1363' }, signature);
+    return verify(
+      'sha256',
+      Buffer.from(base, 'latin1'),
+      { key, dsaEncoding: 'ieee-p1363' },
+      signature,
+    );
   } catch {
     return false;
   }

@@ -4,7 +4,10 @@ import { normalizeAuthority } from './request-target.js';
 
 /** The signature labels Approov's SDKs sign under: the installation key (ECDSA) and the account key (HMAC). */
 export type ApproovSignatureLabel = 'install' | 'account';
-export const APPROOV_SIGNATURE_LABELS: readonly ApproovSignatureLabel[] = Object.freeze(['install', 'account']);
+export const APPROOV_SIGNATURE_LABELS: readonly ApproovSignatureLabel[] = Object.freeze([
+  'install',
+  'account',
+]);
 
 /** Options of message signing, at module level (`messageSigning`) and per route. */
 export interface ApproovMessageSigningOptions {
@@ -101,7 +104,9 @@ export const SUPPORTED_DERIVED_COMPONENTS: readonly string[] = Object.freeze([
 // RFC 9421 2.1: a field's component name is its lower-cased field name.
 /** True when `name` is a component this verifier can rebuild: a supported derived one or a field. */
 export function isSupportedComponentName(name: string): boolean {
-  return name.startsWith('@') ? SUPPORTED_DERIVED_COMPONENTS.includes(name) : (isHeaderName(name) && name === name.toLowerCase());
+  return name.startsWith('@')
+    ? SUPPORTED_DERIVED_COMPONENTS.includes(name)
+    : isHeaderName(name) && name === name.toLowerCase();
 }
 
 /**
@@ -114,11 +119,24 @@ export function checkMessageSigningOptions(
   fail: (option: string, why: string) => never,
 ): Readonly<ApproovMessageSigningOptions> {
   if (value === undefined) return Object.freeze({});
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail(where, 'must be an object.');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return fail(where, 'must be an object.');
   const given = value as Record<string, unknown>;
-  const known = ['accept', 'match', 'required', 'maxAgeSec', 'requiredComponents', 'requireContentDigest', 'trustProxy', 'origin', 'clockToleranceSec', 'replay'];
+  const known = [
+    'accept',
+    'match',
+    'required',
+    'maxAgeSec',
+    'requiredComponents',
+    'requireContentDigest',
+    'trustProxy',
+    'origin',
+    'clockToleranceSec',
+    'replay',
+  ];
   for (const key of Object.keys(given)) {
-    if (!known.includes(key)) fail(`${where}.${key}`, `is not an option (known: ${known.join(', ')}).`);
+    if (!known.includes(key))
+      fail(`${where}.${key}`, `is not an option (known: ${known.join(', ')}).`);
   }
   const checked: ApproovMessageSigningOptions = {};
   for (const flag of ['required', 'requireContentDigest', 'trustProxy', 'replay'] as const) {
@@ -128,27 +146,53 @@ export function checkMessageSigningOptions(
   }
   if (given.origin !== undefined) {
     if (parseOrigin(given.origin) === null) {
-      fail(`${where}.origin`, `must be an http or https origin such as 'https://api.example.com' (no path, query or credentials).`);
+      fail(
+        `${where}.origin`,
+        `must be an http or https origin such as 'https://api.example.com' (no path, query or credentials).`,
+      );
     }
-    if (given.trustProxy === true) fail(`${where}.origin`, 'and trustProxy exclude each other: the origin is already fixed.');
+    if (given.trustProxy === true)
+      fail(`${where}.origin`, 'and trustProxy exclude each other: the origin is already fixed.');
     checked.origin = given.origin as string;
   }
   if (given.accept !== undefined) {
     const list = given.accept;
-    if (!Array.isArray(list) || list.length === 0 || list.some((label) => !APPROOV_SIGNATURE_LABELS.includes(label))) {
-      fail(`${where}.accept`, `must be a non-empty array of ${APPROOV_SIGNATURE_LABELS.map((l) => `'${l}'`).join(', ')}.`);
+    if (
+      !Array.isArray(list) ||
+      list.length === 0 ||
+      list.some((label) => !APPROOV_SIGNATURE_LABELS.includes(label))
+    ) {
+      fail(
+        `${where}.accept`,
+        `must be a non-empty array of ${APPROOV_SIGNATURE_LABELS.map((l) => `'${l}'`).join(', ')}.`,
+      );
     }
-    checked.accept = Object.freeze([...new Set(list as ApproovSignatureLabel[])]) as ApproovSignatureLabel[];
+    checked.accept = Object.freeze([
+      ...new Set(list as ApproovSignatureLabel[]),
+    ]) as ApproovSignatureLabel[];
   }
   if (given.match !== undefined) {
-    if (given.match !== 'any' && given.match !== 'all') fail(`${where}.match`, `must be 'any' or 'all'.`);
+    if (given.match !== 'any' && given.match !== 'all')
+      fail(`${where}.match`, `must be 'any' or 'all'.`);
     checked.match = given.match as 'any' | 'all';
   }
   if (given.maxAgeSec !== undefined) {
-    checked.maxAgeSec = checkSeconds(given.maxAgeSec, 1, MAX_SIGNATURE_MAX_AGE_SEC, `${where}.maxAgeSec`, fail);
+    checked.maxAgeSec = checkSeconds(
+      given.maxAgeSec,
+      1,
+      MAX_SIGNATURE_MAX_AGE_SEC,
+      `${where}.maxAgeSec`,
+      fail,
+    );
   }
   if (given.clockToleranceSec !== undefined) {
-    checked.clockToleranceSec = checkSeconds(given.clockToleranceSec, 0, MAX_CLOCK_TOLERANCE_SEC, `${where}.clockToleranceSec`, fail);
+    checked.clockToleranceSec = checkSeconds(
+      given.clockToleranceSec,
+      0,
+      MAX_CLOCK_TOLERANCE_SEC,
+      `${where}.clockToleranceSec`,
+      fail,
+    );
   }
   if (given.requiredComponents !== undefined) {
     const list = given.requiredComponents;
@@ -202,7 +246,9 @@ export function resolveMessageSigningOptions(
     requireContentDigest: merged.requireContentDigest ?? false,
     trustProxy: merged.trustProxy ?? false,
     origin: merged.origin === undefined ? null : parseOrigin(merged.origin),
-    clockToleranceSec: merged.clockToleranceSec ?? Math.max(DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC, moduleClockToleranceSec),
+    clockToleranceSec:
+      merged.clockToleranceSec ??
+      Math.max(DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC, moduleClockToleranceSec),
     replay: merged.replay ?? true,
   });
 }
@@ -218,7 +264,14 @@ export function parseOrigin(value: unknown): PublicOrigin | null {
   }
   const scheme = url.protocol.slice(0, -1);
   if (scheme !== 'http' && scheme !== 'https') return null;
-  if (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || url.pathname !== '/') return null;
+  if (
+    url.username !== '' ||
+    url.password !== '' ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.pathname !== '/'
+  )
+    return null;
   const authority = normalizeAuthority(url.host, scheme);
   return authority === null ? null : { scheme, authority };
 }

@@ -23,15 +23,25 @@ const keyIdentities = new WeakMap<KeyObject, Buffer>();
 export function installationKeyIdentity(key: KeyObject): Buffer {
   let identity = keyIdentities.get(key);
   if (identity === undefined) {
-    identity = createHash('sha256').update('install\0').update(key.export({ format: 'der', type: 'spki' })).digest();
+    identity = createHash('sha256')
+      .update('install\0')
+      .update(key.export({ format: 'der', type: 'spki' }))
+      .digest();
     keyIdentities.set(key, identity);
   }
   return identity;
 }
 
 /** The identity of a verified request: the 32-byte key identity, then the base as signed (latin1). */
-export function signedRequestIdentity(keyIdentity: Buffer, signatureBase: string, passableUntilMs: number): SignedRequestIdentity {
-  const digest = createHash('sha256').update(keyIdentity).update(signatureBase, 'latin1').digest('base64url');
+export function signedRequestIdentity(
+  keyIdentity: Buffer,
+  signatureBase: string,
+  passableUntilMs: number,
+): SignedRequestIdentity {
+  const digest = createHash('sha256')
+    .update(keyIdentity)
+    .update(signatureBase, 'latin1')
+    .digest('base64url');
   return { digest, passableUntilMs };
 }
 

@@ -17,7 +17,11 @@ export type ComponentResolver = (name: string) => string | null;
  * A derived component (RFC 9421 2.2, request side) from the method and the target parts; null
  * for a name that is not one. The one implementation the verifier and the test signer share.
  */
-export function derivedComponentValue(name: string, method: string, target: RequestTargetParts | null): string | null {
+export function derivedComponentValue(
+  name: string,
+  method: string,
+  target: RequestTargetParts | null,
+): string | null {
   if (name === '@method') return method;
   if (target === null) return null;
   switch (name) {
@@ -51,7 +55,8 @@ export function requestComponentResolver(
   let parts = target;
   return (name) => {
     if (name.startsWith('@')) {
-      if (name !== '@method' && parts === undefined) parts = resolveRequestTarget(request, trustProxy, origin);
+      if (name !== '@method' && parts === undefined)
+        parts = resolveRequestTarget(request, trustProxy, origin);
       return derivedComponentValue(name, request.method, parts ?? null);
     }
     return readFieldValue(request, name);

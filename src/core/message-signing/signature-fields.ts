@@ -39,8 +39,14 @@ const fail = (code: ApproovFailureCode): Failure => ({ ok: false, code });
  * RFC 8941 does not parse, a repeated label or non-canonical base64 is malformed.
  * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
-export function parseSignatureFields(signatureInput: string, signature: string): { ok: true; value: SignatureFields } | Failure {
-  if (signatureInput.length > MAX_SIGNATURE_FIELD_LENGTH || signature.length > MAX_SIGNATURE_FIELD_LENGTH) {
+export function parseSignatureFields(
+  signatureInput: string,
+  signature: string,
+): { ok: true; value: SignatureFields } | Failure {
+  if (
+    signatureInput.length > MAX_SIGNATURE_FIELD_LENGTH ||
+    signature.length > MAX_SIGNATURE_FIELD_LENGTH
+  ) {
     return fail('message_signature_malformed');
   }
   const inputs = parseDictionaryStrict(signatureInput);
@@ -56,7 +62,10 @@ export function parseSignatureFields(signatureInput: string, signature: string):
  * canonical base64 (Android, from October 2025).
  * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
-export function extractSignature(fields: SignatureFields, label: string): { ok: true; value: ParsedMessageSignature } | Failure | null {
+export function extractSignature(
+  fields: SignatureFields,
+  label: string,
+): { ok: true; value: ParsedMessageSignature } | Failure | null {
   const input = fields.inputs.get(label);
   const signed = fields.signatures.get(label);
   if (input === undefined && signed === undefined) return null;
@@ -86,7 +95,12 @@ export function extractSignature(fields: SignatureFields, label: string): { ok: 
   }
   return {
     ok: true,
-    value: { components, params: input[1] as Map<string, unknown>, signatureParams, signature: signatureBytes },
+    value: {
+      components,
+      params: input[1] as Map<string, unknown>,
+      signatureParams,
+      signature: signatureBytes,
+    },
   };
 }
 

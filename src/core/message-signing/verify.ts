@@ -3,13 +3,37 @@ import type { ApproovTokenClaims } from '../token/claims.js';
 import type { ApproovFailureCode } from '../failure.js';
 import type { ApproovSignatureLabel, ResolvedMessageSigningOptions } from './options.js';
 import { readFieldValue } from '../http/request-headers.js';
-import { requestHasBody, resolveRequestTarget, withReceivedAuthority, type SignedRequestSource } from './request-target.js';
+import {
+  requestHasBody,
+  resolveRequestTarget,
+  withReceivedAuthority,
+  type SignedRequestSource,
+} from './request-target.js';
 import { buildSignatureBase, requestComponentResolver } from './signature-base.js';
 import { contentDigestMatches } from './content-digest.js';
-import { APPROOV_SIGNATURE_ALGORITHM, InstallationKeyCache, MAX_IPK_LENGTH, verifySignatureBase } from './installation-keys.js';
-import { ACCOUNT_KEY_IDENTITY, ACCOUNT_SIGNATURE_ALGORITHM, verifyAccountSignature } from './account-keys.js';
-import { installationKeyIdentity, signaturePassableUntilMs, signedRequestIdentity, type SignedRequestIdentity } from './replay-identity.js';
-import { extractSignature, parseSignatureFields, type ParsedMessageSignature, type SignatureFields } from './signature-fields.js';
+import {
+  APPROOV_SIGNATURE_ALGORITHM,
+  InstallationKeyCache,
+  MAX_IPK_LENGTH,
+  verifySignatureBase,
+} from './installation-keys.js';
+import {
+  ACCOUNT_KEY_IDENTITY,
+  ACCOUNT_SIGNATURE_ALGORITHM,
+  verifyAccountSignature,
+} from './account-keys.js';
+import {
+  installationKeyIdentity,
+  signaturePassableUntilMs,
+  signedRequestIdentity,
+  type SignedRequestIdentity,
+} from './replay-identity.js';
+import {
+  extractSignature,
+  parseSignatureFields,
+  type ParsedMessageSignature,
+  type SignatureFields,
+} from './signature-fields.js';
 
 /** A signature that verified, and its identity. */
 export interface VerifiedMessageSignature {
@@ -81,7 +105,8 @@ export class MessageSignatureVerifier {
         const inputField = readFieldValue(request, 'signature-input');
         const signatureField = readFieldValue(request, 'signature');
         if (inputField === null && signatureField === null) fields = null;
-        else if (inputField === null || signatureField === null) return fail('message_signature_malformed');
+        else if (inputField === null || signatureField === null)
+          return fail('message_signature_malformed');
         else {
           const parsed = parseSignatureFields(inputField, signatureField);
           if (!parsed.ok) return parsed;
@@ -96,7 +121,16 @@ export class MessageSignatureVerifier {
     let waived = false;
     let firstAbsent: ApproovFailureCode | undefined;
     for (const label of options.accept) {
-      const outcome = this.verifyLabel(label, request, claims, options, nowSec, fieldsOf, perRequest, memo);
+      const outcome = this.verifyLabel(
+        label,
+        request,
+        claims,
+        options,
+        nowSec,
+        fieldsOf,
+        perRequest,
+        memo,
+      );
       if (outcome === 'waived') waived = true;
       else if ('absent' in outcome) {
         if (options.match === 'all') return fail(outcome.absent);
@@ -104,7 +138,8 @@ export class MessageSignatureVerifier {
       } else if ('ok' in outcome) return outcome;
       else verified.push(outcome);
     }
-    if (verified.length > 0) return { ok: true, signatures: verified, identity: verified[0]!.identity };
+    if (verified.length > 0)
+      return { ok: true, signatures: verified, identity: verified[0]!.identity };
     if (waived) return { ok: true, signatures: NO_SIGNATURES };
     return fail(firstAbsent ?? 'missing_message_signature');
   }
@@ -122,25 +157,37 @@ export class MessageSignatureVerifier {
     let key: KeyObject | null = null;
     let keyId: string;
     if (label === 'install') {
-      if (claims.ipk === undefined) return options.required ? fail('missing_installation_key') : 'waived';
-      if (typeof claims.ipk !== 'string' || claims.ipk.length > MAX_IPK_LENGTH) return fail('token_claims_invalid');
+      if (claims.ipk === undefined)
+        return options.required ? fail('missing_installation_key') : 'waived';
+      if (typeof claims.ipk !== 'string' || claims.ipk.length > MAX_IPK_LENGTH)
+        return fail('token_claims_invalid');
       keyId = claims.ipk;
     } else {
       if (this.accountKeys.length === 0) return fail('account_key_not_configured');
       keyId = 'account';
     }
     const fields = fieldsOf();
-    if (fields === null) return { absent: label === 'install' ? 'missing_message_signature' : 'missing_account_signature' };
+    if (fields === null)
+      return {
+        absent: label === 'install' ? 'missing_message_signature' : 'missing_account_signature',
+      };
     if ('ok' in fields) return fields;
     const extracted = extractSignature(fields, label);
-    if (extracted === null) return { absent: label === 'install' ? 'missing_message_signature' : 'missing_account_signature' };
+    if (extracted === null)
+      return {
+        absent: label === 'install' ? 'missing_message_signature' : 'missing_account_signature',
+      };
     if (!extracted.ok) return extracted;
     const signature = extracted.value;
     const invalid = label === 'install' ? 'message_signature_invalid' : 'account_signature_invalid';
 
     const alg = signature.params.get('alg');
     // The key decides the algorithm (RFC 9421 3.2); `alg`, when sent, must agree with it.
-    if (label === 'install' ? alg !== APPROOV_SIGNATURE_ALGORITHM : alg !== undefined && alg !== ACCOUNT_SIGNATURE_ALGORITHM) {
+    if (
+      label === 'install'
+        ? alg !== APPROOV_SIGNATURE_ALGORITHM
+        : alg !== undefined && alg !== ACCOUNT_SIGNATURE_ALGORITHM
+    ) {
       return fail(invalid);
     }
     const timeFailure = checkSignatureTime(signature.params, options, nowSec);
@@ -148,7 +195,8 @@ export class MessageSignatureVerifier {
 
     const hasBody = requestHasBody(request);
     const { components } = signature;
-    if (!options.requiredComponents.every((name) => components.includes(name))) return fail('message_signature_components_missing');
+    if (!options.requiredComponents.every((name) => components.includes(name)))
+      return fail('message_signature_components_missing');
     if (hasBody && options.requireContentDigest && !components.includes('content-digest')) {
       return fail('message_signature_components_missing');
     }
@@ -160,7 +208,9 @@ export class MessageSignatureVerifier {
     let base = memo.bases?.get(label);
     if (base === undefined) {
       base = this.verifiedBase(request, signature, options, (text) =>
-        key !== null ? verifySignatureBase(text, signature.signature, key) : verifyAccountSignature(text, signature.signature, this.accountKeys),
+        key !== null
+          ? verifySignatureBase(text, signature.signature, key)
+          : verifyAccountSignature(text, signature.signature, this.accountKeys),
       );
       (memo.bases ??= new Map()).set(label, base);
     }
@@ -168,7 +218,8 @@ export class MessageSignatureVerifier {
 
     if (components.includes('content-digest')) {
       // Both labels may cover it: the body is hashed once per request.
-      if (perRequest.digestFailure === undefined) perRequest.digestFailure = contentDigestFailure(request, hasBody);
+      if (perRequest.digestFailure === undefined)
+        perRequest.digestFailure = contentDigestFailure(request, hasBody);
       if (perRequest.digestFailure !== null) return perRequest.digestFailure;
     }
     const passableUntilMs = signaturePassableUntilMs(
@@ -193,13 +244,18 @@ export class MessageSignatureVerifier {
   ): string | null {
     const { trustProxy, origin } = options;
     const { components, signatureParams } = signature;
-    const derivesAuthority = components.includes('@target-uri') || components.includes('@authority');
+    const derivesAuthority =
+      components.includes('@target-uri') || components.includes('@authority');
     const target = components.some((name) => name.startsWith('@') && name !== '@method')
       ? resolveRequestTarget(request, trustProxy, origin)
       : null;
     const received = derivesAuthority && target !== null ? withReceivedAuthority(target) : null;
     for (const parts of received === null ? [target] : [received, target]) {
-      const base = buildSignatureBase(components, requestComponentResolver(request, trustProxy, parts), signatureParams);
+      const base = buildSignatureBase(
+        components,
+        requestComponentResolver(request, trustProxy, parts),
+        signatureParams,
+      );
       if (base === null) return null;
       if (verifies(base)) return base;
     }
@@ -212,8 +268,10 @@ function contentDigestFailure(request: SignedRequestSource, hasBody: boolean): F
   const digest = readFieldValue(request, 'content-digest');
   if (digest === null) return fail('content_digest_mismatch');
   // HTTP/2 frames a body without Content-Length: while it is pending, no framing is no proof of no body.
-  const body = request.rawBody ?? (hasBody || request.bodyPending === true ? undefined : Buffer.alloc(0));
-  if (body === undefined) return { ok: false, code: 'content_digest_mismatch', rawBodyUnavailable: true };
+  const body =
+    request.rawBody ?? (hasBody || request.bodyPending === true ? undefined : Buffer.alloc(0));
+  if (body === undefined)
+    return { ok: false, code: 'content_digest_mismatch', rawBodyUnavailable: true };
   return contentDigestMatches(digest, body) ? null : fail('content_digest_mismatch');
 }
 
@@ -231,6 +289,7 @@ function checkSignatureTime(
   const createdSec = created as number;
   if (createdSec > nowSec + tolerance) return 'message_signature_expired';
   if (nowSec - createdSec > options.maxAgeSec + tolerance) return 'message_signature_expired';
-  if (expires !== undefined && !(nowSec < (expires as number) + tolerance)) return 'message_signature_expired';
+  if (expires !== undefined && !(nowSec < (expires as number) + tolerance))
+    return 'message_signature_expired';
   return null;
 }

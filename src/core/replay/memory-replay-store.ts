@@ -36,8 +36,14 @@ export class MemoryReplayStore implements ReplayStore {
 
   constructor(options: MemoryReplayStoreOptions = {}) {
     const maxEntries = options.maxEntries ?? DEFAULT_MEMORY_REPLAY_MAX_ENTRIES;
-    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1 || maxEntries > MAX_MEMORY_REPLAY_MAX_ENTRIES) {
-      throw new RangeError(`maxEntries must be an integer from 1 to ${MAX_MEMORY_REPLAY_MAX_ENTRIES}`);
+    if (
+      !Number.isSafeInteger(maxEntries) ||
+      maxEntries < 1 ||
+      maxEntries > MAX_MEMORY_REPLAY_MAX_ENTRIES
+    ) {
+      throw new RangeError(
+        `maxEntries must be an integer from 1 to ${MAX_MEMORY_REPLAY_MAX_ENTRIES}`,
+      );
     }
     this.maxEntries = maxEntries;
     this.now = options.now ?? Date.now;

@@ -65,11 +65,15 @@ export class RedisReplayStore implements ReplayStore {
   ) {
     this.keyPrefix = options.keyPrefix ?? DEFAULT_REPLAY_KEY_PREFIX;
     if (typeof this.keyPrefix !== 'string' || !KEY_PREFIX_RE.test(this.keyPrefix)) {
-      throw new ApproovConfigurationError('Approov replay store: keyPrefix must be at most 64 printable ASCII characters.');
+      throw new ApproovConfigurationError(
+        'Approov replay store: keyPrefix must be at most 64 printable ASCII characters.',
+      );
     }
     this.maxPending = options.maxPendingCommands ?? DEFAULT_MAX_PENDING_COMMANDS;
     if (!Number.isSafeInteger(this.maxPending) || this.maxPending < 1) {
-      throw new ApproovConfigurationError('Approov replay store: maxPendingCommands must be a positive integer.');
+      throw new ApproovConfigurationError(
+        'Approov replay store: maxPendingCommands must be a positive integer.',
+      );
     }
     if (isIoRedis(client)) {
       this.send = ([command, ...args]) => client.call(command!, ...args);
@@ -78,7 +82,9 @@ export class RedisReplayStore implements ReplayStore {
       this.send = (args) => client.sendCommand(args);
       this.isReady = () => client.isReady;
     } else {
-      throw new ApproovConfigurationError('Approov replay store: the Redis client must be an ioredis or a node-redis (redis) client.');
+      throw new ApproovConfigurationError(
+        'Approov replay store: the Redis client must be an ioredis or a node-redis (redis) client.',
+      );
     }
   }
 
@@ -89,15 +95,24 @@ export class RedisReplayStore implements ReplayStore {
    * while disconnected (no offline queue) and reconnects by itself. close() closes it.
    * Throws ApproovConfigurationError on a bad URL or no client package.
    */
-  static async fromUrl(url: string, options: RedisReplayStoreUrlOptions = {}): Promise<RedisReplayStore> {
+  static async fromUrl(
+    url: string,
+    options: RedisReplayStoreUrlOptions = {},
+  ): Promise<RedisReplayStore> {
     checkRedisUrl(url);
     const connectTimeout = options.connectTimeoutMs ?? 2000;
     const wanted = options.clientPackage;
     if (wanted !== undefined && wanted !== 'ioredis' && wanted !== 'redis') {
-      throw new ApproovConfigurationError(`Approov replay store: clientPackage must be 'ioredis' or 'redis'.`);
+      throw new ApproovConfigurationError(
+        `Approov replay store: clientPackage must be 'ioredis' or 'redis'.`,
+      );
     }
     const ioredis =
-      wanted === 'redis' ? undefined : await importOptional<{ Redis?: IoRedisConstructor; default?: IoRedisConstructor }>('ioredis');
+      wanted === 'redis'
+        ? undefined
+        : await importOptional<{ Redis?: IoRedisConstructor; default?: IoRedisConstructor }>(
+            'ioredis',
+          );
     const IoRedis = ioredis?.Redis ?? ioredis?.default;
     if (IoRedis !== undefined) {
       const client = new IoRedis(url, {
@@ -108,10 +123,16 @@ export class RedisReplayStore implements ReplayStore {
         retryStrategy: reconnectDelayMs,
       });
       client.on('error', ignore); // each failed call is reported by its caller; the event would print the error
-      await firstOf(new Promise<void>((resolve) => client.once('ready', () => resolve())), connectTimeout);
+      await firstOf(
+        new Promise<void>((resolve) => client.once('ready', () => resolve())),
+        connectTimeout,
+      );
       return new RedisReplayStore(client, options, async () => client.disconnect());
     }
-    const nodeRedis = wanted === 'ioredis' ? undefined : await importOptional<{ createClient: NodeRedisFactory }>('redis');
+    const nodeRedis =
+      wanted === 'ioredis'
+        ? undefined
+        : await importOptional<{ createClient: NodeRedisFactory }>('redis');
     if (nodeRedis !== undefined) {
       const client = nodeRedis.createClient({
         url,
@@ -137,7 +158,14 @@ export class RedisReplayStore implements ReplayStore {
     }
     this.pending++;
     try {
-      const reply = await this.send(['SET', this.keyPrefix + key, '1', 'PX', String(Math.max(1, Math.ceil(ttlMs))), 'NX']);
+      const reply = await this.send([
+        'SET',
+        this.keyPrefix + key,
+        '1',
+        'PX',
+        String(Math.max(1, Math.ceil(ttlMs))),
+        'NX',
+      ]);
       return reply !== null;
     } catch (error) {
       throw new ReplayStoreUnavailableError(`Redis did not answer (${redisErrorName(error)})`);
@@ -153,7 +181,13 @@ export class RedisReplayStore implements ReplayStore {
       timer = setTimeout(resolve, HEALTH_CHECK_TIMEOUT_MS, false);
     });
     try {
-      return await Promise.race([this.send(['PING']).then((reply) => reply === 'PONG', () => false), timeout]);
+      return await Promise.race([
+        this.send(['PING']).then(
+          (reply) => reply === 'PONG',
+          () => false,
+        ),
+        timeout,
+      ]);
     } finally {
       clearTimeout(timer);
     }
@@ -164,7 +198,10 @@ export class RedisReplayStore implements ReplayStore {
   }
 }
 
-type IoRedisConstructor = new (url: string, options: object) => IoRedisClientLike & {
+type IoRedisConstructor = new (
+  url: string,
+  options: object,
+) => IoRedisClientLike & {
   on(event: 'error', listener: () => void): unknown;
   once(event: 'ready', listener: () => void): unknown;
 };
@@ -174,7 +211,10 @@ type NodeRedisFactory = (options: object) => NodeRedisClientLike & {
 };
 
 function isIoRedis(client: RedisClientLike): client is IoRedisClientLike {
-  return typeof (client as IoRedisClientLike).call === 'function' && typeof (client as IoRedisClientLike).status === 'string';
+  return (
+    typeof (client as IoRedisClientLike).call === 'function' &&
+    typeof (client as IoRedisClientLike).status === 'string'
+  );
 }
 
 function isNodeRedis(client: RedisClientLike): client is NodeRedisClientLike {
@@ -184,7 +224,10 @@ function isNodeRedis(client: RedisClientLike): client is NodeRedisClientLike {
 /** Waits for `promise` (its failure ignored) or `ms` milliseconds, whichever comes first. */
 async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise.catch(ignore), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  await Promise.race([
+    promise.catch(ignore),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
   clearTimeout(timer);
 }
 
@@ -196,8 +239,14 @@ export function checkRedisUrl(url: unknown): void {
   } catch {
     parsed = undefined;
   }
-  if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || parsed.hostname === '') {
-    throw new ApproovConfigurationError('Approov replay store: the Redis URL must be redis://host[:port] or rediss://host[:port].');
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') ||
+    parsed.hostname === ''
+  ) {
+    throw new ApproovConfigurationError(
+      'Approov replay store: the Redis URL must be redis://host[:port] or rediss://host[:port].',
+    );
   }
 }
 

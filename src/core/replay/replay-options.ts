@@ -1,4 +1,7 @@
-import { DEFAULT_MEMORY_REPLAY_MAX_ENTRIES, MAX_MEMORY_REPLAY_MAX_ENTRIES } from './memory-replay-store.js';
+import {
+  DEFAULT_MEMORY_REPLAY_MAX_ENTRIES,
+  MAX_MEMORY_REPLAY_MAX_ENTRIES,
+} from './memory-replay-store.js';
 import { DEFAULT_REPLAY_TIMEOUT_MS, MAX_REPLAY_TIMEOUT_MS } from './replay-protection.js';
 import type { ReplayStore } from './replay-store.js';
 
@@ -36,26 +39,49 @@ export interface ResolvedReplayOptions {
 const KNOWN = ['store', 'maxEntries', 'timeoutMs', 'failOpen'];
 
 /** Checks the `replay` option; `fail` receives the option path and why it is wrong, and throws. */
-export function checkReplayOptions(value: unknown, fail: (option: string, why: string) => never): ResolvedReplayOptions {
+export function checkReplayOptions(
+  value: unknown,
+  fail: (option: string, why: string) => never,
+): ResolvedReplayOptions {
   const given = (value === undefined ? {} : value) as Record<string, unknown>;
-  if (typeof given !== 'object' || given === null || Array.isArray(given)) fail('replay', 'must be an object.');
+  if (typeof given !== 'object' || given === null || Array.isArray(given))
+    fail('replay', 'must be an object.');
   for (const key of Object.keys(given)) {
-    if (!KNOWN.includes(key)) fail(`replay.${key}`, `is not an option (known: ${KNOWN.join(', ')}).`);
+    if (!KNOWN.includes(key))
+      fail(`replay.${key}`, `is not an option (known: ${KNOWN.join(', ')}).`);
   }
   const store = given.store;
   if (store !== undefined && !isReplayStore(store)) {
-    fail('replay.store', 'must be a replay store (rememberIfAbsent, checkHealth and close methods): e.g. a RedisReplayStore.');
+    fail(
+      'replay.store',
+      'must be a replay store (rememberIfAbsent, checkHealth and close methods): e.g. a RedisReplayStore.',
+    );
   }
   const maxEntries = given.maxEntries ?? DEFAULT_MEMORY_REPLAY_MAX_ENTRIES;
-  if (!Number.isSafeInteger(maxEntries) || (maxEntries as number) < 1 || (maxEntries as number) > MAX_MEMORY_REPLAY_MAX_ENTRIES) {
+  if (
+    !Number.isSafeInteger(maxEntries) ||
+    (maxEntries as number) < 1 ||
+    (maxEntries as number) > MAX_MEMORY_REPLAY_MAX_ENTRIES
+  ) {
     fail('replay.maxEntries', `must be an integer from 1 to ${MAX_MEMORY_REPLAY_MAX_ENTRIES}.`);
   }
   if (store !== undefined && given.maxEntries !== undefined) {
-    fail('replay.maxEntries', 'sizes the default in-memory store: it has no effect with replay.store.');
+    fail(
+      'replay.maxEntries',
+      'sizes the default in-memory store: it has no effect with replay.store.',
+    );
   }
   const timeoutMs = given.timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS;
-  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_REPLAY_TIMEOUT_MS) {
-    fail('replay.timeoutMs', `must be a number of milliseconds from 1 to ${MAX_REPLAY_TIMEOUT_MS}.`);
+  if (
+    typeof timeoutMs !== 'number' ||
+    !Number.isFinite(timeoutMs) ||
+    timeoutMs < 1 ||
+    timeoutMs > MAX_REPLAY_TIMEOUT_MS
+  ) {
+    fail(
+      'replay.timeoutMs',
+      `must be a number of milliseconds from 1 to ${MAX_REPLAY_TIMEOUT_MS}.`,
+    );
   }
   const failOpen = given.failOpen ?? false;
   if (typeof failOpen !== 'boolean') fail('replay.failOpen', 'must be a boolean.');

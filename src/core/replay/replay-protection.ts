@@ -63,7 +63,11 @@ export class ReplayProtection {
         // give the poll phase one more turn (setImmediate runs after it) before giving up.
         setImmediate(() => {
           if (settled) return;
-          this.onStoreError(new ReplayStoreTimeoutError(`the replay store did not answer within ${this.timeoutMs} ms`));
+          this.onStoreError(
+            new ReplayStoreTimeoutError(
+              `the replay store did not answer within ${this.timeoutMs} ms`,
+            ),
+          );
           settle('unavailable');
         });
       }, this.timeoutMs);
@@ -83,5 +87,7 @@ export class ReplayProtection {
 }
 
 function notABoolean(answer: unknown): TypeError {
-  return new TypeError(`the replay store's rememberIfAbsent answered ${answer === null ? 'null' : typeof answer}, not a boolean or a Promise of one`);
+  return new TypeError(
+    `the replay store's rememberIfAbsent answered ${answer === null ? 'null' : typeof answer}, not a boolean or a Promise of one`,
+  );
 }

@@ -39,11 +39,14 @@ export function algorithmProfile(alg: AsymmetricAlgorithm): AlgorithmProfile {
 }
 
 /** The options object node:crypto's verify takes for a key, built once per key, never per request. */
-export type VerifyKeyInput = KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' } | {
-  key: KeyObject;
-  padding: number;
-  saltLength: number;
-};
+export type VerifyKeyInput =
+  | KeyObject
+  | { key: KeyObject; dsaEncoding: 'ieee-p1363' }
+  | {
+      key: KeyObject;
+      padding: number;
+      saltLength: number;
+    };
 
 /**
  * JWS signatures are raw R||S for ECDSA (ieee-p1363, not DER), PKCS#1 v1.5 for RS256 and PSS

@@ -11,7 +11,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * GET `uri` under one deadline for headers and body, reading at most `maxBytes`; redirects are
  * refused (a redirect could leave https). Resolves the parsed JSON.
  */
-export async function fetchJson(fetchImpl: typeof fetch, uri: URL, timeoutMs: number, maxBytes: number): Promise<unknown> {
+export async function fetchJson(
+  fetchImpl: typeof fetch,
+  uri: URL,
+  timeoutMs: number,
+  maxBytes: number,
+): Promise<unknown> {
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -42,7 +47,9 @@ export async function fetchJson(fetchImpl: typeof fetch, uri: URL, timeoutMs: nu
   } catch (error) {
     if (timedOut) throw new KeySetFetchError(`no complete answer within ${timeoutMs} ms`);
     if (error instanceof KeySetFetchError) throw error;
-    throw new KeySetFetchError(`request failed (${(error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.name ?? 'error'})`);
+    throw new KeySetFetchError(
+      `request failed (${(error as { cause?: { code?: string } })?.cause?.code ?? (error as Error)?.name ?? 'error'})`,
+    );
   } finally {
     clearTimeout(timer);
   }

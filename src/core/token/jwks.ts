@@ -45,8 +45,16 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
  * only for an algorithm its `kty`, `crv`, `alg`, `use` and `key_ops` all allow. Symmetric and
  * private keys are never used. Throws JwksFormatError when nothing usable remains.
  */
-export function importJwks(json: unknown, algorithms: readonly AsymmetricAlgorithm[]): ImportedKeySet {
-  if (typeof json !== 'object' || json === null || Array.isArray(json) || !Array.isArray((json as { keys?: unknown }).keys)) {
+export function importJwks(
+  json: unknown,
+  algorithms: readonly AsymmetricAlgorithm[],
+): ImportedKeySet {
+  if (
+    typeof json !== 'object' ||
+    json === null ||
+    Array.isArray(json) ||
+    !Array.isArray((json as { keys?: unknown }).keys)
+  ) {
     throw new JwksFormatError('the response is not a JWK Set (an object with a "keys" array)');
   }
   const entries = (json as { keys: unknown[] }).keys;
@@ -57,32 +65,50 @@ export function importJwks(json: unknown, algorithms: readonly AsymmetricAlgorit
     if (typeof imported === 'string') skipped.push(`key ${describeKey(entry, index)}: ${imported}`);
     else keys.push(imported);
   }
-  if (entries.length > MAX_KEYS_PER_SET) skipped.push(`${entries.length - MAX_KEYS_PER_SET} keys past the first ${MAX_KEYS_PER_SET}`);
+  if (entries.length > MAX_KEYS_PER_SET)
+    skipped.push(`${entries.length - MAX_KEYS_PER_SET} keys past the first ${MAX_KEYS_PER_SET}`);
   if (keys.length === 0) {
     throw new JwksFormatError(
-      entries.length === 0 ? 'the JWK Set is empty' : `no usable key in the JWK Set (${skipped.join('; ')})`,
+      entries.length === 0
+        ? 'the JWK Set is empty'
+        : `no usable key in the JWK Set (${skipped.join('; ')})`,
     );
   }
   return { keys, skipped };
 }
 
 /** The imported key, or why it is not used. */
-function importOneJwk(entry: unknown, algorithms: readonly AsymmetricAlgorithm[]): ImportedKey | string {
-  if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return 'not a JSON object';
+function importOneJwk(
+  entry: unknown,
+  algorithms: readonly AsymmetricAlgorithm[],
+): ImportedKey | string {
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+    return 'not a JSON object';
   const jwk = entry as Record<string, unknown>;
   const { kty, crv, alg, use, kid } = jwk;
-  if (kty === 'oct') return 'a symmetric key is never used (HS256 verifies only with the configured secrets)';
-  if (PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member))) return 'holds private key material: not used';
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
+  if (kty === 'oct')
+    return 'a symmetric key is never used (HS256 verifies only with the configured secrets)';
+  if (PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member)))
+    return 'holds private key material: not used';
+  if (
+    kid !== undefined &&
+    (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)
+  ) {
     return 'kid is not a short non-empty string';
   }
   if (use !== undefined && use !== 'sig') return `use is ${quoted(use)}, not "sig"`;
-  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))) {
+  if (
+    jwk.key_ops !== undefined &&
+    !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes('verify'))
+  ) {
     return 'key_ops does not allow "verify"';
   }
-  if (alg !== undefined && !isAsymmetricAlgorithm(alg)) return `alg ${quoted(alg)} is not supported`;
+  if (alg !== undefined && !isAsymmetricAlgorithm(alg))
+    return `alg ${quoted(alg)} is not supported`;
   const wanted = alg === undefined ? algorithms : algorithms.filter((accepted) => accepted === alg);
-  const profiles = wanted.map(algorithmProfile).filter((profile) => profile.kty === kty && profile.crv === crv);
+  const profiles = wanted
+    .map(algorithmProfile)
+    .filter((profile) => profile.kty === kty && profile.crv === crv);
   if (profiles.length === 0) {
     return `kty ${quoted(kty)}${crv === undefined ? '' : ` crv ${quoted(crv)}`}${
       alg === undefined ? '' : ` alg ${quoted(alg)}`
@@ -98,7 +124,8 @@ function importOneJwk(entry: unknown, algorithms: readonly AsymmetricAlgorithm[]
   let expectedLength: number | null = null;
   if (kty === 'RSA') {
     const bits = keyObject.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < MIN_RSA_MODULUS_BITS) return `RSA modulus of ${bits} bits, under ${MIN_RSA_MODULUS_BITS}`;
+    if (bits < MIN_RSA_MODULUS_BITS)
+      return `RSA modulus of ${bits} bits, under ${MIN_RSA_MODULUS_BITS}`;
     expectedLength = Math.ceil(bits / 8);
   }
   const candidates = new Map<AsymmetricAlgorithm, KeyCandidate>();

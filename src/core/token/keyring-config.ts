@@ -1,5 +1,10 @@
 import { isIP } from 'node:net';
-import { ASYMMETRIC_ALGORITHMS, DEFAULT_ASYMMETRIC_ALGORITHMS, isAsymmetricAlgorithm, type AsymmetricAlgorithm } from './algorithms.js';
+import {
+  ASYMMETRIC_ALGORITHMS,
+  DEFAULT_ASYMMETRIC_ALGORITHMS,
+  isAsymmetricAlgorithm,
+  type AsymmetricAlgorithm,
+} from './algorithms.js';
 import { DEFAULT_KEYSET_FETCH_OPTIONS, type KeySetFetchOptions } from './keyset.js';
 
 /** The keyset settings after the boot checks. */
@@ -30,7 +35,8 @@ export function resolveKeysetOptions(
   bad: Bad,
 ): ResolvedKeysetOptions | undefined {
   if (options.jwksUri === undefined) {
-    if (options.algorithms !== undefined) bad('algorithms', 'needs "jwksUri": the asymmetric algorithms verify only with keyset keys.');
+    if (options.algorithms !== undefined)
+      bad('algorithms', 'needs "jwksUri": the asymmetric algorithms verify only with keyset keys.');
     if (options.keyset !== undefined) bad('keyset', 'needs "jwksUri".');
     return undefined;
   }
@@ -38,17 +44,23 @@ export function resolveKeysetOptions(
   const algorithms = checkAlgorithms(options.algorithms, bad);
 
   const keyset = options.keyset ?? {};
-  if (typeof keyset !== 'object' || keyset === null || Array.isArray(keyset)) bad('keyset', 'must be an object.');
+  if (typeof keyset !== 'object' || keyset === null || Array.isArray(keyset))
+    bad('keyset', 'must be an object.');
   const given = keyset as Record<string, unknown>;
   for (const name of Object.keys(given)) {
     if (name !== 'requireAtBoot' && !Object.hasOwn(KEYSET_LIMITS, name)) {
-      bad(`keyset.${name}`, `is not a keyset setting (known: requireAtBoot, ${Object.keys(KEYSET_LIMITS).join(', ')}).`);
+      bad(
+        `keyset.${name}`,
+        `is not a keyset setting (known: requireAtBoot, ${Object.keys(KEYSET_LIMITS).join(', ')}).`,
+      );
     }
   }
   const requireAtBoot = given.requireAtBoot ?? true;
   if (typeof requireAtBoot !== 'boolean') bad('keyset.requireAtBoot', 'must be a boolean.');
   const fetchOptions = { ...DEFAULT_KEYSET_FETCH_OPTIONS };
-  for (const [name, [min, max]] of Object.entries(KEYSET_LIMITS) as Array<[keyof KeySetFetchOptions, [number, number]]>) {
+  for (const [name, [min, max]] of Object.entries(KEYSET_LIMITS) as Array<
+    [keyof KeySetFetchOptions, [number, number]]
+  >) {
     const value = given[name];
     if (value === undefined) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
@@ -61,7 +73,8 @@ export function resolveKeysetOptions(
 
 /** https only, except plain http to a loopback host (a JWKS served by a test or a sidecar). */
 export function checkJwksUri(value: unknown, bad: Bad): URL {
-  if (typeof value !== 'string' && !(value instanceof URL)) bad('jwksUri', 'must be an https URL string.');
+  if (typeof value !== 'string' && !(value instanceof URL))
+    bad('jwksUri', 'must be an https URL string.');
   let uri: URL;
   try {
     uri = new URL(String(value));
@@ -70,9 +83,13 @@ export function checkJwksUri(value: unknown, bad: Bad): URL {
   }
   if (uri.username !== '' || uri.password !== '') bad('jwksUri', 'must not carry credentials.');
   if (uri.protocol === 'http:' && !isLoopbackHost(uri.hostname)) {
-    bad('jwksUri', 'must use https (plain http only for a loopback host such as 127.0.0.1 or localhost).');
+    bad(
+      'jwksUri',
+      'must use https (plain http only for a loopback host such as 127.0.0.1 or localhost).',
+    );
   }
-  if (uri.protocol !== 'https:' && uri.protocol !== 'http:') bad('jwksUri', 'must be an https URL.');
+  if (uri.protocol !== 'https:' && uri.protocol !== 'http:')
+    bad('jwksUri', 'must be an https URL.');
   return uri;
 }
 
@@ -89,9 +106,16 @@ function checkAlgorithms(value: unknown, bad: Bad): readonly AsymmetricAlgorithm
     bad('algorithms', `must be a non-empty array of ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
   }
   for (const alg of value as unknown[]) {
-    if (alg === 'HS256') bad('algorithms', 'lists HS256: HS256 is accepted with the "secret" option alone, never with keyset keys.');
+    if (alg === 'HS256')
+      bad(
+        'algorithms',
+        'lists HS256: HS256 is accepted with the "secret" option alone, never with keyset keys.',
+      );
     if (!isAsymmetricAlgorithm(alg)) {
-      bad('algorithms', `may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')} (got ${JSON.stringify(String(alg)).slice(0, 40)}).`);
+      bad(
+        'algorithms',
+        `may hold only ${ASYMMETRIC_ALGORITHMS.join(', ')} (got ${JSON.stringify(String(alg)).slice(0, 40)}).`,
+      );
     }
   }
   return Object.freeze([...new Set(value as AsymmetricAlgorithm[])]);

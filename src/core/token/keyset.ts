@@ -154,20 +154,40 @@ export class JwksKeySet {
   private async fetchAndLoad(): Promise<boolean> {
     let imported;
     try {
-      const json = await fetchJson(this.fetchImpl, this.config.uri, this.config.timeoutMs, this.config.maxResponseBytes);
+      const json = await fetchJson(
+        this.fetchImpl,
+        this.config.uri,
+        this.config.timeoutMs,
+        this.config.maxResponseBytes,
+      );
       imported = importJwks(json, this.config.algorithms);
     } catch (error) {
-      const reason = error instanceof KeySetFetchError || error instanceof JwksFormatError ? error.message : 'fetch failed';
+      const reason =
+        error instanceof KeySetFetchError || error instanceof JwksFormatError
+          ? error.message
+          : 'fetch failed';
       this.emit({ type: 'fetch_failed', reason, serving: this.hasUsableKeys ? 'stale' : 'none' });
       this.schedule(this.config.cooldownSec * 1000);
       return false;
     }
     const fingerprint = imported.keys
-      .map((key) => `${key.kid ?? ''}=${[...key.candidates.keys()].join(',')}:${JSON.stringify(key.keyObject.export({ format: 'jwk' }))}`)
+      .map(
+        (key) =>
+          `${key.kid ?? ''}=${[...key.candidates.keys()].join(',')}:${JSON.stringify(key.keyObject.export({ format: 'jwk' }))}`,
+      )
       .join('|');
     const changed = this.loaded?.fingerprint !== fingerprint;
-    this.loaded = index(imported.keys, fingerprint, this.now() + (this.config.ttlSec + this.config.maxStaleSec) * 1000);
-    this.emit({ type: 'loaded', keyCount: imported.keys.length, skipped: imported.skipped, changed });
+    this.loaded = index(
+      imported.keys,
+      fingerprint,
+      this.now() + (this.config.ttlSec + this.config.maxStaleSec) * 1000,
+    );
+    this.emit({
+      type: 'loaded',
+      keyCount: imported.keys.length,
+      skipped: imported.skipped,
+      changed,
+    });
     this.schedule(this.config.ttlSec * 1000 * REFRESH_AT_TTL_FRACTION);
     return true;
   }
@@ -204,6 +224,7 @@ function index(keys: readonly ImportedKey[], fingerprint: string, usableUntil: n
     }
   }
   const byAlgorithm = new Map<AsymmetricAlgorithm, KeyLookup>();
-  for (const [alg, candidates] of perAlgorithm) byAlgorithm.set(alg, Object.freeze({ status: 'ok', candidates }));
+  for (const [alg, candidates] of perAlgorithm)
+    byAlgorithm.set(alg, Object.freeze({ status: 'ok', candidates }));
   return { byKid, byAlgorithm, fingerprint, usableUntil };
 }

@@ -57,7 +57,9 @@ export function parseApproovSecretEntries(source: SecretSource): ParsedSecret[] 
   const { value, setting } = source;
   const values = Array.isArray(value) ? value : [value];
   if (values.length === 0) {
-    throw new ApproovConfigurationError(`Approov ${setting} is an empty list: give at least one secret.`);
+    throw new ApproovConfigurationError(
+      `Approov ${setting} is an empty list: give at least one secret.`,
+    );
   }
   const seen = new Set<string>();
   return values.map((entry, index) => {
@@ -65,9 +67,12 @@ export function parseApproovSecretEntries(source: SecretSource): ParsedSecret[] 
     if (typeof entry !== 'object' || entry === null) return { key: parseOneSecret(entry, name) };
     const { kid, value: secret } = entry as { kid?: unknown; value?: unknown };
     if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) {
-      throw new ApproovConfigurationError(`Approov ${name}.kid must be a non-empty string (the secret's key id).`);
+      throw new ApproovConfigurationError(
+        `Approov ${name}.kid must be a non-empty string (the secret's key id).`,
+      );
     }
-    if (seen.has(kid)) throw new ApproovConfigurationError(`Approov ${name}.kid repeats another secret's id.`);
+    if (seen.has(kid))
+      throw new ApproovConfigurationError(`Approov ${name}.kid repeats another secret's id.`);
     seen.add(kid);
     return { kid, key: parseOneSecret(secret, `${name}.value`) };
   });
@@ -80,16 +85,22 @@ function parseOneSecret(entry: unknown, setting: string): KeyObject {
   if (typeof entry !== 'string') return fail('must be a base64 or base64url string.');
   if (entry.length === 0) return fail('is empty.');
   if (PLACEHOLDERS.has(entry.trim().toLowerCase())) {
-    return fail('is still the quickstart placeholder: set the real secret (approov secret -get base64).');
+    return fail(
+      'is still the quickstart placeholder: set the real secret (approov secret -get base64).',
+    );
   }
   if (entry.includes('-----BEGIN') || entry.trimStart().startsWith('{')) {
-    return fail('looks like a PEM or JWK key: Approov uses the base64 symmetric secret (approov secret -get base64).');
+    return fail(
+      'looks like a PEM or JWK key: Approov uses the base64 symmetric secret (approov secret -get base64).',
+    );
   }
   if (/\s/.test(entry)) return fail('contains whitespace: give the base64 text alone.');
   const bytes = decodeBase64AnyStrict(entry);
   if (bytes === null) return fail('is not canonical base64 or base64url.');
   if (bytes.length < MIN_SECRET_BYTES) {
-    return fail(`decodes to ${bytes.length} bytes: an HS256 secret needs at least ${MIN_SECRET_BYTES} (RFC 7518 3.2).`);
+    return fail(
+      `decodes to ${bytes.length} bytes: an HS256 secret needs at least ${MIN_SECRET_BYTES} (RFC 7518 3.2).`,
+    );
   }
   return createSecretKey(bytes);
 }

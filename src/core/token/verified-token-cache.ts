@@ -55,7 +55,8 @@ export function freezeAndMeasure(value: unknown): number {
   }
   let bytes = OBJECT_BYTES;
   for (const key in value) {
-    bytes += PROPERTY_BYTES + stringBytes(key) + freezeAndMeasure((value as Record<string, unknown>)[key]);
+    bytes +=
+      PROPERTY_BYTES + stringBytes(key) + freezeAndMeasure((value as Record<string, unknown>)[key]);
   }
   return bytes;
 }
@@ -128,7 +129,10 @@ export class VerifiedTokenCache {
     const existing = this.nodes.get(token);
     if (existing !== undefined) this.remove(existing);
     if (bytes > this.maxEntryBytes || bytes > this.maxBytes) return;
-    while (this.oldest !== null && (this.nodes.size >= this.maxEntries || this.heldBytes + bytes > this.maxBytes)) {
+    while (
+      this.oldest !== null &&
+      (this.nodes.size >= this.maxEntries || this.heldBytes + bytes > this.maxBytes)
+    ) {
       this.remove(this.oldest);
     }
     const node: CacheNode = { token, verified, bytes, newer: null, older: null };

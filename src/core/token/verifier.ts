@@ -1,9 +1,18 @@
 import type { KeyObject } from 'node:crypto';
 import { ApproovConfigurationError } from '../errors.js';
 import type { ApproovTokenClaims } from './claims.js';
-import { newAcceptedHeaderMemo, verifyApproovToken, type AcceptedHeaderMemo, type TokenVerificationOptions } from './verify-token.js';
+import {
+  newAcceptedHeaderMemo,
+  verifyApproovToken,
+  type AcceptedHeaderMemo,
+  type TokenVerificationOptions,
+} from './verify-token.js';
 import type { ApproovFailureCode } from '../failure.js';
-import { headerListMayBeCut, readSingleHeader, type HeaderSource } from '../http/request-headers.js';
+import {
+  headerListMayBeCut,
+  readSingleHeader,
+  type HeaderSource,
+} from '../http/request-headers.js';
 import { checkTokenBinding } from './binding.js';
 import { systemClock } from '../clock.js';
 import {
@@ -37,8 +46,7 @@ export interface ApproovVerifierConfig extends TokenVerificationOptions {
 export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
 
 export type ApproovCheckResult =
-  | { ok: true; claims: ApproovTokenClaims }
-  | { ok: false; code: ApproovFailureCode };
+  { ok: true; claims: ApproovTokenClaims } | { ok: false; code: ApproovFailureCode };
 
 /** A Promise only when the check waits for a keyset refetch (an unknown `kid`); otherwise the result itself. */
 export type ApproovCheckOutcome = ApproovCheckResult | Promise<ApproovCheckResult>;
@@ -65,7 +73,11 @@ export class ApproovVerifier {
     const newCache = () =>
       cacheSize === 0
         ? null
-        : new VerifiedTokenCache(cacheSize, config.clockToleranceSec, config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES);
+        : new VerifiedTokenCache(
+            cacheSize,
+            config.clockToleranceSec,
+            config.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+          );
     this.cache = newCache();
     // A rotation may remove a key: tokens it verified must be checked again, so start an empty cache.
     config.keyring?.keyset?.onEvent((event) => {
@@ -96,7 +108,9 @@ export class ApproovVerifier {
     if (!result.ok) {
       if (!('refetch' in result)) return result;
       const refetch = mayRefetch ? keyring?.keyset?.refetchForUnknownKey() : null;
-      return refetch ? refetch.then(() => this.checkToken(token, false)) : { ok: false, code: result.code };
+      return refetch
+        ? refetch.then(() => this.checkToken(token, false))
+        : { ok: false, code: result.code };
     }
     const claimsBytes = freezeAndMeasure(result.claims);
     const verified: VerifiedToken = Object.freeze({ ok: true, claims: result.claims });
@@ -118,11 +132,18 @@ export class ApproovVerifier {
    * before any key loaded) waits for one keyset refetch, cooldown permitting, bounded by the
    * fetch deadline: then, and only then, the answer is a Promise.
    */
-  verifyRequestWithRefetch(source: HeaderSource, bindingHeaders?: readonly string[]): ApproovCheckOutcome {
+  verifyRequestWithRefetch(
+    source: HeaderSource,
+    bindingHeaders?: readonly string[],
+  ): ApproovCheckOutcome {
     return this.checkRequest(source, bindingHeaders, true);
   }
 
-  private checkRequest(source: HeaderSource, bindingHeaders: readonly string[] | undefined, mayRefetch: boolean): ApproovCheckOutcome {
+  private checkRequest(
+    source: HeaderSource,
+    bindingHeaders: readonly string[] | undefined,
+    mayRefetch: boolean,
+  ): ApproovCheckOutcome {
     if (headerListMayBeCut(source)) return { ok: false, code: 'too_many_headers' };
     const header = readSingleHeader(source, this.tokenHeaderLower);
     if (header.status === 'missing') return { ok: false, code: 'missing_approov_token' };
@@ -146,7 +167,11 @@ export class ApproovVerifier {
       if (bound.status !== 'ok') return { ok: false, code: 'missing_binding_header' };
       values.push(bound.value);
     }
-    const bindingFailure = checkTokenBinding(result.claims, values, this.config.allowMissingBindingClaim);
+    const bindingFailure = checkTokenBinding(
+      result.claims,
+      values,
+      this.config.allowMissingBindingClaim,
+    );
     return bindingFailure === null ? result : { ok: false, code: bindingFailure };
   }
 }

@@ -1,5 +1,9 @@
 import { createHmac, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { asymmetricSignatureMatches, isAsymmetricAlgorithm, type AsymmetricAlgorithm } from './algorithms.js';
+import {
+  asymmetricSignatureMatches,
+  isAsymmetricAlgorithm,
+  type AsymmetricAlgorithm,
+} from './algorithms.js';
 import type { ApproovTokenClaims } from './claims.js';
 import type { JwksKeySet } from './keyset.js';
 import {
@@ -34,9 +38,12 @@ export class TokenKeyring {
     readonly algorithms: readonly AsymmetricAlgorithm[],
   ) {
     this.allSecrets = secrets.map((secret) => secret.key);
-    this.unnamedSecrets = secrets.filter((secret) => secret.kid === undefined).map((secret) => secret.key);
+    this.unnamedSecrets = secrets
+      .filter((secret) => secret.kid === undefined)
+      .map((secret) => secret.key);
     for (const { kid, key } of secrets) {
-      if (kid !== undefined) this.namedSecrets.set(kid, [...(this.namedSecrets.get(kid) ?? []), key]);
+      if (kid !== undefined)
+        this.namedSecrets.set(kid, [...(this.namedSecrets.get(kid) ?? []), key]);
     }
   }
 
@@ -67,8 +74,15 @@ const MAX_KID_LENGTH = 256;
 // Header members that point at a key: a verifier that honours them lets the token pick its own key.
 const KEY_POINTER_MEMBERS = ['jwk', 'jku', 'x5u', 'x5c'];
 
-const fail = (code: ApproovFailureCode): { ok: false; code: ApproovFailureCode } => ({ ok: false, code });
-const refetchable = (code: RefetchableFailure['code']): RefetchableFailure => ({ ok: false, code, refetch: true });
+const fail = (code: ApproovFailureCode): { ok: false; code: ApproovFailureCode } => ({
+  ok: false,
+  code,
+});
+const refetchable = (code: RefetchableFailure['code']): RefetchableFailure => ({
+  ok: false,
+  code,
+  refetch: true,
+});
 
 /**
  * verifyApproovToken for a keyring: the same JWS, encoding and claim rules, with the key chosen
@@ -86,7 +100,9 @@ export function verifyKeyringToken(
   const payload = parseJsonObject(jws.payload);
   if (payload === null) return fail('token_claims_invalid');
   const claimsFailure = checkClaims(payload, nowSec, options);
-  return claimsFailure === null ? { ok: true, claims: payload as ApproovTokenClaims } : fail(claimsFailure);
+  return claimsFailure === null
+    ? { ok: true, claims: payload as ApproovTokenClaims }
+    : fail(claimsFailure);
 }
 
 /** The JWS layer for a keyring; returns the payload bytes, not yet parsed. Never throws on input. */
@@ -100,9 +116,13 @@ export function verifyKeyringJws(token: string, keyring: TokenKeyring): KeyringJ
   const header = headerBytes === null ? null : parseJsonObject(headerBytes);
   if (header === null) return fail('token_malformed');
   // RFC 7515 4.1.11: we understand no extension, so any `crit` makes the token invalid.
-  if ('crit' in header || KEY_POINTER_MEMBERS.some((member) => member in header)) return fail('token_malformed');
+  if ('crit' in header || KEY_POINTER_MEMBERS.some((member) => member in header))
+    return fail('token_malformed');
   const kid = header.kid;
-  if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)) {
+  if (
+    kid !== undefined &&
+    (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)
+  ) {
     return fail('token_malformed');
   }
   const payload = decodeBase64UrlAlphabetChecked(token.slice(firstDot + 1, lastDot));
@@ -119,7 +139,11 @@ export function verifyKeyringJws(token: string, keyring: TokenKeyring): KeyringJ
       ? { ok: true, header, payload }
       : fail('token_signature_invalid');
   }
-  if (keyring.keyset === undefined || !isAsymmetricAlgorithm(alg) || !keyring.algorithms.includes(alg)) {
+  if (
+    keyring.keyset === undefined ||
+    !isAsymmetricAlgorithm(alg) ||
+    !keyring.algorithms.includes(alg)
+  ) {
     return fail('token_algorithm_not_allowed');
   }
   const lookup = keyring.keyset.lookup(alg, kid);
@@ -141,11 +165,16 @@ export function verifyKeyringJws(token: string, keyring: TokenKeyring): KeyringJ
 }
 
 /** HS256: the canonical 32-byte MAC of `signingInput` under one of `keys`, compared in constant time. */
-function hmacMatches(signingInput: string, signatureSegment: string, keys: readonly KeyObject[]): boolean {
+function hmacMatches(
+  signingInput: string,
+  signatureSegment: string,
+  keys: readonly KeyObject[],
+): boolean {
   const given = signatureSegment.length === 43 ? decodeBase64UrlStrict(signatureSegment) : null;
   if (given === null || given.length !== 32) return false;
   for (const key of keys) {
-    if (timingSafeEqual(createHmac('sha256', key).update(signingInput).digest(), given)) return true;
+    if (timingSafeEqual(createHmac('sha256', key).update(signingInput).digest(), given))
+      return true;
   }
   return false;
 }

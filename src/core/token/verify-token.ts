@@ -17,8 +17,7 @@ export interface TokenVerificationOptions {
 }
 
 export type TokenVerificationResult =
-  | { ok: true; claims: ApproovTokenClaims }
-  | { ok: false; code: ApproovFailureCode };
+  { ok: true; claims: ApproovTokenClaims } | { ok: false; code: ApproovFailureCode };
 
 // Three non-empty base64url segments, nothing else (no padding, spaces, commas or a scheme prefix).
 const COMPACT_JWS_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -44,7 +43,9 @@ export function verifyApproovToken(
   const payload = parseJsonObject(jws.payload);
   if (payload === null) return fail('token_claims_invalid');
   const claimsFailure = checkClaims(payload, nowSec, options);
-  return claimsFailure === null ? { ok: true, claims: payload as ApproovTokenClaims } : fail(claimsFailure);
+  return claimsFailure === null
+    ? { ok: true, claims: payload as ApproovTokenClaims }
+    : fail(claimsFailure);
 }
 
 export type Hs256JwsResult =
@@ -69,7 +70,11 @@ export const newAcceptedHeaderMemo = (): AcceptedHeaderMemo => ({ segment: '', h
  * HMAC under one of `keys`. Returns the payload bytes, not yet parsed. Never throws on input.
  * `acceptedHeader`, when given, skips re-checking a header segment that passed before.
  */
-export function verifyHs256Jws(token: string, keys: readonly KeyObject[], acceptedHeader?: AcceptedHeaderMemo): Hs256JwsResult {
+export function verifyHs256Jws(
+  token: string,
+  keys: readonly KeyObject[],
+  acceptedHeader?: AcceptedHeaderMemo,
+): Hs256JwsResult {
   if (token.length === 0 || token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS_RE.test(token)) {
     return { ok: false, code: 'token_malformed' };
   }
@@ -100,7 +105,9 @@ export function verifyHs256Jws(token: string, keys: readonly KeyObject[], accept
   // The pattern above already limited the signature to base64url characters.
   const signatureSegment = token.slice(lastDot + 1);
   const signature =
-    signatureSegment.length === HS256_SIGNATURE_LENGTH ? decodeBase64UrlAlphabetChecked(signatureSegment) : null;
+    signatureSegment.length === HS256_SIGNATURE_LENGTH
+      ? decodeBase64UrlAlphabetChecked(signatureSegment)
+      : null;
   if (signature === null || !macMatches(token.slice(0, lastDot), signature, keys)) {
     return { ok: false, code: 'token_signature_invalid' };
   }
@@ -133,11 +140,13 @@ export function checkClaims(
     if (typeof nbf !== 'number' || !Number.isFinite(nbf)) return 'token_claims_invalid';
     if (nbf > nowSec + tolerance) return 'token_not_yet_valid';
   }
-  if (options.issuer !== undefined && !matchesOne(payload.iss, options.issuer)) return 'token_issuer_invalid';
+  if (options.issuer !== undefined && !matchesOne(payload.iss, options.issuer))
+    return 'token_issuer_invalid';
   if (options.audience !== undefined) {
     const aud = payload.aud;
     const audiences = Array.isArray(aud) ? aud : [aud];
-    if (!audiences.some((value) => matchesOne(value, options.audience!))) return 'token_audience_invalid';
+    if (!audiences.some((value) => matchesOne(value, options.audience!)))
+      return 'token_audience_invalid';
   }
   return null;
 }

@@ -5,7 +5,8 @@ import { headerListMayBeCut } from '../../../src/core/http/request-headers.js';
 import { readApproovStatus } from '../../../src/core/http/approov-status.js';
 import { messageSigningFixture } from '../../support/message-signing-vectors.js';
 
-const filler = (lines: number): string[] => Array.from({ length: lines }, (_, i) => [`X-Filler-${i}`, 'a']).flat();
+const filler = (lines: number): string[] =>
+  Array.from({ length: lines }, (_, i) => [`X-Filler-${i}`, 'a']).flat();
 
 describe('a header list Node may have cut', () => {
   it('is assumed once rawHeaders reaches the default 2000 entries', () => {
@@ -27,7 +28,9 @@ describe('a header list Node may have cut', () => {
   });
 
   it('fails the token check closed, even with a valid token in front', () => {
-    const verifier = new ApproovVerifier(resolveApproovConfig({ secret: messageSigningFixture.token_secret_base64 }, {}).verifier);
+    const verifier = new ApproovVerifier(
+      resolveApproovConfig({ secret: messageSigningFixture.token_secret_base64 }, {}).verifier,
+    );
     const rawHeaders = ['Approov-Token', 'a.b.c', ...filler(1000)];
     expect(verifier.verifyRequest({ rawHeaders })).toEqual({ ok: false, code: 'too_many_headers' });
   });
@@ -50,11 +53,18 @@ describe('Approov-Status', () => {
 describe('Approov-Status (fuzz)', () => {
   it('only ever reports a short lower-case word or "invalid", whatever the client sends', () => {
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 64 }), { maxLength: 3 }), (values) => {
-        const status = readApproovStatus({ rawHeaders: values.flatMap((value) => ['Approov-Status', value]) });
-        if (status !== undefined) expect(status).toMatch(/^(?:[a-z][a-z0-9_]{0,31}|invalid)$/);
-        expect(status === undefined).toBe(values.length === 0 || (values.length === 1 && values[0] === ''));
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 64 }), { maxLength: 3 }),
+        (values) => {
+          const status = readApproovStatus({
+            rawHeaders: values.flatMap((value) => ['Approov-Status', value]),
+          });
+          if (status !== undefined) expect(status).toMatch(/^(?:[a-z][a-z0-9_]{0,31}|invalid)$/);
+          expect(status === undefined).toBe(
+            values.length === 0 || (values.length === 1 && values[0] === ''),
+          );
+        },
+      ),
       { numRuns: 500 },
     );
   });

@@ -11,19 +11,29 @@ import {
   type RawBodyResult,
 } from '../../../src/core/http/raw-body.js';
 
-const COVERED = ['Signature-Input', 'install=("@method" "content-digest");created=1', 'Content-Digest', 'sha-256=:AA==:'];
+const COVERED = [
+  'Signature-Input',
+  'install=("@method" "content-digest");created=1',
+  'Content-Digest',
+  'sha-256=:AA==:',
+];
 
 /** A request stream the test pushes into, as the HTTP parser does. */
 function fakeRequest(rawHeaders: string[] = COVERED): RawBodyRequest {
-  const stream = new Readable({ read() {} }) as RawBodyRequest & { rawHeaders: string[]; headers: Record<string, string> };
+  const stream = new Readable({ read() {} }) as RawBodyRequest & {
+    rawHeaders: string[];
+    headers: Record<string, string>;
+  };
   stream.rawHeaders = rawHeaders;
   stream.headers = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) stream.headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    stream.headers[rawHeaders[i]!.toLowerCase()] = rawHeaders[i + 1]!;
   return stream;
 }
 
 function ok(result: RawBodyResult | Promise<RawBodyResult> | undefined): Buffer {
-  if (result === undefined || result instanceof Promise || result.status !== 'ok') throw new Error(`not a settled body: ${JSON.stringify(result)}`);
+  if (result === undefined || result instanceof Promise || result.status !== 'ok')
+    throw new Error(`not a settled body: ${JSON.stringify(result)}`);
   return result.body;
 }
 
@@ -33,26 +43,57 @@ describe('mayNeedRawBody', () => {
   });
 
   it('reads every Signature-Input line, in any letter case', () => {
-    const rawHeaders = ['signature-input', 'install=("@method")', 'SIGNATURE-INPUT', 'account=("content-digest")', 'content-digest', 'x'];
+    const rawHeaders = [
+      'signature-input',
+      'install=("@method")',
+      'SIGNATURE-INPUT',
+      'account=("content-digest")',
+      'content-digest',
+      'x',
+    ];
     expect(mayNeedRawBody({ rawHeaders })).toBe(true);
   });
 
   it('is false without a Content-Digest header: the check fails before the body is needed', () => {
-    expect(mayNeedRawBody({ rawHeaders: ['Signature-Input', 'install=("content-digest")'] })).toBe(false);
+    expect(mayNeedRawBody({ rawHeaders: ['Signature-Input', 'install=("content-digest")'] })).toBe(
+      false,
+    );
   });
 
   it('is false when no signature covers content-digest', () => {
-    expect(mayNeedRawBody({ rawHeaders: ['Signature-Input', 'install=("@method")', 'Content-Digest', 'x'] })).toBe(false);
+    expect(
+      mayNeedRawBody({
+        rawHeaders: ['Signature-Input', 'install=("@method")', 'Content-Digest', 'x'],
+      }),
+    ).toBe(false);
   });
 
   it('is false for a request with no signature at all', () => {
-    expect(mayNeedRawBody({ rawHeaders: ['Content-Type', 'application/json', 'Content-Length', '12'] })).toBe(false);
+    expect(
+      mayNeedRawBody({ rawHeaders: ['Content-Type', 'application/json', 'Content-Length', '12'] }),
+    ).toBe(false);
   });
 
   it('reads the headers object when there is one, repeated lines joined or as a list', () => {
-    expect(mayNeedRawBody({ headers: { 'signature-input': 'a=("@method"), b=("content-digest")', 'content-digest': 'x' } })).toBe(true);
-    expect(mayNeedRawBody({ headers: { 'signature-input': ['a=("@method")', 'b=("content-digest")'], 'content-digest': 'x' } })).toBe(true);
-    expect(mayNeedRawBody({ headers: { 'signature-input': 'a=("@method")', 'content-digest': 'x' } })).toBe(false);
+    expect(
+      mayNeedRawBody({
+        headers: {
+          'signature-input': 'a=("@method"), b=("content-digest")',
+          'content-digest': 'x',
+        },
+      }),
+    ).toBe(true);
+    expect(
+      mayNeedRawBody({
+        headers: {
+          'signature-input': ['a=("@method")', 'b=("content-digest")'],
+          'content-digest': 'x',
+        },
+      }),
+    ).toBe(true);
+    expect(
+      mayNeedRawBody({ headers: { 'signature-input': 'a=("@method")', 'content-digest': 'x' } }),
+    ).toBe(false);
     expect(mayNeedRawBody({ headers: { 'signature-input': 'a=("content-digest")' } })).toBe(false);
   });
 });
@@ -145,7 +186,9 @@ describe('captureRawBodies', () => {
   it('captures, from the first request listener, only requests that may need their body', () => {
     const server = new EventEmitter();
     const seen: boolean[] = [];
-    server.on('request', (request: RawBodyRequest) => seen.push(rawBodyCaptureOf(request) !== undefined));
+    server.on('request', (request: RawBodyRequest) =>
+      seen.push(rawBodyCaptureOf(request) !== undefined),
+    );
     const stop = captureRawBodies(server, 100);
     const signed = fakeRequest();
     const plain = fakeRequest(['Content-Type', 'application/json']);

@@ -11,14 +11,36 @@ const RUNS = fuzzRuns(2_000);
 const counts: Record<string, number> = {};
 
 const body = Buffer.from('{"amount":100}');
-const digestOf = (algorithm: 'sha256' | 'sha512', bytes: Buffer) => createHash(algorithm).update(bytes).digest('base64');
+const digestOf = (algorithm: 'sha256' | 'sha512', bytes: Buffer) =>
+  createHash(algorithm).update(bytes).digest('base64');
 
 const keyArb = fc.oneof(
-  fc.constantFrom('sha-256', 'sha-512', 'md5', 'constructor', 'tostring', 'valueof', 'hasownproperty', 'isprototypeof', '__proto__', 'proto', '*'),
+  fc.constantFrom(
+    'sha-256',
+    'sha-512',
+    'md5',
+    'constructor',
+    'tostring',
+    'valueof',
+    'hasownproperty',
+    'isprototypeof',
+    '__proto__',
+    'proto',
+    '*',
+  ),
   fc.string({ unit: fc.constantFrom(...'abcxyz-_.*0'.split('')), minLength: 1, maxLength: 12 }),
 );
 const valueArb = fc.oneof(
-  fc.constantFrom(`:${digestOf('sha256', body)}:`, `:${digestOf('sha512', body)}:`, ':AAAA:', '::', '?1', '"x"', '(a b)', '1'),
+  fc.constantFrom(
+    `:${digestOf('sha256', body)}:`,
+    `:${digestOf('sha512', body)}:`,
+    ':AAAA:',
+    '::',
+    '?1',
+    '"x"',
+    '(a b)',
+    '1',
+  ),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => `:${Buffer.from(bytes).toString('base64')}:`),
   fc.string({ maxLength: 20 }),
 );
@@ -38,7 +60,9 @@ describe('fuzz: Content-Digest field values', () => {
           const matched = contentDigestMatches(field, body);
           expect(typeof matched).toBe('boolean');
           if (matched) {
-            expect(field.includes(digestOf('sha256', body)) || field.includes(digestOf('sha512', body))).toBe(true);
+            expect(
+              field.includes(digestOf('sha256', body)) || field.includes(digestOf('sha512', body)),
+            ).toBe(true);
           }
         }),
         { numRuns: RUNS },
@@ -49,6 +73,8 @@ describe('fuzz: Content-Digest field values', () => {
 
   it('ignores a member named after an Object.prototype property instead of throwing', () => {
     expect(contentDigestMatches('constructor=:AAAA:', body)).toBe(false);
-    expect(contentDigestMatches(`constructor=:AAAA:, sha-256=:${digestOf('sha256', body)}:`, body)).toBe(true);
+    expect(
+      contentDigestMatches(`constructor=:AAAA:, sha-256=:${digestOf('sha256', body)}:`, body),
+    ).toBe(true);
   });
 });

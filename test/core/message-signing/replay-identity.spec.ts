@@ -1,10 +1,19 @@
 import type { ApproovTokenClaims } from 'nestjs-approov';
 import { createApproovInstallationKey } from 'nestjs-approov/testing';
-import { MessageSignatureVerifier, type MessageSignatureResult } from '../../../src/core/message-signing/verify.js';
-import { resolveMessageSigningOptions, type ApproovMessageSigningOptions } from '../../../src/core/message-signing/options.js';
+import {
+  MessageSignatureVerifier,
+  type MessageSignatureResult,
+} from '../../../src/core/message-signing/verify.js';
+import {
+  resolveMessageSigningOptions,
+  type ApproovMessageSigningOptions,
+} from '../../../src/core/message-signing/options.js';
 import type { SignedRequestSource } from '../../../src/core/message-signing/request-target.js';
 import { signaturePassableUntilMs } from '../../../src/core/message-signing/replay-identity.js';
-import { createApproovRequestSignature, type SignApproovRequestOptions } from '../../../src/testing/sign-request.js';
+import {
+  createApproovRequestSignature,
+  type SignApproovRequestOptions,
+} from '../../../src/testing/sign-request.js';
 
 const CREATED = 1_800_000_000;
 const NOW = CREATED + 2;
@@ -21,7 +30,12 @@ interface Sent {
   signatureField?: (value: string) => string;
 }
 
-function signedRequest({ signing = {}, privateKey = installation.privateKey, path = '/orders?id=7', signatureField }: Sent): SignedRequestSource {
+function signedRequest({
+  signing = {},
+  privateKey = installation.privateKey,
+  path = '/orders?id=7',
+  signatureField,
+}: Sent): SignedRequestSource {
   const { headers } = createApproovRequestSignature({
     privateKey,
     method: 'GET',
@@ -30,24 +44,47 @@ function signedRequest({ signing = {}, privateKey = installation.privateKey, pat
     created: CREATED,
     ...signing,
   });
-  const signature = signatureField === undefined ? headers.Signature : signatureField(headers.Signature);
+  const signature =
+    signatureField === undefined ? headers.Signature : signatureField(headers.Signature);
   return {
     method: 'GET',
     target: path,
     encrypted: false,
-    rawHeaders: ['Host', 'api.example.com', 'Approov-Token', TOKEN, 'Signature-Input', headers['Signature-Input'], 'Signature', signature],
+    rawHeaders: [
+      'Host',
+      'api.example.com',
+      'Approov-Token',
+      TOKEN,
+      'Signature-Input',
+      headers['Signature-Input'],
+      'Signature',
+      signature,
+    ],
   };
 }
 
 const verifier = new MessageSignatureVerifier();
-function verify(request: SignedRequestSource, ipk = installation.ipk, layer: ApproovMessageSigningOptions = {}): MessageSignatureResult {
+function verify(
+  request: SignedRequestSource,
+  ipk = installation.ipk,
+  layer: ApproovMessageSigningOptions = {},
+): MessageSignatureResult {
   const claims: ApproovTokenClaims = { exp: NOW + 300, ipk };
-  return verifier.verify(request, claims, resolveMessageSigningOptions('Approov-Token', 0, layer), NOW);
+  return verifier.verify(
+    request,
+    claims,
+    resolveMessageSigningOptions('Approov-Token', 0, layer),
+    NOW,
+  );
 }
 
-function identityOf(request: SignedRequestSource, ipk = installation.ipk): { digest: string; passableUntilMs: number } {
+function identityOf(
+  request: SignedRequestSource,
+  ipk = installation.ipk,
+): { digest: string; passableUntilMs: number } {
   const result = verify(request, ipk);
-  if (!result.ok || result.identity === undefined) throw new Error(`expected a verified request, got ${JSON.stringify(result)}`);
+  if (!result.ok || result.identity === undefined)
+    throw new Error(`expected a verified request, got ${JSON.stringify(result)}`);
   return result.identity;
 }
 
@@ -55,7 +92,10 @@ function identityOf(request: SignedRequestSource, ipk = installation.ipk): { dig
 function highSTwin(signatureField: string): string {
   const bytes = Buffer.from(/^install=:(.*):$/.exec(signatureField)![1]!, 'base64');
   const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
-  const twin = Buffer.concat([bytes.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]);
+  const twin = Buffer.concat([
+    bytes.subarray(0, 32),
+    Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex'),
+  ]);
   return `install=:${twin.toString('base64')}:`;
 }
 
@@ -66,7 +106,12 @@ describe('the identity of a verified signed request', () => {
 
   it('is absent when an optional signature was not sent (nothing was signed)', () => {
     const claims: ApproovTokenClaims = { exp: NOW + 300 };
-    const result = verifier.verify(signedRequest({}), claims, resolveMessageSigningOptions('Approov-Token', 0), NOW);
+    const result = verifier.verify(
+      signedRequest({}),
+      claims,
+      resolveMessageSigningOptions('Approov-Token', 0),
+      NOW,
+    );
     expect(result).toEqual({ ok: true, signatures: [] });
   });
 
@@ -92,13 +137,19 @@ describe('the identity of a verified signed request', () => {
 
   it('is the same whether the ipk claim is padded base64 or unpadded base64url', () => {
     const padded = identityOf(signedRequest({}), installation.ipk);
-    const url = identityOf(signedRequest({}), Buffer.from(installation.ipk, 'base64').toString('base64url'));
+    const url = identityOf(
+      signedRequest({}),
+      Buffer.from(installation.ipk, 'base64').toString('base64url'),
+    );
     expect(url.digest).toBe(padded.digest);
   });
 
   it('differs for another installation key signing the same content', () => {
     const mine = identityOf(signedRequest({}));
-    const theirs = identityOf(signedRequest({ privateKey: otherInstallation.privateKey }), otherInstallation.ipk);
+    const theirs = identityOf(
+      signedRequest({ privateKey: otherInstallation.privateKey }),
+      otherInstallation.ipk,
+    );
     expect(theirs.digest).not.toBe(mine.digest);
   });
 
@@ -131,10 +182,16 @@ describe('how long a signature can pass', () => {
     const claims: ApproovTokenClaims = { exp: CREATED + 3600, ipk: installation.ipk };
     for (const expires of [null, CREATED + 15, CREATED + 600]) {
       const request = signedRequest({ signing: { expires } });
-      const until = (verifier.verify(request, claims, options, CREATED) as { identity: { passableUntilMs: number } }).identity
-        .passableUntilMs;
+      const until = (
+        verifier.verify(request, claims, options, CREATED) as {
+          identity: { passableUntilMs: number };
+        }
+      ).identity.passableUntilMs;
       expect(verifier.verify(request, claims, options, (until - 1) / 1000).ok).toBe(true);
-      expect(verifier.verify(request, claims, options, until / 1000)).toEqual({ ok: false, code: 'message_signature_expired' });
+      expect(verifier.verify(request, claims, options, until / 1000)).toEqual({
+        ok: false,
+        code: 'message_signature_expired',
+      });
     }
   });
 });

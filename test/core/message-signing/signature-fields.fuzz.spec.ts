@@ -65,7 +65,14 @@ describe('signature fields over several lines (fuzz)', () => {
   it(
     'never throws on any mix of real, junk and repeated members over any number of lines',
     () => {
-      const lineSetArb = fc.array(fc.array(fc.oneof(fc.constantFrom(...members.input, ...members.signature), junkMemberArb), { maxLength: 4 }).map((m) => m.join(', ')), { maxLength: 4 });
+      const lineSetArb = fc.array(
+        fc
+          .array(fc.oneof(fc.constantFrom(...members.input, ...members.signature), junkMemberArb), {
+            maxLength: 4,
+          })
+          .map((m) => m.join(', ')),
+        { maxLength: 4 },
+      );
       fc.assert(
         fc.property(lineSetArb, lineSetArb, (inputLines, signatureLines) => {
           counts['mixed lines'] = (counts['mixed lines'] ?? 0) + 1;
@@ -82,11 +89,18 @@ describe('signature fields over several lines (fuzz)', () => {
     'reads the real members the same however they are split over lines',
     () => {
       fc.assert(
-        fc.property(splitArb(members.input), splitArb(members.signature), (inputLines, signatureLines) => {
-          counts['split lines'] = (counts['split lines'] ?? 0) + 1;
-          const result = verifier.verify(request(inputLines, signatureLines), claims, both, NOW);
-          expect(result).toMatchObject({ ok: true, signatures: [{ label: 'install' }, { label: 'account' }] });
-        }),
+        fc.property(
+          splitArb(members.input),
+          splitArb(members.signature),
+          (inputLines, signatureLines) => {
+            counts['split lines'] = (counts['split lines'] ?? 0) + 1;
+            const result = verifier.verify(request(inputLines, signatureLines), claims, both, NOW);
+            expect(result).toMatchObject({
+              ok: true,
+              signatures: [{ label: 'install' }, { label: 'account' }],
+            });
+          },
+        ),
         { numRuns: RUNS },
       );
     },

@@ -1,5 +1,8 @@
 import { signApproovRequest } from 'nestjs-approov/testing';
-import { MessageSignatureVerifier, type MessageSignatureResult } from '../../../src/core/message-signing/verify.js';
+import {
+  MessageSignatureVerifier,
+  type MessageSignatureResult,
+} from '../../../src/core/message-signing/verify.js';
 import { resolveMessageSigningOptions } from '../../../src/core/message-signing/options.js';
 import { parseDictionaryStrict } from '../../../src/core/message-signing/structured-fields.js';
 import { parseMessageSignature } from '../../../src/core/message-signing/signature-fields.js';
@@ -10,7 +13,9 @@ import { ACCOUNT_KEY } from '../../support/client-profiles.js';
 const NOW = 1_800_000_000;
 const P256_ORDER = BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551');
 const claims = { exp: NOW + 60, ipk: fixture.ipk_spki_der_base64 };
-const options = resolveMessageSigningOptions('Approov-Token', 0, { accept: ['install', 'account'] });
+const options = resolveMessageSigningOptions('Approov-Token', 0, {
+  accept: ['install', 'account'],
+});
 const verifier = new MessageSignatureVerifier(resolveAccountSigningKeys(ACCOUNT_KEY));
 
 function signedGet(form: 'binary' | 'string', label: 'install' | 'account' = 'install') {
@@ -24,14 +29,27 @@ function signedGet(form: 'binary' | 'string', label: 'install' | 'account' = 'in
     created: NOW,
     signatureForm: form,
   });
-  return { headers, verify: (signature: string) => verifier.verify(source(headers['Signature-Input'], signature), claims, options, NOW) };
+  return {
+    headers,
+    verify: (signature: string) =>
+      verifier.verify(source(headers['Signature-Input'], signature), claims, options, NOW),
+  };
 }
 
 const source = (input: string, signature: string) => ({
   method: 'GET',
   target: '/shapes',
   encrypted: false,
-  rawHeaders: ['Host', 'api.example.com', 'Approov-Token', 'token-text', 'Signature-Input', input, 'Signature', signature],
+  rawHeaders: [
+    'Host',
+    'api.example.com',
+    'Approov-Token',
+    'token-text',
+    'Signature-Input',
+    input,
+    'Signature',
+    signature,
+  ],
 });
 
 const idOf = (result: MessageSignatureResult): string => {
@@ -42,14 +60,19 @@ const idOf = (result: MessageSignatureResult): string => {
 /** The same ECDSA signature with s replaced by n - s: a second valid encoding. */
 function highS(signature: Buffer): Buffer {
   const s = BigInt(`0x${signature.subarray(32).toString('hex')}`);
-  return Buffer.concat([signature.subarray(0, 32), Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex')]);
+  return Buffer.concat([
+    signature.subarray(0, 32),
+    Buffer.from((P256_ORDER - s).toString(16).padStart(64, '0'), 'hex'),
+  ]);
 }
 
 describe('the identity of a verified signature', () => {
   it('is the same for the sf-binary and the sf-string form of one signature', () => {
     const binary = signedGet('binary');
     const bytes = Buffer.from(/:([^:]+):/.exec(binary.headers.Signature)![1]!, 'base64');
-    expect(idOf(binary.verify(`install="${bytes.toString('base64')}"`))).toBe(idOf(binary.verify(binary.headers.Signature)));
+    expect(idOf(binary.verify(`install="${bytes.toString('base64')}"`))).toBe(
+      idOf(binary.verify(binary.headers.Signature)),
+    );
   });
 
   it('is the same for the high-S twin of an ECDSA signature, which also verifies', () => {
@@ -63,7 +86,12 @@ describe('the identity of a verified signature', () => {
     const first = signedGet('binary');
     const account = signedGet('binary', 'account');
     const installId = idOf(first.verify(first.headers.Signature));
-    const accountResult = verifier.verify(source(account.headers['Signature-Input'], account.headers.Signature), claims, options, NOW);
+    const accountResult = verifier.verify(
+      source(account.headers['Signature-Input'], account.headers.Signature),
+      claims,
+      options,
+      NOW,
+    );
     expect(accountResult).toMatchObject({ ok: true, signatures: [{ label: 'account' }] });
     expect(idOf(accountResult)).not.toBe(installId);
     expect(installId).toMatch(/^[\w-]{43}$/);
@@ -73,7 +101,10 @@ describe('the identity of a verified signature', () => {
 describe('canonical base64, the same rule in both sf forms', () => {
   const { headers } = signedGet('binary');
   const b64 = /:([^:]+):/.exec(headers.Signature)![1]!;
-  const nonCanonical = b64.replace(/([A-Za-z0-9+/])(==)$/, (_m, last: string) => `${String.fromCharCode(last.charCodeAt(0) + 1)}==`);
+  const nonCanonical = b64.replace(
+    /([A-Za-z0-9+/])(==)$/,
+    (_m, last: string) => `${String.fromCharCode(last.charCodeAt(0) + 1)}==`,
+  );
 
   it.each<[string, string]>([
     ['sf-binary with non-zero pad bits', `install=:${nonCanonical}:`],
@@ -82,7 +113,10 @@ describe('canonical base64, the same rule in both sf forms', () => {
     ['sf-string without padding', `install="${b64.replace(/=+$/, '')}"`],
     ['sf-string in base64url', `install="${Buffer.from(b64, 'base64').toString('base64url')}"`],
   ])('rejects %s as malformed', (_case, signature) => {
-    expect(parseMessageSignature(headers['Signature-Input'], signature)).toEqual({ ok: false, code: 'message_signature_malformed' });
+    expect(parseMessageSignature(headers['Signature-Input'], signature)).toEqual({
+      ok: false,
+      code: 'message_signature_malformed',
+    });
   });
 
   it('leaves a colon inside a token alone (it does not open a byte sequence)', () => {
@@ -107,17 +141,26 @@ describe('signature fields over several lines', () => {
         ],
       },
       claims,
-      resolveMessageSigningOptions('Approov-Token', 0, { accept: ['install', 'account'], match: 'all' }),
+      resolveMessageSigningOptions('Approov-Token', 0, {
+        accept: ['install', 'account'],
+        match: 'all',
+      }),
       NOW,
     );
-    expect(result).toMatchObject({ ok: true, signatures: [{ label: 'install' }, { label: 'account' }] });
+    expect(result).toMatchObject({
+      ok: true,
+      signatures: [{ label: 'install' }, { label: 'account' }],
+    });
   });
 
   it("with match 'all', rejects a request missing one of the labels", () => {
     const result = verifier.verify(
       source(install.headers['Signature-Input'], install.headers.Signature),
       claims,
-      resolveMessageSigningOptions('Approov-Token', 0, { accept: ['install', 'account'], match: 'all' }),
+      resolveMessageSigningOptions('Approov-Token', 0, {
+        accept: ['install', 'account'],
+        match: 'all',
+      }),
       NOW,
     );
     expect(result).toEqual({ ok: false, code: 'missing_account_signature' });
@@ -126,7 +169,10 @@ describe('signature fields over several lines', () => {
   it('refuses more than 64 covered components before looking at any further one', () => {
     const names = Array.from({ length: 65 }, (_, i) => `"x-h${i}"`).join(' ');
     const input = `install=(${names});alg="ecdsa-p256-sha256";created=${NOW}`;
-    expect(parseMessageSignature(input, install.headers.Signature)).toEqual({ ok: false, code: 'message_signature_malformed' });
+    expect(parseMessageSignature(input, install.headers.Signature)).toEqual({
+      ok: false,
+      code: 'message_signature_malformed',
+    });
   });
 });
 
@@ -144,18 +190,30 @@ describe('a fixed public origin', () => {
     target: '/shapes',
     encrypted: false,
     rawHeaders: [
-      'Host', 'backend.internal:8080', 'X-Forwarded-Host', 'evil.example', 'Approov-Token', 'token-text',
-      'Signature-Input', signedFor['Signature-Input'], 'Signature', signedFor.Signature,
+      'Host',
+      'backend.internal:8080',
+      'X-Forwarded-Host',
+      'evil.example',
+      'Approov-Token',
+      'token-text',
+      'Signature-Input',
+      signedFor['Signature-Input'],
+      'Signature',
+      signedFor.Signature,
     ],
   };
 
   it('verifies a request the client signed for the public URL, whatever Host and forwarding headers say', () => {
-    const withOrigin = resolveMessageSigningOptions('Approov-Token', 0, { origin: 'https://api.example.com' });
+    const withOrigin = resolveMessageSigningOptions('Approov-Token', 0, {
+      origin: 'https://api.example.com',
+    });
     expect(verifier.verify(behindProxy, claims, withOrigin, NOW)).toMatchObject({ ok: true });
   });
 
   it('without it, rebuilds the internal URL and rejects', () => {
-    expect(verifier.verify(behindProxy, claims, resolveMessageSigningOptions('Approov-Token', 0), NOW)).toEqual({
+    expect(
+      verifier.verify(behindProxy, claims, resolveMessageSigningOptions('Approov-Token', 0), NOW),
+    ).toEqual({
       ok: false,
       code: 'message_signature_invalid',
     });
@@ -165,7 +223,10 @@ describe('a fixed public origin', () => {
 describe('how long a verified signature stays acceptable', () => {
   it('is the earlier of created + maxAgeSec and expires, each plus the leeway', () => {
     const { headers, verify } = signedGet('binary'); // expires = created + 15
-    expect(verify(headers.Signature)).toMatchObject({ ok: true, signatures: [{ identity: { passableUntilMs: (NOW + 15 + 10) * 1000 } }] });
+    expect(verify(headers.Signature)).toMatchObject({
+      ok: true,
+      signatures: [{ identity: { passableUntilMs: (NOW + 15 + 10) * 1000 } }],
+    });
     const noExpires = signApproovRequest({
       privateKey: fixture.test_private_key_pkcs8_or_sec1_der_base64,
       method: 'GET',
@@ -174,10 +235,25 @@ describe('how long a verified signature stays acceptable', () => {
       created: NOW,
       expires: null,
     });
-    const result = verifier.verify(source(noExpires['Signature-Input'], noExpires.Signature), claims, options, NOW);
-    expect(result).toMatchObject({ ok: true, identity: { passableUntilMs: (NOW + 60 + 10) * 1000 + 1 } });
+    const result = verifier.verify(
+      source(noExpires['Signature-Input'], noExpires.Signature),
+      claims,
+      options,
+      NOW,
+    );
+    expect(result).toMatchObject({
+      ok: true,
+      identity: { passableUntilMs: (NOW + 60 + 10) * 1000 + 1 },
+    });
     // One second past it the same request is refused.
-    expect(verifier.verify(source(noExpires['Signature-Input'], noExpires.Signature), claims, options, NOW + 71)).toEqual({
+    expect(
+      verifier.verify(
+        source(noExpires['Signature-Input'], noExpires.Signature),
+        claims,
+        options,
+        NOW + 71,
+      ),
+    ).toEqual({
       ok: false,
       code: 'message_signature_expired',
     });

@@ -4,8 +4,14 @@ import { parseApproovSecrets } from '../../../src/core/token/secret.js';
 import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
 import { createApproovInstallationKey } from 'nestjs-approov/testing';
 import { MessageSignatureVerifier } from '../../../src/core/message-signing/verify.js';
-import { buildSignatureBase, requestComponentResolver } from '../../../src/core/message-signing/signature-base.js';
-import { contentDigestMatches, createContentDigest } from '../../../src/core/message-signing/content-digest.js';
+import {
+  buildSignatureBase,
+  requestComponentResolver,
+} from '../../../src/core/message-signing/signature-base.js';
+import {
+  contentDigestMatches,
+  createContentDigest,
+} from '../../../src/core/message-signing/content-digest.js';
 import { InstallationKeyCache } from '../../../src/core/message-signing/installation-keys.js';
 import { parseDictionaryStrict } from '../../../src/core/message-signing/structured-fields.js';
 import { parseMessageSignature } from '../../../src/core/message-signing/signature-fields.js';
@@ -14,9 +20,19 @@ import {
   resolveMessageSigningOptions,
   type ApproovMessageSigningOptions,
 } from '../../../src/core/message-signing/options.js';
-import { resolveRequestTarget, type SignedRequestSource } from '../../../src/core/message-signing/request-target.js';
-import { createApproovRequestSignature, loadInstallationPrivateKey } from '../../../src/testing/sign-request.js';
-import { messageSigningFixture as fixture, toStringForm, VECTOR_CREATED } from '../../support/message-signing-vectors.js';
+import {
+  resolveRequestTarget,
+  type SignedRequestSource,
+} from '../../../src/core/message-signing/request-target.js';
+import {
+  createApproovRequestSignature,
+  loadInstallationPrivateKey,
+} from '../../../src/testing/sign-request.js';
+import {
+  messageSigningFixture as fixture,
+  toStringForm,
+  VECTOR_CREATED,
+} from '../../support/message-signing-vectors.js';
 
 const [getVector, postVector] = fixture.requests;
 const NOW_FOR_VECTORS = VECTOR_CREATED + 5;
@@ -48,7 +64,8 @@ function request(parts: RequestParts): SignedRequestSource {
   };
 }
 
-const options = (...layers: ApproovMessageSigningOptions[]) => resolveMessageSigningOptions('Approov-Token', 0, ...layers);
+const options = (...layers: ApproovMessageSigningOptions[]) =>
+  resolveMessageSigningOptions('Approov-Token', 0, ...layers);
 
 function tokenClaims(): ApproovTokenClaims {
   const keys = parseApproovSecrets({ value: fixture.token_secret_base64, setting: 'test' });
@@ -57,7 +74,10 @@ function tokenClaims(): ApproovTokenClaims {
   return result.claims;
 }
 
-function getVectorRequest(signature = getVector.signature, method = getVector.method): SignedRequestSource {
+function getVectorRequest(
+  signature = getVector.signature,
+  method = getVector.method,
+): SignedRequestSource {
   return request({
     method,
     target: '/anything',
@@ -70,7 +90,10 @@ function getVectorRequest(signature = getVector.signature, method = getVector.me
   });
 }
 
-function postVectorRequest(signature = postVector.signature, body = postVector.body!): SignedRequestSource {
+function postVectorRequest(
+  signature = postVector.signature,
+  body = postVector.body!,
+): SignedRequestSource {
   const url = new URL(postVector.target_uri!);
   return request({
     method: postVector.method,
@@ -110,7 +133,9 @@ describe('the shared message-signing vectors (core, frozen clock)', () => {
     ['sf-binary (iOS)', getVector.signature],
     ['sf-string (Android)', toStringForm(getVector.signature)],
   ])('accepts the GET vector signed as %s', (_form, signature) => {
-    expect(verifier.verify(getVectorRequest(signature), tokenClaims(), getOptions, NOW_FOR_VECTORS)).toEqual(VERIFIED);
+    expect(
+      verifier.verify(getVectorRequest(signature), tokenClaims(), getOptions, NOW_FOR_VECTORS),
+    ).toEqual(VERIFIED);
   });
 
   it('rebuilds the POST vector signature base with @target-uri and content-digest', () => {
@@ -140,7 +165,9 @@ describe('the shared message-signing vectors (core, frozen clock)', () => {
     ['sf-binary (iOS)', postVector.signature],
     ['sf-string (Android)', postVector.signature_android_string_form!],
   ])('accepts the POST vector signed as %s', (_form, signature) => {
-    expect(verifier.verify(postVectorRequest(signature), tokenClaims(), options(), NOW_FOR_VECTORS)).toEqual(VERIFIED);
+    expect(
+      verifier.verify(postVectorRequest(signature), tokenClaims(), options(), NOW_FOR_VECTORS),
+    ).toEqual(VERIFIED);
   });
 
   it('the Android form in the vectors is the iOS signature re-encoded', () => {
@@ -148,7 +175,12 @@ describe('the shared message-signing vectors (core, frozen clock)', () => {
   });
 
   it('rejects the GET vector sent with another method', () => {
-    const result = verifier.verify(getVectorRequest(getVector.signature, 'PUT'), tokenClaims(), getOptions, NOW_FOR_VECTORS);
+    const result = verifier.verify(
+      getVectorRequest(getVector.signature, 'PUT'),
+      tokenClaims(),
+      getOptions,
+      NOW_FOR_VECTORS,
+    );
     expect(result).toEqual({ ok: false, code: 'message_signature_invalid' });
   });
 
@@ -188,7 +220,12 @@ describe('the shared message-signing vectors (core, frozen clock)', () => {
     });
     expect(signed.headers['Signature-Input']).toBe(postVector.signature_input);
     expect(signed.headers['Content-Digest']).toBe(postVector.content_digest);
-    const result = verifier.verify(postVectorRequest(signed.headers.Signature), tokenClaims(), options(), NOW_FOR_VECTORS);
+    const result = verifier.verify(
+      postVectorRequest(signed.headers.Signature),
+      tokenClaims(),
+      options(),
+      NOW_FOR_VECTORS,
+    );
     expect(result).toEqual(VERIFIED);
   });
 });
@@ -198,14 +235,27 @@ describe('parsing the signature fields', () => {
   const signature = getVector.signature;
 
   it('re-serializes @signature-params canonically, parameters in the order received', () => {
-    const parsed = parseMessageSignature('install=(  "@method"   "approov-token" );created=1;alg="x";nonce="n"', signature);
-    expect(parsed.ok && parsed.value.signatureParams).toBe('("@method" "approov-token");created=1;alg="x";nonce="n"');
+    const parsed = parseMessageSignature(
+      'install=(  "@method"   "approov-token" );created=1;alg="x";nonce="n"',
+      signature,
+    );
+    expect(parsed.ok && parsed.value.signatureParams).toBe(
+      '("@method" "approov-token");created=1;alg="x";nonce="n"',
+    );
   });
 
   it.each([
     ['a repeated label in Signature-Input', `${input}, install=("@method");created=2`, signature],
-    ['a repeated label in Signature', input, `${signature}, install=:${Buffer.alloc(64).toString('base64')}:`],
-    ['a repeated label after another member', `${input}, other=("a"), install=("@method")`, signature],
+    [
+      'a repeated label in Signature',
+      input,
+      `${signature}, install=:${Buffer.alloc(64).toString('base64')}:`,
+    ],
+    [
+      'a repeated label after another member',
+      `${input}, other=("a"), install=("@method")`,
+      signature,
+    ],
     ['an unparseable Signature-Input', 'install=("@method"', signature],
     ['an unparseable Signature', input, 'install=:not base64!:'],
     ['a label in one field only', 'other=("@method");created=1', signature],
@@ -223,7 +273,10 @@ describe('parsing the signature fields', () => {
     ['a signature with parameters', input, `${signature};x=1`],
     ['an over-long Signature-Input', `${input};x="${'a'.repeat(9000)}"`, signature],
   ])('rejects %s as malformed', (_case, signatureInput, signatureField) => {
-    expect(parseMessageSignature(signatureInput, signatureField)).toEqual({ ok: false, code: 'message_signature_malformed' });
+    expect(parseMessageSignature(signatureInput, signatureField)).toEqual({
+      ok: false,
+      code: 'message_signature_malformed',
+    });
   });
 
   it('reports a missing signature when neither field has the install label', () => {
@@ -234,7 +287,10 @@ describe('parsing the signature fields', () => {
   });
 
   it('ignores other labels next to install', () => {
-    const parsed = parseMessageSignature(`sig1=("@path");created=1, ${input}`, `sig1=:AAAA:, ${signature}`);
+    const parsed = parseMessageSignature(
+      `sig1=("@path");created=1, ${input}`,
+      `sig1=:AAAA:, ${signature}`,
+    );
     expect(parsed.ok && parsed.value.components).toEqual(['@method', 'approov-token']);
   });
 
@@ -246,7 +302,9 @@ describe('parsing the signature fields', () => {
 
   it('parseDictionaryStrict reads a backslash in a display string as a literal, so it cannot hide a repeated key', () => {
     // %"\" is a whole display string (RFC 9651): the backslash does not escape the closing quote.
-    expect(parseDictionaryStrict('install=%"\\", install=("@method");alg="ecdsa-p256-sha256"')).toBeNull();
+    expect(
+      parseDictionaryStrict('install=%"\\", install=("@method");alg="ecdsa-p256-sha256"'),
+    ).toBeNull();
     expect(parseDictionaryStrict('a=%"x\\", b=1')?.size).toBe(2);
   });
 });
@@ -277,7 +335,8 @@ describe('Content-Digest (RFC 9530)', () => {
 });
 
 describe('rebuilding the target URI', () => {
-  const target = (parts: RequestParts, trustProxy = false) => resolveRequestTarget(request(parts), trustProxy);
+  const target = (parts: RequestParts, trustProxy = false) =>
+    resolveRequestTarget(request(parts), trustProxy);
 
   it('uses the connection scheme, the Host header and the raw request-target', () => {
     expect(target({ host: 'API.Example.com:8443', target: '/a%2Fb/c?x=1&y=%20' })).toEqual({
@@ -315,7 +374,10 @@ describe('rebuilding the target URI', () => {
 
   it('with trustProxy, takes the leftmost X-Forwarded value, and Forwarded first', () => {
     expect(
-      target({ host: 'internal', target: '/p', headers: [['X-Forwarded-Proto', 'https, http']] }, true)?.targetUri,
+      target(
+        { host: 'internal', target: '/p', headers: [['X-Forwarded-Proto', 'https, http']] },
+        true,
+      )?.targetUri,
     ).toBe('https://internal/p');
     expect(
       target(
@@ -323,7 +385,10 @@ describe('rebuilding the target URI', () => {
           host: 'internal',
           target: '/p',
           headers: [
-            ['Forwarded', 'for=192.0.2.60;proto=https;host="api.example.com:8443", for=10.0.0.1;proto=http'],
+            [
+              'Forwarded',
+              'for=192.0.2.60;proto=https;host="api.example.com:8443", for=10.0.0.1;proto=http',
+            ],
             ['X-Forwarded-Host', 'ignored.example.com'],
           ],
         },
@@ -345,22 +410,35 @@ describe('rebuilding the target URI', () => {
   it.each<[string, [string, string][]]>([
     ['a forwarded proto that is not http(s)', [['X-Forwarded-Proto', 'ftp']]],
     ['an unparseable Forwarded', [['Forwarded', 'proto=https;;']]],
-    ['two Forwarded lines', [['Forwarded', 'proto=https'], ['Forwarded', 'proto=http']]],
+    [
+      'two Forwarded lines',
+      [
+        ['Forwarded', 'proto=https'],
+        ['Forwarded', 'proto=http'],
+      ],
+    ],
   ])('with trustProxy, refuses %s', (_case, headers) => {
     expect(target({ host: 'a', target: '/p', headers }, true)).toBeNull();
   });
 
   it('reads the HTTP/2 :authority when there is no Host', () => {
-    expect(target({ target: '/p', headers: [[':authority', 'h2.example.com']], encrypted: true })?.targetUri).toBe(
-      'https://h2.example.com/p',
-    );
+    expect(
+      target({ target: '/p', headers: [[':authority', 'h2.example.com']], encrypted: true })
+        ?.targetUri,
+    ).toBe('https://h2.example.com/p');
   });
 });
 
 describe('covered header fields', () => {
   it('joins repeated field lines with ", " after trimming each', () => {
     const resolve = requestComponentResolver(
-      request({ headers: [['X-List', ' a '], ['Other', 'z'], ['x-list', 'b  ']] }),
+      request({
+        headers: [
+          ['X-List', ' a '],
+          ['Other', 'z'],
+          ['x-list', 'b  '],
+        ],
+      }),
       false,
     );
     expect(resolve('x-list')).toBe('a, b');
@@ -392,8 +470,18 @@ describe('installation keys', () => {
   it.each([
     ['not base64', 'not*base64'],
     ['not a key', Buffer.from('hello').toString('base64')],
-    ['a P-384 key', generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64')],
-    ['an Ed25519 key', generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).toString('base64')],
+    [
+      'a P-384 key',
+      generateKeyPairSync('ec', { namedCurve: 'P-384' })
+        .publicKey.export({ format: 'der', type: 'spki' })
+        .toString('base64'),
+    ],
+    [
+      'an Ed25519 key',
+      generateKeyPairSync('ed25519')
+        .publicKey.export({ format: 'der', type: 'spki' })
+        .toString('base64'),
+    ],
   ])('refuses an ipk that is %s', (_case, ipk) => {
     expect(new InstallationKeyCache().get(ipk)).toBeNull();
   });
@@ -412,7 +500,12 @@ describe('message-signing options', () => {
   };
 
   it('layers route options over module options over the defaults, field by field', () => {
-    const resolved = resolveMessageSigningOptions('X-Token', 5, { maxAgeSec: 30, trustProxy: true }, { maxAgeSec: 10 });
+    const resolved = resolveMessageSigningOptions(
+      'X-Token',
+      5,
+      { maxAgeSec: 30, trustProxy: true },
+      { maxAgeSec: 10 },
+    );
     expect(resolved).toEqual({
       accept: ['install'],
       match: 'any',
@@ -429,11 +522,16 @@ describe('message-signing options', () => {
 
   it('turns the replay check off for a route that says replay: false over a module that leaves it on', () => {
     expect(resolveMessageSigningOptions('X-Token', 0, {}, { replay: false }).replay).toBe(false);
-    expect(resolveMessageSigningOptions('X-Token', 0, { replay: false }, { replay: true }).replay).toBe(true);
+    expect(
+      resolveMessageSigningOptions('X-Token', 0, { replay: false }, { replay: true }).replay,
+    ).toBe(true);
   });
 
   it('splits a fixed public origin into scheme and normalised authority', () => {
-    expect(resolveMessageSigningOptions('Approov-Token', 0, { origin: 'HTTPS://API.Example.com:443/' }).origin).toEqual({
+    expect(
+      resolveMessageSigningOptions('Approov-Token', 0, { origin: 'HTTPS://API.Example.com:443/' })
+        .origin,
+    ).toEqual({
       scheme: 'https',
       authority: 'api.example.com',
     });
@@ -441,7 +539,9 @@ describe('message-signing options', () => {
 
   it('takes the module clock tolerance for signatures when it is larger than the 10 s default', () => {
     expect(resolveMessageSigningOptions('Approov-Token', 30).clockToleranceSec).toBe(30);
-    expect(resolveMessageSigningOptions('Approov-Token', 30, { clockToleranceSec: 2 }).clockToleranceSec).toBe(2);
+    expect(
+      resolveMessageSigningOptions('Approov-Token', 30, { clockToleranceSec: 2 }).clockToleranceSec,
+    ).toBe(2);
   });
 
   it.each<[string, unknown]>([
@@ -462,6 +562,8 @@ describe('message-signing options', () => {
     ['accept with an unknown label', { accept: ['install', 'sig1'] }],
     ['match not any or all', { match: 'both' }],
   ])('refuses %s', (_case, value) => {
-    expect(() => checkMessageSigningOptions(value, 'messageSigning', fail)).toThrow(/^messageSigning/);
+    expect(() => checkMessageSigningOptions(value, 'messageSigning', fail)).toThrow(
+      /^messageSigning/,
+    );
   });
 });

@@ -1,5 +1,8 @@
 import fc from 'fast-check';
-import { MemoryReplayStore, DEFAULT_MEMORY_REPLAY_MAX_ENTRIES } from '../../../src/core/replay/memory-replay-store.js';
+import {
+  MemoryReplayStore,
+  DEFAULT_MEMORY_REPLAY_MAX_ENTRIES,
+} from '../../../src/core/replay/memory-replay-store.js';
 import { ReplayStoreUnavailableError } from '../../../src/core/errors.js';
 
 const T0 = 1_700_000_000_000;
@@ -153,41 +156,49 @@ describe('MemoryReplayStore', () => {
 
 describe('MemoryReplayStore against a model', () => {
   const operation = fc.oneof(
-    fc.record({ kind: fc.constant('remember' as const), key: fc.integer({ min: 0, max: 20 }), ttlMs: fc.integer({ min: 1, max: 5000 }) }),
+    fc.record({
+      kind: fc.constant('remember' as const),
+      key: fc.integer({ min: 0, max: 20 }),
+      ttlMs: fc.integer({ min: 1, max: 5000 }),
+    }),
     fc.record({ kind: fc.constant('wait' as const), ms: fc.integer({ min: 0, max: 3000 }) }),
   );
 
   it('answers as an unbounded map of key to expiry would, whenever it answers, and never exceeds its bound', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), fc.array(operation, { maxLength: 200 }), (maxEntries, operations) => {
-        const clock = fakeClock();
-        const store = new MemoryReplayStore({ now: clock.now, maxEntries });
-        const model = new Map<string, number>();
-        for (const op of operations) {
-          if (op.kind === 'wait') {
-            clock.advance(op.ms);
-            continue;
+      fc.property(
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(operation, { maxLength: 200 }),
+        (maxEntries, operations) => {
+          const clock = fakeClock();
+          const store = new MemoryReplayStore({ now: clock.now, maxEntries });
+          const model = new Map<string, number>();
+          for (const op of operations) {
+            if (op.kind === 'wait') {
+              clock.advance(op.ms);
+              continue;
+            }
+            const key = `k${op.key}`;
+            const expected = !(model.get(key)! > clock.now());
+            let answer: boolean | 'full';
+            try {
+              answer = store.rememberIfAbsent(key, op.ttlMs);
+            } catch (error) {
+              if (!(error instanceof ReplayStoreUnavailableError)) throw error;
+              answer = 'full';
+            }
+            if (answer === 'full') {
+              // Refused only when every remembered key is still live and there are maxEntries of them.
+              const live = [...model.values()].filter((expiry) => expiry > clock.now()).length;
+              expect(live).toBe(maxEntries);
+            } else {
+              expect(answer).toBe(expected);
+              if (expected) model.set(key, clock.now() + op.ttlMs);
+            }
+            expect(store.size).toBeLessThanOrEqual(maxEntries);
           }
-          const key = `k${op.key}`;
-          const expected = !(model.get(key)! > clock.now());
-          let answer: boolean | 'full';
-          try {
-            answer = store.rememberIfAbsent(key, op.ttlMs);
-          } catch (error) {
-            if (!(error instanceof ReplayStoreUnavailableError)) throw error;
-            answer = 'full';
-          }
-          if (answer === 'full') {
-            // Refused only when every remembered key is still live and there are maxEntries of them.
-            const live = [...model.values()].filter((expiry) => expiry > clock.now()).length;
-            expect(live).toBe(maxEntries);
-          } else {
-            expect(answer).toBe(expected);
-            if (expected) model.set(key, clock.now() + op.ttlMs);
-          }
-          expect(store.size).toBeLessThanOrEqual(maxEntries);
-        }
-      }),
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
-import { ReplayProtection, type ReplayVerdict } from '../../../src/core/replay/replay-protection.js';
+import {
+  ReplayProtection,
+  type ReplayVerdict,
+} from '../../../src/core/replay/replay-protection.js';
 import { RedisReplayStore } from '../../../src/core/replay/redis-replay-store.js';
 import { ReplayStoreUnavailableError } from '../../../src/core/errors.js';
 import { PrivateRedisServer } from '../../support/redis.js';
@@ -27,7 +30,9 @@ afterEach(async () => {
   if (!server.running) await server.restart();
 });
 
-async function timed(verdict: ReplayVerdict | Promise<ReplayVerdict>): Promise<{ verdict: ReplayVerdict; ms: number }> {
+async function timed(
+  verdict: ReplayVerdict | Promise<ReplayVerdict>,
+): Promise<{ verdict: ReplayVerdict; ms: number }> {
   const start = performance.now();
   const settled = await verdict;
   return { verdict: settled, ms: performance.now() - start };
@@ -38,85 +43,100 @@ async function waitForProtection(protection: ReplayProtection): Promise<number> 
   const deadline = Date.now() + RECOVERY_BOUND_MS;
   for (let attempt = 1; ; attempt++) {
     if ((await protection.check(freshKey(), 10_000)) === 'first') return attempt;
-    if (Date.now() > deadline) throw new Error(`protection did not resume within ${RECOVERY_BOUND_MS} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`protection did not resume within ${RECOVERY_BOUND_MS} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
-describe.each(['ioredis', 'redis'] as const)('a replay store on its own %s connection', (clientPackage) => {
-  let store: RedisReplayStore;
-  let protection: ReplayProtection;
-  const storeErrors: unknown[] = [];
+describe.each(['ioredis', 'redis'] as const)(
+  'a replay store on its own %s connection',
+  (clientPackage) => {
+    let store: RedisReplayStore;
+    let protection: ReplayProtection;
+    const storeErrors: unknown[] = [];
 
-  beforeAll(async () => {
-    store = await RedisReplayStore.fromUrl(server.url, { clientPackage, maxPendingCommands: 20 });
-    protection = new ReplayProtection(store, { timeoutMs: TIMEOUT_MS, onStoreError: (error) => storeErrors.push(error) });
-    await waitForProtection(protection);
-  });
-  afterAll(async () => {
-    await store.close();
-  });
-  beforeEach(async () => {
-    // Lets commands left waiting by an earlier pause finish first.
-    await waitForProtection(protection);
-    storeErrors.length = 0;
-  });
+    beforeAll(async () => {
+      store = await RedisReplayStore.fromUrl(server.url, { clientPackage, maxPendingCommands: 20 });
+      protection = new ReplayProtection(store, {
+        timeoutMs: TIMEOUT_MS,
+        onStoreError: (error) => storeErrors.push(error),
+      });
+      await waitForProtection(protection);
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+    beforeEach(async () => {
+      // Lets commands left waiting by an earlier pause finish first.
+      await waitForProtection(protection);
+      storeErrors.length = 0;
+    });
 
-  it('answers unavailable, not hanging, while Redis is stopped', async () => {
-    await server.stop();
-    const results = await Promise.all(Array.from({ length: 20 }, () => timed(protection.check(freshKey(), 10_000))));
-    expect(results.map((result) => result.verdict)).toEqual(Array(20).fill('unavailable'));
-    for (const { ms } of results) expect(ms).toBeLessThan(HANG_BOUND_MS);
-    expect(storeErrors.length).toBe(20);
-  });
+    it('answers unavailable, not hanging, while Redis is stopped', async () => {
+      await server.stop();
+      const results = await Promise.all(
+        Array.from({ length: 20 }, () => timed(protection.check(freshKey(), 10_000))),
+      );
+      expect(results.map((result) => result.verdict)).toEqual(Array(20).fill('unavailable'));
+      for (const { ms } of results) expect(ms).toBeLessThan(HANG_BOUND_MS);
+      expect(storeErrors.length).toBe(20);
+    });
 
-  it('answers unavailable within the deadline while Redis is paused (SIGSTOP)', async () => {
-    const key = freshKey();
-    server.pause();
-    const results = await Promise.all(Array.from({ length: 5 }, () => timed(protection.check(key, 10_000))));
-    expect(results.map((result) => result.verdict)).toEqual(Array(5).fill('unavailable'));
-    for (const { ms } of results) {
-      expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 1);
-      expect(ms).toBeLessThan(HANG_BOUND_MS);
-    }
-  });
+    it('answers unavailable within the deadline while Redis is paused (SIGSTOP)', async () => {
+      const key = freshKey();
+      server.pause();
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () => timed(protection.check(key, 10_000))),
+      );
+      expect(results.map((result) => result.verdict)).toEqual(Array(5).fill('unavailable'));
+      for (const { ms } of results) {
+        expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 1);
+        expect(ms).toBeLessThan(HANG_BOUND_MS);
+      }
+    });
 
-  it('fails at once, queueing nothing more, once too many commands await a paused Redis', async () => {
-    server.pause();
-    const waiting = Array.from({ length: 20 }, () => store.rememberIfAbsent(freshKey(), 10_000).catch((error: unknown) => error));
-    await expect(store.rememberIfAbsent(freshKey(), 10_000)).rejects.toThrow(/too many commands awaiting a reply/);
-    server.resume();
-    // The paused commands complete once Redis runs again.
-    expect(await Promise.all(waiting)).toEqual(Array(20).fill(true));
-  });
+    it('fails at once, queueing nothing more, once too many commands await a paused Redis', async () => {
+      server.pause();
+      const waiting = Array.from({ length: 20 }, () =>
+        store.rememberIfAbsent(freshKey(), 10_000).catch((error: unknown) => error),
+      );
+      await expect(store.rememberIfAbsent(freshKey(), 10_000)).rejects.toThrow(
+        /too many commands awaiting a reply/,
+      );
+      server.resume();
+      // The paused commands complete once Redis runs again.
+      expect(await Promise.all(waiting)).toEqual(Array(20).fill(true));
+    });
 
-  it('resumes protection after Redis restarts, with no new store', async () => {
-    await server.stop();
-    expect(await protection.check(freshKey(), 10_000)).toBe('unavailable');
-    await server.restart();
-    await waitForProtection(protection);
-    const key = freshKey();
-    expect(await protection.check(key, 10_000)).toBe('first');
-    expect(await protection.check(key, 10_000)).toBe('replayed');
-  });
+    it('resumes protection after Redis restarts, with no new store', async () => {
+      await server.stop();
+      expect(await protection.check(freshKey(), 10_000)).toBe('unavailable');
+      await server.restart();
+      await waitForProtection(protection);
+      const key = freshKey();
+      expect(await protection.check(key, 10_000)).toBe('first');
+      expect(await protection.check(key, 10_000)).toBe('replayed');
+    });
 
-  it('forgets what it saw when Redis restarts without its data: a replay passes once, then is refused', async () => {
-    const key = freshKey();
-    expect(await protection.check(key, 60_000)).toBe('first');
-    await server.stop();
-    await server.restart();
-    await waitForProtection(protection);
-    expect(await protection.check(key, 60_000)).toBe('first');
-    expect(await protection.check(key, 60_000)).toBe('replayed');
-  });
+    it('forgets what it saw when Redis restarts without its data: a replay passes once, then is refused', async () => {
+      const key = freshKey();
+      expect(await protection.check(key, 60_000)).toBe('first');
+      await server.stop();
+      await server.restart();
+      await waitForProtection(protection);
+      expect(await protection.check(key, 60_000)).toBe('first');
+      expect(await protection.check(key, 60_000)).toBe('replayed');
+    });
 
-  it('resumes after a pause ends', async () => {
-    server.pause();
-    expect(await protection.check(freshKey(), 10_000)).toBe('unavailable');
-    server.resume();
-    await waitForProtection(protection);
-  });
-});
+    it('resumes after a pause ends', async () => {
+      server.pause();
+      expect(await protection.check(freshKey(), 10_000)).toBe('unavailable');
+      server.resume();
+      await waitForProtection(protection);
+    });
+  },
+);
 
 describe('a replay store on the app’s own ioredis client, with its default offline queue', () => {
   let client: Redis;
@@ -144,9 +164,14 @@ describe('a replay store on the app’s own ioredis client, with its default off
 
 describe('ReplayStoreUnavailableError messages', () => {
   it('name the error class or code, never the host', async () => {
-    const store = await RedisReplayStore.fromUrl('redis://127.0.0.1:1', { clientPackage: 'ioredis', connectTimeoutMs: 100 });
+    const store = await RedisReplayStore.fromUrl('redis://127.0.0.1:1', {
+      clientPackage: 'ioredis',
+      connectTimeoutMs: 100,
+    });
     try {
-      const error = (await store.rememberIfAbsent('k', 1).catch((caught: unknown) => caught)) as Error;
+      const error = (await store
+        .rememberIfAbsent('k', 1)
+        .catch((caught: unknown) => caught)) as Error;
       expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
       expect(error.message).toMatch(/^Redis did not answer \(\w+\)$/);
       expect(error.message).not.toContain('127.0.0.1');

@@ -1,9 +1,19 @@
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { ApproovConfigurationError } from 'nestjs-approov';
-import { checkRedisUrl, RedisReplayStore, type RedisClientLike } from '../../../src/core/replay/redis-replay-store.js';
+import {
+  checkRedisUrl,
+  RedisReplayStore,
+  type RedisClientLike,
+} from '../../../src/core/replay/redis-replay-store.js';
 import { ReplayStoreUnavailableError } from '../../../src/core/errors.js';
-import { connectSharedRedis, deleteKeys, freePort, REDIS_URL, uniqueKeyPrefix } from '../../support/redis.js';
+import {
+  connectSharedRedis,
+  deleteKeys,
+  freePort,
+  REDIS_URL,
+  uniqueKeyPrefix,
+} from '../../support/redis.js';
 
 const PREFIX = uniqueKeyPrefix('redis-replay-store');
 let admin: Redis;
@@ -17,7 +27,9 @@ afterAll(async () => {
 });
 
 /** The app's own client of each kind, connected to the shared Redis. */
-const CLIENTS: ReadonlyArray<[string, () => Promise<{ client: RedisClientLike; close: () => Promise<void> }>]> = [
+const CLIENTS: ReadonlyArray<
+  [string, () => Promise<{ client: RedisClientLike; close: () => Promise<void> }>]
+> = [
   [
     'ioredis',
     async () => {
@@ -77,7 +89,9 @@ describe.each(CLIENTS)('RedisReplayStore on the app’s %s client', (name, conne
   it('gives exactly one first sighting among 200 concurrent calls from two stores', async () => {
     const other = new RedisReplayStore(client, { keyPrefix: prefix });
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? store : other).rememberIfAbsent('race', 10_000)),
+      Array.from({ length: 200 }, (_, i) =>
+        (i % 2 === 0 ? store : other).rememberIfAbsent('race', 10_000),
+      ),
     );
     expect(answers.filter(Boolean)).toHaveLength(1);
   });
@@ -93,39 +107,49 @@ describe.each(CLIENTS)('RedisReplayStore on the app’s %s client', (name, conne
   });
 });
 
-describe.each(['ioredis', 'redis'] as const)('RedisReplayStore.fromUrl with the %s package', (clientPackage) => {
-  const prefix = `${PREFIX}url-${clientPackage}:`;
+describe.each(['ioredis', 'redis'] as const)(
+  'RedisReplayStore.fromUrl with the %s package',
+  (clientPackage) => {
+    const prefix = `${PREFIX}url-${clientPackage}:`;
 
-  it('is connected and ready when it resolves', async () => {
-    const store = await RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: prefix, clientPackage });
-    try {
-      await expect(store.checkHealth()).resolves.toBe(true);
-      await expect(store.rememberIfAbsent('k', 10_000)).resolves.toBe(true);
-      await expect(store.rememberIfAbsent('k', 10_000)).resolves.toBe(false);
-      expect(await admin.exists(`${prefix}k`)).toBe(1);
-    } finally {
+    it('is connected and ready when it resolves', async () => {
+      const store = await RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: prefix, clientPackage });
+      try {
+        await expect(store.checkHealth()).resolves.toBe(true);
+        await expect(store.rememberIfAbsent('k', 10_000)).resolves.toBe(true);
+        await expect(store.rememberIfAbsent('k', 10_000)).resolves.toBe(false);
+        expect(await admin.exists(`${prefix}k`)).toBe(1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('closes its own connection on close(): later calls fail as unavailable', async () => {
+      const store = await RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: prefix, clientPackage });
+      await waitUntilHealthy(store);
       await store.close();
-    }
-  });
-
-  it('closes its own connection on close(): later calls fail as unavailable', async () => {
-    const store = await RedisReplayStore.fromUrl(REDIS_URL, { keyPrefix: prefix, clientPackage });
-    await waitUntilHealthy(store);
-    await store.close();
-    await expect(store.checkHealth()).resolves.toBe(false);
-    await expect(store.rememberIfAbsent('closed', 1000)).rejects.toThrow(ReplayStoreUnavailableError);
-  });
-
-  it('fails at once, as unavailable, while it cannot connect (no offline queue)', async () => {
-    const store = await RedisReplayStore.fromUrl(`redis://127.0.0.1:${await freePort()}`, { clientPackage, connectTimeoutMs: 100 });
-    try {
-      await expect(store.rememberIfAbsent('nobody-home', 1000)).rejects.toThrow(ReplayStoreUnavailableError);
       await expect(store.checkHealth()).resolves.toBe(false);
-    } finally {
-      await store.close();
-    }
-  });
-});
+      await expect(store.rememberIfAbsent('closed', 1000)).rejects.toThrow(
+        ReplayStoreUnavailableError,
+      );
+    });
+
+    it('fails at once, as unavailable, while it cannot connect (no offline queue)', async () => {
+      const store = await RedisReplayStore.fromUrl(`redis://127.0.0.1:${await freePort()}`, {
+        clientPackage,
+        connectTimeoutMs: 100,
+      });
+      try {
+        await expect(store.rememberIfAbsent('nobody-home', 1000)).rejects.toThrow(
+          ReplayStoreUnavailableError,
+        );
+        await expect(store.checkHealth()).resolves.toBe(false);
+      } finally {
+        await store.close();
+      }
+    });
+  },
+);
 
 describe('RedisReplayStore defaults', () => {
   it('uses the prefix approov:replay: when none is given', async () => {
@@ -139,40 +163,59 @@ describe('the shared Redis the tests need', () => {
   it('when absent, fails the suite with a message naming REDIS_URL and what to do', async () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const error = (await connectSharedRedis(url).catch((caught: unknown) => caught)) as Error;
-    expect(error.message).toContain(`need a Redis server at ${url} (the REDIS_URL environment variable`);
+    expect(error.message).toContain(
+      `need a Redis server at ${url} (the REDIS_URL environment variable`,
+    );
     expect(error.message).toContain('Start one (redis-server) or point REDIS_URL at one');
   });
 });
 
 describe('configuration checks', () => {
-  it.each(['', 'not a url', 'http://127.0.0.1:6379', 'redis//127.0.0.1', 'redis://', 'file:///tmp/redis.sock'])(
-    'refuses the URL %j with a message that does not repeat it',
-    (url) => {
-      expect(() => checkRedisUrl(url)).toThrow(ApproovConfigurationError);
-      expect(() => checkRedisUrl(url)).toThrow(/must be redis:\/\/host\[:port\] or rediss:\/\/host\[:port\]/);
-    },
-  );
+  it.each([
+    '',
+    'not a url',
+    'http://127.0.0.1:6379',
+    'redis//127.0.0.1',
+    'redis://',
+    'file:///tmp/redis.sock',
+  ])('refuses the URL %j with a message that does not repeat it', (url) => {
+    expect(() => checkRedisUrl(url)).toThrow(ApproovConfigurationError);
+    expect(() => checkRedisUrl(url)).toThrow(
+      /must be redis:\/\/host\[:port\] or rediss:\/\/host\[:port\]/,
+    );
+  });
 
   it('never puts a URL’s password in the message', async () => {
-    const error = await RedisReplayStore.fromUrl('http://user:hunter2@example.com').catch((caught: Error) => caught);
+    const error = await RedisReplayStore.fromUrl('http://user:hunter2@example.com').catch(
+      (caught: Error) => caught,
+    );
     expect(error).toBeInstanceOf(ApproovConfigurationError);
     expect((error as Error).message).not.toContain('hunter2');
   });
 
-  it.each(['redis://127.0.0.1:6379', 'rediss://user:pw@cache.internal:6380/2'])('accepts %s', (url) => {
-    expect(() => checkRedisUrl(url)).not.toThrow();
-  });
+  it.each(['redis://127.0.0.1:6379', 'rediss://user:pw@cache.internal:6380/2'])(
+    'accepts %s',
+    (url) => {
+      expect(() => checkRedisUrl(url)).not.toThrow();
+    },
+  );
 
   it('refuses a client that is neither ioredis nor node-redis', () => {
-    expect(() => new RedisReplayStore({} as RedisClientLike)).toThrow(/must be an ioredis or a node-redis/);
+    expect(() => new RedisReplayStore({} as RedisClientLike)).toThrow(
+      /must be an ioredis or a node-redis/,
+    );
   });
 
   it.each([' spaces ', 'x'.repeat(65), 'tab\t'])('refuses the key prefix %j', (keyPrefix) => {
-    expect(() => new RedisReplayStore(new Redis({ lazyConnect: true }), { keyPrefix })).toThrow(/keyPrefix/);
+    expect(() => new RedisReplayStore(new Redis({ lazyConnect: true }), { keyPrefix })).toThrow(
+      /keyPrefix/,
+    );
   });
 
   it.each([0, -1, 1.5])('refuses maxPendingCommands %p', (maxPendingCommands) => {
-    expect(() => new RedisReplayStore(new Redis({ lazyConnect: true }), { maxPendingCommands })).toThrow(/maxPendingCommands/);
+    expect(
+      () => new RedisReplayStore(new Redis({ lazyConnect: true }), { maxPendingCommands }),
+    ).toThrow(/maxPendingCommands/);
   });
 });
 

@@ -1,12 +1,17 @@
 import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { ReplayStoreTimeoutError } from '../../../src/core/errors.js';
-import { ReplayProtection, DEFAULT_REPLAY_TIMEOUT_MS } from '../../../src/core/replay/replay-protection.js';
+import {
+  ReplayProtection,
+  DEFAULT_REPLAY_TIMEOUT_MS,
+} from '../../../src/core/replay/replay-protection.js';
 import { MemoryReplayStore } from '../../../src/core/replay/memory-replay-store.js';
 import type { ReplayStore } from '../../../src/core/replay/replay-store.js';
 
 /** A store whose answer the test chooses: a value now, a Promise, a throw, or no answer at all. */
-function scriptedStore(answer: () => boolean | Promise<boolean>): ReplayStore & { calls: Array<[string, number]> } {
+function scriptedStore(
+  answer: () => boolean | Promise<boolean>,
+): ReplayStore & { calls: Array<[string, number]> } {
   const calls: Array<[string, number]> = [];
   return {
     calls,
@@ -35,8 +40,12 @@ describe('ReplayProtection', () => {
   });
 
   it('maps an asynchronous answer to first or replayed', async () => {
-    await expect(new ReplayProtection(scriptedStore(() => Promise.resolve(true))).check('k', 1)).resolves.toBe('first');
-    await expect(new ReplayProtection(scriptedStore(() => Promise.resolve(false))).check('k', 1)).resolves.toBe('replayed');
+    await expect(
+      new ReplayProtection(scriptedStore(() => Promise.resolve(true))).check('k', 1),
+    ).resolves.toBe('first');
+    await expect(
+      new ReplayProtection(scriptedStore(() => Promise.resolve(false))).check('k', 1),
+    ).resolves.toBe('replayed');
   });
 
   it('answers unavailable, and reports the error, when the store throws', () => {
@@ -58,16 +67,25 @@ describe('ReplayProtection', () => {
     ['a string', 'yes'],
     ['a number', 1],
     ['an object', {}],
-  ])('answers unavailable, and reports it, when a store answers %s instead of a boolean', (_case, value) => {
-    const errors: unknown[] = [];
-    const protection = new ReplayProtection(scriptedStore(() => value as boolean), { onStoreError: (error) => errors.push(error) });
-    expect(protection.check('k', 1)).toBe('unavailable');
-    expect(errors).toEqual([expect.any(TypeError)]);
-  });
+  ])(
+    'answers unavailable, and reports it, when a store answers %s instead of a boolean',
+    (_case, value) => {
+      const errors: unknown[] = [];
+      const protection = new ReplayProtection(
+        scriptedStore(() => value as boolean),
+        { onStoreError: (error) => errors.push(error) },
+      );
+      expect(protection.check('k', 1)).toBe('unavailable');
+      expect(errors).toEqual([expect.any(TypeError)]);
+    },
+  );
 
   it('answers unavailable, and reports it, when a store resolves to something else than a boolean', async () => {
     const errors: unknown[] = [];
-    const protection = new ReplayProtection(scriptedStore(() => Promise.resolve('yes' as unknown as boolean)), { onStoreError: (error) => errors.push(error) });
+    const protection = new ReplayProtection(
+      scriptedStore(() => Promise.resolve('yes' as unknown as boolean)),
+      { onStoreError: (error) => errors.push(error) },
+    );
     await expect(protection.check('k', 1)).resolves.toBe('unavailable');
     expect(errors).toEqual([expect.any(TypeError)]);
   });
@@ -75,14 +93,20 @@ describe('ReplayProtection', () => {
   it('answers unavailable, and reports the error, when the store rejects', async () => {
     const errors: unknown[] = [];
     const boom = new Error('boom');
-    const protection = new ReplayProtection(scriptedStore(() => Promise.reject(boom)), { onStoreError: (error) => errors.push(error) });
+    const protection = new ReplayProtection(
+      scriptedStore(() => Promise.reject(boom)),
+      { onStoreError: (error) => errors.push(error) },
+    );
     await expect(protection.check('k', 1)).resolves.toBe('unavailable');
     expect(errors).toEqual([boom]);
   });
 
   it('answers unavailable when the store does not answer within the deadline, and says so', async () => {
     const errors: unknown[] = [];
-    const protection = new ReplayProtection(scriptedStore(never), { timeoutMs: 20, onStoreError: (error) => errors.push(error) });
+    const protection = new ReplayProtection(scriptedStore(never), {
+      timeoutMs: 20,
+      onStoreError: (error) => errors.push(error),
+    });
     await expect(protection.check('k', 1)).resolves.toBe('unavailable');
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(ReplayStoreTimeoutError);
@@ -91,7 +115,10 @@ describe('ReplayProtection', () => {
 
   it('ignores an answer that comes after the deadline', async () => {
     let answer: (first: boolean) => void = () => {};
-    const protection = new ReplayProtection(scriptedStore(() => new Promise((resolve) => (answer = resolve))), { timeoutMs: 10 });
+    const protection = new ReplayProtection(
+      scriptedStore(() => new Promise((resolve) => (answer = resolve))),
+      { timeoutMs: 10 },
+    );
     const verdict = protection.check('k', 1);
     await new Promise((resolve) => setTimeout(resolve, 40));
     answer(true);

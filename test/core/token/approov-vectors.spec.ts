@@ -12,13 +12,25 @@ describe('the public vectors fixture', () => {
   });
 });
 
-describe.each(approovVectorSets.map((set, index) => [`set ${'AB'[index]}`, set] as const))('%s', (_label, set) => {
-  const verifier = new ApproovVerifier({ keys: [createSecretKey(decodeBase64AnyStrict(set.secret_base64)!)], cacheSize: 0 });
-  const protectedCases = set.cases.filter((vector) => !unprotectedRoutes.has(vector.route));
+describe.each(approovVectorSets.map((set, index) => [`set ${'AB'[index]}`, set] as const))(
+  '%s',
+  (_label, set) => {
+    const verifier = new ApproovVerifier({
+      keys: [createSecretKey(decodeBase64AnyStrict(set.secret_base64)!)],
+      cacheSize: 0,
+    });
+    const protectedCases = set.cases.filter((vector) => !unprotectedRoutes.has(vector.route));
 
-  it.each(protectedCases.map((vector) => [vector.name, vector] as const))('%s', (_name, vector) => {
-    const binding = (set.binding[vector.route] ?? []).map((name) => name.toLowerCase());
-    const result = verifier.verifyRequest({ rawHeaders: Object.entries(vector.headers).flat() }, binding);
-    expect(result.ok ? 200 : 401).toBe(vector.expect);
-  });
-});
+    it.each(protectedCases.map((vector) => [vector.name, vector] as const))(
+      '%s',
+      (_name, vector) => {
+        const binding = (set.binding[vector.route] ?? []).map((name) => name.toLowerCase());
+        const result = verifier.verifyRequest(
+          { rawHeaders: Object.entries(vector.headers).flat() },
+          binding,
+        );
+        expect(result.ok ? 200 : 401).toBe(vector.expect);
+      },
+    );
+  },
+);

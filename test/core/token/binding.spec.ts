@@ -1,5 +1,9 @@
 import { createHash } from 'node:crypto';
-import { bindingDigest, checkTokenBinding, rememberedPayDigest } from '../../../src/core/token/binding.js';
+import {
+  bindingDigest,
+  checkTokenBinding,
+  rememberedPayDigest,
+} from '../../../src/core/token/binding.js';
 
 const sha = (text: string, encoding: BufferEncoding = 'latin1') =>
   createHash('sha256').update(Buffer.from(text, encoding)).digest();
@@ -16,7 +20,11 @@ describe('bindingDigest', () => {
 
   it('hashes non-ASCII header bytes as latin1, as Node decoded them', () => {
     const received = Buffer.from([0x42, 0xe9, 0xff]).toString('latin1');
-    expect(bindingDigest([received])).toEqual(createHash('sha256').update(Buffer.from([0x42, 0xe9, 0xff])).digest());
+    expect(bindingDigest([received])).toEqual(
+      createHash('sha256')
+        .update(Buffer.from([0x42, 0xe9, 0xff]))
+        .digest(),
+    );
   });
 });
 
@@ -36,11 +44,15 @@ describe('checkTokenBinding', () => {
   });
 
   it('accepts pay in unpadded base64url', () => {
-    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64url') }, ['Bearer abc'])).toBeNull();
+    expect(
+      checkTokenBinding({ exp: 1, pay: pay.toString('base64url') }, ['Bearer abc']),
+    ).toBeNull();
   });
 
   it('rejects a different header value', () => {
-    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64') }, ['Bearer abd'])).toBe('binding_mismatch');
+    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64') }, ['Bearer abd'])).toBe(
+      'binding_mismatch',
+    );
   });
 
   it('rejects a token without pay unless allowMissingBindingClaim', () => {
@@ -49,14 +61,18 @@ describe('checkTokenBinding', () => {
   });
 
   it('rejects a pay that is not a string', () => {
-    expect(checkTokenBinding({ exp: 1, pay: 42 as unknown as string }, ['Bearer abc'])).toBe('token_claims_invalid');
+    expect(checkTokenBinding({ exp: 1, pay: 42 as unknown as string }, ['Bearer abc'])).toBe(
+      'token_claims_invalid',
+    );
   });
 
   it('rejects a pay that does not decode to 32 bytes', () => {
-    expect(checkTokenBinding({ exp: 1, pay: pay.subarray(0, 31).toString('base64') }, ['Bearer abc'])).toBe(
+    expect(
+      checkTokenBinding({ exp: 1, pay: pay.subarray(0, 31).toString('base64') }, ['Bearer abc']),
+    ).toBe('binding_mismatch');
+    expect(checkTokenBinding({ exp: 1, pay: 'not base64!' }, ['Bearer abc'])).toBe(
       'binding_mismatch',
     );
-    expect(checkTokenBinding({ exp: 1, pay: 'not base64!' }, ['Bearer abc'])).toBe('binding_mismatch');
   });
 
   it.each([
@@ -64,12 +80,18 @@ describe('checkTokenBinding', () => {
     ['an object', { sha256: 'x' }],
     ['null', null],
   ])('rejects pay as %s with token_claims_invalid', (_name, value) => {
-    expect(checkTokenBinding({ exp: 1, pay: value as unknown as string }, ['Bearer abc'])).toBe('token_claims_invalid');
+    expect(checkTokenBinding({ exp: 1, pay: value as unknown as string }, ['Bearer abc'])).toBe(
+      'token_claims_invalid',
+    );
   });
 
   it('accepts pay in unpadded standard base64 and in padded base64url', () => {
-    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64').replace(/=+$/, '') }, ['Bearer abc'])).toBeNull();
-    expect(checkTokenBinding({ exp: 1, pay: `${pay.toString('base64url')}=` }, ['Bearer abc'])).toBeNull();
+    expect(
+      checkTokenBinding({ exp: 1, pay: pay.toString('base64').replace(/=+$/, '') }, ['Bearer abc']),
+    ).toBeNull();
+    expect(
+      checkTokenBinding({ exp: 1, pay: `${pay.toString('base64url')}=` }, ['Bearer abc']),
+    ).toBeNull();
   });
 
   it.each([
@@ -83,7 +105,9 @@ describe('checkTokenBinding', () => {
   });
 
   it('checks pay even when allowMissingBindingClaim is set', () => {
-    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64') }, ['Bearer abd'], true)).toBe('binding_mismatch');
+    expect(checkTokenBinding({ exp: 1, pay: pay.toString('base64') }, ['Bearer abd'], true)).toBe(
+      'binding_mismatch',
+    );
   });
 
   describe('the decoded pay, remembered for frozen claims', () => {

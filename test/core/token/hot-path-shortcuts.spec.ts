@@ -2,12 +2,22 @@
 // give the same verdicts as the plain definitions they replace.
 import { createHmac, createSecretKey } from 'node:crypto';
 import fc from 'fast-check';
-import { newAcceptedHeaderMemo, verifyApproovToken, verifyHs256Jws } from '../../../src/core/token/verify-token.js';
+import {
+  newAcceptedHeaderMemo,
+  verifyApproovToken,
+  verifyHs256Jws,
+} from '../../../src/core/token/verify-token.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
-import { decodeBase64Strict, decodeBase64UrlAlphabetChecked, decodeBase64UrlStrict } from '../../../src/core/encoding/base64.js';
+import {
+  decodeBase64Strict,
+  decodeBase64UrlAlphabetChecked,
+  decodeBase64UrlStrict,
+} from '../../../src/core/encoding/base64.js';
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const base64UrlText = fc.array(fc.constantFrom(...ALPHABET), { maxLength: 64 }).map((chars) => chars.join(''));
+const base64UrlText = fc
+  .array(fc.constantFrom(...ALPHABET), { maxLength: 64 })
+  .map((chars) => chars.join(''));
 
 /** The definition: canonical when Node's decoder gives bytes that re-encode to the same text. */
 const isCanonical = (text: string): boolean =>
@@ -33,7 +43,11 @@ describe('canonical base64url without a re-encode', () => {
   it('round-trips any bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        expect(decodeBase64UrlStrict(Buffer.from(bytes).toString('base64url'))?.equals(Buffer.from(bytes))).toBe(true);
+        expect(
+          decodeBase64UrlStrict(Buffer.from(bytes).toString('base64url'))?.equals(
+            Buffer.from(bytes),
+          ),
+        ).toBe(true);
       }),
     );
   });
@@ -51,7 +65,10 @@ describe('canonical base64url without a re-encode', () => {
 describe('canonical padded base64 without a re-encode', () => {
   const base64Text = fc
     .tuple(
-      fc.array(fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'), { maxLength: 64 }),
+      fc.array(
+        fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'),
+        { maxLength: 64 },
+      ),
       fc.constantFrom('', '=', '=='),
     )
     .map(([chars, padding]) => chars.join('') + padding);
@@ -74,7 +91,9 @@ describe('canonical padded base64 without a re-encode', () => {
   it('round-trips any bytes and rejects stray low bits before the padding', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        expect(decodeBase64Strict(Buffer.from(bytes).toString('base64'))?.equals(Buffer.from(bytes))).toBe(true);
+        expect(
+          decodeBase64Strict(Buffer.from(bytes).toString('base64'))?.equals(Buffer.from(bytes)),
+        ).toBe(true);
       }),
     );
     expect(decodeBase64Strict('QQ==')).not.toBeNull();
@@ -101,19 +120,34 @@ describe('the remembered header segment', () => {
     const valid = createApproovToken({ secret, now });
     expect(verifyApproovToken(valid, keys, now, {}, memo).ok).toBe(true);
     const claims = { exp: now + 60 };
-    expect(verifyApproovToken(sign({ alg: 'none', typ: 'JWT' }, claims), keys, now, {}, memo)).toEqual({
+    expect(
+      verifyApproovToken(sign({ alg: 'none', typ: 'JWT' }, claims), keys, now, {}, memo),
+    ).toEqual({
       ok: false,
       code: 'token_algorithm_not_allowed',
     });
-    expect(verifyApproovToken(sign({ alg: 'HS512', typ: 'JWT' }, claims), keys, now, {}, memo)).toEqual({
+    expect(
+      verifyApproovToken(sign({ alg: 'HS512', typ: 'JWT' }, claims), keys, now, {}, memo),
+    ).toEqual({
       ok: false,
       code: 'token_algorithm_not_allowed',
     });
-    expect(verifyApproovToken(sign({ alg: 'HS256', typ: 'JWT', crit: ['x'] }, claims), keys, now, {}, memo)).toEqual({
+    expect(
+      verifyApproovToken(
+        sign({ alg: 'HS256', typ: 'JWT', crit: ['x'] }, claims),
+        keys,
+        now,
+        {},
+        memo,
+      ),
+    ).toEqual({
       ok: false,
       code: 'token_malformed',
     });
-    expect(verifyApproovToken(sign(['HS256'], claims), keys, now, {}, memo)).toEqual({ ok: false, code: 'token_malformed' });
+    expect(verifyApproovToken(sign(['HS256'], claims), keys, now, {}, memo)).toEqual({
+      ok: false,
+      code: 'token_malformed',
+    });
     expect(verifyApproovToken(valid, keys, now, {}, memo).ok).toBe(true);
   });
 
@@ -122,10 +156,16 @@ describe('the remembered header segment', () => {
     expect(verifyApproovToken(valid, keys, now, {}, memo).ok).toBe(true);
     const [header, payload] = valid.split('.');
     const forged = `${header}.${payload}.${Buffer.alloc(32).toString('base64url')}`;
-    expect(verifyApproovToken(forged, keys, now, {}, memo)).toEqual({ ok: false, code: 'token_signature_invalid' });
+    expect(verifyApproovToken(forged, keys, now, {}, memo)).toEqual({
+      ok: false,
+      code: 'token_signature_invalid',
+    });
     const otherKey = createApproovToken({ secret: createApproovSecret(), now });
     expect(otherKey.split('.')[0]).toBe(header);
-    expect(verifyApproovToken(otherKey, keys, now, {}, memo)).toEqual({ ok: false, code: 'token_signature_invalid' });
+    expect(verifyApproovToken(otherKey, keys, now, {}, memo)).toEqual({
+      ok: false,
+      code: 'token_signature_invalid',
+    });
   });
 
   it('hands out the remembered header frozen, so no caller can alter what the next one sees', () => {

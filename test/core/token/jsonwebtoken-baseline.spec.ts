@@ -10,14 +10,19 @@ import { jsonSegment, rawSegment, signJws, signSegments } from '../../support/jw
 const SECRET = randomBytes(64);
 const KEY = createSecretKey(SECRET);
 const NOW = Math.floor(Date.now() / 1000);
-const withPayload = (json: string) => signSegments(jsonSegment({ alg: 'HS256', typ: 'JWT' }), rawSegment(json), SECRET);
+const withPayload = (json: string) =>
+  signSegments(jsonSegment({ alg: 'HS256', typ: 'JWT' }), rawSegment(json), SECRET);
 
 const looseTokens: Array<[string, string, string]> = [
   ['no exp', withPayload('{"did":"device-1"}'), 'token_missing_expiration'],
   ['exp 1e400', withPayload('{"exp":1e400}'), 'token_claims_invalid'],
   ['an array payload', withPayload(`[{"exp":${NOW + 60}}]`), 'token_claims_invalid'],
   ['crit', signJws({ exp: NOW + 60 }, SECRET, { alg: 'HS256', crit: ['exp'] }), 'token_malformed'],
-  ['HS512 with the right secret', signJws({ exp: NOW + 60 }, SECRET, { alg: 'HS512' }, 'sha512'), 'token_algorithm_not_allowed'],
+  [
+    'HS512 with the right secret',
+    signJws({ exp: NOW + 60 }, SECRET, { alg: 'HS512' }, 'sha512'),
+    'token_algorithm_not_allowed',
+  ],
 ];
 
 describe('a token that jsonwebtoken.verify(token, keyObject) accepts and the core rejects', () => {

@@ -6,7 +6,8 @@ import { isLoopbackHost } from '../../../src/core/token/keyring-config.js';
 
 const SECRET = randomBytes(32).toString('base64');
 const JWKS = 'https://keys.example.com/.well-known/jwks.json';
-const resolve = (options: ApproovCoreOptions, env: Record<string, string> = {}) => resolveApproovConfig(options, env);
+const resolve = (options: ApproovCoreOptions, env: Record<string, string> = {}) =>
+  resolveApproovConfig(options, env);
 
 function refusal(options: ApproovCoreOptions, env: Record<string, string> = {}): string {
   try {
@@ -21,14 +22,20 @@ function refusal(options: ApproovCoreOptions, env: Record<string, string> = {}):
 describe('keyset options at boot', () => {
   it('builds a keyring with the default algorithms, ES256 and RS256, and no secret needed', () => {
     const config = resolve({ jwksUri: JWKS });
-    expect(config.keysetOptions).toMatchObject({ algorithms: ['ES256', 'RS256'], requireAtBoot: true, ttlSec: 600 });
+    expect(config.keysetOptions).toMatchObject({
+      algorithms: ['ES256', 'RS256'],
+      requireAtBoot: true,
+      ttlSec: 600,
+    });
     expect(config.verifier.keys).toEqual([]);
     expect(config.verifier.keyring?.keyset).toBe(config.keyset);
   });
 
   it('takes the secret too when both are set, from the option or the environment', () => {
     expect(resolve({ jwksUri: JWKS, secret: SECRET }).verifier.keyring?.allSecrets).toHaveLength(1);
-    expect(resolve({ jwksUri: JWKS }, { APPROOV_BASE64_SECRET: SECRET }).verifier.keyring?.allSecrets).toHaveLength(1);
+    expect(
+      resolve({ jwksUri: JWKS }, { APPROOV_BASE64_SECRET: SECRET }).verifier.keyring?.allSecrets,
+    ).toHaveLength(1);
   });
 
   it('still requires a secret without jwksUri', () => {
@@ -48,12 +55,14 @@ describe('keyset options at boot', () => {
     expect(message).not.toContain('pass');
   });
 
-  it.each(['http://127.0.0.1:8080/jwks', 'http://localhost/jwks', 'http://[::1]:9/jwks', 'http://127.9.9.9/jwks'])(
-    'accepts plain http to the loopback host of %s',
-    (jwksUri) => {
-      expect(resolve({ jwksUri }).keysetOptions?.uri.href).toBe(new URL(jwksUri).href);
-    },
-  );
+  it.each([
+    'http://127.0.0.1:8080/jwks',
+    'http://localhost/jwks',
+    'http://[::1]:9/jwks',
+    'http://127.9.9.9/jwks',
+  ])('accepts plain http to the loopback host of %s', (jwksUri) => {
+    expect(resolve({ jwksUri }).keysetOptions?.uri.href).toBe(new URL(jwksUri).href);
+  });
 
   it('does not take a name that merely starts like loopback for loopback', () => {
     expect(isLoopbackHost('127.0.0.1.evil.example')).toBe(false);
@@ -73,11 +82,15 @@ describe('keyset options at boot', () => {
   });
 
   it('accepts PS256 and EdDSA when listed', () => {
-    expect(resolve({ jwksUri: JWKS, algorithms: ['PS256', 'EdDSA'] }).keysetOptions?.algorithms).toEqual(['PS256', 'EdDSA']);
+    expect(
+      resolve({ jwksUri: JWKS, algorithms: ['PS256', 'EdDSA'] }).keysetOptions?.algorithms,
+    ).toEqual(['PS256', 'EdDSA']);
   });
 
   it('refuses algorithms or keyset without jwksUri', () => {
-    expect(refusal({ secret: SECRET, algorithms: ['ES256'] })).toContain('"algorithms" needs "jwksUri"');
+    expect(refusal({ secret: SECRET, algorithms: ['ES256'] })).toContain(
+      '"algorithms" needs "jwksUri"',
+    );
     expect(refusal({ secret: SECRET, keyset: {} })).toContain('"keyset" needs "jwksUri"');
   });
 
@@ -101,14 +114,20 @@ describe('keyset options at boot', () => {
 
 describe('keyset settings from the environment', () => {
   it('reads APPROOV_JWKS_URI, APPROOV_ISSUER and APPROOV_AUDIENCE when the options are not given', () => {
-    const config = resolve({}, { APPROOV_JWKS_URI: JWKS, APPROOV_ISSUER: 'https://i', APPROOV_AUDIENCE: 'a' });
+    const config = resolve(
+      {},
+      { APPROOV_JWKS_URI: JWKS, APPROOV_ISSUER: 'https://i', APPROOV_AUDIENCE: 'a' },
+    );
     expect(config.keysetOptions?.uri.href).toBe(JWKS);
     expect(config.jwksSetting).toBe('APPROOV_JWKS_URI');
     expect(config.verifier).toMatchObject({ issuer: 'https://i', audience: 'a' });
   });
 
   it('prefers the options to the environment', () => {
-    const config = resolve({ jwksUri: JWKS, issuer: 'https://option' }, { APPROOV_JWKS_URI: 'http://bad.example/', APPROOV_ISSUER: 'https://env' });
+    const config = resolve(
+      { jwksUri: JWKS, issuer: 'https://option' },
+      { APPROOV_JWKS_URI: 'http://bad.example/', APPROOV_ISSUER: 'https://env' },
+    );
     expect(config.jwksSetting).toBe('option "jwksUri"');
     expect(config.verifier.issuer).toBe('https://option');
   });

@@ -9,7 +9,12 @@ import {
   type ApproovJwksServer,
 } from 'nestjs-approov/testing';
 import { ApproovVerifier } from '../../../src/core/token/verifier.js';
-import { DEFAULT_KEYSET_FETCH_OPTIONS, JwksKeySet, type KeySetConfig, type KeySetEvent } from '../../../src/core/token/keyset.js';
+import {
+  DEFAULT_KEYSET_FETCH_OPTIONS,
+  JwksKeySet,
+  type KeySetConfig,
+  type KeySetEvent,
+} from '../../../src/core/token/keyset.js';
 import { TokenKeyring } from '../../../src/core/token/verify-keyring.js';
 
 const first = createApproovKeyPair('ES256', 'first');
@@ -20,14 +25,24 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function jwksServer(...keys: Parameters<typeof startApproovJwksServer>): Promise<ApproovJwksServer> {
+async function jwksServer(
+  ...keys: Parameters<typeof startApproovJwksServer>
+): Promise<ApproovJwksServer> {
   const server = await startApproovJwksServer(...keys);
   cleanups.push(() => server.close());
   return server;
 }
 
-function keySet(url: string, overrides: Partial<KeySetConfig> = {}): { keyset: JwksKeySet; events: KeySetEvent[] } {
-  const keyset = new JwksKeySet({ ...DEFAULT_KEYSET_FETCH_OPTIONS, uri: new URL(url), algorithms: ['ES256', 'RS256'], ...overrides });
+function keySet(
+  url: string,
+  overrides: Partial<KeySetConfig> = {},
+): { keyset: JwksKeySet; events: KeySetEvent[] } {
+  const keyset = new JwksKeySet({
+    ...DEFAULT_KEYSET_FETCH_OPTIONS,
+    uri: new URL(url),
+    algorithms: ['ES256', 'RS256'],
+    ...overrides,
+  });
   const events: KeySetEvent[] = [];
   keyset.onEvent((event) => events.push(event));
   cleanups.push(() => keyset.close());
@@ -38,7 +53,13 @@ function keySet(url: string, overrides: Partial<KeySetConfig> = {}): { keyset: J
 async function rawServer(handler: Parameters<typeof createServer>[1]): Promise<string> {
   const server: Server = createServer(handler);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  );
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
 }
 
@@ -49,8 +70,14 @@ describe('JwksKeySet: loading', () => {
     const server = await jwksServer(first, second);
     const { keyset, events } = keySet(server.url);
     expect(await keyset.start()).toBe(true);
-    expect(keyset.lookup('ES256', 'first')).toMatchObject({ status: 'ok', candidates: [expect.anything()] });
-    expect(keyset.lookup('RS256', 'second')).toMatchObject({ status: 'ok', candidates: [expect.anything()] });
+    expect(keyset.lookup('ES256', 'first')).toMatchObject({
+      status: 'ok',
+      candidates: [expect.anything()],
+    });
+    expect(keyset.lookup('RS256', 'second')).toMatchObject({
+      status: 'ok',
+      candidates: [expect.anything()],
+    });
     expect(keyset.lookup('ES256', 'second')).toEqual({ status: 'ok', candidates: [] });
     expect(keyset.lookup('ES256', 'other')).toEqual({ status: 'unknown_kid' });
     expect(server.requestCount).toBe(1);
@@ -70,7 +97,9 @@ describe('JwksKeySet: loading', () => {
       const { keyset, events } = keySet(server.url, { timeoutMs: 200 });
       expect(await keyset.start()).toBe(false);
       expect(keyset.lookup('ES256', 'first')).toEqual({ status: 'unavailable' });
-      expect(events).toEqual([{ type: 'fetch_failed', reason: expect.any(String), serving: 'none' }]);
+      expect(events).toEqual([
+        { type: 'fetch_failed', reason: expect.any(String), serving: 'none' },
+      ]);
     });
   }
 
@@ -125,7 +154,8 @@ describe('JwksKeySet: loading', () => {
     expect(loaded.keyCount).toBe(1);
     expect(loaded.skipped).toHaveLength(4);
     expect(loaded.skipped.join(' ')).not.toContain(String(first.publicJwk.x));
-    for (const kid of ['sym', 'enc', 'private', 'p384']) expect(keyset.lookup('ES256', kid)).toEqual({ status: 'unknown_kid' });
+    for (const kid of ['sym', 'enc', 'private', 'p384'])
+      expect(keyset.lookup('ES256', kid)).toEqual({ status: 'unknown_kid' });
   });
 });
 
@@ -136,7 +166,12 @@ describe('JwksKeySet: refresh and rotation', () => {
     await keyset.start();
     server.setKeys(first, second);
     // The refresh runs at 80% of the TTL, with no request asking for it.
-    for (let waited = 0; keyset.lookup('RS256', 'second').status !== 'ok' && waited < 3_000; waited += 50) await sleep(50);
+    for (
+      let waited = 0;
+      keyset.lookup('RS256', 'second').status !== 'ok' && waited < 3_000;
+      waited += 50
+    )
+      await sleep(50);
     expect(keyset.lookup('RS256', 'second').status).toBe('ok');
     expect(server.requestCount).toBeGreaterThanOrEqual(2);
   });
@@ -149,7 +184,9 @@ describe('JwksKeySet: refresh and rotation', () => {
     expect(await keyset.refresh()).toBe(false);
     await sleep(1_100); // past the TTL
     expect(keyset.lookup('ES256', 'first').status).toBe('ok');
-    expect(events.find((event) => event.type === 'fetch_failed')).toMatchObject({ serving: 'stale' });
+    expect(events.find((event) => event.type === 'fetch_failed')).toMatchObject({
+      serving: 'stale',
+    });
   });
 
   it('stops using keys past the stale bound', async () => {
@@ -197,13 +234,18 @@ describe('ApproovVerifier with a keyset', () => {
   async function verifierFor(server: ApproovJwksServer, overrides: Partial<KeySetConfig> = {}) {
     const { keyset } = keySet(server.url, overrides);
     await keyset.start();
-    return new ApproovVerifier({ keys: [], keyring: new TokenKeyring([], keyset, ['ES256', 'RS256']) });
+    return new ApproovVerifier({
+      keys: [],
+      keyring: new TokenKeyring([], keyset, ['ES256', 'RS256']),
+    });
   }
   const request = (token: string) => ({ headers: { 'approov-token': token } });
 
   it('answers a known key synchronously, with no Promise', async () => {
     const verifier = await verifierFor(await jwksServer(first));
-    const outcome = verifier.verifyRequestWithRefetch(request(createApproovKeysetToken({ key: first })));
+    const outcome = verifier.verifyRequestWithRefetch(
+      request(createApproovKeysetToken({ key: first })),
+    );
     expect(outcome).not.toBeInstanceOf(Promise);
     expect(outcome).toMatchObject({ ok: true });
   });
@@ -213,7 +255,9 @@ describe('ApproovVerifier with a keyset', () => {
     const verifier = await verifierFor(server, { cooldownSec: 1 });
     server.setKeys(first, second);
     await sleep(1_050);
-    const outcome = verifier.verifyRequestWithRefetch(request(createApproovKeysetToken({ key: second })));
+    const outcome = verifier.verifyRequestWithRefetch(
+      request(createApproovKeysetToken({ key: second })),
+    );
     expect(outcome).toBeInstanceOf(Promise);
     expect(await outcome).toMatchObject({ ok: true });
   });
@@ -225,7 +269,11 @@ describe('ApproovVerifier with a keyset', () => {
     expect(verifier.verifyToken(token).ok).toBe(true);
     server.setKeys(first);
     await sleep(1_050);
-    expect(await verifier.verifyRequestWithRefetch(request(createApproovKeysetToken({ key: first, header: { kid: 'new' } })))).toEqual({
+    expect(
+      await verifier.verifyRequestWithRefetch(
+        request(createApproovKeysetToken({ key: first, header: { kid: 'new' } })),
+      ),
+    ).toEqual({
       ok: false,
       code: 'unknown_key_id',
     });
@@ -241,12 +289,18 @@ describe('ApproovVerifier with a keyset', () => {
     const withKid = (kid: string) =>
       `${Buffer.from(JSON.stringify({ alg: 'ES256', kid })).toString('base64url')}.${payload}.${signature}`;
     const outcomes = [];
-    for (let i = 0; i < 10_000; i++) outcomes.push(verifier.verifyRequestWithRefetch(request(withKid(randomBytes(8).toString('hex')))));
+    for (let i = 0; i < 10_000; i++)
+      outcomes.push(
+        verifier.verifyRequestWithRefetch(request(withKid(randomBytes(8).toString('hex')))),
+      );
     const results = await Promise.all(outcomes);
     expect(results.every((result) => !result.ok && result.code === 'unknown_key_id')).toBe(true);
     expect(server.requestCount).toBe(2);
     now += 29_000;
-    expect(verifier.verifyRequestWithRefetch(request(withKid('one-more')))).toEqual({ ok: false, code: 'unknown_key_id' });
+    expect(verifier.verifyRequestWithRefetch(request(withKid('one-more')))).toEqual({
+      ok: false,
+      code: 'unknown_key_id',
+    });
     expect(server.requestCount).toBe(2);
   });
 });

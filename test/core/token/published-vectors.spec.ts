@@ -6,7 +6,10 @@ import { verifyHs256Jws, verifyApproovToken } from '../../../src/core/token/veri
 interface WycheproofFile {
   source: string;
   known_mislabelled: Record<string, string>;
-  testGroups: { private: { kty: string; alg: string; k: string }; tests: { tcId: number; comment: string; jws: string; result: 'valid' | 'invalid' }[] }[];
+  testGroups: {
+    private: { kty: string; alg: string; k: string };
+    tests: { tcId: number; comment: string; jws: string; result: 'valid' | 'invalid' }[];
+  }[];
 }
 interface Rfc7515Fixture {
   source: string;
@@ -22,14 +25,21 @@ const readFixture = <T>(name: string): T =>
 const wycheproof = readFixture<WycheproofFile>('wycheproof-jws-hs256.json');
 const mislabelled = new Set(Object.keys(wycheproof.known_mislabelled).map(Number));
 const cases = wycheproof.testGroups.flatMap((group) =>
-  group.tests.map((test) => ({ ...test, key: createSecretKey(Buffer.from(group.private.k, 'base64url')) })),
+  group.tests.map((test) => ({
+    ...test,
+    key: createSecretKey(Buffer.from(group.private.k, 'base64url')),
+  })),
 );
 const nowSec = Math.floor(Date.now() / 1000);
 
 describe('Wycheproof JWS HS256 vectors (C2SP/wycheproof json_web_signature_test.json)', () => {
   it('holds the 40 HS256 cases with symmetric keys, and the four mislabelled ones exist', () => {
     expect(cases).toHaveLength(40);
-    expect(wycheproof.testGroups.every((group) => group.private.kty === 'oct' && group.private.alg === 'HS256')).toBe(true);
+    expect(
+      wycheproof.testGroups.every(
+        (group) => group.private.kty === 'oct' && group.private.alg === 'HS256',
+      ),
+    ).toBe(true);
     for (const id of mislabelled) expect(cases.some((test) => test.tcId === id)).toBe(true);
     expect(mislabelled.size).toBe(4);
   });
@@ -50,7 +60,10 @@ describe('Wycheproof JWS HS256 vectors (C2SP/wycheproof json_web_signature_test.
     }
     for (const id of [372, 373]) {
       expect(byId.get(id)!.jws).toContain('?');
-      expect(verifyHs256Jws(byId.get(id)!.jws, [byId.get(id)!.key])).toEqual({ ok: false, code: 'token_malformed' });
+      expect(verifyHs256Jws(byId.get(id)!.jws, [byId.get(id)!.key])).toEqual({
+        ok: false,
+        code: 'token_malformed',
+      });
     }
   });
 
@@ -90,7 +103,10 @@ describe('RFC 7515 appendix A.1 (HS256 example JWS)', () => {
   });
 
   it('is rejected as token_expired at the real clock', () => {
-    expect(verifyApproovToken(fixture.token, [key], Date.now() / 1000)).toEqual({ ok: false, code: 'token_expired' });
+    expect(verifyApproovToken(fixture.token, [key], Date.now() / 1000)).toEqual({
+      ok: false,
+      code: 'token_expired',
+    });
   });
 
   it('is rejected under another key', () => {

@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { ApproovConfigurationError } from '../../../src/core/errors.js';
-import { MIN_SECRET_BYTES, parseApproovSecrets, resolveSecretSource } from '../../../src/core/token/secret.js';
+import {
+  MIN_SECRET_BYTES,
+  parseApproovSecrets,
+  resolveSecretSource,
+} from '../../../src/core/token/secret.js';
 import { resolveApproovConfig } from '../../../src/core/approov-config.js';
 
 // The secret: fail closed at boot, with a message naming the setting, never the value.
@@ -9,10 +13,15 @@ const BYTES = randomBytes(64);
 const BASE64 = BYTES.toString('base64');
 const NO_ENV = {};
 
-const keyBytes = (value: unknown) => parseApproovSecrets({ value, setting: 'secret option' }).map((key) => key.export());
+const keyBytes = (value: unknown) =>
+  parseApproovSecrets({ value, setting: 'secret option' }).map((key) => key.export());
 
 /** Throws ApproovConfigurationError naming `setting`, and leaks neither the value nor its bytes. */
-function expectRefused(run: () => unknown, setting: string | RegExp, value?: string): ApproovConfigurationError {
+function expectRefused(
+  run: () => unknown,
+  setting: string | RegExp,
+  value?: string,
+): ApproovConfigurationError {
   let caught: unknown;
   try {
     run();
@@ -31,10 +40,12 @@ function expectRefused(run: () => unknown, setting: string | RegExp, value?: str
 function expectNoLeak(message: string, value: string): void {
   const core = value.trim();
   if (core.length >= 12) {
-    for (let start = 0; start + 12 <= core.length; start += 1) expect(message).not.toContain(core.slice(start, start + 12));
+    for (let start = 0; start + 12 <= core.length; start += 1)
+      expect(message).not.toContain(core.slice(start, start + 12));
   }
   const decoded = Buffer.from(core, 'base64');
-  if (decoded.length >= 6) expect(message.toLowerCase()).not.toContain(decoded.subarray(0, 6).toString('hex'));
+  if (decoded.length >= 6)
+    expect(message.toLowerCase()).not.toContain(decoded.subarray(0, 6).toString('hex'));
 }
 
 describe('parseApproovSecrets: accepted forms', () => {
@@ -94,7 +105,10 @@ describe('parseApproovSecrets: refused at boot, naming the setting, never echoin
     ['a PEM key', `-----BEGIN PUBLIC KEY-----\n${BASE64}\n-----END PUBLIC KEY-----`],
     ['a PEM private key', `-----BEGIN PRIVATE KEY-----${BASE64}-----END PRIVATE KEY-----`],
     ['a JWK', JSON.stringify({ kty: 'oct', k: BYTES.toString('base64url') })],
-    ['a JWK after whitespace', `  ${JSON.stringify({ kty: 'oct', k: BYTES.toString('base64url') })}`],
+    [
+      'a JWK after whitespace',
+      `  ${JSON.stringify({ kty: 'oct', k: BYTES.toString('base64url') })}`,
+    ],
     ['base64 with a line break', `${BASE64.slice(0, 40)}\n${BASE64.slice(40)}`],
     ['base64 with a leading space', ` ${BASE64}`],
     ['base64 with a trailing newline', `${BASE64}\n`],
@@ -107,12 +121,18 @@ describe('parseApproovSecrets: refused at boot, naming the setting, never echoin
     ['mixed base64 and base64url alphabets', `${BASE64.slice(0, 10)}-_+/${BASE64.slice(14)}`],
     ['hex text of the key', BYTES.subarray(0, 15).toString('hex')],
   ])('refuses a secret that is %s', (_name, value) => {
-    expectRefused(() => parseApproovSecrets({ value, setting: 'secret option' }), 'secret option', value);
+    expectRefused(
+      () => parseApproovSecrets({ value, setting: 'secret option' }),
+      'secret option',
+      value,
+    );
   });
 
   it('confirms Node would have silently accepted the junk it refuses', () => {
     // The reason for a strict decoder: Buffer.from() skips what it does not understand.
-    expect(Buffer.from(`${BASE64.slice(0, 20)}!${BASE64.slice(21)}`, 'base64').length).toBeGreaterThan(0);
+    expect(
+      Buffer.from(`${BASE64.slice(0, 20)}!${BASE64.slice(21)}`, 'base64').length,
+    ).toBeGreaterThan(0);
   });
 
   it.each([
@@ -125,7 +145,10 @@ describe('parseApproovSecrets: refused at boot, naming the setting, never echoin
   });
 
   it('refuses an empty list', () => {
-    expectRefused(() => parseApproovSecrets({ value: [], setting: 'secret option' }), 'secret option');
+    expectRefused(
+      () => parseApproovSecrets({ value: [], setting: 'secret option' }),
+      'secret option',
+    );
   });
 
   it('refuses a list with one bad entry and names its index', () => {
@@ -138,13 +161,19 @@ describe('parseApproovSecrets: refused at boot, naming the setting, never echoin
   });
 
   it('says how many bytes a short secret has, and the minimum', () => {
-    const error = expectRefused(() => parseApproovSecrets({ value: short, setting: 'secret option' }), 'secret option');
+    const error = expectRefused(
+      () => parseApproovSecrets({ value: short, setting: 'secret option' }),
+      'secret option',
+    );
     expect(error.message).toContain(String(MIN_SECRET_BYTES - 1));
     expect(error.message).toContain(String(MIN_SECRET_BYTES));
   });
 
   it('is an Error named ApproovConfigurationError', () => {
-    const error = expectRefused(() => parseApproovSecrets({ value: '', setting: 'secret option' }), 'secret option');
+    const error = expectRefused(
+      () => parseApproovSecrets({ value: '', setting: 'secret option' }),
+      'secret option',
+    );
     expect(error).toBeInstanceOf(Error);
     expect(error.name).toBe('ApproovConfigurationError');
   });
@@ -161,9 +190,12 @@ describe('resolveSecretSource: the option, then APPROOV_BASE64_SECRET, then APPR
   });
 
   it('falls back to APPROOV_BASE64_SECRET before APPROOV_BASE64URL_SECRET', () => {
-    expect(resolveSecretSource(undefined, { APPROOV_BASE64_SECRET: BASE64, APPROOV_BASE64URL_SECRET: urlSecret })).toEqual(
-      { value: BASE64, setting: 'APPROOV_BASE64_SECRET' },
-    );
+    expect(
+      resolveSecretSource(undefined, {
+        APPROOV_BASE64_SECRET: BASE64,
+        APPROOV_BASE64URL_SECRET: urlSecret,
+      }),
+    ).toEqual({ value: BASE64, setting: 'APPROOV_BASE64_SECRET' });
   });
 
   it('falls back to APPROOV_BASE64URL_SECRET alone', () => {
@@ -174,11 +206,16 @@ describe('resolveSecretSource: the option, then APPROOV_BASE64_SECRET, then APPR
   });
 
   it('treats a null option as not given', () => {
-    expect(resolveSecretSource(null, { APPROOV_BASE64_SECRET: BASE64 }).setting).toBe('APPROOV_BASE64_SECRET');
+    expect(resolveSecretSource(null, { APPROOV_BASE64_SECRET: BASE64 }).setting).toBe(
+      'APPROOV_BASE64_SECRET',
+    );
   });
 
   it('does not fall through an empty string option to the environment', () => {
-    expect(resolveSecretSource('', { APPROOV_BASE64_SECRET: BASE64 })).toEqual({ value: '', setting: 'secret option' });
+    expect(resolveSecretSource('', { APPROOV_BASE64_SECRET: BASE64 })).toEqual({
+      value: '',
+      setting: 'secret option',
+    });
   });
 
   it('refuses to start without any secret, naming the option and both variables', () => {
@@ -189,37 +226,64 @@ describe('resolveSecretSource: the option, then APPROOV_BASE64_SECRET, then APPR
   });
 
   it('ignores unrelated variables', () => {
-    expectRefused(() => resolveSecretSource(undefined, { APPROOV_SECRET: BASE64 }), 'APPROOV_BASE64_SECRET');
+    expectRefused(
+      () => resolveSecretSource(undefined, { APPROOV_SECRET: BASE64 }),
+      'APPROOV_BASE64_SECRET',
+    );
   });
 });
 
 describe('resolveApproovConfig: bad secrets from the environment name the variable', () => {
-  it.each(['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET'])('names %s when it is empty', (name) => {
-    expectRefused(() => resolveApproovConfig({}, { [name]: '' }), name);
-  });
+  it.each(['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET'])(
+    'names %s when it is empty',
+    (name) => {
+      expectRefused(() => resolveApproovConfig({}, { [name]: '' }), name);
+    },
+  );
 
-  it.each(['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET'])('names %s when it holds the placeholder', (name) => {
-    expectRefused(() => resolveApproovConfig({}, { [name]: 'approov_base64_secret_here' }), name);
-  });
+  it.each(['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET'])(
+    'names %s when it holds the placeholder',
+    (name) => {
+      expectRefused(() => resolveApproovConfig({}, { [name]: 'approov_base64_secret_here' }), name);
+    },
+  );
 
   it('names APPROOV_BASE64URL_SECRET when it is too short, without its value', () => {
     const short = randomBytes(16).toString('base64url');
-    expectRefused(() => resolveApproovConfig({}, { APPROOV_BASE64URL_SECRET: short }), 'APPROOV_BASE64URL_SECRET', short);
+    expectRefused(
+      () => resolveApproovConfig({}, { APPROOV_BASE64URL_SECRET: short }),
+      'APPROOV_BASE64URL_SECRET',
+      short,
+    );
   });
 
   it('does not fall through an empty APPROOV_BASE64_SECRET to APPROOV_BASE64URL_SECRET', () => {
     expectRefused(
-      () => resolveApproovConfig({}, { APPROOV_BASE64_SECRET: '', APPROOV_BASE64URL_SECRET: BYTES.toString('base64url') }),
+      () =>
+        resolveApproovConfig(
+          {},
+          { APPROOV_BASE64_SECRET: '', APPROOV_BASE64URL_SECRET: BYTES.toString('base64url') },
+        ),
       'APPROOV_BASE64_SECRET',
     );
   });
 
   it('builds keys from APPROOV_BASE64URL_SECRET when it is the only one set', () => {
-    const config = resolveApproovConfig({}, { APPROOV_BASE64URL_SECRET: BYTES.toString('base64url') });
+    const config = resolveApproovConfig(
+      {},
+      { APPROOV_BASE64URL_SECRET: BYTES.toString('base64url') },
+    );
     expect(config.verifier.keys.map((key) => key.export())).toEqual([BYTES]);
   });
 
   it('names the secret option, not the variable, when the option is given and bad', () => {
-    expectRefused(() => resolveApproovConfig({ secret: 'approov_base64_secret_here' }, { APPROOV_BASE64_SECRET: BASE64 }), 'secret option');
+    expectRefused(
+      () =>
+        resolveApproovConfig(
+          { secret: 'approov_base64_secret_here' },
+          { APPROOV_BASE64_SECRET: BASE64 },
+        ),
+      'secret option',
+    );
   });
 });

@@ -3,7 +3,12 @@ import fc from 'fast-check';
 import { MAX_TOKEN_LENGTH, verifyApproovToken } from '../../../src/core/token/verify-token.js';
 import { verifyHs256Jws } from '../../../src/core/token/verify-token.js';
 import { fuzzRuns, fuzzTimeoutMs, reportFuzzCounts } from '../../support/fuzz-config.js';
-import { applyMutation, HEADER_KEY_FIELDS, mutationArb, signCompact } from '../../support/token-mutants.js';
+import {
+  applyMutation,
+  HEADER_KEY_FIELDS,
+  mutationArb,
+  signCompact,
+} from '../../support/token-mutants.js';
 
 // Property: a mutant of a signed token is accepted only when it is byte-identical to a token
 // this test signed, whatever was flipped, dropped, duplicated, re-encoded or added.
@@ -27,12 +32,17 @@ const headerArb = fc.record(
 );
 const claimsArb = fc.record(
   {
-    exp: fc.oneof(fc.integer({ min: NOW + 1, max: NOW + 86_400 }), fc.double({ min: NOW + 1, max: NOW + 86_400, noNaN: true })),
+    exp: fc.oneof(
+      fc.integer({ min: NOW + 1, max: NOW + 86_400 }),
+      fc.double({ min: NOW + 1, max: NOW + 86_400, noNaN: true }),
+    ),
     nbf: fc.integer({ min: NOW - 86_400, max: NOW }),
     iat: fc.integer({ min: NOW - 600, max: NOW }),
     did: fc.base64String({ maxLength: 24 }),
     ip: fc.ipV4(),
-    pay: fc.uint8Array({ minLength: 32, maxLength: 32 }).map((bytes) => Buffer.from(bytes).toString('base64')),
+    pay: fc
+      .uint8Array({ minLength: 32, maxLength: 32 })
+      .map((bytes) => Buffer.from(bytes).toString('base64')),
     arc: fc.string({ maxLength: 12 }),
     note: fc.string({ unit: 'grapheme', maxLength: 16 }),
   },
@@ -52,14 +62,22 @@ describe('fuzz: mutated tokens (core)', () => {
     () => {
       let changed = 0;
       fc.assert(
-        fc.property(signedTokenArb, signedTokenArb, fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (original, donor, mutations) => {
-          count('mutants (1 to 4 mutations each)');
-          const mutant = mutations.reduce((current, mutation) => applyMutation(current, mutation, donor), original);
-          if (mutant !== original) changed++;
-          const identical = signedValid.has(mutant);
-          expect(verifyApproovToken(mutant, keys, NOW).ok).toBe(identical);
-          expect(verifyHs256Jws(mutant, keys).ok).toBe(identical);
-        }),
+        fc.property(
+          signedTokenArb,
+          signedTokenArb,
+          fc.array(mutationArb, { minLength: 1, maxLength: 4 }),
+          (original, donor, mutations) => {
+            count('mutants (1 to 4 mutations each)');
+            const mutant = mutations.reduce(
+              (current, mutation) => applyMutation(current, mutation, donor),
+              original,
+            );
+            if (mutant !== original) changed++;
+            const identical = signedValid.has(mutant);
+            expect(verifyApproovToken(mutant, keys, NOW).ok).toBe(identical);
+            expect(verifyHs256Jws(mutant, keys).ok).toBe(identical);
+          },
+        ),
         { numRuns: RUNS },
       );
       notes['mutants that differ from their source'] = changed;
@@ -72,15 +90,32 @@ describe('fuzz: mutated tokens (core)', () => {
   it(
     'rejects tokens whose exp or nbf the test re-signed with another JSON type',
     () => {
-      const nonNumber = fc.constantFrom<unknown>(null, true, false, '', '1700000100', [], [NOW + 60], {}, { exp: NOW + 60 });
+      const nonNumber = fc.constantFrom<unknown>(
+        null,
+        true,
+        false,
+        '',
+        '1700000100',
+        [],
+        [NOW + 60],
+        {},
+        { exp: NOW + 60 },
+      );
       fc.assert(
-        fc.property(fc.constantFrom('exp', 'nbf'), fc.oneof(nonNumber, fc.jsonValue()), (claim, value) => {
-          fc.pre(typeof value !== 'number');
-          count('re-signed claim type swaps');
-          const claims: Record<string, unknown> = { exp: NOW + 60, [claim]: value };
-          const token = signCompact('{"alg":"HS256"}', JSON.stringify(claims), keyBytes);
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({ ok: false, code: 'token_claims_invalid' });
-        }),
+        fc.property(
+          fc.constantFrom('exp', 'nbf'),
+          fc.oneof(nonNumber, fc.jsonValue()),
+          (claim, value) => {
+            fc.pre(typeof value !== 'number');
+            count('re-signed claim type swaps');
+            const claims: Record<string, unknown> = { exp: NOW + 60, [claim]: value };
+            const token = signCompact('{"alg":"HS256"}', JSON.stringify(claims), keyBytes);
+            expect(verifyApproovToken(token, keys, NOW)).toEqual({
+              ok: false,
+              code: 'token_claims_invalid',
+            });
+          },
+        ),
         { numRuns: RUNS },
       );
     },
@@ -128,7 +163,9 @@ describe('fuzz: mutated tokens (core)', () => {
           count('key-bearing header fields');
           const header = JSON.stringify({ ...fields, alg: 'HS256' });
           const claims = JSON.stringify({ exp: NOW + 60 });
-          expect(verifyApproovToken(signCompact(header, claims, keyBytes), keys, NOW).ok).toBe(true);
+          expect(verifyApproovToken(signCompact(header, claims, keyBytes), keys, NOW).ok).toBe(
+            true,
+          );
           fc.pre(!attackerKey.equals(keyBytes));
           expect(verifyApproovToken(signCompact(header, claims, attackerKey), keys, NOW)).toEqual({
             ok: false,
@@ -147,8 +184,15 @@ describe('fuzz: mutated tokens (core)', () => {
       fc.assert(
         fc.property(fc.jsonValue({ maxDepth: 2 }), (crit) => {
           count('re-signed crit headers');
-          const token = signCompact(JSON.stringify({ alg: 'HS256', crit }), JSON.stringify({ exp: NOW + 60 }), keyBytes);
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({ ok: false, code: 'token_malformed' });
+          const token = signCompact(
+            JSON.stringify({ alg: 'HS256', crit }),
+            JSON.stringify({ exp: NOW + 60 }),
+            keyBytes,
+          );
+          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+            ok: false,
+            code: 'token_malformed',
+          });
         }),
         { numRuns: RUNS },
       );
@@ -160,15 +204,37 @@ describe('fuzz: mutated tokens (core)', () => {
     'rejects re-signed headers whose alg is anything but the exact string HS256',
     () => {
       const algArb = fc.oneof(
-        fc.constantFrom<unknown>('none', 'None', 'nOnE', 'HS384', 'HS512', 'RS256', 'ES256', 'hs256', 'HS256 ', ' HS256', 'HS256\u0000', ['HS256'], null, 256),
+        fc.constantFrom<unknown>(
+          'none',
+          'None',
+          'nOnE',
+          'HS384',
+          'HS512',
+          'RS256',
+          'ES256',
+          'hs256',
+          'HS256 ',
+          ' HS256',
+          'HS256\u0000',
+          ['HS256'],
+          null,
+          256,
+        ),
         fc.jsonValue({ maxDepth: 1 }),
       );
       fc.assert(
         fc.property(algArb, (alg) => {
           fc.pre(alg !== 'HS256');
           count('re-signed alg values');
-          const token = signCompact(JSON.stringify({ alg }), JSON.stringify({ exp: NOW + 60 }), keyBytes);
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({ ok: false, code: 'token_algorithm_not_allowed' });
+          const token = signCompact(
+            JSON.stringify({ alg }),
+            JSON.stringify({ exp: NOW + 60 }),
+            keyBytes,
+          );
+          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+            ok: false,
+            code: 'token_algorithm_not_allowed',
+          });
         }),
         { numRuns: RUNS },
       );
@@ -184,7 +250,10 @@ describe('fuzz: mutated tokens (core)', () => {
           fc.pre(typeof payload !== 'object' || payload === null || Array.isArray(payload));
           count('re-signed non-object payloads');
           const token = signCompact('{"alg":"HS256"}', JSON.stringify(payload), keyBytes);
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({ ok: false, code: 'token_claims_invalid' });
+          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+            ok: false,
+            code: 'token_claims_invalid',
+          });
         }),
         { numRuns: RUNS },
       );
@@ -199,9 +268,16 @@ describe('fuzz: mutated tokens (core)', () => {
         fc.property(fc.integer({ min: 1, max: 2_000 }), (extra) => {
           count('oversized signed tokens');
           const pad = 'x'.repeat(Math.ceil(((MAX_TOKEN_LENGTH + extra) * 3) / 4));
-          const token = signCompact('{"alg":"HS256"}', JSON.stringify({ exp: NOW + 60, pad }), keyBytes);
+          const token = signCompact(
+            '{"alg":"HS256"}',
+            JSON.stringify({ exp: NOW + 60, pad }),
+            keyBytes,
+          );
           expect(token.length).toBeGreaterThan(MAX_TOKEN_LENGTH);
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({ ok: false, code: 'token_malformed' });
+          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+            ok: false,
+            code: 'token_malformed',
+          });
         }),
         { numRuns: Math.min(RUNS, 500) },
       );
@@ -214,8 +290,19 @@ describe('fuzz: mutated tokens (core)', () => {
     () => {
       const stringArb = fc.oneof(
         fc.string({ unit: 'binary', maxLength: 300 }),
-        fc.array(fc.base64String({ maxLength: 80 }), { minLength: 1, maxLength: 5 }).map((parts) => parts.join('.')),
-        fc.constantFrom('NO_NETWORK', 'MITM_DETECTED', 'POOR_NETWORK', 'NO_APPROOV_SERVICE', 'BAD_URL', 'UNKNOWN_URL', 'UNPROTECTED_URL', 'NOT_INITIALIZED'),
+        fc
+          .array(fc.base64String({ maxLength: 80 }), { minLength: 1, maxLength: 5 })
+          .map((parts) => parts.join('.')),
+        fc.constantFrom(
+          'NO_NETWORK',
+          'MITM_DETECTED',
+          'POOR_NETWORK',
+          'NO_APPROOV_SERVICE',
+          'BAD_URL',
+          'UNKNOWN_URL',
+          'UNPROTECTED_URL',
+          'NOT_INITIALIZED',
+        ),
       );
       fc.assert(
         fc.property(stringArb, (text) => {

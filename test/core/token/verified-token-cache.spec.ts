@@ -25,15 +25,26 @@ function fakeClock(start = T0): { now: () => number; set: (sec: number) => void 
   return { now: () => current, set: (sec) => (current = sec) };
 }
 
-const token = (claims: Record<string, unknown> = {}, options: { secret?: string; expiresIn?: number } = {}) =>
-  createApproovToken({ secret: options.secret ?? secret, now: T0, expiresIn: options.expiresIn ?? 300, claims });
+const token = (
+  claims: Record<string, unknown> = {},
+  options: { secret?: string; expiresIn?: number } = {},
+) =>
+  createApproovToken({
+    secret: options.secret ?? secret,
+    now: T0,
+    expiresIn: options.expiresIn ?? 300,
+    claims,
+  });
 
 /** A token with the same header and payload as `valid` but a different (wrong) signature. */
 const withBadSignature = (valid: string): string =>
   valid.slice(0, valid.lastIndexOf('.') + 1) + randomBytes(32).toString('base64url');
 
 const entry = (exp: number, nbf?: number): VerifiedToken =>
-  Object.freeze({ ok: true as const, claims: Object.freeze(nbf === undefined ? { exp } : { exp, nbf }) });
+  Object.freeze({
+    ok: true as const,
+    claims: Object.freeze(nbf === undefined ? { exp } : { exp, nbf }),
+  });
 
 describe('VerifiedTokenCache', () => {
   it('holds at most maxEntries, evicting the least recently used first', () => {
@@ -69,7 +80,11 @@ describe('VerifiedTokenCache', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 5 }),
-        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 7 })), { minLength: 20, maxLength: 200, size: 'max' }),
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 7 })), {
+          minLength: 20,
+          maxLength: 200,
+          size: 'max',
+        }),
         (size, operations) => {
           const cache = new VerifiedTokenCache(size);
           const reference: string[] = []; // least recently used first
@@ -108,7 +123,9 @@ describe('VerifiedTokenCache byte budget', () => {
     fc.assert(
       fc.property(
         fc.integer({ min: 100, max: 5_000 }),
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 6_000 })), { maxLength: 200 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 1, max: 6_000 })), {
+          maxLength: 200,
+        }),
         (maxBytes, sets) => {
           const cache = new VerifiedTokenCache(1_000, 0, maxBytes);
           const reference: { key: string; bytes: number }[] = []; // least recently used first
@@ -118,7 +135,8 @@ describe('VerifiedTokenCache byte budget', () => {
             const index = reference.findIndex((item) => item.key === key);
             if (index !== -1) reference.splice(index, 1);
             if (bytes <= maxBytes) {
-              while (reference.reduce((sum, item) => sum + item.bytes, 0) + bytes > maxBytes) reference.shift();
+              while (reference.reduce((sum, item) => sum + item.bytes, 0) + bytes > maxBytes)
+                reference.shift();
               reference.push({ key, bytes });
             }
             expect(cache.bytes).toBeLessThanOrEqual(maxBytes);
@@ -152,7 +170,9 @@ describe('VerifiedTokenCache byte budget', () => {
     const plain = { exp: T0, did: 'device' };
     const objects = { exp: T0, x: Array.from({ length: 100 }, () => ({})) };
     const plainBytes = freezeAndMeasure(plain);
-    expect(entryBytes('t'.repeat(1_000), plainBytes) - entryBytes('t'.repeat(10), plainBytes)).toBe(990);
+    expect(entryBytes('t'.repeat(1_000), plainBytes) - entryBytes('t'.repeat(10), plainBytes)).toBe(
+      990,
+    );
     expect(freezeAndMeasure(objects)).toBeGreaterThan(JSON.stringify(objects).length * 20);
     expect(Object.isFrozen(objects.x[99])).toBe(true);
   });
@@ -183,8 +203,14 @@ describe('ApproovVerifier with the verified-token cache', () => {
     const verifier = new ApproovVerifier({ keys, now: fakeClock().now });
     const valid = token();
     expect(verifier.verifyToken(valid).ok).toBe(true);
-    expect(verifier.verifyToken(withBadSignature(valid))).toEqual({ ok: false, code: 'token_signature_invalid' });
-    expect(verifier.verifyToken(valid + 'A')).toEqual({ ok: false, code: 'token_signature_invalid' });
+    expect(verifier.verifyToken(withBadSignature(valid))).toEqual({
+      ok: false,
+      code: 'token_signature_invalid',
+    });
+    expect(verifier.verifyToken(valid + 'A')).toEqual({
+      ok: false,
+      code: 'token_signature_invalid',
+    });
   });
 
   it('never caches a failure: a rejected token is rejected again and takes no room', () => {
@@ -213,7 +239,9 @@ describe('ApproovVerifier with the verified-token cache', () => {
     const template = token({ did: 'flood' });
     for (let i = 0; i < 2_000; i++) {
       expect(verifier.verifyToken(withBadSignature(template)).ok).toBe(false);
-      expect(verifier.verifyToken(token({ did: `forged-${i}` }, { secret: otherSecret })).ok).toBe(false);
+      expect(verifier.verifyToken(token({ did: `forged-${i}` }, { secret: otherSecret })).ok).toBe(
+        false,
+      );
     }
     valid.forEach((t, i) => expect(verifier.verifyToken(t)).toBe(results[i]));
   });
@@ -258,14 +286,21 @@ describe('ApproovVerifier with the verified-token cache', () => {
     const verifier = new ApproovVerifier({ keys, now: fakeClock().now });
     const bound = createApproovToken({ secret, now: T0, bind: 'Bearer alice' });
     const request = (authorization?: string) => ({
-      rawHeaders: ['Approov-Token', bound, ...(authorization === undefined ? [] : ['Authorization', authorization])],
+      rawHeaders: [
+        'Approov-Token',
+        bound,
+        ...(authorization === undefined ? [] : ['Authorization', authorization]),
+      ],
     });
     expect(verifier.verifyRequest(request('Bearer alice'), ['authorization']).ok).toBe(true);
     expect(verifier.verifyRequest(request('Bearer mallory'), ['authorization'])).toEqual({
       ok: false,
       code: 'binding_mismatch',
     });
-    expect(verifier.verifyRequest(request(), ['authorization'])).toEqual({ ok: false, code: 'missing_binding_header' });
+    expect(verifier.verifyRequest(request(), ['authorization'])).toEqual({
+      ok: false,
+      code: 'missing_binding_header',
+    });
     expect(verifier.verifyRequest(request('Bearer alice'), ['authorization']).ok).toBe(true);
   });
 
@@ -274,7 +309,10 @@ describe('ApproovVerifier with the verified-token cache', () => {
     const valid = token({ did: 'device-1', aud: ['api-a', 'api-b'], ext: { tier: 'gold' } });
     const first = verifier.verifyToken(valid);
     if (!first.ok) throw new Error('expected a valid token');
-    const claims = first.claims as unknown as Record<string, unknown> & { aud: string[]; ext: { tier: string } };
+    const claims = first.claims as unknown as Record<string, unknown> & {
+      aud: string[];
+      ext: { tier: string };
+    };
     expect(() => (claims.did = 'tampered')).toThrow(TypeError);
     expect(() => claims.aud.push('api-c')).toThrow(TypeError);
     expect(() => (claims.ext.tier = 'free')).toThrow(TypeError);
@@ -316,7 +354,9 @@ describe('ApproovVerifier with the verified-token cache', () => {
     const second = verifier.verifyToken(huge);
     expect(second).toEqual(first);
     expect(second).not.toBe(first);
-    expect(second.ok && Object.isFrozen((second.claims as unknown as { x: object[] }).x[0])).toBe(true);
+    expect(second.ok && Object.isFrozen((second.claims as unknown as { x: object[] }).x[0])).toBe(
+      true,
+    );
   });
 
   it('keeps within cacheMaxBytes by evicting the least recently used', () => {
@@ -333,12 +373,17 @@ describe('the cacheMaxBytes option', () => {
 
   it(`defaults to ${DEFAULT_CACHE_MAX_BYTES}`, () => {
     expect(resolveApproovConfig(base).verifier.cacheMaxBytes).toBe(DEFAULT_CACHE_MAX_BYTES);
-    expect(resolveApproovConfig({ ...base, cacheMaxBytes: 1_000_000 }).verifier.cacheMaxBytes).toBe(1_000_000);
+    expect(resolveApproovConfig({ ...base, cacheMaxBytes: 1_000_000 }).verifier.cacheMaxBytes).toBe(
+      1_000_000,
+    );
   });
 
-  it.each([0, -1, 1.5, Number.NaN, 2 ** 31, '100', true])('refuses %p at boot, naming the option', (cacheMaxBytes) => {
-    expect(() => resolveApproovConfig({ ...base, cacheMaxBytes })).toThrow(/cacheMaxBytes/);
-  });
+  it.each([0, -1, 1.5, Number.NaN, 2 ** 31, '100', true])(
+    'refuses %p at boot, naming the option',
+    (cacheMaxBytes) => {
+      expect(() => resolveApproovConfig({ ...base, cacheMaxBytes })).toThrow(/cacheMaxBytes/);
+    },
+  );
 });
 
 describe('the cacheSize option', () => {

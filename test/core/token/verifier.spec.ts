@@ -15,7 +15,8 @@ const SESSION = 'session-7d1f0c';
 
 const verifierWith = (config: Partial<ApproovVerifierConfig> = {}) =>
   new ApproovVerifier({ keys: [createSecretKey(SECRET)], now: () => NOW, cacheSize: 0, ...config });
-const token = (claims: Record<string, unknown> = {}) => signJws({ exp: NOW + 60, ...claims }, SECRET);
+const token = (claims: Record<string, unknown> = {}) =>
+  signJws({ exp: NOW + 60, ...claims }, SECRET);
 /** A request as Node exposes it: rawHeaders keeps every line, in order, as sent. */
 const raw = (...pairs: Array<[string, string]>): HeaderSource => ({ rawHeaders: pairs.flat() });
 const codeOf = (source: HeaderSource, binding?: readonly string[], verifier = verifierWith()) => {
@@ -25,7 +26,10 @@ const codeOf = (source: HeaderSource, binding?: readonly string[], verifier = ve
 
 describe('readSingleHeader', () => {
   it('finds a header whatever the case of its name', () => {
-    expect(readSingleHeader(raw(['APPROOV-token', 'abc']), 'approov-token')).toEqual({ status: 'ok', value: 'abc' });
+    expect(readSingleHeader(raw(['APPROOV-token', 'abc']), 'approov-token')).toEqual({
+      status: 'ok',
+      value: 'abc',
+    });
   });
 
   it('reports a missing header', () => {
@@ -33,34 +37,51 @@ describe('readSingleHeader', () => {
   });
 
   it('reports an empty value as missing', () => {
-    expect(readSingleHeader(raw(['Approov-Token', '']), 'approov-token')).toEqual({ status: 'missing' });
+    expect(readSingleHeader(raw(['Approov-Token', '']), 'approov-token')).toEqual({
+      status: 'missing',
+    });
   });
 
   it('reports a repeated header as duplicate, even with identical or differently cased lines', () => {
-    expect(readSingleHeader(raw(['Approov-Token', 'a'], ['Approov-Token', 'a']), 'approov-token')).toEqual({
+    expect(
+      readSingleHeader(raw(['Approov-Token', 'a'], ['Approov-Token', 'a']), 'approov-token'),
+    ).toEqual({
       status: 'duplicate',
     });
-    expect(readSingleHeader(raw(['Approov-Token', 'a'], ['approov-token', 'b']), 'approov-token')).toEqual({
+    expect(
+      readSingleHeader(raw(['Approov-Token', 'a'], ['approov-token', 'b']), 'approov-token'),
+    ).toEqual({
       status: 'duplicate',
     });
   });
 
   it('reports a repeat as duplicate even when one of the lines is empty', () => {
-    expect(readSingleHeader(raw(['Approov-Token', 'a'], ['Approov-Token', '']), 'approov-token')).toEqual({
+    expect(
+      readSingleHeader(raw(['Approov-Token', 'a'], ['Approov-Token', '']), 'approov-token'),
+    ).toEqual({
       status: 'duplicate',
     });
   });
 
   it('does not match a header whose name merely starts with the wanted one', () => {
-    expect(readSingleHeader(raw(['Approov-Token-2', 'abc']), 'approov-token')).toEqual({ status: 'missing' });
+    expect(readSingleHeader(raw(['Approov-Token-2', 'abc']), 'approov-token')).toEqual({
+      status: 'missing',
+    });
   });
 
   it('falls back to the headers object: string, repeated array and empty values', () => {
-    expect(readSingleHeader({ headers: { 'approov-token': 'abc' } }, 'approov-token')).toEqual({ status: 'ok', value: 'abc' });
-    expect(readSingleHeader({ headers: { 'approov-token': ['a', 'b'] } }, 'approov-token')).toEqual({
-      status: 'duplicate',
+    expect(readSingleHeader({ headers: { 'approov-token': 'abc' } }, 'approov-token')).toEqual({
+      status: 'ok',
+      value: 'abc',
     });
-    expect(readSingleHeader({ headers: { 'approov-token': '' } }, 'approov-token')).toEqual({ status: 'missing' });
+    expect(readSingleHeader({ headers: { 'approov-token': ['a', 'b'] } }, 'approov-token')).toEqual(
+      {
+        status: 'duplicate',
+      },
+    );
+    expect(readSingleHeader({ headers: { 'approov-token': '' } }, 'approov-token')).toEqual({
+      status: 'missing',
+    });
     expect(readSingleHeader({ headers: {} }, 'approov-token')).toEqual({ status: 'missing' });
   });
 });
@@ -81,12 +102,18 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
 
   it('rejects the header sent twice as duplicate_approov_token, even when both are valid', () => {
     const valid = token();
-    expect(codeOf(raw(['Approov-Token', valid], ['Approov-Token', valid]))).toBe('duplicate_approov_token');
-    expect(codeOf(raw(['approov-token', valid], ['APPROOV-TOKEN', token({ n: 1 })]))).toBe('duplicate_approov_token');
+    expect(codeOf(raw(['Approov-Token', valid], ['Approov-Token', valid]))).toBe(
+      'duplicate_approov_token',
+    );
+    expect(codeOf(raw(['approov-token', valid], ['APPROOV-TOKEN', token({ n: 1 })]))).toBe(
+      'duplicate_approov_token',
+    );
   });
 
   it('rejects two tokens joined as "a, b" in one header as token_malformed', () => {
-    expect(codeOf(raw(['Approov-Token', `${token()}, ${token({ n: 1 })}`]))).toBe('token_malformed');
+    expect(codeOf(raw(['Approov-Token', `${token()}, ${token({ n: 1 })}`]))).toBe(
+      'token_malformed',
+    );
     expect(codeOf(raw(['Approov-Token', `${token()},${token({ n: 1 })}`]))).toBe('token_malformed');
   });
 
@@ -95,7 +122,10 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
       // Grow a filler claim until the signed token has the wanted length (some lengths need a header tweak).
       for (const typ of ['JWT', 'JWTx', 'JWTxx']) {
         for (let fill = 2900; fill < 3100; fill += 1) {
-          const candidate = signJws({ exp: NOW + 60, f: 'x'.repeat(fill) }, SECRET, { alg: 'HS256', typ });
+          const candidate = signJws({ exp: NOW + 60, f: 'x'.repeat(fill) }, SECRET, {
+            alg: 'HS256',
+            typ,
+          });
           if (candidate.length === length) return candidate;
         }
       }
@@ -110,7 +140,9 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
   it('reads the header named by the tokenHeader option, and only it', () => {
     const verifier = verifierWith({ tokenHeader: 'X-Approov' });
     expect(codeOf(raw(['x-approov', token()]), undefined, verifier)).toBe('accepted');
-    expect(codeOf(raw(['Approov-Token', token()]), undefined, verifier)).toBe('missing_approov_token');
+    expect(codeOf(raw(['Approov-Token', token()]), undefined, verifier)).toBe(
+      'missing_approov_token',
+    );
   });
 
   it.each(['NO_NETWORK', 'MITM_DETECTED', 'POOR_NETWORK', 'NO_APPROOV_SERVICE'])(
@@ -126,7 +158,9 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
 
   it('judges the token before the binding: a bad token is reported as such on a bound route', () => {
     const expired = signJws({ exp: NOW - 1, pay: approovBindingHash(AUTH) }, SECRET);
-    expect(codeOf(raw(['Approov-Token', expired], ['Authorization', AUTH]), ['authorization'])).toBe('token_expired');
+    expect(
+      codeOf(raw(['Approov-Token', expired], ['Authorization', AUTH]), ['authorization']),
+    ).toBe('token_expired');
   });
 });
 
@@ -135,10 +169,16 @@ describe('rule 4: rotation through the verifier', () => {
     const second = randomBytes(32);
     const verifier = verifierWith({ keys: [createSecretKey(SECRET), createSecretKey(second)] });
     expect(codeOf(raw(['Approov-Token', token()]), undefined, verifier)).toBe('accepted');
-    expect(codeOf(raw(['Approov-Token', signJws({ exp: NOW + 60 }, second)]), undefined, verifier)).toBe('accepted');
-    expect(codeOf(raw(['Approov-Token', signJws({ exp: NOW + 60 }, randomBytes(32))]), undefined, verifier)).toBe(
-      'token_signature_invalid',
-    );
+    expect(
+      codeOf(raw(['Approov-Token', signJws({ exp: NOW + 60 }, second)]), undefined, verifier),
+    ).toBe('accepted');
+    expect(
+      codeOf(
+        raw(['Approov-Token', signJws({ exp: NOW + 60 }, randomBytes(32))]),
+        undefined,
+        verifier,
+      ),
+    ).toBe('token_signature_invalid');
   });
 });
 
@@ -168,72 +208,102 @@ describe('token binding through verifyRequest', () => {
     token({ pay: approovBindingHash(...values), ...claims });
 
   it('accepts a token bound to the Authorization value, scheme included', () => {
-    expect(codeOf(raw(['Approov-Token', bound([AUTH])], ['Authorization', AUTH]), ['authorization'])).toBe('accepted');
+    expect(
+      codeOf(raw(['Approov-Token', bound([AUTH])], ['Authorization', AUTH]), ['authorization']),
+    ).toBe('accepted');
   });
 
   it('rejects a token bound to the value without its scheme', () => {
     const withoutScheme = AUTH.slice('Bearer '.length);
-    expect(codeOf(raw(['Approov-Token', bound([withoutScheme])], ['Authorization', AUTH]), ['authorization'])).toBe(
-      'binding_mismatch',
-    );
+    expect(
+      codeOf(raw(['Approov-Token', bound([withoutScheme])], ['Authorization', AUTH]), [
+        'authorization',
+      ]),
+    ).toBe('binding_mismatch');
   });
 
   it('matches binding header names whatever their case', () => {
-    expect(codeOf(raw(['Approov-Token', bound([AUTH])], ['AUTHORIZATION', AUTH]), ['Authorization'])).toBe('accepted');
+    expect(
+      codeOf(raw(['Approov-Token', bound([AUTH])], ['AUTHORIZATION', AUTH]), ['Authorization']),
+    ).toBe('accepted');
   });
 
   it('rejects another header value as binding_mismatch', () => {
-    expect(codeOf(raw(['Approov-Token', bound([AUTH])], ['Authorization', `${AUTH}x`]), ['authorization'])).toBe(
-      'binding_mismatch',
-    );
+    expect(
+      codeOf(raw(['Approov-Token', bound([AUTH])], ['Authorization', `${AUTH}x`]), [
+        'authorization',
+      ]),
+    ).toBe('binding_mismatch');
   });
 
   it('rejects a missing bound header as missing_binding_header (never hashes "")', () => {
     const boundToEmpty = token({ pay: approovBindingHash('') });
-    expect(codeOf(raw(['Approov-Token', boundToEmpty]), ['authorization'])).toBe('missing_binding_header');
-  });
-
-  it('rejects an empty bound header as missing_binding_header (never hashes "")', () => {
-    const boundToEmpty = token({ pay: approovBindingHash('') });
-    expect(codeOf(raw(['Approov-Token', boundToEmpty], ['Authorization', '']), ['authorization'])).toBe(
+    expect(codeOf(raw(['Approov-Token', boundToEmpty]), ['authorization'])).toBe(
       'missing_binding_header',
     );
   });
 
+  it('rejects an empty bound header as missing_binding_header (never hashes "")', () => {
+    const boundToEmpty = token({ pay: approovBindingHash('') });
+    expect(
+      codeOf(raw(['Approov-Token', boundToEmpty], ['Authorization', '']), ['authorization']),
+    ).toBe('missing_binding_header');
+  });
+
   it('rejects a bound header sent twice as missing_binding_header', () => {
     expect(
-      codeOf(raw(['Approov-Token', bound([AUTH])], ['Authorization', AUTH], ['Authorization', AUTH]), ['authorization']),
+      codeOf(
+        raw(['Approov-Token', bound([AUTH])], ['Authorization', AUTH], ['Authorization', AUTH]),
+        ['authorization'],
+      ),
     ).toBe('missing_binding_header');
   });
 
   it('concatenates several bound headers in the declared order, no separator', () => {
-    const request = raw(['Approov-Token', bound([AUTH, SESSION])], ['SessionId', SESSION], ['Authorization', AUTH]);
+    const request = raw(
+      ['Approov-Token', bound([AUTH, SESSION])],
+      ['SessionId', SESSION],
+      ['Authorization', AUTH],
+    );
     expect(codeOf(request, ['authorization', 'sessionid'])).toBe('accepted');
     expect(codeOf(request, ['sessionid', 'authorization'])).toBe('binding_mismatch');
   });
 
   it('rejects a multi-header binding when any one header is missing', () => {
-    expect(codeOf(raw(['Approov-Token', bound([AUTH, SESSION])], ['Authorization', AUTH]), ['authorization', 'sessionid'])).toBe(
-      'missing_binding_header',
-    );
+    expect(
+      codeOf(raw(['Approov-Token', bound([AUTH, SESSION])], ['Authorization', AUTH]), [
+        'authorization',
+        'sessionid',
+      ]),
+    ).toBe('missing_binding_header');
   });
 
   it('rejects a token without pay on a bound route as missing_binding_claim', () => {
-    expect(codeOf(raw(['Approov-Token', token()], ['Authorization', AUTH]), ['authorization'])).toBe('missing_binding_claim');
+    expect(
+      codeOf(raw(['Approov-Token', token()], ['Authorization', AUTH]), ['authorization']),
+    ).toBe('missing_binding_claim');
   });
 
   it('lets a token without pay through when allowMissingBindingClaim is set, but still checks a pay that is present', () => {
     const verifier = verifierWith({ allowMissingBindingClaim: true });
-    expect(codeOf(raw(['Approov-Token', token()], ['Authorization', AUTH]), ['authorization'], verifier)).toBe('accepted');
-    expect(codeOf(raw(['Approov-Token', bound(['other'])], ['Authorization', AUTH]), ['authorization'], verifier)).toBe(
-      'binding_mismatch',
-    );
+    expect(
+      codeOf(raw(['Approov-Token', token()], ['Authorization', AUTH]), ['authorization'], verifier),
+    ).toBe('accepted');
+    expect(
+      codeOf(
+        raw(['Approov-Token', bound(['other'])], ['Authorization', AUTH]),
+        ['authorization'],
+        verifier,
+      ),
+    ).toBe('binding_mismatch');
   });
 
   it('rejects a pay that is not a string as token_claims_invalid', () => {
-    expect(codeOf(raw(['Approov-Token', token({ pay: null })], ['Authorization', AUTH]), ['authorization'])).toBe(
-      'token_claims_invalid',
-    );
+    expect(
+      codeOf(raw(['Approov-Token', token({ pay: null })], ['Authorization', AUTH]), [
+        'authorization',
+      ]),
+    ).toBe('token_claims_invalid');
   });
 
   it('hashes non-ASCII header bytes as the client sent them (latin1)', () => {
@@ -241,11 +311,19 @@ describe('token binding through verifyRequest', () => {
     const received = bytes.toString('latin1'); // what Node hands over for these bytes
     const pay = createHash('sha256').update(bytes).digest('base64'); // what the SDK computes
 
-    expect(codeOf(raw(['Approov-Token', token({ pay })], ['Authorization', received]), ['authorization'])).toBe('accepted');
+    expect(
+      codeOf(raw(['Approov-Token', token({ pay })], ['Authorization', received]), [
+        'authorization',
+      ]),
+    ).toBe('accepted');
   });
 
   it('ignores the binding when the route declares no binding headers', () => {
-    expect(codeOf(raw(['Approov-Token', token({ pay: approovBindingHash('other') })]), [])).toBe('accepted');
-    expect(codeOf(raw(['Approov-Token', token({ pay: approovBindingHash('other') })]))).toBe('accepted');
+    expect(codeOf(raw(['Approov-Token', token({ pay: approovBindingHash('other') })]), [])).toBe(
+      'accepted',
+    );
+    expect(codeOf(raw(['Approov-Token', token({ pay: approovBindingHash('other') })]))).toBe(
+      'accepted',
+    );
   });
 });

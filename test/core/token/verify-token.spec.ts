@@ -1,5 +1,13 @@
-import { createSecretKey, generateKeyPairSync, randomBytes, sign as signAsymmetric } from 'node:crypto';
-import { verifyApproovToken, type TokenVerificationOptions } from '../../../src/core/token/verify-token.js';
+import {
+  createSecretKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign as signAsymmetric,
+} from 'node:crypto';
+import {
+  verifyApproovToken,
+  type TokenVerificationOptions,
+} from '../../../src/core/token/verify-token.js';
 import {
   hmacSegment,
   jsonSegment,
@@ -23,7 +31,8 @@ const codeOf = (token: string, options: TokenVerificationOptions = {}, nowSec = 
   const result = verify(token, options, nowSec);
   return result.ok ? 'accepted' : result.code;
 };
-const valid = (claims: Record<string, unknown> = {}) => signJws({ exp: NOW + 60, ...claims }, SECRET);
+const valid = (claims: Record<string, unknown> = {}) =>
+  signJws({ exp: NOW + 60, ...claims }, SECRET);
 /** A token whose payload is the given JSON text, verbatim (for numbers JSON.stringify cannot write). */
 const withPayloadText = (json: string, header: Record<string, unknown> = HS256) =>
   signSegments(jsonSegment(header), rawSegment(json), SECRET);
@@ -61,7 +70,9 @@ describe('rule 2: three segments of canonical base64url', () => {
     const padded = Buffer.from(JSON.stringify(header)).toString('base64');
     expect(padded.endsWith('==')).toBe(true);
     const paddedUrl = padded.replace(/\+/g, '-').replace(/\//g, '_');
-    expect(codeOf(signSegments(paddedUrl, jsonSegment({ exp: NOW + 60 }), SECRET))).toBe('token_malformed');
+    expect(codeOf(signSegments(paddedUrl, jsonSegment({ exp: NOW + 60 }), SECRET))).toBe(
+      'token_malformed',
+    );
   });
 
   it("rejects standard base64 '+' and '/' in place of '-' and '_'", () => {
@@ -72,7 +83,9 @@ describe('rule 2: three segments of canonical base64url', () => {
     expect(urlText).toMatch(/[-_]/);
     expect(stdText).toMatch(/[+/]/);
     expect(codeOf(signSegments(urlText, jsonSegment({ exp: NOW + 60 }), SECRET))).toBe('accepted');
-    expect(codeOf(signSegments(stdText, jsonSegment({ exp: NOW + 60 }), SECRET))).toBe('token_malformed');
+    expect(codeOf(signSegments(stdText, jsonSegment({ exp: NOW + 60 }), SECRET))).toBe(
+      'token_malformed',
+    );
   });
 
   it("rejects a signature in standard base64 ('+' or '/')", () => {
@@ -97,7 +110,9 @@ describe('rule 2: three segments of canonical base64url', () => {
     const header = jsonSegment(withSegmentRemainder(HS256, 2));
     const stray = withStrayBits(header);
     expect(Buffer.from(stray, 'base64url')).toEqual(Buffer.from(header, 'base64url'));
-    expect(codeOf(signSegments(stray, jsonSegment({ exp: NOW + 60 }), SECRET))).toBe('token_malformed');
+    expect(codeOf(signSegments(stray, jsonSegment({ exp: NOW + 60 }), SECRET))).toBe(
+      'token_malformed',
+    );
   });
 
   it('rejects stray trailing bits in the payload segment even when the MAC covers them', () => {
@@ -131,12 +146,18 @@ describe('rule 3: the header is a JSON object with alg exactly HS256', () => {
   });
 
   it('rejects a header that is not UTF-8 as token_malformed', () => {
-    const bytes = Buffer.concat([Buffer.from('{"alg":"HS256","x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const bytes = Buffer.concat([
+      Buffer.from('{"alg":"HS256","x":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}'),
+    ]);
     expect(codeOf(withHeaderText(bytes))).toBe('token_malformed');
   });
 
   it.each(['none', 'None', 'NONE', 'nOnE'])('rejects alg "%s" even with a valid HMAC', (alg) => {
-    expect(codeOf(signJws({ exp: NOW + 60 }, SECRET, { alg, typ: 'JWT' }))).toBe('token_algorithm_not_allowed');
+    expect(codeOf(signJws({ exp: NOW + 60 }, SECRET, { alg, typ: 'JWT' }))).toBe(
+      'token_algorithm_not_allowed',
+    );
   });
 
   it('rejects an unsigned alg none token (empty signature segment)', () => {
@@ -164,7 +185,9 @@ describe('rule 3: the header is a JSON object with alg exactly HS256', () => {
   it('rejects an RS256 token signed with a real RSA key', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const input = `${jsonSegment({ alg: 'RS256', typ: 'JWT' })}.${payload}`;
-    const signature = signAsymmetric('sha256', Buffer.from(input), privateKey).toString('base64url');
+    const signature = signAsymmetric('sha256', Buffer.from(input), privateKey).toString(
+      'base64url',
+    );
     expect(codeOf(`${input}.${signature}`)).toBe('token_algorithm_not_allowed');
   });
 
@@ -179,7 +202,9 @@ describe('rule 3: the header is a JSON object with alg exactly HS256', () => {
   });
 
   it('rejects an RS256 header whose HMAC uses the secret (algorithm confusion)', () => {
-    expect(codeOf(signJws({ exp: NOW + 60 }, SECRET, { alg: 'RS256' }))).toBe('token_algorithm_not_allowed');
+    expect(codeOf(signJws({ exp: NOW + 60 }, SECRET, { alg: 'RS256' }))).toBe(
+      'token_algorithm_not_allowed',
+    );
   });
 
   it.each([
@@ -201,13 +226,21 @@ describe('rule 3: kid, jku, jwk, x5u and x5c never choose the key', () => {
     ['x5c', { x5c: [attackerKey.toString('base64')] }],
   ];
 
-  it.each(attackerHeaders)('rejects a token signed with the key its %s points to', (_name, fields) => {
-    expect(codeOf(signJws({ exp: NOW + 60 }, attackerKey, { ...HS256, ...fields }))).toBe('token_signature_invalid');
-  });
+  it.each(attackerHeaders)(
+    'rejects a token signed with the key its %s points to',
+    (_name, fields) => {
+      expect(codeOf(signJws({ exp: NOW + 60 }, attackerKey, { ...HS256, ...fields }))).toBe(
+        'token_signature_invalid',
+      );
+    },
+  );
 
-  it.each(attackerHeaders)('still verifies a token carrying %s with the configured secret', (_name, fields) => {
-    expect(codeOf(signJws({ exp: NOW + 60 }, SECRET, { ...HS256, ...fields }))).toBe('accepted');
-  });
+  it.each(attackerHeaders)(
+    'still verifies a token carrying %s with the configured secret',
+    (_name, fields) => {
+      expect(codeOf(signJws({ exp: NOW + 60 }, SECRET, { ...HS256, ...fields }))).toBe('accepted');
+    },
+  );
 });
 
 describe('rule 4: the HMAC-SHA256 signature under a configured secret', () => {
@@ -216,7 +249,9 @@ describe('rule 4: the HMAC-SHA256 signature under a configured secret', () => {
   });
 
   it('rejects a token signed with the base64 text of the secret instead of its bytes', () => {
-    expect(codeOf(signJws({ exp: NOW + 60 }, Buffer.from(SECRET.toString('base64'))))).toBe('token_signature_invalid');
+    expect(codeOf(signJws({ exp: NOW + 60 }, Buffer.from(SECRET.toString('base64'))))).toBe(
+      'token_signature_invalid',
+    );
     expect(codeOf(signJws({ exp: NOW + 60 }, Buffer.from(SECRET.toString('base64url'))))).toBe(
       'token_signature_invalid',
     );
@@ -242,7 +277,8 @@ describe('rule 4: the HMAC-SHA256 signature under a configured secret', () => {
     const previous = randomBytes(32);
     const next = randomBytes(48);
     const keys = [createSecretKey(previous), createSecretKey(next)];
-    const check = (key: Buffer) => verifyApproovToken(signJws({ exp: NOW + 60 }, key), keys, NOW).ok;
+    const check = (key: Buffer) =>
+      verifyApproovToken(signJws({ exp: NOW + 60 }, key), keys, NOW).ok;
     expect(check(previous)).toBe(true);
     expect(check(next)).toBe(true);
     expect(check(SECRET)).toBe(false);
@@ -267,8 +303,14 @@ describe('rule 5: the payload is a JSON object', () => {
   });
 
   it('rejects a payload that is not UTF-8 as token_claims_invalid', () => {
-    const bytes = Buffer.concat([Buffer.from(`{"exp":${NOW + 60},"x":"`), Buffer.from([0xff]), Buffer.from('"}')]);
-    expect(codeOf(signSegments(jsonSegment(HS256), rawSegment(bytes), SECRET))).toBe('token_claims_invalid');
+    const bytes = Buffer.concat([
+      Buffer.from(`{"exp":${NOW + 60},"x":"`),
+      Buffer.from([0xff]),
+      Buffer.from('"}'),
+    ]);
+    expect(codeOf(signSegments(jsonSegment(HS256), rawSegment(bytes), SECRET))).toBe(
+      'token_claims_invalid',
+    );
   });
 });
 
@@ -338,7 +380,9 @@ describe('rule 7: nbf, when present, is a finite number not in the future', () =
     ['1e400', '1e400'],
     ['an array', `[${NOW}]`],
   ])('rejects nbf as %s with token_claims_invalid', (_name, nbf) => {
-    expect(codeOf(withPayloadText(`{"exp":${NOW + 60},"nbf":${nbf}}`))).toBe('token_claims_invalid');
+    expect(codeOf(withPayloadText(`{"exp":${NOW + 60},"nbf":${nbf}}`))).toBe(
+      'token_claims_invalid',
+    );
   });
 });
 
@@ -363,7 +407,9 @@ describe('rule 8: iss and aud, only when configured', () => {
 
   it('accepts aud equal to the configured audience, or an aud list that contains it', () => {
     expect(codeOf(valid({ aud: 'approov.io' }), { audience: 'approov.io' })).toBe('accepted');
-    expect(codeOf(valid({ aud: ['other', 'approov.io'] }), { audience: 'approov.io' })).toBe('accepted');
+    expect(codeOf(valid({ aud: ['other', 'approov.io'] }), { audience: 'approov.io' })).toBe(
+      'accepted',
+    );
     expect(codeOf(valid({ aud: 'second' }), { audience: ['first', 'second'] })).toBe('accepted');
   });
 

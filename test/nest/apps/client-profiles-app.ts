@@ -90,9 +90,14 @@ export class ProtectedController {
   }
 }
 
-export function clientProfilesModule(options: ApproovModuleOptions, failures: ApproovFailure[]): DynamicModule {
+export function clientProfilesModule(
+  options: ApproovModuleOptions,
+  failures: ApproovFailure[],
+): DynamicModule {
   @Module({
-    imports: [ApproovModule.forRoot({ ...options, onFailure: (failure) => failures.push(failure) })],
+    imports: [
+      ApproovModule.forRoot({ ...options, onFailure: (failure) => failures.push(failure) }),
+    ],
     controllers: [ProfilesController, ProtectedController],
   })
   class ClientProfilesModule {}

@@ -54,7 +54,11 @@ export class PublicController {
 }
 
 export type ConfigForm = 'forRoot' | 'forRootAsync(ConfigService)' | 'forRootAsync(registerAs)';
-export const CONFIG_FORMS: ConfigForm[] = ['forRoot', 'forRootAsync(ConfigService)', 'forRootAsync(registerAs)'];
+export const CONFIG_FORMS: ConfigForm[] = [
+  'forRoot',
+  'forRootAsync(ConfigService)',
+  'forRootAsync(registerAs)',
+];
 
 export interface ApproovSettings {
   secret: string;
@@ -65,13 +69,19 @@ export interface ApproovSettings {
 
 /** The same protected app, configured through one of the three forms. */
 export function protectAllAppModule(form: ConfigForm, settings: ApproovSettings): DynamicModule {
-  const options = (values: { secret?: string; issuer?: string; audience?: string }): ApproovModuleOptions => ({
+  const options = (values: {
+    secret?: string;
+    issuer?: string;
+    audience?: string;
+  }): ApproovModuleOptions => ({
     secret: values.secret,
     issuer: values.issuer,
     audience: values.audience,
     onFailure: (failure) => settings.failures.push(failure),
   });
-  const load = () => ({ approov: { secret: settings.secret, issuer: settings.issuer, audience: settings.audience } });
+  const load = () => ({
+    approov: { secret: settings.secret, issuer: settings.issuer, audience: settings.audience },
+  });
   const approovConfig = registerAs('approov', () => load().approov);
 
   const approovModule =
@@ -98,5 +108,9 @@ export function protectAllAppModule(form: ConfigForm, settings: ApproovSettings)
 
   @Module({})
   class ProtectAllAppModule {}
-  return { module: ProtectAllAppModule, imports: [approovModule], controllers: [GuardedController, PublicController] };
+  return {
+    module: ProtectAllAppModule,
+    imports: [approovModule],
+    controllers: [GuardedController, PublicController],
+  };
 }

@@ -1,5 +1,20 @@
-import { Body, Controller, Get, HttpCode, Module, Post, UseGuards, type DynamicModule } from '@nestjs/common';
-import { ApproovGuard, ApproovMessageSigning, ApproovModule, type ApproovFailure, type ApproovModuleOptions } from 'nestjs-approov';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Module,
+  Post,
+  UseGuards,
+  type DynamicModule,
+} from '@nestjs/common';
+import {
+  ApproovGuard,
+  ApproovMessageSigning,
+  ApproovModule,
+  type ApproovFailure,
+  type ApproovModuleOptions,
+} from 'nestjs-approov';
 import { startApp, type AdapterFactory, type RunningApp } from '../../support/nest-app.js';
 import { replayAccount } from '../../support/replay-requests.js';
 
@@ -52,7 +67,10 @@ export interface ReplayApp extends RunningApp {
 }
 
 /** The replay routes around ApproovModule.forRoot (the replay account's secret, then `options`), reporting to `reports`. */
-export function replayAppModule(options: ApproovModuleOptions, reports: ApproovFailure[]): DynamicModule {
+export function replayAppModule(
+  options: ApproovModuleOptions,
+  reports: ApproovFailure[],
+): DynamicModule {
   @Module({})
   class ReplayAppModule {}
   return {
@@ -70,8 +88,13 @@ export function replayAppModule(options: ApproovModuleOptions, reports: ApproovF
   };
 }
 
-export async function startReplayApp(createAdapter: AdapterFactory, options: ApproovModuleOptions = {}): Promise<ReplayApp> {
+export async function startReplayApp(
+  createAdapter: AdapterFactory,
+  options: ApproovModuleOptions = {},
+): Promise<ReplayApp> {
   const reports: ApproovFailure[] = [];
-  const running = await startApp(replayAppModule(options, reports), createAdapter, { rawBody: true });
+  const running = await startApp(replayAppModule(options, reports), createAdapter, {
+    rawBody: true,
+  });
   return { ...running, reports };
 }

@@ -1,5 +1,19 @@
-import { Body, Controller, Get, HttpCode, Module, Post, type DynamicModule, type INestApplication } from '@nestjs/common';
-import { ApproovMessageSigning, ApproovModule, type ApproovFailureCode, type ApproovModuleOptions } from 'nestjs-approov';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Module,
+  Post,
+  type DynamicModule,
+  type INestApplication,
+} from '@nestjs/common';
+import {
+  ApproovMessageSigning,
+  ApproovModule,
+  type ApproovFailureCode,
+  type ApproovModuleOptions,
+} from 'nestjs-approov';
 import { startApp, type AdapterFactory, type RunningApp } from '../../support/nest-app.js';
 
 export const HELLO = { message: 'Hello, World!' };
@@ -70,12 +84,17 @@ export interface SigningApp extends RunningApp {
 }
 
 /** The signing controllers around ApproovModule.forRoot(options), reporting to `failures`. */
-export function signingAppModule(options: ApproovModuleOptions, failures: ApproovFailureCode[]): DynamicModule {
+export function signingAppModule(
+  options: ApproovModuleOptions,
+  failures: ApproovFailureCode[],
+): DynamicModule {
   @Module({})
   class SigningAppModule {}
   return {
     module: SigningAppModule,
-    imports: [ApproovModule.forRoot({ ...options, onFailure: (failure) => failures.push(failure.code) })],
+    imports: [
+      ApproovModule.forRoot({ ...options, onFailure: (failure) => failures.push(failure.code) }),
+    ],
     controllers: [SigningController, ClassLevelController],
   };
 }
@@ -92,6 +111,9 @@ export async function startSigningApp(
   { rawBody = true }: { rawBody?: boolean } = {},
 ): Promise<SigningApp> {
   const failures: ApproovFailureCode[] = [];
-  const running = await startApp(signingAppModule(options, failures), createAdapter, { rawBody, configure: useTextBodyParser });
+  const running = await startApp(signingAppModule(options, failures), createAdapter, {
+    rawBody,
+    configure: useTextBodyParser,
+  });
   return { ...running, failures };
 }

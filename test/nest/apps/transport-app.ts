@@ -54,7 +54,10 @@ function transportAppModule(secret: string, failures: ApproovFailure[]): Dynamic
   };
 }
 
-export async function startTransportApp(secret: string, createAdapter: AdapterFactory): Promise<TransportApp> {
+export async function startTransportApp(
+  secret: string,
+  createAdapter: AdapterFactory,
+): Promise<TransportApp> {
   const failures: ApproovFailure[] = [];
   return { ...(await startApp(transportAppModule(secret, failures), createAdapter)), failures };
 }
