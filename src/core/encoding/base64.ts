@@ -1,7 +1,9 @@
 // Strict decoders: Node's Buffer.from(s, 'base64') silently skips junk, so validate the alphabet first.
 
 const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: fixed-width groups, no overlap between repeats
 const BASE64_PADDED_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: fixed-width groups, no overlap between repeats
 const BASE64URL_UNPADDED_RE = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?$/;
 
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -21,7 +23,10 @@ export function decodeBase64UrlAlphabetChecked(text: string): Buffer | null {
   if (tail === 1) return null;
   // Canonical means the bits past the last whole byte are zero: the low 4 bits of the last
   // character after 2 characters of a group, the low 2 after 3 (same as a re-encode round trip).
-  if (tail !== 0 && (BASE64URL_ALPHABET.indexOf(text[text.length - 1]!) & (tail === 2 ? 0x0f : 0x03)) !== 0) {
+  if (
+    tail !== 0 &&
+    (BASE64URL_ALPHABET.indexOf(text[text.length - 1]!) & (tail === 2 ? 0x0f : 0x03)) !== 0
+  ) {
     return null;
   }
   return Buffer.from(text, 'base64url');

@@ -36,6 +36,7 @@ export interface RequestTargetParts {
 }
 
 // host (reg-name, IPv4 or [IPv6]) and an optional port: what a Host header may hold (RFC 9110 7.2).
+// eslint-disable-next-line security/detect-unsafe-regex -- linear: one repeat per alternative, and ':' ends the host
 const AUTHORITY_RE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(?::(\d{0,5}))?$/;
 // A request-target in origin-form: no spaces, controls or fragment; Node has already rejected worse.
 const ORIGIN_FORM_RE = /^\/[\x21-\x7e]*$/;
@@ -108,7 +109,9 @@ export function normalizeAuthority(host: string, scheme: string): string | null 
   if (match === null) return null;
   const name = match[1]!.toLowerCase();
   const port = match[2];
-  return port === undefined || port === '' || port === DEFAULT_PORTS[scheme] ? name : `${name}:${port}`;
+  return port === undefined || port === '' || port === DEFAULT_PORTS[scheme]
+    ? name
+    : `${name}:${port}`;
 }
 
 /** The leftmost comma-separated value of a proxy header: undefined when absent, null when unusable. */
@@ -120,7 +123,8 @@ function leftmost(request: HeaderSource, name: string): string | undefined | nul
   return value.length === 0 ? null : value;
 }
 
-const FORWARDED_PAIR_RE = /^\s*([A-Za-z]+)=(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+\-.^_`|~0-9A-Za-z]+))\s*(;|,|$)/;
+const FORWARDED_PAIR_RE =
+  /^\s*([A-Za-z]+)=(?:"((?:[^"\\]|\\.)*)"|([!#$%&'*+\-.^_`|~0-9A-Za-z]+))\s*(;|,|$)/;
 
 /**
  * The `proto` and `host` of the first element of a `Forwarded` header (RFC 7239 4): the element
