@@ -10,6 +10,7 @@ import {
   type ApproovKeyPair,
 } from 'nestjs-approov/testing';
 import { featureAppModule } from './apps/feature-app.js';
+import { fakeDate, realClock } from '../support/fake-clock.js';
 import { expectReject } from '../support/http-client.js';
 import { jsonSegment, rawSegment, signJws } from '../support/jws-kit.js';
 import { logCapture } from '../support/log-capture.js';
@@ -24,25 +25,9 @@ const SERVICE_UNAVAILABLE_BODY = { statusCode: 503, message: 'Service Unavailabl
 const DEADLINE_MS = 300;
 
 // The keyset's cooldowns run on Date: a test moves the clock past one instead of waiting for it.
-// Only Date is faked (and it keeps ticking), before any app boots; timers and I/O stay real.
-beforeAll(() => {
-  jest.useFakeTimers({
-    doNotFake: [
-      'hrtime',
-      'nextTick',
-      'performance',
-      'queueMicrotask',
-      'setImmediate',
-      'clearImmediate',
-      'setInterval',
-      'clearInterval',
-      'setTimeout',
-      'clearTimeout',
-    ],
-    advanceTimers: true,
-  });
-});
-afterAll(() => jest.useRealTimers());
+// Date is faked before any app boots; timers and I/O stay real.
+beforeAll(fakeDate);
+afterAll(realClock);
 const COOLDOWN_MS = 1_000;
 const passCooldown = () => jest.setSystemTime(Date.now() + COOLDOWN_MS + 50);
 const tokenFor = (

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createApproovToken } from 'nestjs-approov/testing';
 import type { ApproovFailure } from 'nestjs-approov';
 import { featureAppModule } from './apps/feature-app.js';
+import { fakeDateAndTimeouts, realClock } from '../support/fake-clock.js';
 import { UNAUTHORIZED_BODY } from '../support/http-client.js';
 import { logCapture } from '../support/log-capture.js';
 import { REJECT_LOG_FULL_LINES_PER_INTERVAL } from '../../src/core/reject-log.js';
@@ -41,22 +42,11 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
   it('logs the first forged tokens at once, counts the rest into one line per interval, and reports each', async () => {
     // The summary waits for its interval on setTimeout and Date: both faked for this test only,
     // after the app booted, so the test runs the clock instead of waiting. I/O stays real.
-    jest.useFakeTimers({
-      doNotFake: [
-        'hrtime',
-        'nextTick',
-        'performance',
-        'queueMicrotask',
-        'setImmediate',
-        'clearImmediate',
-        'setInterval',
-        'clearInterval',
-      ],
-    });
+    fakeDateAndTimeouts();
     try {
       await floodThenSummary();
     } finally {
-      jest.useRealTimers();
+      realClock();
     }
   });
 
