@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
 import { createPublicKey, randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { ApproovFailureCode, ApproovModuleOptions } from 'nestjs-approov';
 import {
@@ -209,21 +210,31 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
     passCooldown();
     const before = running.jwks.requestCount;
     const [, payload, signature] = tokenFor(es256).split('.');
+    // node:http over 16 kept-alive sockets: the flood costs the client little of the test's time.
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const statusOf = (token: string) =>
+      new Promise<number>((resolve, reject) => {
+        const headers = { 'Approov-Token': token };
+        request(`${running.app.baseUrl}/token-check`, { agent, headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        })
+          .on('error', reject)
+          .end();
+      });
     let sent = 0;
     const statuses = new Map<number, number>();
     const worker = async () => {
       while (sent < 10_000) {
         sent++;
         const header = jsonSegment({ alg: 'ES256', kid: randomBytes(12).toString('hex') });
-        const response = await fetch(`${running.app.baseUrl}/token-check`, {
-          headers: { 'Approov-Token': `${header}.${payload}.${signature}` },
-        });
-        await response.arrayBuffer();
-        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        const status = await statusOf(`${header}.${payload}.${signature}`);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
     };
     const started = Date.now();
     await Promise.all(Array.from({ length: 16 }, worker));
+    agent.destroy();
     const elapsedSec = (Date.now() - started) / 1000;
     expect(Object.fromEntries(statuses)).toEqual({ 401: 10_000 });
     // One fetch per cooldown (1 s here) at most, plus the one that may be in flight at the end.
