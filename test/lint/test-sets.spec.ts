@@ -11,7 +11,7 @@ const TEST = join(ROOT, 'test');
 
 const IMPORTS = [
   { what: 'Redis', path: /^(ioredis|redis)$|^test\/support\/redis\.ts$/ },
-  { what: 'the built sample app', path: /^scripts\/sample-app\.mjs$|spawn-sample-app/ },
+  { what: 'the built sample app', path: /^scripts\/sample-app\.mjs$/ },
   { what: 'a build', path: /(^|\/)dist\// },
 ];
 // How a suite reaches built files without importing them: a path into dist/, `npm pack`, the
