@@ -1,4 +1,5 @@
 import { ApproovConfigurationError } from './errors.js';
+import type { ApproovFailure } from './failure.js';
 import {
   SECRET_ENV_VARIABLES,
   parseApproovSecretEntries,
@@ -25,7 +26,7 @@ import {
   DEFAULT_REJECT_LOG_INTERVAL_SEC,
   MAX_REJECT_LOG_INTERVAL_SEC,
   type RejectLogOptions,
-} from './reject-log.js';
+} from './check/reject-log.js';
 import {
   checkMessageSigningOptions,
   type ApproovMessageSigningOptions,
@@ -72,6 +73,8 @@ export interface ResolvedApproovConfig {
   accountSigningKeys: KeyObject[];
   /** Sanitised `Approov-Status` values that let a request without a token through (module-wide). */
   allowApproovStatus: readonly string[];
+  /** Called once per reject with the reason code. */
+  onFailure?: (failure: ApproovFailure) => void;
   /** The JWKS key holder, not yet started (the Nest service fetches it at boot), when `jwksUri` is set. */
   keyset?: JwksKeySet;
   /** The checked keyset settings, when `jwksUri` is set. */
@@ -222,6 +225,9 @@ export function resolveApproovConfig(
     rejectLog: checkRejectLogOptions(options.rejectLog, bad),
     accountSigningKeys,
     allowApproovStatus,
+    ...(options.onFailure !== undefined
+      ? { onFailure: options.onFailure as (failure: ApproovFailure) => void }
+      : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { ApproovFailureCode } from './failure.js';
+import type { ApproovFailureCode } from '../failure.js';
 
 /** How reject log lines are written: one per reject, or at most one per code per interval with a count. */
 export type RejectLogMode = 'every' | 'summary';

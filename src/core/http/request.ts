@@ -1,5 +1,5 @@
-import type { SignedRequestSource } from './core/message-signing/request-target.js';
-import { readSingleHeader, type HeaderSource } from './core/http/request-headers.js';
+import type { SignedRequestSource } from '../message-signing/request-target.js';
+import { readSingleHeader, type HeaderSource } from './request-headers.js';
 
 /** The Node request (`IncomingMessage`): what header reading and message signing read. */
 export interface NodeRequestLike extends HeaderSource {
