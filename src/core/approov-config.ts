@@ -6,10 +6,10 @@ import {
   parseApproovSecrets,
   resolveSecretSource,
   type ParsedSecret,
-} from './token/secret.js';
-import { resolveKeysetOptions, type ResolvedKeysetOptions } from './token/keyring-config.js';
-import { JwksKeySet } from './token/keyset.js';
-import { TokenKeyring } from './token/verify-keyring.js';
+} from './keys/secret.js';
+import { resolveKeysetOptions, type ResolvedKeysetOptions } from './keys/keyset-options.js';
+import { JwksKeySet } from './keys/keyset.js';
+import { TokenKeyring } from './keys/keyring.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
 import {
   DEFAULT_CACHE_MAX_BYTES,
@@ -118,7 +118,6 @@ export function resolveApproovConfig(
   const jwks = fromEnv('jwksUri', KEYSET_ENV_VARIABLES.jwksUri);
   const keysetOptions = resolveKeysetOptions({ ...options, jwksUri: jwks.value }, jwks.bad);
   const secrets = resolveSecrets(options.secret, env, keysetOptions !== undefined);
-  const keys = secrets.map((secret) => secret.key);
 
   const header = options.header ?? DEFAULT_TOKEN_HEADER;
   if (!isHeaderName(header)) bad('header', 'must be a valid HTTP header name.');
@@ -193,10 +192,7 @@ export function resolveApproovConfig(
   );
 
   const keyset = keysetOptions === undefined ? undefined : new JwksKeySet(keysetOptions);
-  const keyring =
-    keyset !== undefined || secrets.some((secret) => secret.kid !== undefined)
-      ? new TokenKeyring(secrets, keyset, keysetOptions?.algorithms ?? [])
-      : undefined;
+  const keyring = new TokenKeyring(secrets, keyset, keysetOptions?.algorithms ?? []);
 
   return {
     ...(keyset !== undefined
@@ -207,8 +203,7 @@ export function resolveApproovConfig(
         }
       : {}),
     verifier: {
-      keys,
-      ...(keyring !== undefined ? { keyring } : {}),
+      keyring,
       tokenHeader: header as string,
       clockToleranceSec: tolerance as number,
       issuer,

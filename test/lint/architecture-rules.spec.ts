@@ -36,7 +36,7 @@ const LAYER_CROSSING = [
   "import { ApproovGuard } from '../approov.guard.js';",
   "import { ApproovModule } from '../index.js';",
   "import { Injectable } from '@nestjs/common';",
-  "import { verifyApproovToken } from '../core/token/verify-token.js';",
+  "import { verifyApproovToken } from '../core/token/jws.js';",
   "import { runCommand } from '../cli/io.js';",
 ];
 

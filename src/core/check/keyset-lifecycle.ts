@@ -1,5 +1,5 @@
 import { ApproovConfigurationError } from '../errors.js';
-import type { JwksKeySet, KeySetEvent } from '../token/keyset.js';
+import type { JwksKeySet, KeySetEvent } from '../keys/keyset.js';
 import type { ApproovLog } from './log.js';
 
 /** One line per key-set change or failed fetch: counts and reasons, never key material or the URL. */
