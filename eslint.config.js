@@ -43,6 +43,7 @@ const NOT_IN_CORE = [
 // What every core feature may share; anything else in another feature folder is its internals.
 const CORE_SHARED = [
   'http/*',
+  'options/*',
   'encoding/*',
   'errors.js',
   'failure.js',

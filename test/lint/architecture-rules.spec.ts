@@ -81,6 +81,7 @@ const FIXTURES: Fixture[] = [
       "import type { ApproovFailureCode } from '../failure.js';",
       "import { systemClock } from '../clock.js';",
       "import { whenSettled } from '../maybe-async.js';",
+      "import { checkOptionGroup } from '../options/option-schema.js';",
       "import { checkTokenBinding } from './binding.js';",
       "import type { ApproovMessageSigningOptions } from '../message-signing/options.js';",
       "import { resolveMessageSigningOptions } from '../message-signing/options.js';",
@@ -88,7 +89,7 @@ const FIXTURES: Fixture[] = [
       "import { ApproovCheck } from '../check/approov-check.js';",
       "import type { ApproovVerdict } from '../check/approov-check.js';",
     ],
-    flagged: [9, 10, 11],
+    flagged: [10, 11, 12],
   },
   {
     rule: 'core/check/ composes the features, and imports nothing outside src/core/',
