@@ -98,9 +98,18 @@ export class SignedRequestReplayCheck {
   }
 }
 
-/** Our own errors say what happened; another store's message could carry anything, so only its class. */
+// A Node system error's code (ECONNREFUSED, ETIMEDOUT): a short word that says what happened.
+const ERRNO_CODE_RE = /^E[A-Z0-9_]{1,30}$/;
+
+/**
+ * Our own errors say what happened; another store's message could carry anything (a host, a
+ * password), so only its class, and its code when it is an errno-like word.
+ */
 function describeStoreError(error: unknown): string {
   if (error instanceof ReplayStoreUnavailableError) return error.message;
-  const name = (error as { name?: unknown } | null)?.name;
-  return `the store threw ${typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'an error'}`;
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  const kind = typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'an error';
+  return typeof code === 'string' && ERRNO_CODE_RE.test(code)
+    ? `the store threw ${kind} (${code})`
+    : `the store threw ${kind}`;
 }
