@@ -41,31 +41,27 @@ export class ApproovService
   readonly maxBodyBytes: number | undefined;
 
   constructor(@Inject(APPROOV_MODULE_OPTIONS) options: ApproovModuleOptions) {
-    this.approovCheck = new ApproovCheck(resolveApproovConfig(options ?? {}), (level, message) =>
+    const check = new ApproovCheck(resolveApproovConfig(options ?? {}), (level, message) =>
       this.logger[level](message),
     );
-    ({
-      tokenHeader: this.tokenHeader,
-      defaultBindingHeaders: this.defaultBindingHeaders,
-      mode: this.mode,
-      maxBodyBytes: this.maxBodyBytes,
-    } = this.approovCheck);
+    this.approovCheck = check;
+    this.tokenHeader = check.tokenHeader;
+    this.defaultBindingHeaders = check.defaultBindingHeaders;
+    this.mode = check.mode;
+    this.maxBodyBytes = check.maxBodyBytes;
   }
 
-  /** Fetches the JWKS before the app serves; boot fails naming `jwksUri` unless `keyset.requireAtBoot` is false. */
+  // The JWKS loads before the app serves (boot fails naming `jwksUri` unless keyset.requireAtBoot
+  // is false); the replay store is probed without holding up the boot; both stop with the app.
   onModuleInit(): Promise<void> {
     return this.approovCheck.start();
   }
-
-  onModuleDestroy(): void {
-    this.approovCheck.stop();
-  }
-
-  /** Warns, without holding up the boot, when the replay store cannot be reached. */
   onApplicationBootstrap(): void {
     this.approovCheck.warnWhenReplayStoreDown();
   }
-
+  onModuleDestroy(): void {
+    this.approovCheck.stop();
+  }
   onApplicationShutdown(): Promise<void> {
     return this.approovCheck.close();
   }
@@ -75,7 +71,8 @@ export class ApproovService
     return this.approovCheck.checkReplayStoreHealth();
   }
 
-  /** The token step alone (and binding to `bindingHeaders`): a Promise only while a keyset refetch runs. */
+  // The steps of approovCheck.check one by one, for a guard of the app's own.
+  /** The token step (and binding to `bindingHeaders`): a Promise only while a keyset refetch runs. */
   verifyRequest(
     request: ApproovRequestLike,
     bindingHeaders?: readonly string[],
