@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { Bench } from 'tinybench';
-import { ApproovVerifier, resolveApproovConfig } from './internals.js';
+import { ApproovVerifier, TokenKeyring, resolveApproovConfig } from './internals.js';
 import {
   createApproovJwks,
   createApproovKeyPair,
@@ -85,8 +85,8 @@ async function main(): Promise<void> {
   const keysetFresh = new ApproovVerifier({ ...config.verifier, cacheSize: 0 });
   const keysetCached = new ApproovVerifier(config.verifier);
   const hsKey = createSecretKey(Buffer.from(secret, 'base64'));
-  const hsFresh = new ApproovVerifier({ keys: [hsKey], cacheSize: 0 });
-  const hsCached = new ApproovVerifier({ keys: [hsKey] });
+  const hsFresh = new ApproovVerifier({ keyring: TokenKeyring.ofSecrets([hsKey]), cacheSize: 0 });
+  const hsCached = new ApproovVerifier({ keyring: TokenKeyring.ofSecrets([hsKey]) });
   const joseKeys = createLocalJWKSet(
     createApproovJwks(es256, rs256) as Parameters<typeof createLocalJWKSet>[0],
   );

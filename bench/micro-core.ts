@@ -4,7 +4,7 @@
 // JSON.parse of the (already decoded) payload, the least any HS256 verifier must do.
 import { createHmac, createSecretKey } from 'node:crypto';
 import { Bench } from 'tinybench';
-import { ApproovVerifier, bindingDigest, checkTokenBinding } from './internals.js';
+import { ApproovVerifier, TokenKeyring, bindingDigest, checkTokenBinding } from './internals.js';
 import { createApproovSecret } from 'nestjs-approov/testing';
 import {
   BOUND_AUTHORIZATION,
@@ -51,9 +51,10 @@ export async function runMicro(timeMs = 500, rounds = 5): Promise<MicroResult[]>
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const rotating = Array.from({ length: ROTATION }, (_, i) => benchToken(secret, i + 1));
   const bench = new Bench({ time: timeMs, warmupTime: 300, warmupIterations: 20, iterations: 50 });
-  const uncached = new ApproovVerifier({ keys: [key], cacheSize: 0 });
-  const cached = new ApproovVerifier({ keys: [key] });
-  const thrashing = new ApproovVerifier({ keys: [key], cacheSize: 1_000 });
+  const keyring = TokenKeyring.ofSecrets([key]);
+  const uncached = new ApproovVerifier({ keyring, cacheSize: 0 });
+  const cached = new ApproovVerifier({ keyring });
+  const thrashing = new ApproovVerifier({ keyring, cacheSize: 1_000 });
   const headers = (value: string) => ({
     rawHeaders: ['Host', '127.0.0.1', 'Approov-Token', value, 'Authorization', BOUND_AUTHORIZATION],
   });
