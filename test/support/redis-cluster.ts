@@ -68,7 +68,10 @@ export class LocalRedisCluster {
     const cluster = new LocalRedisCluster(nodes, dir);
     try {
       for (let i = 0; i < (options.masters ?? 3); i++) {
-        nodes.push(await startNode(dir, options.nodeTimeoutMs ?? 15_000, deadline));
+        // Listed before it answers, so that stop() kills it whatever happens next.
+        const node = await spawnNode(dir, options.nodeTimeoutMs ?? 15_000);
+        nodes.push(node);
+        await waitUntilAnswering(node, deadline);
       }
       await joinCluster(nodes, deadline);
       await cluster.waitForState('ok', deadline - Date.now());
@@ -155,11 +158,7 @@ export class LocalRedisCluster {
   }
 }
 
-async function startNode(
-  dir: string,
-  nodeTimeoutMs: number,
-  deadline: number,
-): Promise<ClusterNode> {
+async function spawnNode(dir: string, nodeTimeoutMs: number): Promise<ClusterNode> {
   const [port, busPort] = [await freePort(), await freePort()];
   // prettier-ignore
   const child = spawn('redis-server', [
@@ -171,20 +170,24 @@ async function startNode(
   const url = `redis://127.0.0.1:${port}`;
   const admin = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 500 });
   admin.on('error', () => {});
-  const node: ClusterNode = { port, url, process: child, admin };
-  while (
-    !(await admin.ping().then(
+  return { port, url, process: child, admin };
+}
+
+async function waitUntilAnswering(node: ClusterNode, deadline: number): Promise<void> {
+  const answers = (): Promise<boolean> =>
+    node.admin.ping().then(
       (reply) => reply === 'PONG',
       () => false,
-    ))
-  ) {
-    if (child.exitCode !== null)
-      throw new Error(`redis-server exited with code ${child.exitCode} on port ${port}`);
+    );
+  while (!(await answers())) {
+    if (node.process.exitCode !== null)
+      throw new Error(
+        `redis-server exited with code ${node.process.exitCode} on port ${node.port}`,
+      );
     if (Date.now() > deadline)
-      throw new Error(`redis-server did not answer on port ${port} in time`);
+      throw new Error(`redis-server did not answer on port ${node.port} in time`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
-  return node;
 }
 
 async function joinCluster(nodes: readonly ClusterNode[], deadline: number): Promise<void> {
