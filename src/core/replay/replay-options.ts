@@ -16,7 +16,7 @@ export interface ApproovReplayOptions {
    * The shared memory of seen requests. Default: an in-memory store in this process, which is
    * enough for one instance only: behind a load balancer a replay goes to another instance,
    * so give every instance the same store (`await RedisReplayStore.fromUrl(url)`, or
-   * `new RedisReplayStore(client)` on the app's ioredis or node-redis client). Closed on app shutdown.
+   * `new RedisReplayStore(client)` on the app's ioredis or node-redis client, or cluster client). Closed on app shutdown.
    */
   store?: ReplayStore;
   /** Most entries of the default in-memory store (not used with `store`). Default 100,000. */
