@@ -178,7 +178,7 @@ export function memoryTargets(memory: MemoryResult): Target[] {
   }
   for (const flood of memory.floods) {
     list.push({
-      name: `heap retained by ${flood.tokens.toLocaleString('en')} ${flood.label}`,
+      name: `heap retained, flood of ${flood.tokens.toLocaleString('en')}: ${flood.label}`,
       against: budget,
       goal: '<= the budget',
       measured: megabytes(flood.heapGrowthMb),
