@@ -43,6 +43,7 @@ const NOT_IN_CORE = [
 // What every core feature may share; anything else in another feature folder is its internals.
 const CORE_SHARED = [
   'http/*',
+  'options/*',
   'encoding/*',
   'errors.js',
   'failure.js',
@@ -103,7 +104,8 @@ export default defineConfig(
   },
   // The house rules of src/ (test/lint/architecture-rules.spec.ts shows each one firing):
   // the core is plain TypeScript, a core feature reaches only the shared core helpers and its own
-  // folder (another feature's types excepted), and the Nest layer, cli and testing stay apart.
+  // folder (another feature's types excepted), core/check/ alone composes the features, and the
+  // Nest layer, cli and testing stay apart.
   {
     files: ['src/core/*.ts'],
     rules: {
@@ -133,6 +135,21 @@ export default defineConfig(
               allowTypeImports: true,
               message: `A core feature imports only ${CORE_SHARED.join(', ')}, its own folder, and types of other features.`,
             },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The check composes the features into one verdict: it may call any of them, nothing outside core.
+    files: ['src/core/check/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...NOT_IN_CORE,
+            { group: ['../../*'], message: 'src/core/check/ imports nothing outside src/core/.' },
           ],
         },
       ],

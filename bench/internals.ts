@@ -3,6 +3,7 @@
 // Loaded by URL: this file runs from bench/dist/, while its types are read from bench/.
 type Binding = typeof import('../dist/esm/core/token/binding.js');
 type Verifier = typeof import('../dist/esm/core/token/verifier.js');
+type Keyring = typeof import('../dist/esm/core/keys/keyring.js');
 type Config = typeof import('../dist/esm/core/approov-config.js');
 type Signing = typeof import('../dist/esm/core/message-signing/verify.js');
 
@@ -12,6 +13,7 @@ const load = <T>(path: string): Promise<T> =>
 export const { bindingDigest, checkTokenBinding } = await load<Binding>('token/binding.js');
 export const { ApproovVerifier } = await load<Verifier>('token/verifier.js');
 export type ApproovVerifier = InstanceType<typeof ApproovVerifier>;
+export const { TokenKeyring } = await load<Keyring>('keys/keyring.js');
 export const { resolveApproovConfig } = await load<Config>('approov-config.js');
 export const { MessageSignatureVerifier } = await load<Signing>('message-signing/verify.js');
 export type MessageSignatureVerifier = InstanceType<typeof MessageSignatureVerifier>;

@@ -1,13 +1,11 @@
 // `npm run bench:keysets`: ES256 and RS256 verification, fresh and cached, beside HS256 and the raw
 // node:crypto floors, in one run (tinybench, whole rounds, medians). Also jose's jwtVerify on a local
 // JWK Set, the library this module could have verified with. Prints a table and writes the block of
-// docs/keysets.md between its markers. JWKS served on 127.0.0.1 by the testing helper, fetched once.
+// bench/README.md between its markers. JWKS served on 127.0.0.1 by the testing helper, fetched once.
 import { createHmac, createPublicKey, createSecretKey, verify, type KeyObject } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { Bench } from 'tinybench';
-import { ApproovVerifier, resolveApproovConfig } from './internals.js';
+import { ApproovVerifier, TokenKeyring, resolveApproovConfig } from './internals.js';
 import {
   createApproovJwks,
   createApproovKeyPair,
@@ -17,7 +15,7 @@ import {
   startApproovJwksServer,
 } from 'nestjs-approov/testing';
 import {
-  ROOT,
+  writeGeneratedBlock,
   loadAverage,
   machineDescription,
   markdownTable,
@@ -26,9 +24,6 @@ import {
 } from './common.js';
 
 const BATCH = 100;
-const DOC = join(ROOT, 'docs', 'keysets.md');
-const START = '<!-- keysets-bench:start -->';
-const END = '<!-- keysets-bench:end -->';
 
 const freshCopy = (text: string): string => Buffer.from(text, 'latin1').toString('latin1');
 let sink: unknown;
@@ -85,8 +80,8 @@ async function main(): Promise<void> {
   const keysetFresh = new ApproovVerifier({ ...config.verifier, cacheSize: 0 });
   const keysetCached = new ApproovVerifier(config.verifier);
   const hsKey = createSecretKey(Buffer.from(secret, 'base64'));
-  const hsFresh = new ApproovVerifier({ keys: [hsKey], cacheSize: 0 });
-  const hsCached = new ApproovVerifier({ keys: [hsKey] });
+  const hsFresh = new ApproovVerifier({ keyring: TokenKeyring.ofSecrets([hsKey]), cacheSize: 0 });
+  const hsCached = new ApproovVerifier({ keyring: TokenKeyring.ofSecrets([hsKey]) });
   const joseKeys = createLocalJWKSet(
     createApproovJwks(es256, rs256) as Parameters<typeof createLocalJWKSet>[0],
   );
@@ -200,17 +195,10 @@ async function main(): Promise<void> {
     `the median across rounds; each sample is the mean of a batch of ${BATCH} calls on fresh string copies. ` +
     'Raw floors: node:crypto alone (HMAC, or crypto.verify with the cached KeyObject) plus JSON.parse of the decoded payload, in the same run. ' +
     'RSA keys are 2048-bit; ES256 is P-256.';
-  if (existsSync(DOC)) {
-    const text = readFileSync(DOC, 'utf8');
-    const start = text.indexOf(START);
-    const end = text.indexOf(END);
-    if (start !== -1 && end > start) {
-      writeFileSync(
-        DOC,
-        `${text.slice(0, start + START.length)}\n${how}\n\n${markdownTable(head, rows)}\n${text.slice(end)}`,
-      );
-    }
-  }
+  writeGeneratedBlock(
+    'bench:keysets',
+    `### Keysets (\`npm run bench:keysets\`)\n\n${how}\n\n${markdownTable(head, rows)}`,
+  );
 }
 
 await main();

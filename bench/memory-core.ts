@@ -25,6 +25,8 @@ export interface BudgetFlood {
 
 export interface MemoryResult {
   tokens: number;
+  /** Tokens before the steady-state figures start (WARMUP). */
+  warmupTokens: number;
   cacheSize: number;
   cacheMaxBytes: number;
   startRssMb: number;
@@ -137,6 +139,7 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
 
   return {
     tokens,
+    warmupTokens: WARMUP,
     cacheSize: config.cacheSize ?? 0,
     cacheMaxBytes: config.cacheMaxBytes ?? 0,
     startRssMb,
@@ -177,7 +180,7 @@ export function runMemory(tokens = 1_000_000): MemoryResult {
   }
 }
 
-/** The memory table: for the terminal, and for docs/performance.md with how it was measured. */
+/** The memory table: for the terminal, and for bench/README.md with how it was measured. */
 export function memoryBlock(result: MemoryResult): { text: string; markdown: string } {
   const f = (value: number) => value.toFixed(1);
   const budgetMb = mb(result.cacheMaxBytes);

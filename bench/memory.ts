@@ -1,6 +1,6 @@
 // `npm run bench:memory`: the memory check alone; prints its table and writes its block of
-// docs/performance.md. With --json (as `npm run bench` calls it) it prints the result as JSON instead.
-import { writePerformanceBlock } from './common.js';
+// bench/README.md. With --json (as `npm run bench` calls it) it prints the result as JSON instead.
+import { writeGeneratedBlock } from './common.js';
 import { memoryBlock, runMemory } from './memory-core.js';
 
 const result = runMemory(Number(process.env.BENCH_MEMORY_TOKENS ?? 1_000_000));
@@ -9,5 +9,5 @@ if (process.argv.includes('--json')) {
 } else {
   const block = memoryBlock(result);
   process.stdout.write(`${block.text}\n`);
-  writePerformanceBlock('memory', block.markdown);
+  writeGeneratedBlock('bench:memory', block.markdown);
 }

@@ -1,6 +1,6 @@
 // `npm run bench:micro`: the core micro-benchmark alone; prints its table and writes its block of
-// docs/performance.md. With --json (as `npm run bench` calls it) it prints the results as JSON instead.
-import { writePerformanceBlock } from './common.js';
+// bench/README.md. With --json (as `npm run bench` calls it) it prints the results as JSON instead.
+import { writeGeneratedBlock } from './common.js';
 import { microBlock, runMicro } from './micro-core.js';
 
 const results = await runMicro(
@@ -12,5 +12,5 @@ if (process.argv.includes('--json')) {
 } else {
   const block = microBlock(results);
   process.stdout.write(`${block.text}\n`);
-  writePerformanceBlock('micro', block.markdown);
+  writeGeneratedBlock('bench:micro', block.markdown);
 }

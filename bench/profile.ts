@@ -1,7 +1,7 @@
 // `npm run bench:profile -- <express|fastify> <variant> [seconds]`: one bench server with the V8
 // CPU profiler on during the measured load only (start-up excluded), loaded by the same load process as `npm run bench`, then the
 // profile summarised as self time per function and per area, and as its call tree (a flame graph as text).
-// Variants: the PLANS below, the floors included. CPU time, unlike req/s, stays meaningful on a
+// Variants: those of `npm run bench` (variants.ts), the floors included. CPU time, unlike req/s, stays meaningful on a
 // shared machine: read the shares, not the rates.
 // Environment: PROFILE_TOP (rows of the self-time table), PROFILE_TREE_MIN (the call tree's
 // threshold, in % of busy time), PROFILE_TREE_DEPTH (its cap, in levels of branching),
@@ -10,19 +10,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  createApproovInstallationKey,
-  createApproovSecret,
-  createApproovToken,
-} from 'nestjs-approov/testing';
-import {
-  BOUND_AUTHORIZATION,
-  ROOT,
-  benchToken,
-  serverPort,
-  textTable,
-  withForgedSignature,
-} from './common.js';
+import { createApproovSecret } from 'nestjs-approov/testing';
+import { ROOT, serverPort, textTable } from './common.js';
 import {
   areaOf,
   flameSvg,
@@ -35,40 +24,7 @@ import {
   type ProfileNode,
 } from './flame.js';
 import type { LoadSpec } from './load.js';
-
-const PLANS: Record<
-  string,
-  {
-    server: string;
-    tokens: 'repeated' | 'rotating' | 'forged' | 'bound' | 'signed';
-    status: number;
-    env?: Record<string, string>;
-  }
-> = {
-  noop: { server: 'noop', tokens: 'repeated', status: 200 },
-  repeated: { server: 'approov', tokens: 'repeated', status: 200 },
-  rotating: {
-    server: 'approov',
-    tokens: 'rotating',
-    status: 200,
-    env: { BENCH_CACHE_SIZE: '1000' },
-  },
-  forged: { server: 'approov', tokens: 'forged', status: 401 },
-  'forged-logged': { server: 'approov', tokens: 'forged', status: 401, env: { BENCH_LOGGER: '1' } },
-  passport: { server: 'passport', tokens: 'repeated', status: 200 },
-  bound: { server: 'bound', tokens: 'bound', status: 200 },
-  signed: { server: 'signed', tokens: 'signed', status: 200 },
-  // Floors: only the unavoidable work of each check, for comparison with the variants above.
-  'hmac-floor': { server: 'hmac-floor', tokens: 'rotating', status: 200 },
-  'hmac-floor-forged': {
-    server: 'hmac-floor',
-    tokens: 'forged',
-    status: 401,
-    env: { BENCH_LOGGER: '1' },
-  },
-  'ecdsa-floor': { server: 'ecdsa-floor', tokens: 'repeated', status: 200 },
-  'passport-floor': { server: 'passport-floor', tokens: 'repeated', status: 200 },
-};
+import { VARIANTS, loadSpec, prepareTokens, serverEnv, variantById } from './variants.js';
 
 // Functions whose inclusive time (self plus everything they call) is worth seeing per request.
 const INCLUSIVE = [
@@ -77,8 +33,8 @@ const INCLUSIVE = [
   'verifyRequest',
   'verifyToken',
   'verifyApproovToken',
-  'verifyHs256Jws',
-  'macMatches',
+  'verifyJws',
+  'hmacSha256Matches',
   'parseJsonObject',
   'deepFreeze',
   'set',
@@ -201,11 +157,11 @@ function runLoad(spec: LoadSpec, onMeasuring: () => void): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const [platform = 'fastify', variant = 'rotating', seconds = '5'] = process.argv.slice(2);
-  const plan = PLANS[variant];
-  if (plan === undefined || (platform !== 'express' && platform !== 'fastify')) {
+  const [platform = 'fastify', id = 'rotating', seconds = '5'] = process.argv.slice(2);
+  const variant = variantById(id);
+  if (variant === undefined || (platform !== 'express' && platform !== 'fastify')) {
     throw new Error(
-      `usage: profile.js <express|fastify> <${Object.keys(PLANS).join('|')}> [seconds]`,
+      `usage: profile.js <express|fastify> <${VARIANTS.map((v) => v.id).join('|')}> [seconds]`,
     );
   }
   const secret = createApproovSecret();
@@ -213,49 +169,21 @@ async function main(): Promise<void> {
   try {
     const server = spawn(
       process.execPath,
-      [join(ROOT, 'bench/dist/server.js'), platform, plan.server],
+      [join(ROOT, 'bench/dist/server.js'), platform, variant.server],
       {
         env: {
-          ...process.env,
-          ...plan.env,
-          APPROOV_BASE64_SECRET: secret,
-          NODE_ENV: 'production',
+          ...serverEnv(variant, secret),
           BENCH_PROFILE_FILE: join(dir, 'server.cpuprofile'),
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
     const port = await serverPort(server);
-    const spec: LoadSpec = {
-      port,
+    const spec = loadSpec(variant, port, prepareTokens(secret, dir), {
       connections: 10,
       warmupSec: 1,
       durationSec: Number(seconds),
-      headers: {},
-      expectStatus: plan.status,
-    };
-    if (plan.tokens === 'repeated') spec.headers['approov-token'] = benchToken(secret, 0);
-    if (plan.tokens === 'bound') {
-      spec.headers['approov-token'] = benchToken(secret, 0, { bind: BOUND_AUTHORIZATION });
-      spec.headers.authorization = BOUND_AUTHORIZATION;
-    }
-    if (plan.tokens === 'signed') {
-      const installation = createApproovInstallationKey();
-      const token = createApproovToken({
-        secret,
-        expiresIn: 3600,
-        claims: { ipk: installation.ipk },
-      });
-      spec.signing = { privateKey: installation.privateKey, token, count: 20_000 };
-    }
-    if (plan.tokens === 'rotating' || plan.tokens === 'forged') {
-      const template = benchToken(secret, 0);
-      const tokens = Array.from({ length: 10_000 }, (_, i) =>
-        plan.tokens === 'forged' ? withForgedSignature(template) : benchToken(secret, i + 1),
-      );
-      spec.tokensFile = join(dir, 'tokens.json');
-      writeFileSync(spec.tokensFile, JSON.stringify(tokens));
-    }
+    });
     const result = JSON.parse(
       (await runLoad(spec, () => server.kill('SIGUSR2'))).trim().split('\n').pop()!,
     ) as { requestsPerSec: number; total: number };
@@ -264,7 +192,7 @@ async function main(): Promise<void> {
       server.kill('SIGTERM');
     });
     const profile = JSON.parse(readFileSync(join(dir, 'server.cpuprofile'), 'utf8')) as CpuProfile;
-    const heading = `${platform} ${variant}: ${Math.round(result.requestsPerSec)} req/s (under whatever else runs)`;
+    const heading = `${platform} ${id}: ${Math.round(result.requestsPerSec)} req/s (under whatever else runs)`;
     const tables = summarise(profile, Number(process.env.PROFILE_TOP ?? 25), result.total);
     process.stdout.write(
       `${heading}\n${tables}\n\n${flameViews(profile, result.total, heading)}\n`,

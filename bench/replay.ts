@@ -1,9 +1,7 @@
 // `npm run bench:replay`: what the replay check costs per signed request, in memory and on Redis
 // (loopback), as a ratio against the same signed route with the check off, in one run; and what
 // the in-memory store and Redis hold per remembered request. Prints the tables and writes them
-// into the generated block of docs/replay-protection.md. Needs the Redis at REDIS_URL.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// into its generated block of bench/README.md. Needs the Redis at REDIS_URL.
 import { Redis } from 'ioredis';
 import {
   ApproovService,
@@ -23,7 +21,7 @@ import {
   machineDescription,
   markdownTable,
   median,
-  ROOT,
+  writeGeneratedBlock,
   textTable,
 } from './common.js';
 
@@ -34,9 +32,6 @@ const PER_ROUND = Number(process.env.BENCH_REPLAY_REQUESTS ?? 1000);
 const BENCH_TIMEOUT_MS = 2000;
 const IN_FLIGHT = 64;
 const MEMORY_ENTRIES = 100_000;
-const DOC = join(ROOT, 'docs', 'replay-protection.md');
-const START = '<!-- replay-bench:start -->';
-const END = '<!-- replay-bench:end -->';
 const HOST = 'api.example.com';
 
 interface BenchRequest {
@@ -304,15 +299,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `${setup}\n\n${textTable(head, rows)}\n\n${textTable(memoryHead, memoryRows)}\n`,
   );
-  if (existsSync(DOC)) {
-    const text = readFileSync(DOC, 'utf8');
-    const start = text.indexOf(START);
-    const end = text.indexOf(END);
-    if (start !== -1 && end > start) {
-      writeFileSync(DOC, `${text.slice(0, start + START.length)}\n${markdown}\n${text.slice(end)}`);
-      process.stdout.write(`\nwrote the generated block of docs/replay-protection.md\n`);
-    }
-  }
+  writeGeneratedBlock('bench:replay', markdown);
 }
 
 await main();

@@ -207,7 +207,7 @@ export async function runSigningBench(timeMs = 500, rounds = 5): Promise<Signing
   ];
 }
 
-/** The table: for the terminal, and for the generated block of docs/sdk-clients.md. */
+/** The table: for the terminal, and for its generated block of bench/README.md. */
 export function signingBlock(results: readonly SigningResult[]): {
   text: string;
   markdown: string;
@@ -224,5 +224,8 @@ export function signingBlock(results: readonly SigningResult[]): {
     'the median task/floor ratio of adjacent calls. Each row but the floors is one `MessageSignatureVerifier.verify` of a ' +
     'request signed as that SDK signs by default (token already verified, installation key cached). Floor: one `crypto.verify` ' +
     'of a P-256 signature over a signature base of the same shape, with a ready KeyObject, in the same run.';
-  return { text: textTable(head, rows), markdown: `${how}\n\n${markdownTable(head, rows)}` };
+  return {
+    text: textTable(head, rows),
+    markdown: `### A signed request's check (\`npm run bench:signing\`)\n\n${how}\n\n${markdownTable(head, rows)}`,
+  };
 }

@@ -4,7 +4,7 @@
 // header is over Node's limit (431, one socket each) spread among them. It checks every answer
 // against the expected status and body, reads the server's RSS from /proc/<pid>/status (after a
 // full GC at the end of each phase), stops the server, and writes the figures to
-// .soak/last-run.json and to the soak block of docs/performance.md. Exit code 1 on any 5xx,
+// .soak/last-run.json and to the soak block of bench/README.md. Exit code 1 on any 5xx,
 // misclassified answer, connection error, RSS growth of 50 MB or more, or overall timeout.
 // Settings: SOAK_REQUESTS, SOAK_WARMUP, SOAK_OVERSIZE, SOAK_CONNECTIONS, SOAK_TIMEOUT_SEC,
 // SOAK_PLATFORMS (express,fastify); SOAK_TRACE=1 prints the RSS samples (one a second).
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { assertSampleAppBuilt, launchSampleApp } from './sample-app.mjs';
 
-const BENCHMARKS = fileURLToPath(new URL('../docs/performance.md', import.meta.url));
+const BENCHMARKS = fileURLToPath(new URL('../bench/README.md', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../.soak/', import.meta.url));
 
 const positiveInt = (name, fallback) => {
@@ -509,7 +509,7 @@ const complete = PLATFORMS.length === 2 && REQUESTS >= 200_000;
 if (complete) writeBenchmarks(markdown(env, results));
 else
   process.stdout.write(
-    'soak: partial run (fewer than 200,000 requests or one adapter): docs/performance.md left as is\n',
+    'soak: partial run (fewer than 200,000 requests or one adapter): bench/README.md left as is\n',
   );
 clearTimeout(watchdog);
 process.exit(results.every((result) => verdict(result).length === 0) ? 0 : 1);

@@ -12,7 +12,7 @@ import {
   SkipApproovMetadata,
 } from './approov.metadata.js';
 import { checkApproovStatusList } from './core/http/approov-status.js';
-import { noteAccountSignatureRoute } from './approov-route-signature.js';
+import { noteAccountSignatureRoute } from './core/check/route-signature.js';
 import { isHeaderName } from './core/http/request-headers.js';
 import {
   checkMessageSigningOptions,

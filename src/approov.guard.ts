@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import {
@@ -7,45 +6,17 @@ import {
   SigningRulesMetadata,
   SkipApproovMetadata,
 } from './approov.metadata.js';
-import { createApproovRejection } from './approov-rejection.js';
-import { RequestMark, type ApproovRequestLike } from './approov-request.js';
+import { createApproovRejection } from './approov.rejection.js';
 import { ApproovService } from './approov.service.js';
+import type { ApproovRouteRules, ApproovVerdict } from './core/check/approov-check.js';
 import type { ApproovFailureCode } from './core/failure.js';
-import { whenSettled } from './core/maybe-async.js';
-import type { ApproovTokenClaims } from './core/token/claims.js';
-import type { ApproovCheckResult } from './core/token/verifier.js';
-import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
+import type { ApproovRequestLike } from './core/http/request.js';
 
 const NO_BINDING: readonly string[] = Object.freeze([]);
 
-/** What a request passed: which module instance verified it, for which binding and signing rules. */
-interface Pass {
-  readonly service: ApproovService;
-  readonly binding: readonly string[];
-  readonly signing: Readonly<ApproovMessageSigningOptions> | undefined;
-}
-
-// What a request already passed, so the guard can run twice (global APP_GUARD plus the one
-// @ApproovBinding attaches) without verifying twice. Only passes are kept, each with the module
-// instance and the exact rules it passed: a monitor-mode failure, another module's secret or a
-// route without signing never vouches for a stricter check.
-const passes = new RequestMark<Pass[]>('approov.passes');
-
-/**
- * A pass prints as its name: it is kept on the request, and a request logged in depth must not
- * print the module instance behind it (its replay store's connection settings, say).
- */
-function inspectedAsName(pass: Pass): Pass {
-  return Object.defineProperty(pass, inspect.custom, { value: () => '[ApproovPass]' });
-}
-
 /** A route's Approov metadata, read once: it is fixed once the app has started. */
-interface RouteRules {
+interface RouteRules extends ApproovRouteRules {
   readonly skipped: boolean;
-  /** What a request on this route passes; compared field by field with other guards' passes. */
-  readonly pass: Pass;
-  /** `@AllowApproovStatus` on the route or its controller. */
-  readonly allowStatuses: readonly string[] | undefined;
 }
 
 /**
@@ -70,42 +41,23 @@ export class ApproovGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (this.shouldSkip(context)) return true;
-    const rules = this.rulesOf(context);
-    const pass = rules.pass;
     const request = this.getRequest(context);
-    const passed = passes.get(request);
-    if (
-      passed?.some(
-        (p) =>
-          p.service === pass.service && p.binding === pass.binding && p.signing === pass.signing,
-      )
-    ) {
-      return true;
-    }
-    const token = this.service.verifyRequest(request, pass.binding);
-    // Only a keyset refetch for an unknown `kid` makes the token check wait.
-    return token instanceof Promise
-      ? token.then((settled) => this.afterToken(settled, request, context, rules))
-      : this.afterToken(token, request, context, rules);
+    const verdict = this.service.approovCheck.check(request, this.rulesOf(context));
+    // Only a step that really waits (a keyset refetch, a body, a shared replay store) gives a Promise.
+    return verdict instanceof Promise
+      ? verdict.then((settled) => this.conclude(settled, request, context))
+      : this.conclude(verdict, request, context);
   }
 
-  private afterToken(
-    token: ApproovCheckResult,
+  /** The claims go on the request; a reject is thrown (a failure served anyway just passes). */
+  private conclude(
+    verdict: ApproovVerdict,
     request: ApproovRequestLike,
     context: ExecutionContext,
-    rules: RouteRules,
-  ): boolean | Promise<boolean> {
-    const { pass } = rules;
-    const signing = pass.signing;
-    if (!token.ok) return this.reject(token.code, request, context, rules);
-    if (signing === undefined) return this.accept(request, token.claims, pass);
-    return whenSettled(
-      this.service.verifyMessageSignature(request, token.claims, signing),
-      (signed) =>
-        signed.ok
-          ? this.accept(request, token.claims, pass)
-          : this.reject(signed.code, request, context, rules),
-    );
+  ): boolean {
+    if (verdict.ok) request.approov = verdict.claims;
+    else if (!verdict.serve) throw this.createRejection(verdict.code, context);
+    return true;
   }
 
   /**
@@ -166,39 +118,17 @@ export class ApproovGuard implements CanActivate {
         this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true &&
         binding === undefined &&
         signing === undefined,
-      pass: inspectedAsName({
-        service: this.service,
-        binding:
-          binding === undefined
-            ? NO_BINDING
-            : binding.length > 0
-              ? binding
-              : this.service.defaultBindingHeaders,
-        signing,
-      }),
+      bindingHeaders:
+        binding === undefined
+          ? NO_BINDING
+          : binding.length > 0
+            ? binding
+            : this.service.defaultBindingHeaders,
+      signing,
       allowStatuses: this.reflector.getAllAndOverride(AllowApproovStatusMetadata, targets),
     };
     if (byHandler === undefined) this.routeRules.set(controller, (byHandler = new WeakMap()));
     byHandler.set(handler, rules);
     return rules;
-  }
-
-  private accept(request: ApproovRequestLike, claims: ApproovTokenClaims, pass: Pass): boolean {
-    request.approov = claims;
-    const passed = passes.get(request);
-    if (passed === undefined) passes.set(request, [pass]);
-    else passed.push(pass);
-    return true;
-  }
-
-  /** Reports the reject, then throws (or, in monitor mode, serves the request). */
-  private reject(
-    code: ApproovFailureCode,
-    request: ApproovRequestLike,
-    context: ExecutionContext,
-    rules: RouteRules,
-  ): boolean {
-    if (this.service.reportFailureAndShouldServe(code, request, rules.allowStatuses)) return true;
-    throw this.createRejection(code, context);
   }
 }

@@ -2,7 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import { ApproovGuard } from './approov.guard.js';
-import type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
+import type { ApproovModuleExtras, ApproovModuleOptions } from './approov.options.js';
 
 export const { ConfigurableModuleClass: ApproovConfigurableModuleClass } =
   new ConfigurableModuleBuilder<ApproovModuleOptions>({

@@ -4,7 +4,7 @@ import { ApproovConfigurableModuleClass } from './approov.module-definition.js';
 import { ApproovGuard } from './approov.guard.js';
 import { ApproovService } from './approov.service.js';
 import { ApproovStrategy } from './approov.strategy.js';
-import { ApproovRawBodyCapture } from './approov-raw-body.js';
+import { ApproovRawBodyCapture } from './approov.raw-body-capture.js';
 
 /**
  * `ApproovModule.forRoot({ secret })` or `forRootAsync({ inject, useFactory })`; add

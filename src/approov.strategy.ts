@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import passportJwt from 'passport-jwt';
-import { createApproovRejection } from './approov-rejection.js';
-import type { ApproovRequestLike } from './approov-request.js';
+import { createApproovRejection } from './approov.rejection.js';
 import { ApproovService } from './approov.service.js';
+import type { ApproovRouteRules, ApproovVerdict } from './core/check/approov-check.js';
+import type { ApproovRequestLike } from './core/http/request.js';
 import type { ApproovTokenClaims } from './core/token/claims.js';
-import type { ApproovCheckResult } from './core/token/verifier.js';
+
+// The strategy checks the token alone: binding and signatures are route rules, the guard's business.
+const TOKEN_ONLY: ApproovRouteRules = Object.freeze({ bindingHeaders: Object.freeze([]) });
 
 /** What the typings say of the base class: neither @types/passport-jwt nor one @nestjs/passport major's types. */
 interface JwtStrategyOptions {
@@ -49,28 +52,28 @@ export class ApproovStrategy extends ApproovStrategyBase {
   }
 
   override authenticate(request: ApproovRequestLike): void {
-    const result = this.service.verifyRequest(request);
-    if (result instanceof Promise) {
-      result.then(
+    const verdict = this.service.approovCheck.check(request, TOKEN_ONLY);
+    if (verdict instanceof Promise) {
+      verdict.then(
         (settled) => this.decide(settled, request),
         (error: Error) => (this as unknown as PassportActions).error(error),
       );
     } else {
-      this.decide(result, request);
+      this.decide(verdict, request);
     }
   }
 
-  private decide(result: ApproovCheckResult, request: ApproovRequestLike): void {
+  private decide(verdict: ApproovVerdict, request: ApproovRequestLike): void {
     const passport = this as unknown as PassportActions;
-    if (result.ok) {
-      request.approov = result.claims;
-      passport.success(this.validate(result.claims));
-    } else if (this.service.reportFailureAndShouldServe(result.code, request)) {
+    if (verdict.ok) {
+      request.approov = verdict.claims;
+      passport.success(this.validate(verdict.claims));
+    } else if (verdict.serve) {
       passport.pass(); // monitor mode: served, with no user
     } else {
       // The guard's exact rejection, not AuthGuard's own 401 (other key order): the body must not tell
       // which check failed. It also ends the Passport chain: no later strategy can rescue an Approov reject.
-      passport.error(createApproovRejection(result.code));
+      passport.error(createApproovRejection(verdict.code));
     }
   }
 }

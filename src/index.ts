@@ -12,8 +12,8 @@ export {
   SkipApproov,
 } from './approov.decorators.js';
 export { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
-export type { ApproovModuleExtras, ApproovModuleOptions } from './approov-options.interface.js';
-export type { ApproovRequestLike } from './approov-request.js';
+export type { ApproovModuleExtras, ApproovModuleOptions } from './approov.options.js';
+export type { ApproovRequestLike } from './core/http/request.js';
 
 export type { ApproovTokenClaims } from './core/token/claims.js';
 export type { ApproovCheckResult } from './core/token/verifier.js';

@@ -1,9 +1,10 @@
 // `nestjs-approov check`: verify a token with the module's rules and print why.
 import { systemClock } from '../core/clock.js';
 import { decodeBase64UrlStrict } from '../core/encoding/base64.js';
-import { checkTokenBinding } from '../core/token/binding.js';
-import { parseApproovSecrets } from '../core/token/secret.js';
-import { parseJsonObject, verifyApproovToken } from '../core/token/verify-token.js';
+import { TokenKeyring } from '../core/keys/keyring.js';
+import { parseApproovSecrets } from '../core/keys/secret.js';
+import { parseJsonObject } from '../core/token/jws.js';
+import { ApproovVerifier } from '../core/token/verifier.js';
 import {
   EXIT_OK,
   EXIT_REJECTED,
@@ -43,11 +44,14 @@ Options:
     const token = positionals[0]!;
     const keys = parseApproovSecrets(secretSourceOf(values.secret, env));
     const now = systemClock();
-
-    const result = verifyApproovToken(token, keys, now);
-    let code = result.ok ? null : result.code;
-    if (result.ok && values.bind !== undefined)
-      code = checkTokenBinding(result.claims, values.bind);
+    // The module's own verifier, clock fixed to the `now` printed below, and no cache for one token.
+    const verifier = new ApproovVerifier({
+      keyring: TokenKeyring.ofSecrets(keys),
+      now: () => now,
+      cacheSize: 0,
+    });
+    const result = verifier.verifyToken(token, values.bind);
+    const code = result.ok ? null : result.code;
 
     const decoded = decodePayload(token);
     if (decoded === null) {

@@ -1,7 +1,7 @@
 // What every CLI command shares: output, exit codes, usage errors and option parsing.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApproovConfigurationError } from '../core/errors.js';
-import { resolveSecretSource, type SecretSource } from '../core/token/secret.js';
+import { resolveSecretSource, type SecretSource } from '../core/keys/secret.js';
 
 export const EXIT_OK = 0;
 export const EXIT_REJECTED = 1;

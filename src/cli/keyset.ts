@@ -6,7 +6,7 @@ import {
   ASYMMETRIC_ALGORITHMS,
   isAsymmetricAlgorithm,
   type AsymmetricAlgorithm,
-} from '../core/token/algorithms.js';
+} from '../core/keys/algorithms.js';
 import {
   approovKeyPairFrom,
   createApproovKeyPair,

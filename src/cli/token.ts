@@ -1,13 +1,13 @@
 // `nestjs-approov token`: mint a token as the Approov cloud would.
 import { randomBytes } from 'node:crypto';
-import { parseApproovSecrets } from '../core/token/secret.js';
+import { parseApproovSecrets } from '../core/keys/secret.js';
 import { createApproovToken } from '../testing/index.js';
 import {
   createApproovKeyPair,
   createApproovKeysetToken,
   type ApproovKeyPair,
 } from '../testing/keyset.js';
-import { isAsymmetricAlgorithm } from '../core/token/algorithms.js';
+import { isAsymmetricAlgorithm } from '../core/keys/algorithms.js';
 import { readKeysetKey } from './keyset.js';
 import {
   EXIT_OK,

@@ -1,14 +1,19 @@
 import { ApproovConfigurationError } from './errors.js';
+import type { ApproovFailure } from './failure.js';
 import {
   SECRET_ENV_VARIABLES,
   parseApproovSecretEntries,
   parseApproovSecrets,
   resolveSecretSource,
   type ParsedSecret,
-} from './token/secret.js';
-import { resolveKeysetOptions, type ResolvedKeysetOptions } from './token/keyring-config.js';
-import { JwksKeySet } from './token/keyset.js';
-import { TokenKeyring } from './token/verify-keyring.js';
+} from './keys/secret.js';
+import {
+  KEYSET_OPTIONS,
+  resolveKeysetOptions,
+  type ResolvedKeysetOptions,
+} from './keys/keyset-options.js';
+import { JwksKeySet } from './keys/keyset.js';
+import { TokenKeyring } from './keys/keyring.js';
 import { DEFAULT_TOKEN_HEADER, type ApproovVerifierConfig } from './token/verifier.js';
 import {
   DEFAULT_CACHE_MAX_BYTES,
@@ -22,15 +27,27 @@ import { checkApproovStatusList } from './http/approov-status.js';
 import { isHeaderName } from './http/request-headers.js';
 import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
 import {
-  DEFAULT_REJECT_LOG_INTERVAL_SEC,
-  MAX_REJECT_LOG_INTERVAL_SEC,
+  REJECT_LOG_OPTIONS,
+  checkRejectLogOptions,
   type RejectLogOptions,
-} from './reject-log.js';
+} from './check/reject-log.js';
 import {
+  MESSAGE_SIGNING_OPTIONS,
   checkMessageSigningOptions,
   type ApproovMessageSigningOptions,
 } from './message-signing/options.js';
-import { checkReplayOptions, type ResolvedReplayOptions } from './replay/replay-options.js';
+import {
+  REPLAY_OPTIONS,
+  checkReplayOptions,
+  type ResolvedReplayOptions,
+} from './replay/replay-options.js';
+import { DEFAULT_ASYMMETRIC_ALGORITHMS } from './keys/algorithms.js';
+import {
+  checkOptionGroup,
+  refuseUnknownOptions,
+  type OptionSchema,
+  type OptionSpec,
+} from './options/option-schema.js';
 
 /** The options the core understands; the Nest module's options are a superset. */
 export interface ApproovCoreOptions {
@@ -72,6 +89,8 @@ export interface ResolvedApproovConfig {
   accountSigningKeys: KeyObject[];
   /** Sanitised `Approov-Status` values that let a request without a token through (module-wide). */
   allowApproovStatus: readonly string[];
+  /** Called once per reject with the reason code. */
+  onFailure?: (failure: ApproovFailure) => void;
   /** The JWKS key holder, not yet started (the Nest service fetches it at boot), when `jwksUri` is set. */
   keyset?: JwksKeySet;
   /** The checked keyset settings, when `jwksUri` is set. */
@@ -91,6 +110,63 @@ export const KEYSET_ENV_VARIABLES = {
 export { MAX_CLOCK_TOLERANCE_SEC };
 
 /**
+ * Every option of the module's top level, as data: names, types, ranges and defaults (undefined:
+ * none, or read from the environment, see SECRET_ENV_VARIABLES and KEYSET_ENV_VARIABLES). The
+ * nested groups carry their own schema.
+ */
+export const APPROOV_OPTIONS = {
+  secret: { type: 'custom' },
+  jwksUri: { type: 'custom' },
+  algorithms: { type: 'custom', default: DEFAULT_ASYMMETRIC_ALGORITHMS },
+  keyset: { type: 'group', options: KEYSET_OPTIONS },
+  header: { type: 'custom', default: DEFAULT_TOKEN_HEADER },
+  bindingHeaders: { type: 'custom', default: DEFAULT_BINDING_HEADERS },
+  mode: { type: 'oneOf', values: ['enforce', 'monitor'], default: 'enforce' },
+  clockToleranceSec: {
+    type: 'number',
+    min: 0,
+    max: MAX_CLOCK_TOLERANCE_SEC,
+    unit: 'seconds',
+    default: 0,
+  },
+  issuer: { type: 'custom' },
+  audience: { type: 'custom' },
+  allowMissingBindingClaim: { type: 'boolean', default: false },
+  onFailure: { type: 'function' },
+  cacheSize: {
+    type: 'number',
+    integer: true,
+    min: 0,
+    max: MAX_CACHE_SIZE,
+    hint: '0: no cache',
+    default: DEFAULT_CACHE_SIZE,
+  },
+  cacheMaxBytes: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    max: MAX_CACHE_MAX_BYTES,
+    unit: 'bytes',
+    hint: 'set cacheSize: 0 to disable the cache',
+    default: DEFAULT_CACHE_MAX_BYTES,
+  },
+  rejectLog: { type: 'group', options: REJECT_LOG_OPTIONS },
+  messageSigning: { type: 'group', options: MESSAGE_SIGNING_OPTIONS },
+  // Default: the adapter's own body limit (Fastify's bodyLimit, 1 MiB on Express).
+  maxBodyBytes: { type: 'number', integer: true, min: 1, max: MAX_MAX_BODY_BYTES, unit: 'bytes' },
+  replay: { type: 'group', options: REPLAY_OPTIONS },
+  messageSigningKey: { type: 'custom' },
+  allowApproovStatus: { type: 'custom', default: [] },
+} as const satisfies OptionSchema & Record<keyof ApproovCoreOptions, OptionSpec>;
+
+/** forRoot / forRootAsync flags: Nest keeps them out of the options, so one found here was misplaced. */
+const MODULE_EXTRAS = ['protectAllRoutes', 'isGlobal'];
+const misplacedExtra = (name: string): string | undefined =>
+  MODULE_EXTRAS.includes(name)
+    ? 'is a forRoot / forRootAsync flag, not an option: give it next to useFactory, not in the options it returns.'
+    : undefined;
+
+/**
  * Validates every option once, at boot, and builds the verifier configuration (keys included).
  * Throws ApproovConfigurationError naming the option or environment variable at fault.
  */
@@ -99,8 +175,12 @@ export function resolveApproovConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): ResolvedApproovConfig {
   const bad = (option: string, why: string): never => {
-    throw new ApproovConfigurationError(`Approov option "${option}" ${why}`);
+    throw new ApproovConfigurationError(
+      option === '' ? `Approov options ${why}` : `Approov option "${option}" ${why}`,
+    );
   };
+  // Unknown keys first: a misspelt option would otherwise surface as the one it failed to set.
+  refuseUnknownOptions(options, APPROOV_OPTIONS, '', bad, misplacedExtra);
   // Like the secret, the keyset settings may come from the environment; errors then name the variable.
   const fromEnv = (option: 'jwksUri' | 'issuer' | 'audience', variable: string) =>
     options[option] !== undefined || env[variable] === undefined
@@ -115,12 +195,12 @@ export function resolveApproovConfig(
   const jwks = fromEnv('jwksUri', KEYSET_ENV_VARIABLES.jwksUri);
   const keysetOptions = resolveKeysetOptions({ ...options, jwksUri: jwks.value }, jwks.bad);
   const secrets = resolveSecrets(options.secret, env, keysetOptions !== undefined);
-  const keys = secrets.map((secret) => secret.key);
+  const given = checkOptionGroup(options, APPROOV_OPTIONS, '', bad, misplacedExtra);
 
-  const header = options.header ?? DEFAULT_TOKEN_HEADER;
+  const header = given.header ?? APPROOV_OPTIONS.header.default;
   if (!isHeaderName(header)) bad('header', 'must be a valid HTTP header name.');
 
-  const bindingHeaders = options.bindingHeaders ?? DEFAULT_BINDING_HEADERS;
+  const bindingHeaders = given.bindingHeaders ?? APPROOV_OPTIONS.bindingHeaders.default;
   if (!Array.isArray(bindingHeaders) || bindingHeaders.length === 0) {
     bad('bindingHeaders', 'must be a non-empty array of header names.');
   }
@@ -130,70 +210,21 @@ export function resolveApproovConfig(
     }
   }
 
-  const mode = options.mode ?? 'enforce';
-  if (mode !== 'enforce' && mode !== 'monitor') bad('mode', `must be 'enforce' or 'monitor'.`);
-
-  const tolerance = options.clockToleranceSec ?? 0;
-  if (
-    typeof tolerance !== 'number' ||
-    !Number.isFinite(tolerance) ||
-    tolerance < 0 ||
-    tolerance > MAX_CLOCK_TOLERANCE_SEC
-  ) {
-    bad('clockToleranceSec', `must be a number of seconds from 0 to ${MAX_CLOCK_TOLERANCE_SEC}.`);
-  }
-
   const issuerSource = fromEnv('issuer', KEYSET_ENV_VARIABLES.issuer);
   const audienceSource = fromEnv('audience', KEYSET_ENV_VARIABLES.audience);
   const issuer = checkStringList(issuerSource.value, 'issuer', issuerSource.bad);
   const audience = checkStringList(audienceSource.value, 'audience', audienceSource.bad);
 
-  const allowMissing = options.allowMissingBindingClaim ?? false;
-  if (typeof allowMissing !== 'boolean') bad('allowMissingBindingClaim', 'must be a boolean.');
-  if (options.onFailure !== undefined && typeof options.onFailure !== 'function') {
-    bad('onFailure', 'must be a function.');
-  }
-
-  const cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
-  if (
-    !Number.isSafeInteger(cacheSize) ||
-    (cacheSize as number) < 0 ||
-    (cacheSize as number) > MAX_CACHE_SIZE
-  ) {
-    bad('cacheSize', `must be an integer from 0 (no cache) to ${MAX_CACHE_SIZE}.`);
-  }
-  const cacheMaxBytes = options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES;
-  if (
-    !Number.isSafeInteger(cacheMaxBytes) ||
-    (cacheMaxBytes as number) < 1 ||
-    (cacheMaxBytes as number) > MAX_CACHE_MAX_BYTES
-  ) {
-    bad(
-      'cacheMaxBytes',
-      `must be an integer number of bytes from 1 to ${MAX_CACHE_MAX_BYTES} (set cacheSize: 0 to disable the cache).`,
-    );
-  }
-  const messageSigning = checkMessageSigningOptions(options.messageSigning, 'messageSigning', bad);
-  const maxBodyBytes = options.maxBodyBytes;
-  if (
-    maxBodyBytes !== undefined &&
-    (!Number.isSafeInteger(maxBodyBytes) ||
-      (maxBodyBytes as number) < 1 ||
-      (maxBodyBytes as number) > MAX_MAX_BODY_BYTES)
-  ) {
-    bad('maxBodyBytes', `must be an integer number of bytes from 1 to ${MAX_MAX_BODY_BYTES}.`);
-  }
-  const replay = checkReplayOptions(options.replay, bad);
+  const messageSigning = checkMessageSigningOptions(given.messageSigning, 'messageSigning', bad);
+  const replay = checkReplayOptions(given.replay, bad);
   const accountSigningKeys = resolveAccountSigningKeys(options.messageSigningKey, env);
-  const allowApproovStatus = checkApproovStatusList(options.allowApproovStatus ?? [], (why) =>
-    bad('allowApproovStatus', why),
+  const allowApproovStatus = checkApproovStatusList(
+    given.allowApproovStatus ?? APPROOV_OPTIONS.allowApproovStatus.default,
+    (why) => bad('allowApproovStatus', why),
   );
 
   const keyset = keysetOptions === undefined ? undefined : new JwksKeySet(keysetOptions);
-  const keyring =
-    keyset !== undefined || secrets.some((secret) => secret.kid !== undefined)
-      ? new TokenKeyring(secrets, keyset, keysetOptions?.algorithms ?? [])
-      : undefined;
+  const keyring = new TokenKeyring(secrets, keyset, keysetOptions?.algorithms ?? []);
 
   return {
     ...(keyset !== undefined
@@ -204,24 +235,27 @@ export function resolveApproovConfig(
         }
       : {}),
     verifier: {
-      keys,
-      ...(keyring !== undefined ? { keyring } : {}),
+      keyring,
       tokenHeader: header as string,
-      clockToleranceSec: tolerance as number,
+      clockToleranceSec: given.clockToleranceSec ?? APPROOV_OPTIONS.clockToleranceSec.default,
       issuer,
       audience,
-      allowMissingBindingClaim: allowMissing as boolean,
-      cacheSize: cacheSize as number,
-      cacheMaxBytes: cacheMaxBytes as number,
+      allowMissingBindingClaim:
+        given.allowMissingBindingClaim ?? APPROOV_OPTIONS.allowMissingBindingClaim.default,
+      cacheSize: given.cacheSize ?? APPROOV_OPTIONS.cacheSize.default,
+      cacheMaxBytes: given.cacheMaxBytes ?? APPROOV_OPTIONS.cacheMaxBytes.default,
     },
     bindingHeaders: (bindingHeaders as string[]).map((name) => name.toLowerCase()),
-    mode: mode as 'enforce' | 'monitor',
+    mode: given.mode ?? APPROOV_OPTIONS.mode.default,
     messageSigning,
-    maxBodyBytes: maxBodyBytes as number | undefined,
+    maxBodyBytes: given.maxBodyBytes,
     replay,
-    rejectLog: checkRejectLogOptions(options.rejectLog, bad),
+    rejectLog: checkRejectLogOptions(given.rejectLog, bad),
     accountSigningKeys,
     allowApproovStatus,
+    ...(given.onFailure !== undefined
+      ? { onFailure: given.onFailure as (failure: ApproovFailure) => void }
+      : {}),
   };
 }
 
@@ -249,36 +283,6 @@ function checkStringList(
     bad(option, 'must be a non-empty string or a non-empty array of them.');
   }
   return value as string | string[];
-}
-
-function checkRejectLogOptions(
-  value: unknown,
-  bad: (option: string, why: string) => never,
-): Required<RejectLogOptions> {
-  if (value === undefined) return { mode: 'summary', intervalSec: DEFAULT_REJECT_LOG_INTERVAL_SEC };
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    bad('rejectLog', 'must be an object.');
-  const {
-    mode = 'summary',
-    intervalSec = DEFAULT_REJECT_LOG_INTERVAL_SEC,
-    ...rest
-  } = value as Record<string, unknown>;
-  const unknown = Object.keys(rest);
-  if (unknown.length > 0) bad(`rejectLog.${unknown[0]}`, 'is not an option (mode, intervalSec).');
-  if (mode !== 'summary' && mode !== 'every')
-    bad('rejectLog.mode', `must be 'summary' or 'every'.`);
-  if (
-    typeof intervalSec !== 'number' ||
-    !Number.isFinite(intervalSec) ||
-    intervalSec < 1 ||
-    intervalSec > MAX_REJECT_LOG_INTERVAL_SEC
-  ) {
-    bad(
-      'rejectLog.intervalSec',
-      `must be a number of seconds from 1 to ${MAX_REJECT_LOG_INTERVAL_SEC}.`,
-    );
-  }
-  return { mode: mode as 'summary' | 'every', intervalSec: intervalSec as number };
 }
 
 /** Where the account message-signing key is read from when the option is not given. */

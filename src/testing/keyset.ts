@@ -11,7 +11,7 @@ import {
   algorithmProfile,
   verifyKeyInput,
   type AsymmetricAlgorithm,
-} from '../core/token/algorithms.js';
+} from '../core/keys/algorithms.js';
 import { bindingDigest } from '../core/token/binding.js';
 
 /** A signing key of an Approov keyset, as `approov keyset -add ES256` makes one, for tests and demos. */

@@ -1,8 +1,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseApproovSecrets } from '../../src/core/token/secret.js';
-import { verifyApproovToken } from '../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../src/core/keys/keyring.js';
+import { parseApproovSecrets } from '../../src/core/keys/secret.js';
+import { verifyApproovToken } from '../../src/core/token/jws.js';
 import {
   approovBindingHash,
   createApproovSecret,
@@ -16,7 +17,7 @@ const BIN = (
 ).bin['nestjs-approov']!;
 const CLI = fileURLToPath(new URL(BIN, ROOT));
 const SECRET = createApproovSecret();
-const keys = parseApproovSecrets({ value: SECRET, setting: 'test' });
+const keyring = TokenKeyring.ofSecrets(parseApproovSecrets({ value: SECRET, setting: 'test' }));
 
 interface Run {
   code: number;
@@ -139,7 +140,7 @@ describe('nestjs-approov token', () => {
     const after = Math.floor(Date.now() / 1000);
     expect(run.code).toBe(0);
     const token = run.stdout.trim();
-    const result = verifyApproovToken(token, keys, Date.now() / 1000);
+    const result = verifyApproovToken(token, keyring, Date.now() / 1000);
     if (!result.ok) throw new Error(result.code);
     expect(result.claims.exp).toBeGreaterThanOrEqual(before + 300);
     expect(result.claims.exp).toBeLessThanOrEqual(after + 300);
@@ -153,7 +154,7 @@ describe('nestjs-approov token', () => {
     });
     for (const run of [fromStandard, fromUrl]) {
       expect(run.code).toBe(0);
-      expect(verifyApproovToken(run.stdout.trim(), keys, Date.now() / 1000).ok).toBe(true);
+      expect(verifyApproovToken(run.stdout.trim(), keyring, Date.now() / 1000).ok).toBe(true);
     }
   });
 
@@ -164,7 +165,7 @@ describe('nestjs-approov token', () => {
     );
     expect(long.exp).toBeGreaterThanOrEqual(before + 3600);
     const expired = (await cli(['token', '--secret', SECRET, '--exp=-60'])).stdout.trim();
-    expect(verifyApproovToken(expired, keys, Date.now() / 1000)).toEqual({
+    expect(verifyApproovToken(expired, keyring, Date.now() / 1000)).toEqual({
       ok: false,
       code: 'token_expired',
     });
@@ -175,7 +176,7 @@ describe('nestjs-approov token', () => {
       await cli(['token', '--secret', SECRET, '--no-exp', '--claim', 'did=x'])
     ).stdout.trim();
     expect(payloadOf(token)).toEqual({ did: 'x' });
-    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({
+    expect(verifyApproovToken(token, keyring, Date.now() / 1000)).toEqual({
       ok: false,
       code: 'token_missing_expiration',
     });
@@ -220,7 +221,7 @@ describe('nestjs-approov token', () => {
   it('signs with a random other secret with --invalid, and needs no secret for it', async () => {
     const run = await cli(['token', '--invalid']);
     expect(run.code).toBe(0);
-    expect(verifyApproovToken(run.stdout.trim(), keys, Date.now() / 1000)).toEqual({
+    expect(verifyApproovToken(run.stdout.trim(), keyring, Date.now() / 1000)).toEqual({
       ok: false,
       code: 'token_signature_invalid',
     });

@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseApproovSecrets } from '../../src/core/token/secret.js';
-import { verifyApproovToken } from '../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../src/core/keys/keyring.js';
+import { parseApproovSecrets } from '../../src/core/keys/secret.js';
+import { verifyApproovToken } from '../../src/core/token/jws.js';
 import { runCommand } from '../../src/cli/io.js';
 import { signCommand } from '../../src/cli/sign.js';
 import { MessageSignatureVerifier } from '../../src/core/message-signing/verify.js';
@@ -42,7 +43,9 @@ const now = VECTOR_CREATED + 3;
 const claims = (() => {
   const result = verifyApproovToken(
     fixture.ipk_token,
-    parseApproovSecrets({ value: fixture.token_secret_base64, setting: 't' }),
+    TokenKeyring.ofSecrets(
+      parseApproovSecrets({ value: fixture.token_secret_base64, setting: 't' }),
+    ),
     now,
   );
   if (!result.ok) throw new Error(result.code);

@@ -52,9 +52,10 @@ describe('resolveApproovConfig: defaults', () => {
   });
 
   it('builds one key per secret', () => {
-    expect(config.verifier.keys).toHaveLength(1);
+    expect(config.verifier.keyring.allSecrets).toHaveLength(1);
     expect(
-      resolve({ secret: [SECRET, randomBytes(40).toString('base64url')] }).verifier.keys,
+      resolve({ secret: [SECRET, randomBytes(40).toString('base64url')] }).verifier.keyring
+        .allSecrets,
     ).toHaveLength(2);
   });
 });

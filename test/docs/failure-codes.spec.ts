@@ -1,7 +1,7 @@
 // Every failure code a user can see in a log line or in onFailure is on the failures page, with the status it gets.
 import { join } from 'node:path';
 import { APPROOV_FAILURE_CODES } from '../../src/core/failure.js';
-import { createApproovRejection } from '../../src/approov-rejection.js';
+import { createApproovRejection } from '../../src/approov.rejection.js';
 import { DOCS_DIR, read } from './markdown.js';
 
 const PAGE = join(DOCS_DIR, 'failures-and-monitoring.md');

@@ -1,61 +1,86 @@
-// docs/performance.md types no figure by hand: its figures sit in blocks that the bench and soak
-// scripts rewrite between markers. The markers must be there, once each, for the scripts to find.
+// No figure in the docs is typed by hand: figures sit in blocks that the bench and soak scripts
+// rewrite between markers. bench/blocks.ts lists every block with its page and its writers; the
+// markers must be there, once each, where the writers look for them.
 import { join } from 'node:path';
-import { ROOT, read } from './markdown.js';
-
-const PAGE = join(ROOT, 'docs', 'performance.md');
-const BENCH_WRITER = join(ROOT, 'bench', 'common.ts');
-const SOAK_WRITER = join(ROOT, 'scripts', 'soak.mjs');
-
-/** The block names bench/common.ts writes (`performance:<name>`), read from its BLOCKS list. */
-function benchBlockNames(): string[] {
-  const list = /const BLOCKS = \[([^\]]*)\]/.exec(read(BENCH_WRITER))?.[1];
-  if (list === undefined) throw new Error('bench/common.ts has no BLOCKS list');
-  return [...list.matchAll(/'([^']+)'/g)].map((match) => `performance:${match[1]}`);
-}
+import { GENERATED_BLOCKS, blockMarkers } from '../../bench/blocks.js';
+import { ROOT, markdownPages, read, shown } from './markdown.js';
 
 const count = (text: string, part: string): number => text.split(part).length - 1;
+const pages = [...new Set(GENERATED_BLOCKS.map((block) => block.page))];
+const blocksOf = (page: string) => GENERATED_BLOCKS.filter((block) => block.page === page);
 
-/** docs/performance.md with every generated block cut out: the prose. */
-function prose(page: string, blocks: readonly string[]): string {
-  let text = page;
-  for (const block of blocks) {
-    const start = text.indexOf(`<!-- ${block}:start -->`);
-    const end = text.indexOf(`<!-- ${block}:end -->`);
-    text = text.slice(0, start) + text.slice(end);
+/** A page with every generated block cut out: its prose. */
+function prose(page: string): string {
+  let text = read(join(ROOT, page));
+  for (const { name } of blocksOf(page)) {
+    const { start, end } = blockMarkers(name);
+    text = text.slice(0, text.indexOf(start)) + text.slice(text.indexOf(end));
   }
   return text;
 }
 
-describe('generated blocks of docs/performance.md', () => {
-  const page = read(PAGE);
-  const blocks = [...benchBlockNames(), 'soak'];
-
-  it('knows the blocks the bench writes (http, micro, memory) and the soak block', () => {
-    expect(blocks).toEqual(['performance:http', 'performance:micro', 'performance:memory', 'soak']);
+describe('generated blocks', () => {
+  it('are on the user page (a summary) and in bench/README.md (everything else)', () => {
+    expect(pages).toEqual(['docs/performance.md', 'bench/README.md']);
+    expect(blocksOf('docs/performance.md').map((block) => block.name)).toEqual([
+      'performance:summary',
+    ]);
   });
 
-  it.each(blocks)(
-    '%s: one start marker, then one end marker, with a table between them',
-    (block) => {
-      const start = `<!-- ${block}:start -->`;
-      const end = `<!-- ${block}:end -->`;
-      expect([count(page, start), count(page, end)]).toEqual([1, 1]);
-      const content = page.slice(page.indexOf(start) + start.length, page.indexOf(end));
+  it.each(GENERATED_BLOCKS.map((block) => [block.name, block.page]))(
+    '%s: one start marker, then one end marker on %s, with a table between them',
+    (name, page) => {
+      const text = read(join(ROOT, page));
+      const { start, end } = blockMarkers(name);
+      expect([count(text, start), count(text, end)]).toEqual([1, 1]);
+      expect(text.indexOf(start)).toBeLessThan(text.indexOf(end));
+      const content = text.slice(text.indexOf(start) + start.length, text.indexOf(end));
       expect(content).toMatch(/\n\| .* \|\n\| ---/);
     },
   );
 
-  it('is where the writers write: bench/common.ts and scripts/soak.mjs target docs/performance.md', () => {
-    expect(read(BENCH_WRITER)).toMatch(/BENCHMARKS_FILE = join\(ROOT, 'docs', 'performance\.md'\)/);
-    expect(read(SOAK_WRITER)).toMatch(
-      /new URL\('\.\.\/docs\/performance\.md', import\.meta\.url\)/,
+  it.each(GENERATED_BLOCKS.flatMap((block) => block.writers.map((writer) => [block.name, writer])))(
+    '%s is written by %s',
+    (name, writer) => {
+      const source = read(join(ROOT, writer));
+      if (writer.endsWith('.mjs')) {
+        // The soak script is plain JavaScript: it names its page and its markers itself.
+        const { page } = GENERATED_BLOCKS.find((block) => block.name === name)!;
+        expect(source).toContain(`new URL('../${page}', import.meta.url)`);
+        expect(source).toContain(blockMarkers(name).start);
+      } else {
+        expect(source).toMatch(new RegExp(`writeGeneratedBlock\\(\\s*'${name}'`));
+      }
+    },
+  );
+
+  it('has no markers elsewhere: every block is one that bench/blocks.ts lists, on its page', () => {
+    const stray = markdownPages().flatMap((file) =>
+      [...read(file).matchAll(/<!-- ([\w:-]+):start -->/g)]
+        .map((match) => ({ name: match[1]!, page: shown(file) }))
+        .filter(
+          ({ name, page }) => !GENERATED_BLOCKS.some((b) => b.name === name && b.page === page),
+        ),
     );
+    expect(stray).toEqual([]);
   });
 
-  it('types no measured figure in its prose, outside the generated blocks', () => {
-    const figure = /\d[\d,.]*\s?(?:µs|us|ns|ms|MB|KB|req\/s|%|x\b)/g;
-    expect(prose(page, blocks).match(figure) ?? []).toEqual([]);
-    expect(page.match(figure)?.length ?? 0).toBeGreaterThan(0); // the pattern does find the generated figures
+  it('keeps the keysets figures beside their floors and jose', () => {
+    const text = read(join(ROOT, 'bench/README.md'));
+    const { start, end } = blockMarkers('bench:keysets');
+    const content = text.slice(text.indexOf(start), text.indexOf(end));
+    expect(content).toContain('ES256 fresh verify');
+    expect(content).toContain('RS256 raw floor');
+    expect(content).toContain('jose');
   });
+
+  it.each(pages)(
+    '%s types no measured figure in its prose, outside the generated blocks',
+    (page) => {
+      const figure = /\d[\d,.]*\s?(?:µs|us|ns|ms|MB|KB|req\/s|%|x\b)/g;
+      expect(prose(page).match(figure) ?? []).toEqual([]);
+      // The pattern does find the generated figures.
+      expect(read(join(ROOT, page)).match(figure)?.length ?? 0).toBeGreaterThan(0);
+    },
+  );
 });

@@ -15,6 +15,9 @@ import {
 
 const README = join(ROOT, 'README.md');
 const README_MAX_BYTES = 12 * 1024;
+/** A docs/ page holds what a Nest user does and sees, in one sitting; methods go to bench/README.md and design notes. */
+const DOCS_PAGE_MAX_BYTES = 10 * 1024;
+const CONTRIBUTING_MAX_BYTES = 6 * 1024;
 
 interface BrokenLink {
   page: string;
@@ -50,9 +53,11 @@ function brokenLinks(page: string, markdown = read(page)): BrokenLink[] {
 }
 
 describe('Markdown links', () => {
-  it('finds the pages to check: README, SECURITY, CONTRIBUTING and docs/', () => {
+  it('finds the pages to check: README, SECURITY, CONTRIBUTING, bench/README and docs/', () => {
     const pages = markdownPages().map(shown);
-    expect(pages).toEqual(expect.arrayContaining(['README.md', 'SECURITY.md', 'CONTRIBUTING.md']));
+    expect(pages).toEqual(
+      expect.arrayContaining(['README.md', 'SECURITY.md', 'CONTRIBUTING.md', 'bench/README.md']),
+    );
     expect(pages.filter((page) => page.startsWith('docs/')).length).toBeGreaterThan(0);
   });
 
@@ -67,7 +72,7 @@ describe('Markdown links', () => {
     const page = join(DOCS_DIR, 'configuration.md');
     const markdown = [
       '# Here',
-      'See [a](missing.md), [b](#nowhere), [c](performance.md#figures), [d](../README.md), [e](#here),',
+      'See [a](missing.md), [b](#nowhere), [c](performance.md#what-each-protection-costs), [d](../README.md), [e](#here),',
       '`[not a link](gone.md)` and [f](performance.md#no-such-heading).',
       '```md',
       '[in a code block](gone-too.md)',
@@ -100,6 +105,21 @@ describe('GitHub heading anchors', () => {
       'options',
       'options-1',
     ]);
+  });
+});
+
+describe('page sizes', () => {
+  it.each(docsPages().map((page) => [shown(page), page]))(
+    `%s stays within ${DOCS_PAGE_MAX_BYTES / 1024} KB`,
+    (_name, page) => {
+      expect(Buffer.byteLength(read(page))).toBeLessThanOrEqual(DOCS_PAGE_MAX_BYTES);
+    },
+  );
+
+  it(`CONTRIBUTING.md stays within ${CONTRIBUTING_MAX_BYTES / 1024} KB`, () => {
+    expect(Buffer.byteLength(read(join(ROOT, 'CONTRIBUTING.md')))).toBeLessThanOrEqual(
+      CONTRIBUTING_MAX_BYTES,
+    );
   });
 });
 

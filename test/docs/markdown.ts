@@ -6,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DOCS_DIR = join(ROOT, 'docs');
 
-/** Every page the docs tests hold to account: the front door, the policy files and docs/*.md. */
+/** Every page the docs tests hold to account: the front door, the policy files, the benchmarks' page and docs/*.md. */
 export function markdownPages(): string[] {
-  const top = ['README.md', 'SECURITY.md', 'CONTRIBUTING.md'].map((name) => join(ROOT, name));
+  const top = ['README.md', 'SECURITY.md', 'CONTRIBUTING.md', 'bench/README.md'].map((name) =>
+    join(ROOT, name),
+  );
   return [...top.filter((file) => existsSync(file)), ...docsPages()];
 }
 

@@ -36,7 +36,7 @@ const LAYER_CROSSING = [
   "import { ApproovGuard } from '../approov.guard.js';",
   "import { ApproovModule } from '../index.js';",
   "import { Injectable } from '@nestjs/common';",
-  "import { verifyApproovToken } from '../core/token/verify-token.js';",
+  "import { verifyApproovToken } from '../core/token/jws.js';",
   "import { runCommand } from '../cli/io.js';",
 ];
 
@@ -66,7 +66,7 @@ const FIXTURES: Fixture[] = [
     rule: 'a core feature imports nothing outside src/core/',
     path: 'src/core/token/fixture.ts',
     imports: [
-      "import { nodeRequestOf } from '../../approov-request.js';",
+      "import { ApproovService } from '../../approov.service.js';",
       "import { createApproovToken } from '../../testing/index.js';",
     ],
     flagged: [1, 2],
@@ -81,12 +81,28 @@ const FIXTURES: Fixture[] = [
       "import type { ApproovFailureCode } from '../failure.js';",
       "import { systemClock } from '../clock.js';",
       "import { whenSettled } from '../maybe-async.js';",
+      "import { checkOptionGroup } from '../options/option-schema.js';",
       "import { checkTokenBinding } from './binding.js';",
       "import type { ApproovMessageSigningOptions } from '../message-signing/options.js';",
       "import { resolveMessageSigningOptions } from '../message-signing/options.js';",
       "import { resolveApproovConfig } from '../approov-config.js';",
+      "import { ApproovCheck } from '../check/approov-check.js';",
+      "import type { ApproovVerdict } from '../check/approov-check.js';",
     ],
-    flagged: [9, 10],
+    flagged: [10, 11, 12],
+  },
+  {
+    rule: 'core/check/ composes the features, and imports nothing outside src/core/',
+    path: 'src/core/check/fixture.ts',
+    imports: [
+      "import { ApproovVerifier } from '../token/verifier.js';",
+      "import { MessageSignatureVerifier } from '../message-signing/verify.js';",
+      "import { resolveApproovConfig } from '../approov-config.js';",
+      "import { nodeRequestOf } from '../http/request.js';",
+      "import { ApproovService } from '../../approov.service.js';",
+      "import { Logger } from '@nestjs/common';",
+    ],
+    flagged: [5, 6],
   },
   {
     rule: 'cli/ builds on the core, not on the Nest layer',

@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TEST = join(ROOT, 'test');
 
 const IMPORTS = [
-  { what: 'Redis', path: /^(ioredis|redis)$|^test\/support\/redis\.ts$/ },
+  { what: 'Redis', path: /^(ioredis|redis)$|^test\/support\/redis[\w-]*\.ts$/ },
   { what: 'the built sample app', path: /^scripts\/sample-app\.mjs$/ },
   { what: 'a build', path: /(^|\/)dist\// },
 ];

@@ -159,6 +159,17 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
         GOOD,
       );
     });
+
+    it('refuses an unknown option, suggesting the one it misspells', async () => {
+      const options = { secret: GOOD, clockTolerance: 5 } as ApproovModuleOptions;
+      const error = await expectRefusal(
+        forRootApp(options),
+        createAdapter,
+        '"clockTolerance"',
+        GOOD,
+      );
+      expect(error.message).toContain('did you mean "clockToleranceSec"?');
+    });
   });
 
   describe('forRootAsync with ConfigService', () => {
@@ -173,6 +184,26 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
         '"clockToleranceSec"',
         GOOD,
       );
+    });
+
+    it('refuses an option the configuration misspells, suggesting the real one', async () => {
+      const error = await expectRefusal(
+        forRootAsyncApp(GOOD, { mesageSigning: { replay: false } }),
+        createAdapter,
+        '"mesageSigning"',
+        GOOD,
+      );
+      expect(error.message).toContain('did you mean "messageSigning"?');
+    });
+
+    it('refuses protectAllRoutes returned by the factory, where Nest would never read it', async () => {
+      const error = await expectRefusal(
+        forRootAsyncApp(GOOD, { protectAllRoutes: true }),
+        createAdapter,
+        '"protectAllRoutes"',
+        GOOD,
+      );
+      expect(error.message).toContain('give it next to useFactory');
     });
 
     it('falls back to the environment when the configuration gives no secret, and refuses when it is missing', async () => {

@@ -191,7 +191,7 @@ describe('ApproovGuard hooks', () => {
       ) => {
         const instance = new ApproovService({ secret });
         jest
-          .spyOn(instance, 'verifyMessageSignature')
+          .spyOn(instance.approovCheck.signatures, 'verify')
           .mockImplementation(() => Promise.resolve(result));
         return new ApproovGuard(new Reflector(), instance);
       };
@@ -242,7 +242,7 @@ describe('ApproovGuard hooks', () => {
       const request = Object.seal({ ...validRequest(), approov: undefined as unknown });
       expect(guard.canActivate(contextFor('plain', request))).toBe(true);
       expect(request.approov).toMatchObject({ exp: expect.any(Number) });
-      const verify = jest.spyOn(service, 'verifyRequest');
+      const verify = jest.spyOn(service.approovCheck.verifier, 'verifyRequestWithRefetch');
       try {
         expect(guard.canActivate(contextFor('plain', request))).toBe(true);
         expect(verify).not.toHaveBeenCalled();

@@ -6,7 +6,7 @@ import { featureAppModule } from './apps/feature-app.js';
 import { fakeDateAndTimeouts, realClock } from '../support/fake-clock.js';
 import { UNAUTHORIZED_BODY } from '../support/http-client.js';
 import { logCapture } from '../support/log-capture.js';
-import { REJECT_LOG_FULL_LINES_PER_INTERVAL } from '../../src/core/reject-log.js';
+import { REJECT_LOG_FULL_LINES_PER_INTERVAL } from '../../src/core/check/reject-log.js';
 import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
 
 // A flood of rejects writes a line for the first few, then one counted line per code per interval;

@@ -6,8 +6,6 @@ import {
   type ReplayStore,
 } from 'nestjs-approov';
 import { jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
-import { SignedRequestReplayCheck } from '../../src/approov-replay.js';
 import { fakeDateAndTimeouts, realClock } from '../support/fake-clock.js';
 import { logCapture } from '../support/log-capture.js';
 import { ADAPTERS, bootError } from '../support/nest-app.js';
@@ -454,27 +452,6 @@ describe('the margin a shared store keeps entries for', () => {
       expect(calls[0]).toBeLessThanOrEqual((created + 15 + 10) * 1000 - before);
     } finally {
       await running.close();
-    }
-  });
-});
-
-describe('the in-memory store in a cluster worker', () => {
-  const options = { store: undefined, maxEntries: 10, timeoutMs: 50, failOpen: false };
-  const clusterWarnings = (warn: jest.SpiedFunction<Logger['warn']>): unknown[] =>
-    warn.mock.calls
-      .map(([message]) => message)
-      .filter((message) => String(message).includes('cluster worker'));
-
-  it('warns once per process that each worker only remembers its own requests; never outside a worker', () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    try {
-      new SignedRequestReplayCheck(options, () => undefined, Date.now, false);
-      expect(clusterWarnings(warn)).toEqual([]);
-      new SignedRequestReplayCheck(options, () => undefined, Date.now, true);
-      new SignedRequestReplayCheck(options, () => undefined, Date.now, true);
-      expect(clusterWarnings(warn)).toEqual([expect.stringContaining('RedisReplayStore')]);
-    } finally {
-      warn.mockRestore();
     }
   });
 });

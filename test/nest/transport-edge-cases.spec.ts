@@ -1,4 +1,4 @@
-import { MAX_TOKEN_LENGTH } from '../../src/core/token/verify-token.js';
+import { MAX_TOKEN_LENGTH } from '../../src/core/token/jws.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import { buildRawRequest, rawRequest, UNAUTHORIZED_BODY } from '../support/http-client.js';
 import { ADAPTERS } from '../support/nest-app.js';

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { checkTokenBinding } from '../../src/core/token/binding.js';
-import { parseApproovSecrets } from '../../src/core/token/secret.js';
-import { verifyApproovToken } from '../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../src/core/keys/keyring.js';
+import { parseApproovSecrets } from '../../src/core/keys/secret.js';
+import { verifyApproovToken } from '../../src/core/token/jws.js';
 import {
   approovBindingHash,
   createApproovSecret,
@@ -12,7 +13,9 @@ import { approovVectorSets } from '../support/approov-vectors.js';
 
 const setA = approovVectorSets[0]!;
 const SECRET = setA.secret_base64;
-const keys = parseApproovSecrets({ value: SECRET, setting: 'test secret' });
+const keyring = TokenKeyring.ofSecrets(
+  parseApproovSecrets({ value: SECRET, setting: 'test secret' }),
+);
 const NOW = 1_800_000_000;
 
 const decodePart = (token: string, index: 0 | 1): Record<string, unknown> =>
@@ -30,9 +33,9 @@ describe('createApproovToken', () => {
 
   it('mints a token that the core verifies, with exp 300 s after now by default', () => {
     const token = createApproovToken({ secret: SECRET, now: NOW });
-    const result = verifyApproovToken(token, keys, NOW + 299);
+    const result = verifyApproovToken(token, keyring, NOW + 299);
     expect(result).toEqual({ ok: true, claims: { exp: NOW + 300 } });
-    expect(verifyApproovToken(token, keys, NOW + 300)).toEqual({
+    expect(verifyApproovToken(token, keyring, NOW + 300)).toEqual({
       ok: false,
       code: 'token_expired',
     });
@@ -56,7 +59,7 @@ describe('createApproovToken', () => {
 
   it('makes an expired token from a negative expiresIn', () => {
     const token = createApproovToken({ secret: SECRET, expiresIn: -1, now: NOW });
-    expect(verifyApproovToken(token, keys, NOW)).toEqual({ ok: false, code: 'token_expired' });
+    expect(verifyApproovToken(token, keyring, NOW)).toEqual({ ok: false, code: 'token_expired' });
   });
 
   it('adds and overrides claims, and leaves exp out when claims.exp is undefined', () => {
@@ -68,7 +71,7 @@ describe('createApproovToken', () => {
     expect(decodePart(token, 1)).toEqual({ exp: NOW + 5, ip: '1.2.3.4' });
     const withoutExp = createApproovToken({ secret: SECRET, claims: { exp: undefined, did: 'd' } });
     expect(decodePart(withoutExp, 1)).toEqual({ did: 'd' });
-    expect(verifyApproovToken(withoutExp, keys, NOW)).toEqual({
+    expect(verifyApproovToken(withoutExp, keyring, NOW)).toEqual({
       ok: false,
       code: 'token_missing_expiration',
     });
@@ -76,7 +79,7 @@ describe('createApproovToken', () => {
 
   it('binds the token to one header value, as the SDK binding header does', () => {
     const token = createApproovToken({ secret: SECRET, bind: 'Bearer abc' });
-    const verified = verifyApproovToken(token, keys, Date.now() / 1000);
+    const verified = verifyApproovToken(token, keyring, Date.now() / 1000);
     if (!verified.ok) throw new Error(verified.code);
     expect(checkTokenBinding(verified.claims, ['Bearer abc'])).toBeNull();
     expect(checkTokenBinding(verified.claims, ['Bearer abd'])).toBe('binding_mismatch');
@@ -84,7 +87,7 @@ describe('createApproovToken', () => {
 
   it('binds to several values concatenated in the given order', () => {
     const token = createApproovToken({ secret: SECRET, bind: ['Bearer abc', 'session-1'] });
-    const verified = verifyApproovToken(token, keys, Date.now() / 1000);
+    const verified = verifyApproovToken(token, keyring, Date.now() / 1000);
     if (!verified.ok) throw new Error(verified.code);
     expect(checkTokenBinding(verified.claims, ['Bearer abc', 'session-1'])).toBeNull();
     expect(checkTokenBinding(verified.claims, ['session-1', 'Bearer abc'])).toBe(
@@ -96,7 +99,7 @@ describe('createApproovToken', () => {
   it('lets a test override the JOSE header for negative cases', () => {
     const token = createApproovToken({ secret: SECRET, header: { alg: 'HS512' } });
     expect(decodePart(token, 0)).toEqual({ alg: 'HS512', typ: 'JWT' });
-    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({
+    expect(verifyApproovToken(token, keyring, Date.now() / 1000)).toEqual({
       ok: false,
       code: 'token_algorithm_not_allowed',
     });
@@ -104,7 +107,7 @@ describe('createApproovToken', () => {
 
   it('is rejected under another secret', () => {
     const token = createApproovToken({ secret: createApproovSecret() });
-    expect(verifyApproovToken(token, keys, Date.now() / 1000)).toEqual({
+    expect(verifyApproovToken(token, keyring, Date.now() / 1000)).toEqual({
       ok: false,
       code: 'token_signature_invalid',
     });

@@ -1,5 +1,10 @@
 import { MAX_CLOCK_TOLERANCE_SEC } from '../clock.js';
 import { isHeaderName } from '../http/request-headers.js';
+import {
+  checkOptionGroup,
+  type OptionSchema,
+  type RefuseOption,
+} from '../options/option-schema.js';
 import { normalizeAuthority } from './request-target.js';
 
 /** The signature labels Approov's SDKs sign under: the installation key (ECDSA) and the account key (HMAC). */
@@ -110,39 +115,57 @@ export function isSupportedComponentName(name: string): boolean {
 }
 
 /**
+ * The message-signing options (module-level `messageSigning` and `@ApproovMessageSigning()`), as
+ * data: names, types, ranges, defaults. `requiredComponents` defaults to `@method`, `@target-uri`
+ * and the token header; `clockToleranceSec` to 10 s or the module's tolerance when larger.
+ */
+export const MESSAGE_SIGNING_OPTIONS = {
+  accept: { type: 'custom', default: ['install'] },
+  match: { type: 'oneOf', values: ['any', 'all'], default: 'any' },
+  required: { type: 'boolean', default: false },
+  maxAgeSec: {
+    type: 'number',
+    min: 1,
+    max: MAX_SIGNATURE_MAX_AGE_SEC,
+    unit: 'seconds',
+    default: DEFAULT_SIGNATURE_MAX_AGE_SEC,
+  },
+  requiredComponents: { type: 'custom' },
+  requireContentDigest: { type: 'boolean', default: false },
+  trustProxy: { type: 'boolean', default: false },
+  origin: { type: 'custom' },
+  clockToleranceSec: {
+    type: 'number',
+    min: 0,
+    max: MAX_CLOCK_TOLERANCE_SEC,
+    unit: 'seconds',
+    default: DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC,
+  },
+  replay: { type: 'boolean', default: true },
+} as const satisfies OptionSchema &
+  Record<keyof ApproovMessageSigningOptions, OptionSchema[string]>;
+
+/**
  * Checks a partial options object (module-level or a decorator's) and returns a frozen copy of
  * the fields that were given. `fail` receives the option path and why it is wrong, and throws.
  */
 export function checkMessageSigningOptions(
   value: unknown,
   where: string,
-  fail: (option: string, why: string) => never,
+  fail: RefuseOption,
 ): Readonly<ApproovMessageSigningOptions> {
-  if (value === undefined) return Object.freeze({});
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return fail(where, 'must be an object.');
-  const given = value as Record<string, unknown>;
-  const known = [
-    'accept',
-    'match',
+  const given = checkOptionGroup(value, MESSAGE_SIGNING_OPTIONS, where, fail);
+  const checked: ApproovMessageSigningOptions = {};
+  for (const name of [
     'required',
-    'maxAgeSec',
-    'requiredComponents',
     'requireContentDigest',
     'trustProxy',
-    'origin',
-    'clockToleranceSec',
     'replay',
-  ];
-  for (const key of Object.keys(given)) {
-    if (!known.includes(key))
-      fail(`${where}.${key}`, `is not an option (known: ${known.join(', ')}).`);
-  }
-  const checked: ApproovMessageSigningOptions = {};
-  for (const flag of ['required', 'requireContentDigest', 'trustProxy', 'replay'] as const) {
-    if (given[flag] === undefined) continue;
-    if (typeof given[flag] !== 'boolean') fail(`${where}.${flag}`, 'must be a boolean.');
-    checked[flag] = given[flag] as boolean;
+    'maxAgeSec',
+    'clockToleranceSec',
+    'match',
+  ] as const) {
+    if (given[name] !== undefined) (checked as Record<string, unknown>)[name] = given[name];
   }
   if (given.origin !== undefined) {
     if (parseOrigin(given.origin) === null) {
@@ -171,29 +194,6 @@ export function checkMessageSigningOptions(
       ...new Set(list as ApproovSignatureLabel[]),
     ]) as ApproovSignatureLabel[];
   }
-  if (given.match !== undefined) {
-    if (given.match !== 'any' && given.match !== 'all')
-      fail(`${where}.match`, `must be 'any' or 'all'.`);
-    checked.match = given.match as 'any' | 'all';
-  }
-  if (given.maxAgeSec !== undefined) {
-    checked.maxAgeSec = checkSeconds(
-      given.maxAgeSec,
-      1,
-      MAX_SIGNATURE_MAX_AGE_SEC,
-      `${where}.maxAgeSec`,
-      fail,
-    );
-  }
-  if (given.clockToleranceSec !== undefined) {
-    checked.clockToleranceSec = checkSeconds(
-      given.clockToleranceSec,
-      0,
-      MAX_CLOCK_TOLERANCE_SEC,
-      `${where}.clockToleranceSec`,
-      fail,
-    );
-  }
   if (given.requiredComponents !== undefined) {
     const list = given.requiredComponents;
     if (!Array.isArray(list) || list.length === 0) {
@@ -212,19 +212,6 @@ export function checkMessageSigningOptions(
   return Object.freeze(checked);
 }
 
-function checkSeconds(
-  value: unknown,
-  min: number,
-  max: number,
-  option: string,
-  fail: (option: string, why: string) => never,
-): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    fail(option, `must be a number of seconds from ${min} to ${max}.`);
-  }
-  return value as number;
-}
-
 /**
  * Settles the options: built-in defaults, then each layer in turn (module-level, then the
  * route's), a later layer overriding field by field. Layers must already be checked.
@@ -235,21 +222,22 @@ export function resolveMessageSigningOptions(
   ...layers: readonly Readonly<ApproovMessageSigningOptions>[]
 ): ResolvedMessageSigningOptions {
   const merged: ApproovMessageSigningOptions = Object.assign({}, ...layers);
+  const defaults = MESSAGE_SIGNING_OPTIONS;
   return Object.freeze({
-    accept: Object.freeze([...(merged.accept ?? ['install'])]),
-    match: merged.match ?? 'any',
-    required: merged.required ?? false,
-    maxAgeSec: merged.maxAgeSec ?? DEFAULT_SIGNATURE_MAX_AGE_SEC,
+    accept: Object.freeze([...(merged.accept ?? defaults.accept.default)]),
+    match: merged.match ?? defaults.match.default,
+    required: merged.required ?? defaults.required.default,
+    maxAgeSec: merged.maxAgeSec ?? defaults.maxAgeSec.default,
     requiredComponents: Object.freeze([
       ...(merged.requiredComponents ?? ['@method', '@target-uri', tokenHeader.toLowerCase()]),
     ]),
-    requireContentDigest: merged.requireContentDigest ?? false,
-    trustProxy: merged.trustProxy ?? false,
+    requireContentDigest: merged.requireContentDigest ?? defaults.requireContentDigest.default,
+    trustProxy: merged.trustProxy ?? defaults.trustProxy.default,
     origin: merged.origin === undefined ? null : parseOrigin(merged.origin),
     clockToleranceSec:
       merged.clockToleranceSec ??
-      Math.max(DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC, moduleClockToleranceSec),
-    replay: merged.replay ?? true,
+      Math.max(defaults.clockToleranceSec.default, moduleClockToleranceSec),
+    replay: merged.replay ?? defaults.replay.default,
   });
 }
 

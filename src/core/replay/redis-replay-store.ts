@@ -1,23 +1,19 @@
 import { ApproovConfigurationError, ReplayStoreUnavailableError } from '../errors.js';
+import {
+  redisCommandsOf,
+  type IoRedisClientLike,
+  type NodeRedisClientLike,
+  type RedisClientLike,
+  type RedisCommands,
+} from './redis-clients.js';
 import type { ReplayStore } from './replay-store.js';
 
-/** An ioredis client (or Cluster), seen through what this store uses. */
-export interface IoRedisClientLike {
-  call(command: string, ...args: string[]): Promise<unknown>;
-  readonly status: string;
-  disconnect(): void;
-}
-
-/** A node-redis client (the `redis` package, v4 and later), seen through what this store uses. */
-export interface NodeRedisClientLike {
-  sendCommand(args: string[]): Promise<unknown>;
-  readonly isReady: boolean;
-  destroy?(): void;
-  disconnect?(): Promise<void>;
-}
-
-/** Either client an app already has: the store sends raw commands, so it needs no more of it. */
-export type RedisClientLike = IoRedisClientLike | NodeRedisClientLike;
+export type {
+  IoRedisClientLike,
+  NodeRedisClientLike,
+  NodeRedisClusterLike,
+  RedisClientLike,
+} from './redis-clients.js';
 
 export interface RedisReplayStoreOptions {
   /** Prefix of every key, so several apps (or test files) can share one Redis. Default 'approov:replay:'. */
@@ -48,13 +44,13 @@ const ignore = (): void => {};
  * Seen requests in Redis, shared by every instance of the API: one `SET key 1 NX PX ttl` per
  * check, atomic on the server, so of two instances seeing the same request at once exactly one
  * gets the first sighting. Keys are the prefix and a 43-character hash. Works with ioredis and
- * node-redis; reconnection is the client's (both reconnect by default).
+ * node-redis, and with their Redis Cluster clients (a command on one key runs on the master of its
+ * slot); reconnection and redirection are the client's.
  */
 export class RedisReplayStore implements ReplayStore {
   readonly keyPrefix: string;
   private readonly maxPending: number;
-  private readonly send: (args: string[]) => Promise<unknown>;
-  private readonly isReady: () => boolean;
+  private readonly commands: RedisCommands;
   private pending = 0;
 
   /** A store on the app's own client; the client stays the app's to close. */
@@ -75,17 +71,13 @@ export class RedisReplayStore implements ReplayStore {
         'Approov replay store: maxPendingCommands must be a positive integer.',
       );
     }
-    if (isIoRedis(client)) {
-      this.send = ([command, ...args]) => client.call(command!, ...args);
-      this.isReady = () => client.status === 'ready';
-    } else if (isNodeRedis(client)) {
-      this.send = (args) => client.sendCommand(args);
-      this.isReady = () => client.isReady;
-    } else {
+    const commands = redisCommandsOf(client);
+    if (commands === undefined) {
       throw new ApproovConfigurationError(
-        'Approov replay store: the Redis client must be an ioredis or a node-redis (redis) client.',
+        'Approov replay store: the Redis client must be an ioredis or a node-redis (redis) client, or a cluster client of either.',
       );
     }
+    this.commands = commands;
   }
 
   /**
@@ -157,10 +149,11 @@ export class RedisReplayStore implements ReplayStore {
       throw new ReplayStoreUnavailableError('Redis has too many commands awaiting a reply');
     }
     this.pending++;
+    const redisKey = this.keyPrefix + key;
     try {
-      const reply = await this.send([
+      const reply = await this.commands.sendKeyCommand(redisKey, [
         'SET',
-        this.keyPrefix + key,
+        redisKey,
         '1',
         'PX',
         String(Math.max(1, Math.ceil(ttlMs))),
@@ -168,26 +161,20 @@ export class RedisReplayStore implements ReplayStore {
       ]);
       return reply !== null;
     } catch (error) {
-      throw new ReplayStoreUnavailableError(`Redis did not answer (${redisErrorName(error)})`);
+      throw new ReplayStoreUnavailableError(describeRedisError(error));
     } finally {
       this.pending--;
     }
   }
 
   async checkHealth(): Promise<boolean> {
-    if (!this.isReady()) return false;
+    if (!this.commands.isReady()) return false;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(resolve, HEALTH_CHECK_TIMEOUT_MS, false);
     });
     try {
-      return await Promise.race([
-        this.send(['PING']).then(
-          (reply) => reply === 'PONG',
-          () => false,
-        ),
-        timeout,
-      ]);
+      return await Promise.race([this.commands.canAnswer().catch(() => false), timeout]);
     } finally {
       clearTimeout(timer);
     }
@@ -209,17 +196,6 @@ type NodeRedisFactory = (options: object) => NodeRedisClientLike & {
   on(event: 'error', listener: () => void): unknown;
   connect(): Promise<unknown>;
 };
-
-function isIoRedis(client: RedisClientLike): client is IoRedisClientLike {
-  return (
-    typeof (client as IoRedisClientLike).call === 'function' &&
-    typeof (client as IoRedisClientLike).status === 'string'
-  );
-}
-
-function isNodeRedis(client: RedisClientLike): client is NodeRedisClientLike {
-  return typeof (client as NodeRedisClientLike).sendCommand === 'function';
-}
 
 /** Waits for `promise` (its failure ignored) or `ms` milliseconds, whichever comes first. */
 async function firstOf(promise: Promise<unknown>, ms: number): Promise<void> {
@@ -250,12 +226,24 @@ export function checkRedisUrl(url: unknown): void {
   }
 }
 
-/** An error's class or code, never its message (which may name the host or echo a command). */
-function redisErrorName(error: unknown): string {
+/**
+ * Why Redis did not answer, in words that never name a host or echo a command: the error's code,
+ * else the first word of a Redis error reply (CLUSTERDOWN, TRYAGAIN, LOADING...), else its class.
+ */
+function describeRedisError(error: unknown): string {
   const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && /^[A-Z_]{1,32}$/.test(code)) return code;
+  if (typeof code === 'string' && /^[A-Z_]{1,32}$/.test(code))
+    return `Redis did not answer (${code})`;
+  const message = (error as { message?: unknown })?.message;
+  const reply =
+    typeof message === 'string' ? /^([A-Z][A-Z_]{1,31})(?: |$)/.exec(message)?.[1] : undefined;
+  // A redirection reaching the store means a plain client on a cluster node (a cluster client follows them).
+  if (reply === 'MOVED' || reply === 'ASK') {
+    return `Redis redirected the command (${reply}): a Redis Cluster needs a cluster client (ioredis Cluster, node-redis createCluster)`;
+  }
+  if (reply !== undefined) return `Redis did not answer (${reply})`;
   const name = (error as { name?: unknown })?.name;
-  return typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'error';
+  return `Redis did not answer (${typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'error'})`;
 }
 
 /** The module, or undefined when it is not installed (an optional peer dependency). */

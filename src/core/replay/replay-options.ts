@@ -4,6 +4,11 @@ import {
 } from './memory-replay-store.js';
 import { DEFAULT_REPLAY_TIMEOUT_MS, MAX_REPLAY_TIMEOUT_MS } from './replay-protection.js';
 import type { ReplayStore } from './replay-store.js';
+import {
+  checkOptionGroup,
+  type OptionSchema,
+  type RefuseOption,
+} from '../options/option-schema.js';
 
 /** Where and how signed requests are remembered (`replay` in the module options). */
 export interface ApproovReplayOptions {
@@ -11,7 +16,7 @@ export interface ApproovReplayOptions {
    * The shared memory of seen requests. Default: an in-memory store in this process, which is
    * enough for one instance only: behind a load balancer a replay goes to another instance,
    * so give every instance the same store (`await RedisReplayStore.fromUrl(url)`, or
-   * `new RedisReplayStore(client)` on the app's ioredis or node-redis client). Closed on app shutdown.
+   * `new RedisReplayStore(client)` on the app's ioredis or node-redis client, or cluster client). Closed on app shutdown.
    */
   store?: ReplayStore;
   /** Most entries of the default in-memory store (not used with `store`). Default 100,000. */
@@ -36,20 +41,29 @@ export interface ResolvedReplayOptions {
   readonly failOpen: boolean;
 }
 
-const KNOWN = ['store', 'maxEntries', 'timeoutMs', 'failOpen'];
+/** The `replay` options, as data: names, types, ranges, defaults. */
+export const REPLAY_OPTIONS = {
+  store: { type: 'custom' },
+  maxEntries: {
+    type: 'number',
+    integer: true,
+    min: 1,
+    max: MAX_MEMORY_REPLAY_MAX_ENTRIES,
+    default: DEFAULT_MEMORY_REPLAY_MAX_ENTRIES,
+  },
+  timeoutMs: {
+    type: 'number',
+    min: 1,
+    max: MAX_REPLAY_TIMEOUT_MS,
+    unit: 'milliseconds',
+    default: DEFAULT_REPLAY_TIMEOUT_MS,
+  },
+  failOpen: { type: 'boolean', default: false },
+} as const satisfies OptionSchema;
 
 /** Checks the `replay` option; `fail` receives the option path and why it is wrong, and throws. */
-export function checkReplayOptions(
-  value: unknown,
-  fail: (option: string, why: string) => never,
-): ResolvedReplayOptions {
-  const given = (value === undefined ? {} : value) as Record<string, unknown>;
-  if (typeof given !== 'object' || given === null || Array.isArray(given))
-    fail('replay', 'must be an object.');
-  for (const key of Object.keys(given)) {
-    if (!KNOWN.includes(key))
-      fail(`replay.${key}`, `is not an option (known: ${KNOWN.join(', ')}).`);
-  }
+export function checkReplayOptions(value: unknown, fail: RefuseOption): ResolvedReplayOptions {
+  const given = checkOptionGroup(value, REPLAY_OPTIONS, 'replay', fail);
   const store = given.store;
   if (store !== undefined && !isReplayStore(store)) {
     fail(
@@ -57,39 +71,17 @@ export function checkReplayOptions(
       'must be a replay store (rememberIfAbsent, checkHealth and close methods): e.g. a RedisReplayStore.',
     );
   }
-  const maxEntries = given.maxEntries ?? DEFAULT_MEMORY_REPLAY_MAX_ENTRIES;
-  if (
-    !Number.isSafeInteger(maxEntries) ||
-    (maxEntries as number) < 1 ||
-    (maxEntries as number) > MAX_MEMORY_REPLAY_MAX_ENTRIES
-  ) {
-    fail('replay.maxEntries', `must be an integer from 1 to ${MAX_MEMORY_REPLAY_MAX_ENTRIES}.`);
-  }
   if (store !== undefined && given.maxEntries !== undefined) {
     fail(
       'replay.maxEntries',
       'sizes the default in-memory store: it has no effect with replay.store.',
     );
   }
-  const timeoutMs = given.timeoutMs ?? DEFAULT_REPLAY_TIMEOUT_MS;
-  if (
-    typeof timeoutMs !== 'number' ||
-    !Number.isFinite(timeoutMs) ||
-    timeoutMs < 1 ||
-    timeoutMs > MAX_REPLAY_TIMEOUT_MS
-  ) {
-    fail(
-      'replay.timeoutMs',
-      `must be a number of milliseconds from 1 to ${MAX_REPLAY_TIMEOUT_MS}.`,
-    );
-  }
-  const failOpen = given.failOpen ?? false;
-  if (typeof failOpen !== 'boolean') fail('replay.failOpen', 'must be a boolean.');
   return Object.freeze({
     store: store as ReplayStore | undefined,
-    maxEntries: maxEntries as number,
-    timeoutMs: timeoutMs as number,
-    failOpen: failOpen as boolean,
+    maxEntries: given.maxEntries ?? REPLAY_OPTIONS.maxEntries.default,
+    timeoutMs: given.timeoutMs ?? REPLAY_OPTIONS.timeoutMs.default,
+    failOpen: given.failOpen ?? REPLAY_OPTIONS.failOpen.default,
   });
 }
 

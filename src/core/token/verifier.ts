@@ -1,20 +1,19 @@
-import type { KeyObject } from 'node:crypto';
+import { systemClock } from '../clock.js';
 import { ApproovConfigurationError } from '../errors.js';
-import type { ApproovTokenClaims } from './claims.js';
-import {
-  newAcceptedHeaderMemo,
-  verifyApproovToken,
-  type AcceptedHeaderMemo,
-  type TokenVerificationOptions,
-} from './verify-token.js';
-import type { ApproovFailureCode } from '../failure.js';
 import {
   headerListMayBeCut,
   readSingleHeader,
   type HeaderSource,
 } from '../http/request-headers.js';
+import type { TokenKeyring } from '../keys/keyring.js';
 import { checkTokenBinding } from './binding.js';
-import { systemClock } from '../clock.js';
+import type { TokenVerificationOptions } from './claims.js';
+import {
+  newAcceptedHeaderMemo,
+  verifyApproovToken,
+  type AcceptedHeaderMemo,
+  type ApproovCheckResult,
+} from './jws.js';
 import {
   DEFAULT_CACHE_MAX_BYTES,
   DEFAULT_CACHE_SIZE,
@@ -23,13 +22,12 @@ import {
   freezeAndMeasure,
   type VerifiedToken,
 } from './verified-token-cache.js';
-import { verifyKeyringToken, type TokenKeyring } from './verify-keyring.js';
+
+export type { ApproovCheckResult };
 
 export interface ApproovVerifierConfig extends TokenVerificationOptions {
-  /** HMAC keys, first to last (rotation). */
-  keys: readonly KeyObject[];
-  /** Secrets with key ids and/or a JWKS keyset; when set, tokens are verified against it instead of `keys`. */
-  keyring?: TokenKeyring;
+  /** The keys tokens verify with: HS256 secrets (with or without key ids) and a JWKS keyset. */
+  keyring: TokenKeyring;
   /** The token header name. Default 'Approov-Token'. */
   tokenHeader?: string;
   /** Let a bound route accept a token without `pay` (Approov failover). Default false. */
@@ -45,15 +43,13 @@ export interface ApproovVerifierConfig extends TokenVerificationOptions {
 /** The header Approov SDKs send the token in. */
 export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
 
-export type ApproovCheckResult =
-  { ok: true; claims: ApproovTokenClaims } | { ok: false; code: ApproovFailureCode };
-
 /** A Promise only when the check waits for a keyset refetch (an unknown `kid`); otherwise the result itself. */
 export type ApproovCheckOutcome = ApproovCheckResult | Promise<ApproovCheckResult>;
 
 /**
- * The one place where a request's Approov headers are judged. The Nest guard, the Passport
- * strategy, the CLI and the benchmarks all call this; it holds no Nest import.
+ * The one place where a request's Approov token is judged: its header, the one JWS path over the
+ * keyring, the claims, the binding, and a cache of verified tokens. The core check (which the
+ * Nest guard and the Passport strategy call), the CLI's `check` and the benchmarks all use it.
  */
 export class ApproovVerifier {
   readonly tokenHeader: string;
@@ -63,7 +59,8 @@ export class ApproovVerifier {
   private readonly acceptedHeader: AcceptedHeaderMemo = newAcceptedHeaderMemo();
 
   constructor(private readonly config: ApproovVerifierConfig) {
-    if (config.keys.length === 0 && config.keyring === undefined) {
+    const { keyring } = config;
+    if (keyring.allSecrets.length === 0 && keyring.keyset === undefined) {
       throw new ApproovConfigurationError('ApproovVerifier needs at least one key');
     }
     this.tokenHeader = config.tokenHeader ?? DEFAULT_TOKEN_HEADER;
@@ -80,7 +77,7 @@ export class ApproovVerifier {
           );
     this.cache = newCache();
     // A rotation may remove a key: tokens it verified must be checked again, so start an empty cache.
-    config.keyring?.keyset?.onEvent((event) => {
+    keyring.keyset?.onEvent((event) => {
       if (event.type === 'loaded' && event.changed) this.cache = newCache();
     });
   }
@@ -90,9 +87,11 @@ export class ApproovVerifier {
    * is served from the cache while its `exp` holds; failures, and tokens whose claims are too big
    * for the cache's per-entry bound, are never cached. Claims are frozen.
    * It never waits: a `kid` the keyset does not hold is judged with the keys in memory.
+   * With `boundValues`, the token must also be bound to those header values, in order.
    */
-  verifyToken(token: string): ApproovCheckResult {
-    return this.checkToken(token, false) as ApproovCheckResult;
+  verifyToken(token: string, boundValues?: readonly string[]): ApproovCheckResult {
+    const result = this.checkToken(token, false) as ApproovCheckResult;
+    return boundValues === undefined ? result : this.checkBoundValues(result, boundValues);
   }
 
   /** verifyToken, or with `mayRefetch` a Promise that waits for one keyset refetch (cooldown permitting). */
@@ -101,13 +100,10 @@ export class ApproovVerifier {
     const cached = this.cache?.get(token, nowSec);
     if (cached !== undefined) return cached;
     const keyring = this.config.keyring;
-    const result =
-      keyring === undefined
-        ? verifyApproovToken(token, this.config.keys, nowSec, this.config, this.acceptedHeader)
-        : verifyKeyringToken(token, keyring, nowSec, this.config);
+    const result = verifyApproovToken(token, keyring, nowSec, this.config, this.acceptedHeader);
     if (!result.ok) {
       if (!('refetch' in result)) return result;
-      const refetch = mayRefetch ? keyring?.keyset?.refetchForUnknownKey() : null;
+      const refetch = mayRefetch ? keyring.keyset?.refetchForUnknownKey() : null;
       return refetch
         ? refetch.then(() => this.checkToken(token, false))
         : { ok: false, code: result.code };
@@ -167,6 +163,14 @@ export class ApproovVerifier {
       if (bound.status !== 'ok') return { ok: false, code: 'missing_binding_header' };
       values.push(bound.value);
     }
+    return this.checkBoundValues(result, values);
+  }
+
+  private checkBoundValues(
+    result: ApproovCheckResult,
+    values: readonly string[],
+  ): ApproovCheckResult {
+    if (!result.ok) return result;
     const bindingFailure = checkTokenBinding(
       result.claims,
       values,

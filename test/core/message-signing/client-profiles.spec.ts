@@ -1,4 +1,4 @@
-import { parseApproovSecrets } from '../../../src/core/token/secret.js';
+import { parseApproovSecrets } from '../../../src/core/keys/secret.js';
 import { ApproovVerifier } from '../../../src/core/token/verifier.js';
 import { MessageSignatureVerifier } from '../../../src/core/message-signing/verify.js';
 import {

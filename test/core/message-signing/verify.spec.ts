@@ -1,7 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { ApproovTokenClaims } from 'nestjs-approov';
-import { parseApproovSecrets } from '../../../src/core/token/secret.js';
-import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
+import { parseApproovSecrets } from '../../../src/core/keys/secret.js';
+import { verifyApproovToken } from '../../../src/core/token/jws.js';
 import { createApproovInstallationKey } from 'nestjs-approov/testing';
 import { MessageSignatureVerifier } from '../../../src/core/message-signing/verify.js';
 import {
@@ -69,7 +70,11 @@ const options = (...layers: ApproovMessageSigningOptions[]) =>
 
 function tokenClaims(): ApproovTokenClaims {
   const keys = parseApproovSecrets({ value: fixture.token_secret_base64, setting: 'test' });
-  const result = verifyApproovToken(fixture.ipk_token, keys, NOW_FOR_VECTORS);
+  const result = verifyApproovToken(
+    fixture.ipk_token,
+    TokenKeyring.ofSecrets(keys),
+    NOW_FOR_VECTORS,
+  );
   if (!result.ok) throw new Error(`fixture token did not verify: ${result.code}`);
   return result.claims;
 }

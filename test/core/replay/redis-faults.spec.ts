@@ -3,7 +3,10 @@ import {
   ReplayProtection,
   type ReplayVerdict,
 } from '../../../src/core/replay/replay-protection.js';
-import { RedisReplayStore } from '../../../src/core/replay/redis-replay-store.js';
+import {
+  RedisReplayStore,
+  type IoRedisClientLike,
+} from '../../../src/core/replay/redis-replay-store.js';
 import { ReplayStoreUnavailableError } from '../../../src/core/errors.js';
 import { PrivateRedisServer } from '../../support/redis.js';
 
@@ -178,5 +181,31 @@ describe('ReplayStoreUnavailableError messages', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it.each([
+    ['CLUSTERDOWN The cluster is down', 'Redis did not answer (CLUSTERDOWN)'],
+    ['TRYAGAIN Multiple keys request during rehashing of slot', 'Redis did not answer (TRYAGAIN)'],
+    ['LOADING Redis is loading the dataset in memory', 'Redis did not answer (LOADING)'],
+    [
+      'MOVED 3999 10.0.0.7:6381',
+      'Redis redirected the command (MOVED): a Redis Cluster needs a cluster client (ioredis Cluster, node-redis createCluster)',
+    ],
+    [
+      'ASK 3999 10.0.0.7:6381',
+      'Redis redirected the command (ASK): a Redis Cluster needs a cluster client (ioredis Cluster, node-redis createCluster)',
+    ],
+    ['Connection to 10.0.0.7:6381 is closed.', 'Redis did not answer (Error)'],
+  ])('name the first word of the error reply %j, never the rest', async (reply, message) => {
+    const client: IoRedisClientLike = {
+      status: 'ready',
+      call: () => Promise.reject(new Error(reply)),
+      disconnect: () => {},
+    };
+    const error = (await new RedisReplayStore(client)
+      .rememberIfAbsent('k', 1)
+      .catch((caught: unknown) => caught)) as Error;
+    expect(error).toBeInstanceOf(ReplayStoreUnavailableError);
+    expect(error.message).toBe(message);
   });
 });

@@ -1,4 +1,5 @@
 import { createSecretKey } from 'node:crypto';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
 import { ApproovVerifier } from '../../../src/core/token/verifier.js';
 import { decodeBase64AnyStrict } from '../../../src/core/encoding/base64.js';
 import { approovVectorSets, unprotectedRoutes } from '../../support/approov-vectors.js';
@@ -16,7 +17,7 @@ describe.each(approovVectorSets.map((set, index) => [`set ${'AB'[index]}`, set] 
   '%s',
   (_label, set) => {
     const verifier = new ApproovVerifier({
-      keys: [createSecretKey(decodeBase64AnyStrict(set.secret_base64)!)],
+      keyring: TokenKeyring.ofSecrets([createSecretKey(decodeBase64AnyStrict(set.secret_base64)!)]),
       cacheSize: 0,
     });
     const protectedCases = set.cases.filter((vector) => !unprotectedRoutes.has(vector.route));

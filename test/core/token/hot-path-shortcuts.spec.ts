@@ -1,12 +1,13 @@
 // The verify path's shortcuts (no re-encode for canonical base64url, the remembered header) must
 // give the same verdicts as the plain definitions they replace.
-import { createHmac, createSecretKey } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import {
   newAcceptedHeaderMemo,
   verifyApproovToken,
-  verifyHs256Jws,
-} from '../../../src/core/token/verify-token.js';
+  verifyJws,
+} from '../../../src/core/token/jws.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import {
   decodeBase64Strict,
@@ -105,7 +106,7 @@ describe('canonical padded base64 without a re-encode', () => {
 
 describe('the remembered header segment', () => {
   const secret = createApproovSecret();
-  const keys = [createSecretKey(Buffer.from(secret, 'base64'))];
+  const keys = TokenKeyring.ofSecrets([createSecretKey(Buffer.from(secret, 'base64'))]);
   const key = Buffer.from(secret, 'base64');
   const now = 1_700_000_000;
   const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -170,8 +171,8 @@ describe('the remembered header segment', () => {
 
   it('hands out the remembered header frozen, so no caller can alter what the next one sees', () => {
     const valid = createApproovToken({ secret, now });
-    const first = verifyHs256Jws(valid, keys, memo);
-    const second = verifyHs256Jws(valid, keys, memo);
+    const first = verifyJws(valid, keys, memo);
+    const second = verifyJws(valid, keys, memo);
     if (!first.ok || !second.ok) throw new Error('expected a valid token');
     expect(Object.isFrozen(second.header)).toBe(true);
     expect(second.header).toEqual({ alg: 'HS256', typ: 'JWT' });
@@ -180,11 +181,48 @@ describe('the remembered header segment', () => {
 
   it('is held by its owner only: no module-level state carries a header from one verifier to another', () => {
     const valid = createApproovToken({ secret, now });
-    expect(verifyHs256Jws(valid, keys, memo).ok).toBe(true);
+    expect(verifyJws(valid, keys, memo).ok).toBe(true);
     expect(memo.segment).toBe(valid.split('.')[0]);
     const other = newAcceptedHeaderMemo();
     expect(other.segment).toBe('');
-    expect(verifyHs256Jws(valid, keys).ok).toBe(true);
+    expect(verifyJws(valid, keys).ok).toBe(true);
     expect(other.segment).toBe('');
+  });
+});
+
+describe('the remembered header under a keyring whose key ids choose the key', () => {
+  const bytes = randomBytes(32);
+  const keyring = new TokenKeyring([{ kid: 'k1', key: createSecretKey(bytes) }]);
+  const now = 1_700_000_000;
+  const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const sign = (header: unknown, key: Buffer = bytes) => {
+    const input = `${segment(header)}.${segment({ exp: now + 60 })}`;
+    return `${input}.${createHmac('sha256', key).update(input).digest('base64url')}`;
+  };
+
+  it('runs the key-id rules on every header it has not accepted, with the same verdicts', () => {
+    const memo = newAcceptedHeaderMemo();
+    const headers = [
+      { alg: 'HS256', kid: 'k1' },
+      { alg: 'HS256', kid: 5 },
+      { alg: 'HS256', kid: 'k1', jku: 'https://example.com/jwks.json' },
+      { alg: 'HS256', kid: 'other' },
+      { alg: 'RS256', kid: 'k1' },
+      { alg: 'HS256', kid: 'k1' },
+    ];
+    const remembered = headers.map((header) => verifyJws(sign(header), keyring, memo).ok);
+    const fresh = headers.map((header) => verifyJws(sign(header), keyring).ok);
+    expect(remembered).toEqual([true, false, false, false, false, true]);
+    expect(remembered).toEqual(fresh);
+    expect(memo.header).toEqual({ alg: 'HS256', kid: 'k1' });
+  });
+
+  it('does not let the remembered kid vouch for a signature under another key', () => {
+    const memo = newAcceptedHeaderMemo();
+    expect(verifyJws(sign({ alg: 'HS256', kid: 'k1' }), keyring, memo).ok).toBe(true);
+    expect(verifyJws(sign({ alg: 'HS256', kid: 'k1' }, randomBytes(32)), keyring, memo)).toEqual({
+      ok: false,
+      code: 'token_signature_invalid',
+    });
   });
 });

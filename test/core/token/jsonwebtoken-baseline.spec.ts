@@ -1,6 +1,7 @@
 import jwt from 'jsonwebtoken';
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { verifyApproovToken } from '../../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
+import { verifyApproovToken } from '../../../src/core/token/jws.js';
 import { jsonSegment, rawSegment, signJws, signSegments } from '../../support/jws-kit.js';
 
 // Why the core does not delegate to jsonwebtoken (what passport-jwt runs): with the right
@@ -28,6 +29,9 @@ const looseTokens: Array<[string, string, string]> = [
 describe('a token that jsonwebtoken.verify(token, keyObject) accepts and the core rejects', () => {
   it.each(looseTokens)('%s', (_name, token, code) => {
     expect(() => jwt.verify(token, KEY)).not.toThrow();
-    expect(verifyApproovToken(token, [KEY], NOW)).toEqual({ ok: false, code });
+    expect(verifyApproovToken(token, TokenKeyring.ofSecrets([KEY]), NOW)).toEqual({
+      ok: false,
+      code,
+    });
   });
 });

@@ -1,6 +1,9 @@
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { verifyHs256Jws, verifyApproovToken } from '../../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
+import { verifyApproovToken, verifyJws } from '../../../src/core/token/jws.js';
+
+const secrets = (...keys: KeyObject[]) => TokenKeyring.ofSecrets(keys);
 
 // Published vectors, copied verbatim into test/fixtures with their source noted inside each file.
 interface WycheproofFile {
@@ -48,7 +51,7 @@ describe('Wycheproof JWS HS256 vectors (C2SP/wycheproof json_web_signature_test.
   it.each(labelled.map((test) => [test.tcId, test.comment, test.result, test] as const))(
     'the JWS layer agrees with tcId %i (%s): %s',
     (_id, _comment, result, test) => {
-      expect(verifyHs256Jws(test.jws, [test.key]).ok).toBe(result === 'valid');
+      expect(verifyJws(test.jws, secrets(test.key)).ok).toBe(result === 'valid');
     },
   );
 
@@ -56,11 +59,11 @@ describe('Wycheproof JWS HS256 vectors (C2SP/wycheproof json_web_signature_test.
     const byId = new Map(cases.map((test) => [test.tcId, test]));
     for (const id of [367, 370]) {
       expect(byId.get(id)!.jws).toBe(byId.get(357)!.jws);
-      expect(verifyHs256Jws(byId.get(id)!.jws, [byId.get(id)!.key]).ok).toBe(true);
+      expect(verifyJws(byId.get(id)!.jws, secrets(byId.get(id)!.key)).ok).toBe(true);
     }
     for (const id of [372, 373]) {
       expect(byId.get(id)!.jws).toContain('?');
-      expect(verifyHs256Jws(byId.get(id)!.jws, [byId.get(id)!.key])).toEqual({
+      expect(verifyJws(byId.get(id)!.jws, secrets(byId.get(id)!.key))).toEqual({
         ok: false,
         code: 'token_malformed',
       });
@@ -68,15 +71,17 @@ describe('Wycheproof JWS HS256 vectors (C2SP/wycheproof json_web_signature_test.
   });
 
   it('the full Approov verification rejects every case, none being an Approov token', () => {
-    const accepted = cases.filter((test) => verifyApproovToken(test.jws, [test.key], nowSec).ok);
+    const accepted = cases.filter(
+      (test) => verifyApproovToken(test.jws, secrets(test.key), nowSec).ok,
+    );
     expect(accepted.map((test) => test.tcId)).toEqual([]);
   });
 
   it('the full verification rejects the valid-signature cases at the claims, not earlier', () => {
-    const valid = cases.filter((test) => verifyHs256Jws(test.jws, [test.key]).ok);
+    const valid = cases.filter((test) => verifyJws(test.jws, secrets(test.key)).ok);
     expect(valid.length).toBeGreaterThan(0);
     for (const test of valid) {
-      const result = verifyApproovToken(test.jws, [test.key], nowSec);
+      const result = verifyApproovToken(test.jws, secrets(test.key), nowSec);
       // Payloads are "foo", "Test", prose: not JSON objects, so never claims.
       expect(result).toEqual({ ok: false, code: 'token_claims_invalid' });
     }
@@ -95,7 +100,7 @@ describe('RFC 7515 appendix A.1 (HS256 example JWS)', () => {
 
   it('is accepted at the frozen clock 1300819300 with its JWK key', () => {
     expect(fixture.frozenClock).toBe(1300819300);
-    const result = verifyApproovToken(fixture.token, [key], fixture.frozenClock);
+    const result = verifyApproovToken(fixture.token, secrets(key), fixture.frozenClock);
     expect(result).toEqual({
       ok: true,
       claims: { iss: 'joe', exp: 1300819380, 'http://example.com/is_root': true },
@@ -103,7 +108,7 @@ describe('RFC 7515 appendix A.1 (HS256 example JWS)', () => {
   });
 
   it('is rejected as token_expired at the real clock', () => {
-    expect(verifyApproovToken(fixture.token, [key], Date.now() / 1000)).toEqual({
+    expect(verifyApproovToken(fixture.token, secrets(key), Date.now() / 1000)).toEqual({
       ok: false,
       code: 'token_expired',
     });
@@ -111,7 +116,7 @@ describe('RFC 7515 appendix A.1 (HS256 example JWS)', () => {
 
   it('is rejected under another key', () => {
     const other = createSecretKey(Buffer.alloc(64, 1));
-    expect(verifyApproovToken(fixture.token, [other], fixture.frozenClock)).toEqual({
+    expect(verifyApproovToken(fixture.token, secrets(other), fixture.frozenClock)).toEqual({
       ok: false,
       code: 'token_signature_invalid',
     });

@@ -1,7 +1,7 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { MAX_TOKEN_LENGTH, verifyApproovToken } from '../../../src/core/token/verify-token.js';
-import { verifyHs256Jws } from '../../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
+import { MAX_TOKEN_LENGTH, verifyApproovToken, verifyJws } from '../../../src/core/token/jws.js';
 import { fuzzRuns, fuzzTimeoutMs, reportFuzzCounts } from '../../support/fuzz-config.js';
 import {
   applyMutation,
@@ -15,7 +15,7 @@ import {
 
 const NOW = 1_700_000_000;
 const keyBytes = randomBytes(32);
-const keys = [createSecretKey(keyBytes)];
+const keyring = TokenKeyring.ofSecrets([createSecretKey(keyBytes)]);
 const RUNS = fuzzRuns(2_000);
 const counts: Record<string, number> = {};
 const notes: Record<string, number> = {};
@@ -74,8 +74,8 @@ describe('fuzz: mutated tokens (core)', () => {
             );
             if (mutant !== original) changed++;
             const identical = signedValid.has(mutant);
-            expect(verifyApproovToken(mutant, keys, NOW).ok).toBe(identical);
-            expect(verifyHs256Jws(mutant, keys).ok).toBe(identical);
+            expect(verifyApproovToken(mutant, keyring, NOW).ok).toBe(identical);
+            expect(verifyJws(mutant, keyring).ok).toBe(identical);
           },
         ),
         { numRuns: RUNS },
@@ -110,7 +110,7 @@ describe('fuzz: mutated tokens (core)', () => {
             count('re-signed claim type swaps');
             const claims: Record<string, unknown> = { exp: NOW + 60, [claim]: value };
             const token = signCompact('{"alg":"HS256"}', JSON.stringify(claims), keyBytes);
-            expect(verifyApproovToken(token, keys, NOW)).toEqual({
+            expect(verifyApproovToken(token, keyring, NOW)).toEqual({
               ok: false,
               code: 'token_claims_invalid',
             });
@@ -135,7 +135,7 @@ describe('fuzz: mutated tokens (core)', () => {
           (expText) => {
             count('re-signed past or non-finite exp');
             const token = signCompact('{"alg":"HS256"}', `{"exp":${expText}}`, keyBytes);
-            expect(verifyApproovToken(token, keys, NOW).ok).toBe(false);
+            expect(verifyApproovToken(token, keyring, NOW).ok).toBe(false);
           },
         ),
         { numRuns: RUNS },
@@ -163,11 +163,13 @@ describe('fuzz: mutated tokens (core)', () => {
           count('key-bearing header fields');
           const header = JSON.stringify({ ...fields, alg: 'HS256' });
           const claims = JSON.stringify({ exp: NOW + 60 });
-          expect(verifyApproovToken(signCompact(header, claims, keyBytes), keys, NOW).ok).toBe(
+          expect(verifyApproovToken(signCompact(header, claims, keyBytes), keyring, NOW).ok).toBe(
             true,
           );
           fc.pre(!attackerKey.equals(keyBytes));
-          expect(verifyApproovToken(signCompact(header, claims, attackerKey), keys, NOW)).toEqual({
+          expect(
+            verifyApproovToken(signCompact(header, claims, attackerKey), keyring, NOW),
+          ).toEqual({
             ok: false,
             code: 'token_signature_invalid',
           });
@@ -189,7 +191,7 @@ describe('fuzz: mutated tokens (core)', () => {
             JSON.stringify({ exp: NOW + 60 }),
             keyBytes,
           );
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+          expect(verifyApproovToken(token, keyring, NOW)).toEqual({
             ok: false,
             code: 'token_malformed',
           });
@@ -231,7 +233,7 @@ describe('fuzz: mutated tokens (core)', () => {
             JSON.stringify({ exp: NOW + 60 }),
             keyBytes,
           );
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+          expect(verifyApproovToken(token, keyring, NOW)).toEqual({
             ok: false,
             code: 'token_algorithm_not_allowed',
           });
@@ -250,7 +252,7 @@ describe('fuzz: mutated tokens (core)', () => {
           fc.pre(typeof payload !== 'object' || payload === null || Array.isArray(payload));
           count('re-signed non-object payloads');
           const token = signCompact('{"alg":"HS256"}', JSON.stringify(payload), keyBytes);
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+          expect(verifyApproovToken(token, keyring, NOW)).toEqual({
             ok: false,
             code: 'token_claims_invalid',
           });
@@ -274,7 +276,7 @@ describe('fuzz: mutated tokens (core)', () => {
             keyBytes,
           );
           expect(token.length).toBeGreaterThan(MAX_TOKEN_LENGTH);
-          expect(verifyApproovToken(token, keys, NOW)).toEqual({
+          expect(verifyApproovToken(token, keyring, NOW)).toEqual({
             ok: false,
             code: 'token_malformed',
           });
@@ -307,7 +309,7 @@ describe('fuzz: mutated tokens (core)', () => {
       fc.assert(
         fc.property(stringArb, (text) => {
           count('arbitrary strings');
-          expect(verifyApproovToken(text, keys, NOW).ok).toBe(false);
+          expect(verifyApproovToken(text, keyring, NOW).ok).toBe(false);
         }),
         { numRuns: RUNS },
       );

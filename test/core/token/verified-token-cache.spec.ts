@@ -2,6 +2,7 @@ import { createSecretKey, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { ApproovConfigurationError } from 'nestjs-approov';
 import { resolveApproovConfig } from '../../../src/core/approov-config.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
 import { ApproovVerifier } from '../../../src/core/token/verifier.js';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import {
@@ -16,7 +17,7 @@ import {
 
 const secret = createApproovSecret();
 const otherSecret = createApproovSecret();
-const keys = [createSecretKey(Buffer.from(secret, 'base64'))];
+const keyring = TokenKeyring.ofSecrets([createSecretKey(Buffer.from(secret, 'base64'))]);
 const T0 = 1_700_000_000;
 
 /** A clock the test moves by hand. */
@@ -192,7 +193,7 @@ describe('VerifiedTokenCache byte budget', () => {
 
 describe('ApproovVerifier with the verified-token cache', () => {
   it('serves a repeated valid token from the cache (the same frozen result)', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now });
     const valid = token();
     const first = verifier.verifyToken(valid);
     expect(first.ok).toBe(true);
@@ -200,7 +201,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('is keyed on the whole token: a token differing only in its signature is verified afresh and rejected', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now });
     const valid = token();
     expect(verifier.verifyToken(valid).ok).toBe(true);
     expect(verifier.verifyToken(withBadSignature(valid))).toEqual({
@@ -214,7 +215,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('never caches a failure: a rejected token is rejected again and takes no room', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now, cacheSize: 1 });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now, cacheSize: 1 });
     const valid = token({ did: 'kept' });
     const kept = verifier.verifyToken(valid);
     const rejected = [
@@ -233,7 +234,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('keeps valid tokens through a flood of distinct invalid ones, without growing', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now, cacheSize: 3 });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now, cacheSize: 3 });
     const valid = [token({ did: 'a' }), token({ did: 'b' }), token({ did: 'c' })];
     const results = valid.map((t) => verifier.verifyToken(t));
     const template = token({ did: 'flood' });
@@ -248,7 +249,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
 
   it('re-checks exp on every hit, with the clock tolerance', () => {
     const clock = fakeClock();
-    const verifier = new ApproovVerifier({ keys, now: clock.now, clockToleranceSec: 5 });
+    const verifier = new ApproovVerifier({ keyring, now: clock.now, clockToleranceSec: 5 });
     const valid = token({}, { expiresIn: 10 });
     const first = verifier.verifyToken(valid);
     expect(first.ok).toBe(true);
@@ -264,7 +265,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
 
   it('expires a cached token exactly at exp when there is no tolerance', () => {
     const clock = fakeClock();
-    const verifier = new ApproovVerifier({ keys, now: clock.now });
+    const verifier = new ApproovVerifier({ keyring, now: clock.now });
     const valid = token({}, { expiresIn: 10 });
     expect(verifier.verifyToken(valid).ok).toBe(true);
     clock.set(T0 + 9.999);
@@ -275,7 +276,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
 
   it('re-checks nbf on a hit too, should the clock step back', () => {
     const clock = fakeClock(T0 + 30);
-    const verifier = new ApproovVerifier({ keys, now: clock.now });
+    const verifier = new ApproovVerifier({ keyring, now: clock.now });
     const valid = token({ nbf: T0 + 20 });
     expect(verifier.verifyToken(valid).ok).toBe(true);
     clock.set(T0 + 10);
@@ -283,7 +284,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it("checks binding on every request against that request's header values, even on a hit", () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now });
     const bound = createApproovToken({ secret, now: T0, bind: 'Bearer alice' });
     const request = (authorization?: string) => ({
       rawHeaders: [
@@ -305,7 +306,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('returns deeply frozen claims, so one request cannot change what another sees', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now });
     const valid = token({ did: 'device-1', aud: ['api-a', 'api-b'], ext: { tier: 'gold' } });
     const first = verifier.verifyToken(valid);
     if (!first.ok) throw new Error('expected a valid token');
@@ -327,7 +328,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('with cacheSize 0 verifies every time afresh, still with frozen claims', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now, cacheSize: 0 });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now, cacheSize: 0 });
     const valid = token();
     const first = verifier.verifyToken(valid);
     const second = verifier.verifyToken(valid);
@@ -337,7 +338,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('holds at most cacheSize tokens', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now, cacheSize: 50 });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now, cacheSize: 50 });
     const tokens = Array.from({ length: 200 }, (_, i) => token({ did: `d${i}` }));
     const results = tokens.map((t) => verifier.verifyToken(t));
     // The last 50 are hits (the same object); the one before them was evicted.
@@ -346,7 +347,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('verifies a token with huge claims on every request but never caches it', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now });
     const huge = token({ x: Array.from({ length: 900 }, () => ({})) });
     expect(huge.length).toBeLessThanOrEqual(4096);
     const first = verifier.verifyToken(huge);
@@ -360,7 +361,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
   });
 
   it('keeps within cacheMaxBytes by evicting the least recently used', () => {
-    const verifier = new ApproovVerifier({ keys, now: fakeClock().now, cacheMaxBytes: 20_000 });
+    const verifier = new ApproovVerifier({ keyring, now: fakeClock().now, cacheMaxBytes: 20_000 });
     const big = (i: number) => token({ i, x: 'a'.repeat(2_000) }); // about 8 KB counted each
     const first = [big(0), big(1)].map((t) => verifier.verifyToken(t));
     verifier.verifyToken(big(2));

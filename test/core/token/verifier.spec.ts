@@ -1,5 +1,6 @@
 import { createHash, createSecretKey, randomBytes } from 'node:crypto';
-import { MAX_TOKEN_LENGTH } from '../../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
+import { MAX_TOKEN_LENGTH } from '../../../src/core/token/jws.js';
 import { ApproovVerifier, type ApproovVerifierConfig } from '../../../src/core/token/verifier.js';
 import { readSingleHeader, type HeaderSource } from '../../../src/core/http/request-headers.js';
 import { approovBindingHash } from '../../../src/testing/index.js';
@@ -14,7 +15,12 @@ const AUTH = 'Bearer eyJhbGciOiJIUzI1NiJ9.user-session.signature';
 const SESSION = 'session-7d1f0c';
 
 const verifierWith = (config: Partial<ApproovVerifierConfig> = {}) =>
-  new ApproovVerifier({ keys: [createSecretKey(SECRET)], now: () => NOW, cacheSize: 0, ...config });
+  new ApproovVerifier({
+    keyring: TokenKeyring.ofSecrets([createSecretKey(SECRET)]),
+    now: () => NOW,
+    cacheSize: 0,
+    ...config,
+  });
 const token = (claims: Record<string, unknown> = {}) =>
   signJws({ exp: NOW + 60, ...claims }, SECRET);
 /** A request as Node exposes it: rawHeaders keeps every line, in order, as sent. */
@@ -167,7 +173,9 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
 describe('rule 4: rotation through the verifier', () => {
   it('accepts tokens signed with either configured secret', () => {
     const second = randomBytes(32);
-    const verifier = verifierWith({ keys: [createSecretKey(SECRET), createSecretKey(second)] });
+    const verifier = verifierWith({
+      keyring: TokenKeyring.ofSecrets([createSecretKey(SECRET), createSecretKey(second)]),
+    });
     expect(codeOf(raw(['Approov-Token', token()]), undefined, verifier)).toBe('accepted');
     expect(
       codeOf(raw(['Approov-Token', signJws({ exp: NOW + 60 }, second)]), undefined, verifier),

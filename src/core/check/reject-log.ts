@@ -1,4 +1,9 @@
-import type { ApproovFailureCode } from './failure.js';
+import type { ApproovFailureCode } from '../failure.js';
+import {
+  checkOptionGroup,
+  type OptionSchema,
+  type RefuseOption,
+} from '../options/option-schema.js';
 
 /** How reject log lines are written: one per reject, or at most one per code per interval with a count. */
 export type RejectLogMode = 'every' | 'summary';
@@ -12,6 +17,30 @@ export interface RejectLogOptions {
 
 export const DEFAULT_REJECT_LOG_INTERVAL_SEC = 10;
 export const MAX_REJECT_LOG_INTERVAL_SEC = 3600;
+
+/** The `rejectLog` options, as data: names, types, ranges, defaults. */
+export const REJECT_LOG_OPTIONS = {
+  mode: { type: 'oneOf', values: ['summary', 'every'], default: 'summary' },
+  intervalSec: {
+    type: 'number',
+    min: 1,
+    max: MAX_REJECT_LOG_INTERVAL_SEC,
+    unit: 'seconds',
+    default: DEFAULT_REJECT_LOG_INTERVAL_SEC,
+  },
+} as const satisfies OptionSchema;
+
+/** Checks the `rejectLog` option and settles its defaults. */
+export function checkRejectLogOptions(
+  value: unknown,
+  refuse: RefuseOption,
+): Required<RejectLogOptions> {
+  const given = checkOptionGroup(value, REJECT_LOG_OPTIONS, 'rejectLog', refuse);
+  return {
+    mode: given.mode ?? REJECT_LOG_OPTIONS.mode.default,
+    intervalSec: given.intervalSec ?? REJECT_LOG_OPTIONS.intervalSec.default,
+  };
+}
 /**
  * In summary mode, the rejects of one code per interval that still get their own line (method,
  * path) before the rest are counted: a flood of one code cannot leave every reject unnamed.

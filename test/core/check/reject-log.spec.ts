@@ -2,9 +2,9 @@ import {
   REJECT_LOG_FULL_LINES_PER_INTERVAL as FULL,
   RejectLogThrottle,
   type RejectLogTimers,
-} from '../../src/core/reject-log.js';
-import { resolveApproovConfig } from '../../src/core/approov-config.js';
-import type { ApproovFailureCode } from '../../src/core/failure.js';
+} from '../../../src/core/check/reject-log.js';
+import { resolveApproovConfig } from '../../../src/core/approov-config.js';
+import type { ApproovFailureCode } from '../../../src/core/failure.js';
 
 /** Timers run by hand: `advance` fires what falls due, in order. */
 function manualTimers(): RejectLogTimers & { advance(ms: number): void; pending(): number } {

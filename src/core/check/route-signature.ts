@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { Logger } from '@nestjs/common';
-import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
-import { nodeRequestOf, toSignedRequest, type ApproovRequestLike } from './approov-request.js';
-import { whenSettled, type MaybePromise } from './core/maybe-async.js';
+import { isPromise } from 'node:util/types';
+import { nodeRequestOf, toSignedRequest, type ApproovRequestLike } from '../http/request.js';
+import { whenSettled, type MaybePromise } from '../maybe-async.js';
 import {
   DEFAULT_MAX_BODY_BYTES,
   mayNeedRawBody,
@@ -10,21 +9,21 @@ import {
   readRawBody,
   type RawBodyRequest,
   type RawBodyResult,
-} from './core/http/raw-body.js';
-import { isPromise } from 'node:util/types';
-import type { ApproovTokenClaims } from './core/token/claims.js';
+} from '../http/raw-body.js';
+import type { ApproovTokenClaims } from '../token/claims.js';
 import {
   resolveMessageSigningOptions,
   type ApproovMessageSigningOptions,
   type ResolvedMessageSigningOptions,
-} from './core/message-signing/options.js';
+} from '../message-signing/options.js';
 import {
   MessageSignatureVerifier,
   type MessageSignatureResult,
   type SignatureVerificationMemo,
-} from './core/message-signing/verify.js';
-import { systemClock } from './core/clock.js';
-import type { SignedRequestReplayCheck } from './approov-replay.js';
+} from '../message-signing/verify.js';
+import { systemClock } from '../clock.js';
+import type { ApproovLog } from './log.js';
+import type { SignedRequestReplayCheck } from './signed-request-replay.js';
 
 const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({
   ok: false,
@@ -47,7 +46,6 @@ export function noteAccountSignatureRoute(): void {
  * says `replay: false`), and warns once when the body bytes could not be had.
  */
 export class RouteSignatureVerifier {
-  private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly verifier: MessageSignatureVerifier;
   private readonly resolved = new WeakMap<object, ResolvedMessageSigningOptions>();
   private warnedRawBody = false;
@@ -55,6 +53,7 @@ export class RouteSignatureVerifier {
   private warnedAccountKey = false;
 
   constructor(
+    private readonly log: ApproovLog,
     private readonly tokenHeader: string,
     private readonly clockToleranceSec: number,
     private readonly moduleDefaults: Readonly<ApproovMessageSigningOptions>,
@@ -146,7 +145,8 @@ export class RouteSignatureVerifier {
     }
     if (result.rawBodyUnavailable === true && !this.warnedRawBody) {
       this.warnedRawBody = true;
-      this.logger.warn(
+      this.log(
+        'warn',
         'message signing: a request body had to be checked against Content-Digest but its bytes could not be read ' +
           '(the request stream was consumed before ApproovModule could keep them, or the client went away), so the ' +
           'request was rejected. ApproovModule keeps them from the HTTP server the app listens on; a server it does ' +
@@ -180,7 +180,8 @@ export class RouteSignatureVerifier {
   private warnAccountKey(): void {
     if (this.warnedAccountKey) return;
     this.warnedAccountKey = true;
-    this.logger.warn(
+    this.log(
+      'warn',
       'message signing: routes that require `account` signatures answer 401 because no account message-signing ' +
         'key is set: give the messageSigningKey option or the APPROOV_MESSAGE_SIGNING_KEY environment variable.',
     );

@@ -1,6 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { decodeBase64AnyStrict } from '../encoding/base64.js';
 import { ApproovConfigurationError } from '../errors.js';
+import { isKeyId } from './key-id.js';
 
 export const SECRET_ENV_VARIABLES = ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET'] as const;
 
@@ -66,7 +67,7 @@ export function parseApproovSecretEntries(source: SecretSource): ParsedSecret[] 
     const name = values.length > 1 ? `${setting}[${index}]` : setting;
     if (typeof entry !== 'object' || entry === null) return { key: parseOneSecret(entry, name) };
     const { kid, value: secret } = entry as { kid?: unknown; value?: unknown };
-    if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) {
+    if (!isKeyId(kid)) {
       throw new ApproovConfigurationError(
         `Approov ${name}.kid must be a non-empty string (the secret's key id).`,
       );

@@ -14,8 +14,8 @@ import {
   JwksKeySet,
   type KeySetConfig,
   type KeySetEvent,
-} from '../../../src/core/token/keyset.js';
-import { TokenKeyring } from '../../../src/core/token/verify-keyring.js';
+} from '../../../src/core/keys/keyset.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
 
 const first = createApproovKeyPair('ES256', 'first');
 const second = createApproovKeyPair('RS256', 'second');
@@ -241,7 +241,6 @@ describe('ApproovVerifier with a keyset', () => {
     const { keyset } = keySet(server.url, overrides);
     await keyset.start();
     return new ApproovVerifier({
-      keys: [],
       keyring: new TokenKeyring([], keyset, ['ES256', 'RS256']),
     });
   }

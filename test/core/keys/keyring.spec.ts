@@ -8,10 +8,11 @@ import {
   type ApproovJwksServer,
   type ApproovKeyPair,
 } from 'nestjs-approov/testing';
-import { JwksKeySet, DEFAULT_KEYSET_FETCH_OPTIONS } from '../../../src/core/token/keyset.js';
-import { TokenKeyring, verifyKeyringToken } from '../../../src/core/token/verify-keyring.js';
-import { parseApproovSecretEntries } from '../../../src/core/token/secret.js';
-import type { AsymmetricAlgorithm } from '../../../src/core/token/algorithms.js';
+import { JwksKeySet, DEFAULT_KEYSET_FETCH_OPTIONS } from '../../../src/core/keys/keyset.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
+import { parseApproovSecretEntries } from '../../../src/core/keys/secret.js';
+import type { AsymmetricAlgorithm } from '../../../src/core/keys/algorithms.js';
+import { verifyApproovToken } from '../../../src/core/token/jws.js';
 import { jsonSegment, rawSegment, signJws } from '../../support/jws-kit.js';
 
 const NOW = Math.floor(Date.now() / 1000);
@@ -67,7 +68,7 @@ afterAll(async () => {
 });
 
 const verify = (text: string, ring = keyring, options = {}) =>
-  verifyKeyringToken(text, ring, NOW, options);
+  verifyApproovToken(text, ring, NOW, options);
 
 describe('keyring tokens: accepted', () => {
   it('accepts an ES256 token signed by the key its kid names', () => {

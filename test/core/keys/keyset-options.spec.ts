@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { ApproovConfigurationError } from '../../../src/core/errors.js';
 import { resolveApproovConfig, type ApproovCoreOptions } from '../../../src/core/approov-config.js';
-import { isLoopbackHost } from '../../../src/core/token/keyring-config.js';
+import { isLoopbackHost } from '../../../src/core/keys/keyset-options.js';
 
 const SECRET = randomBytes(32).toString('base64');
 const JWKS = 'https://keys.example.com/.well-known/jwks.json';
@@ -27,7 +27,7 @@ describe('keyset options at boot', () => {
       requireAtBoot: true,
       ttlSec: 600,
     });
-    expect(config.verifier.keys).toEqual([]);
+    expect(config.verifier.keyring.allSecrets).toEqual([]);
     expect(config.verifier.keyring?.keyset).toBe(config.keyset);
   });
 
@@ -148,8 +148,10 @@ describe('secrets with key ids at boot', () => {
     expect(config.verifier.keyring?.secretsFor('k2')).toBeNull();
   });
 
-  it('keeps the fast secret-only path when no secret has an id', () => {
-    expect(resolve({ secret: SECRET }).verifier.keyring).toBeUndefined();
+  it('lets no key id choose the key when no secret has an id', () => {
+    const keyring = resolve({ secret: SECRET }).verifier.keyring;
+    expect(keyring.selectsByKeyId).toBe(false);
+    expect(keyring.secretsFor(undefined)).toEqual(keyring.allSecrets);
   });
 
   it.each([

@@ -4,7 +4,7 @@ import {
   MIN_SECRET_BYTES,
   parseApproovSecrets,
   resolveSecretSource,
-} from '../../../src/core/token/secret.js';
+} from '../../../src/core/keys/secret.js';
 import { resolveApproovConfig } from '../../../src/core/approov-config.js';
 
 // The secret: fail closed at boot, with a message naming the setting, never the value.
@@ -273,7 +273,7 @@ describe('resolveApproovConfig: bad secrets from the environment name the variab
       {},
       { APPROOV_BASE64URL_SECRET: BYTES.toString('base64url') },
     );
-    expect(config.verifier.keys.map((key) => key.export())).toEqual([BYTES]);
+    expect(config.verifier.keyring.allSecrets.map((key) => key.export())).toEqual([BYTES]);
   });
 
   it('names the secret option, not the variable, when the option is given and bad', () => {

@@ -4,10 +4,9 @@ import {
   randomBytes,
   sign as signAsymmetric,
 } from 'node:crypto';
-import {
-  verifyApproovToken,
-  type TokenVerificationOptions,
-} from '../../../src/core/token/verify-token.js';
+import { TokenKeyring } from '../../../src/core/keys/keyring.js';
+import type { TokenVerificationOptions } from '../../../src/core/token/claims.js';
+import { verifyApproovToken } from '../../../src/core/token/jws.js';
 import {
   hmacSegment,
   jsonSegment,
@@ -22,7 +21,7 @@ import {
 
 const NOW = 1_700_000_000;
 const SECRET = randomBytes(64);
-const KEYS = [createSecretKey(SECRET)];
+const KEYS = TokenKeyring.ofSecrets([createSecretKey(SECRET)]);
 const HS256 = { alg: 'HS256', typ: 'JWT' };
 
 const verify = (token: string, options: TokenVerificationOptions = {}, nowSec = NOW) =>
@@ -276,7 +275,7 @@ describe('rule 4: the HMAC-SHA256 signature under a configured secret', () => {
   it('accepts a token signed with any of several secrets (rotation) and rejects other keys', () => {
     const previous = randomBytes(32);
     const next = randomBytes(48);
-    const keys = [createSecretKey(previous), createSecretKey(next)];
+    const keys = TokenKeyring.ofSecrets([createSecretKey(previous), createSecretKey(next)]);
     const check = (key: Buffer) =>
       verifyApproovToken(signJws({ exp: NOW + 60 }, key), keys, NOW).ok;
     expect(check(previous)).toBe(true);

@@ -1,5 +1,5 @@
-import type { SignedRequestSource } from './core/message-signing/request-target.js';
-import { readSingleHeader, type HeaderSource } from './core/http/request-headers.js';
+import type { SignedRequestSource } from '../message-signing/request-target.js';
+import { readSingleHeader, type HeaderSource } from './request-headers.js';
 
 /** The Node request (`IncomingMessage`): what header reading and message signing read. */
 export interface NodeRequestLike extends HeaderSource {
@@ -84,17 +84,23 @@ export function traceIdOf(request: ApproovRequestLike): string | undefined {
 export class RequestMark<T> {
   private readonly symbol: symbol;
   private readonly fallback = new WeakMap<object, T>();
+  // Most apps never hand over a locked request: until one comes, a miss costs no WeakMap lookup.
+  private fallbackUsed = false;
 
   constructor(description: string) {
     this.symbol = Symbol(description);
   }
 
   get(request: object): T | undefined {
-    return (request as Record<symbol, T | undefined>)[this.symbol] ?? this.fallback.get(request);
+    const value = (request as Record<symbol, T | undefined>)[this.symbol];
+    return value !== undefined || !this.fallbackUsed ? value : this.fallback.get(request);
   }
 
   set(request: object, value: T): void {
     if (Object.isExtensible(request)) (request as Record<symbol, T>)[this.symbol] = value;
-    else this.fallback.set(request, value);
+    else {
+      this.fallbackUsed = true;
+      this.fallback.set(request, value);
+    }
   }
 }

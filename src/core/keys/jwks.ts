@@ -8,10 +8,10 @@ import {
   type AsymmetricAlgorithm,
   type VerifyKeyInput,
 } from './algorithms.js';
+import { MAX_KID_LENGTH, isKeyId } from './key-id.js';
 
 /** Keys read from one JWK Set; the rest are ignored, so a huge set cannot cost memory per entry. */
 export const MAX_KEYS_PER_SET = 100;
-const MAX_KID_LENGTH = 256;
 
 /** One way to verify with one key: the algorithm, node:crypto's input for it, the signature size. */
 export interface KeyCandidate {
@@ -90,12 +90,7 @@ function importOneJwk(
     return 'a symmetric key is never used (HS256 verifies only with the configured secrets)';
   if (PRIVATE_MEMBERS.some((member) => Object.hasOwn(jwk, member)))
     return 'holds private key material: not used';
-  if (
-    kid !== undefined &&
-    (typeof kid !== 'string' || kid.length === 0 || kid.length > MAX_KID_LENGTH)
-  ) {
-    return 'kid is not a short non-empty string';
-  }
+  if (kid !== undefined && !isKeyId(kid)) return 'kid is not a short non-empty string';
   if (use !== undefined && use !== 'sig') return `use is ${quoted(use)}, not "sig"`;
   if (
     jwk.key_ops !== undefined &&

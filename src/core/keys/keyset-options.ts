@@ -6,6 +6,11 @@ import {
   type AsymmetricAlgorithm,
 } from './algorithms.js';
 import { DEFAULT_KEYSET_FETCH_OPTIONS, type KeySetFetchOptions } from './keyset.js';
+import {
+  checkOptionGroup,
+  type OptionSchema,
+  type RefuseOption,
+} from '../options/option-schema.js';
 
 /** The keyset settings after the boot checks. */
 export interface ResolvedKeysetOptions extends KeySetFetchOptions {
@@ -15,16 +20,43 @@ export interface ResolvedKeysetOptions extends KeySetFetchOptions {
   requireAtBoot: boolean;
 }
 
-type Bad = (option: string, why: string) => never;
+type Bad = RefuseOption;
 
-/** Each tuning field of the `keyset` option: its lowest and highest accepted value. */
-const KEYSET_LIMITS: Readonly<Record<keyof KeySetFetchOptions, readonly [number, number]>> = {
-  ttlSec: [1, 86_400],
-  timeoutMs: [50, 30_000],
-  maxResponseBytes: [1_024, 1_048_576],
-  cooldownSec: [1, 3_600],
-  maxStaleSec: [0, 604_800],
-};
+const KEYSET_DEFAULTS = DEFAULT_KEYSET_FETCH_OPTIONS;
+
+/** The `keyset` options, as data: names, types, ranges, defaults. */
+export const KEYSET_OPTIONS = {
+  requireAtBoot: { type: 'boolean', default: true },
+  ttlSec: { type: 'number', min: 1, max: 86_400, unit: 'seconds', default: KEYSET_DEFAULTS.ttlSec },
+  timeoutMs: {
+    type: 'number',
+    min: 50,
+    max: 30_000,
+    unit: 'milliseconds',
+    default: KEYSET_DEFAULTS.timeoutMs,
+  },
+  maxResponseBytes: {
+    type: 'number',
+    min: 1_024,
+    max: 1_048_576,
+    unit: 'bytes',
+    default: KEYSET_DEFAULTS.maxResponseBytes,
+  },
+  cooldownSec: {
+    type: 'number',
+    min: 1,
+    max: 3_600,
+    unit: 'seconds',
+    default: KEYSET_DEFAULTS.cooldownSec,
+  },
+  maxStaleSec: {
+    type: 'number',
+    min: 0,
+    max: 604_800,
+    unit: 'seconds',
+    default: KEYSET_DEFAULTS.maxStaleSec,
+  },
+} as const satisfies OptionSchema;
 
 /**
  * Checks `jwksUri`, `algorithms` and `keyset` at boot. Undefined when no `jwksUri` is set (then
@@ -42,33 +74,17 @@ export function resolveKeysetOptions(
   }
   const uri = checkJwksUri(options.jwksUri, bad);
   const algorithms = checkAlgorithms(options.algorithms, bad);
-
-  const keyset = options.keyset ?? {};
-  if (typeof keyset !== 'object' || keyset === null || Array.isArray(keyset))
-    bad('keyset', 'must be an object.');
-  const given = keyset as Record<string, unknown>;
-  for (const name of Object.keys(given)) {
-    if (name !== 'requireAtBoot' && !Object.hasOwn(KEYSET_LIMITS, name)) {
-      bad(
-        `keyset.${name}`,
-        `is not a keyset setting (known: requireAtBoot, ${Object.keys(KEYSET_LIMITS).join(', ')}).`,
-      );
-    }
-  }
-  const requireAtBoot = given.requireAtBoot ?? true;
-  if (typeof requireAtBoot !== 'boolean') bad('keyset.requireAtBoot', 'must be a boolean.');
-  const fetchOptions = { ...DEFAULT_KEYSET_FETCH_OPTIONS };
-  for (const [name, [min, max]] of Object.entries(KEYSET_LIMITS) as Array<
-    [keyof KeySetFetchOptions, [number, number]]
-  >) {
-    const value = given[name];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-      bad(`keyset.${name}`, `must be a number from ${min} to ${max}.`);
-    }
-    fetchOptions[name] = value as number;
-  }
-  return { uri, algorithms, requireAtBoot: requireAtBoot as boolean, ...fetchOptions };
+  const given = checkOptionGroup(options.keyset, KEYSET_OPTIONS, 'keyset', bad);
+  return {
+    uri,
+    algorithms,
+    requireAtBoot: given.requireAtBoot ?? KEYSET_OPTIONS.requireAtBoot.default,
+    ttlSec: given.ttlSec ?? KEYSET_OPTIONS.ttlSec.default,
+    timeoutMs: given.timeoutMs ?? KEYSET_OPTIONS.timeoutMs.default,
+    maxResponseBytes: given.maxResponseBytes ?? KEYSET_OPTIONS.maxResponseBytes.default,
+    cooldownSec: given.cooldownSec ?? KEYSET_OPTIONS.cooldownSec.default,
+    maxStaleSec: given.maxStaleSec ?? KEYSET_OPTIONS.maxStaleSec.default,
+  };
 }
 
 /** https only, except plain http to a loopback host (a JWKS served by a test or a sidecar). */

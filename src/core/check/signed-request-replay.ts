@@ -1,20 +1,18 @@
-import { Logger } from '@nestjs/common';
-import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
-import type { ApproovRequestLike } from './approov-request.js';
-import type { ApproovFailureCode } from './core/failure.js';
-import type { MaybePromise } from './core/maybe-async.js';
-import { whenSettled } from './core/maybe-async.js';
 import cluster from 'node:cluster';
+import type { ApproovRequestLike } from '../http/request.js';
+import type { ApproovFailureCode } from '../failure.js';
+import { whenSettled, type MaybePromise } from '../maybe-async.js';
 import {
   SHARED_STORE_MARGIN_MS,
   type SignedRequestIdentity,
-} from './core/message-signing/replay-identity.js';
-import type { MessageSignatureResult } from './core/message-signing/verify.js';
-import { MemoryReplayStore } from './core/replay/memory-replay-store.js';
-import type { ResolvedReplayOptions } from './core/replay/replay-options.js';
-import { ReplayStoreUnavailableError } from './core/errors.js';
-import { ReplayProtection, type ReplayVerdict } from './core/replay/replay-protection.js';
-import type { ReplayStore } from './core/replay/replay-store.js';
+} from '../message-signing/replay-identity.js';
+import type { MessageSignatureResult } from '../message-signing/verify.js';
+import { MemoryReplayStore } from '../replay/memory-replay-store.js';
+import type { ResolvedReplayOptions } from '../replay/replay-options.js';
+import { ReplayStoreUnavailableError } from '../errors.js';
+import { ReplayProtection, type ReplayVerdict } from '../replay/replay-protection.js';
+import type { ReplayStore } from '../replay/replay-store.js';
+import type { ApproovLog } from './log.js';
 
 // Store faults come in floods (every request while Redis is down): one warning per interval.
 const STORE_WARNING_INTERVAL_MS = 10_000;
@@ -30,14 +28,13 @@ const STORE_UNAVAILABLE: MessageSignatureResult = Object.freeze({
 });
 
 /**
- * The replay check of verified signed requests, for the Nest shells: remembers each request's
+ * The replay check of verified signed requests: remembers each request's
  * identity in the store until its signature could no longer pass, turns the verdict into a
  * result (a replay is a 401, no answer a 503 unless failing open), and warns about store faults
  * without flooding the log.
  */
 export class SignedRequestReplayCheck {
   readonly store: ReplayStore;
-  private readonly logger = new Logger(APPROOV_LOG_CONTEXT);
   private readonly protection: ReplayProtection;
   private readonly failOpen: boolean;
   private readonly marginMs: number;
@@ -46,6 +43,7 @@ export class SignedRequestReplayCheck {
 
   constructor(
     options: ResolvedReplayOptions,
+    private readonly log: ApproovLog,
     private readonly reportFailedOpen: (request: ApproovRequestLike) => void,
     private readonly nowMs: () => number = Date.now,
     inClusterWorker: boolean = cluster.isWorker,
@@ -55,7 +53,8 @@ export class SignedRequestReplayCheck {
     this.marginMs = this.store instanceof MemoryReplayStore ? 0 : SHARED_STORE_MARGIN_MS;
     if (this.store instanceof MemoryReplayStore && inClusterWorker && !warnedClusterWorker) {
       warnedClusterWorker = true;
-      this.logger.warn(
+      this.log(
+        'warn',
         'replay protection: the in-memory replay store runs in a cluster worker; each worker remembers only the ' +
           'requests it saw, so a replay sent to another worker passes. Give the replay.store option a shared store (RedisReplayStore).',
       );
@@ -95,13 +94,22 @@ export class SignedRequestReplayCheck {
         : '';
     this.lastStoreWarningAt = now;
     this.suppressedWarnings = 0;
-    this.logger.warn(`replay store: ${describeStoreError(error)}${suppressed}`);
+    this.log('warn', `replay store: ${describeStoreError(error)}${suppressed}`);
   }
 }
 
-/** Our own errors say what happened; another store's message could carry anything, so only its class. */
+// A Node system error's code (ECONNREFUSED, ETIMEDOUT): a short word that says what happened.
+const ERRNO_CODE_RE = /^E[A-Z0-9_]{1,30}$/;
+
+/**
+ * Our own errors say what happened; another store's message could carry anything (a host, a
+ * password), so only its class, and its code when it is an errno-like word.
+ */
 function describeStoreError(error: unknown): string {
   if (error instanceof ReplayStoreUnavailableError) return error.message;
-  const name = (error as { name?: unknown } | null)?.name;
-  return `the store threw ${typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'an error'}`;
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  const kind = typeof name === 'string' && /^\w{1,64}$/.test(name) ? name : 'an error';
+  return typeof code === 'string' && ERRNO_CODE_RE.test(code)
+    ? `the store threw ${kind} (${code})`
+    : `the store threw ${kind}`;
 }

@@ -1,5 +1,5 @@
 import type { ApproovFailure } from './core/failure.js';
-import type { RejectLogOptions } from './core/reject-log.js';
+import type { RejectLogOptions } from './core/check/reject-log.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { ApproovReplayOptions } from './core/replay/replay-options.js';
 
