@@ -2,34 +2,27 @@
 // the Redis at REDIS_URL (default redis://127.0.0.1:6379) as their replay store, as two instances
 // of an API behind a load balancer would. A signed request served by one instance is replayed to
 // the other, which refuses it. Prints the table, stops both, exits 0 when every case matched.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import {
   createApproovInstallationKey,
   createApproovSecret,
   createApproovToken,
   signApproovRequest,
 } from 'nestjs-approov/testing';
-import { stopChild } from './child-process.mjs';
+import { assertSampleAppBuilt, startSampleApp } from './sample-app.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const START_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 const LOG_WAIT_MS = 2_000;
 // The one host name clients use: the load balancer sends it to either instance, and it is signed.
 const API_HOST = 'api.example.com';
 
-if (!existsSync(SAMPLE_APP)) {
-  console.error(
-    'demo:cluster: sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" first.',
-  );
+try {
+  assertSampleAppBuilt();
+} catch (error) {
+  console.error(`demo:cluster: ${error.message}`);
   process.exit(1);
 }
 
@@ -52,42 +45,8 @@ async function redisAnswers(url) {
 
 /** Starts one instance on a free port; resolves once it listens. */
 async function startInstance(name, platform, env) {
-  const child = spawn(process.execPath, [SAMPLE_APP], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...env,
-      PLATFORM: platform,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NO_COLOR: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines = [];
-  for (const stream of [child.stdout, child.stderr])
-    createInterface({ input: stream }).on('line', (line) => lines.push(line));
-  const url = await new Promise((resolve, reject) => {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    const timer = setInterval(() => {
-      const match = lines.map((line) => /Listening on (http:\/\/\S+)/.exec(line)).find(Boolean);
-      if (match) finish(null, match[1]);
-      else if (Date.now() > deadline)
-        finish(new Error(`instance ${name} did not start within ${START_TIMEOUT_MS} ms`));
-    }, 50);
-    const onExit = (code) =>
-      finish(new Error(`instance ${name} exited with code ${code}:\n${lines.join('\n')}`));
-    function finish(error, value) {
-      clearInterval(timer);
-      child.off('close', onExit);
-      if (error) {
-        child.kill('SIGKILL');
-        reject(error);
-      } else resolve(value);
-    }
-    child.on('close', onExit);
-  });
-  return { name, platform, url, port: new URL(url).port, child, lines };
+  const app = await startSampleApp({ platform, env, name: `instance ${name}` });
+  return { name, platform, url: app.url, port: new URL(app.url).port, app, lines: app.lines };
 }
 
 /** A signed request as an app would send it to https://api.example.com (over http here, on loopback). */
@@ -249,7 +208,7 @@ async function main() {
     console.log(`\n${matched}/${rows.length} cases matched.`);
     return matched === rows.length ? 0 : 1;
   } finally {
-    await Promise.all(instances.map((instance) => stopChild(instance.child)));
+    await Promise.all(instances.map((instance) => instance.app.stop()));
   }
 }
 

@@ -2,11 +2,8 @@
 // rejected requests (like Approov's Postman collection), prints the results, then keeps serving
 // with ready-to-paste curl commands until Ctrl-C. `--once` stops after the tour: exit 0 when every
 // case matched. Plain ESM on the built package (npm run build && npm run build:sample first).
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   approovBindingHash,
@@ -19,11 +16,8 @@ import {
   signApproovRequest,
   startApproovJwksServer,
 } from 'nestjs-approov/testing';
-import { stopChild } from './child-process.mjs';
+import { assertSampleAppBuilt, startSampleApp } from './sample-app.mjs';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
-const START_TIMEOUT_MS = 20_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 const LOG_WAIT_MS = 2_000;
 
@@ -38,10 +32,10 @@ if (flags.help) {
   console.log('Usage: npm run demo [-- --once] [-- --platform express|fastify]');
   process.exit(0);
 }
-if (!existsSync(SAMPLE_APP)) {
-  console.error(
-    'demo: sample-app/dist/main.js is missing: run "npm run build && npm run build:sample" first.',
-  );
+try {
+  assertSampleAppBuilt();
+} catch (error) {
+  console.error(`demo: ${error.message}`);
   process.exit(1);
 }
 
@@ -282,60 +276,15 @@ function unsigned(token) {
   return `${header}.${payload}.`;
 }
 
-/** Starts the sample app on a free port and resolves with its URL once it listens. */
-async function startSampleApp(
+/** Starts the sample app on a free port; a line per reject, so the tour reads each reject's reason. */
+function startDemoApp(
   platform,
   approovEnv = {
     APPROOV_BASE64_SECRET: DEMO_SECRET,
     APPROOV_MESSAGE_SIGNING_KEY: DEMO_MESSAGE_SIGNING_KEY,
   },
 ) {
-  const child = spawn(process.execPath, [SAMPLE_APP], {
-    cwd: ROOT,
-    // A line per reject: the tour shows each reject's reason, read from the log.
-    env: {
-      ...process.env,
-      ...approovEnv,
-      APPROOV_REJECT_LOG: 'every',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PLATFORM: platform,
-      NO_COLOR: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines = [];
-  const listeners = new Set();
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => {
-      lines.push(line);
-      for (const listener of listeners) listener(line);
-    });
-  }
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => done(new Error(`the sample app did not start within ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
-    );
-    const onLine = (line) => {
-      const match = /Listening on (http:\/\/\S+)/.exec(line);
-      if (match) done(null, match[1]);
-    };
-    const onExit = (code) =>
-      done(new Error(`the sample app exited with code ${code}:\n${lines.join('\n')}`));
-    function done(error, value) {
-      clearTimeout(timer);
-      listeners.delete(onLine);
-      child.off('close', onExit);
-      if (error) {
-        child.kill('SIGKILL');
-        reject(error);
-      } else resolve(value);
-    }
-    listeners.add(onLine);
-    child.on('close', onExit); // 'close', not 'exit': the app's last words are read by then
-  });
-  return { child, url, lines, listeners };
+  return startSampleApp({ platform, env: { ...approovEnv, APPROOV_REJECT_LOG: 'every' } });
 }
 
 // The keyset part: tokens signed with asymmetric keys that the demo publishes itself on loopback.
@@ -347,7 +296,7 @@ async function startKeysetPart(platform) {
   const es256 = createApproovKeyPair('ES256', 'demo-es256');
   const rs256 = createApproovKeyPair('RS256', 'demo-rs256');
   const jwks = await startApproovJwksServer(es256, rs256);
-  const app = await startSampleApp(platform, {
+  const app = await startDemoApp(platform, {
     APPROOV_JWKS_URI: jwks.url,
     APPROOV_ISSUER: KEYSET_ISSUER,
     APPROOV_AUDIENCE: KEYSET_AUDIENCE,
@@ -523,15 +472,15 @@ async function main() {
   console.log(
     `DEMO secret (random, for this run only; never use it for a real API):\n  export DEMO_SECRET=${DEMO_SECRET}\n`,
   );
-  const app = await startSampleApp(flags.platform);
+  const app = await startDemoApp(flags.platform);
   let keyset;
   let stopping = false;
   const stop = async (code) => {
     if (stopping) return;
     stopping = true;
-    await stopChild(app.child);
+    await app.stop();
     if (keyset !== undefined) {
-      await stopChild(keyset.app.child);
+      await keyset.app.stop();
       await keyset.jwks.close();
     }
     process.exit(code);
@@ -556,7 +505,7 @@ async function main() {
     console.log(
       '\nServing until Ctrl-C. Rejects are logged below; press Enter for fresh tokens.\n',
     );
-    app.listeners.add((line) => console.log(`[sample-app] ${line}`));
+    app.onLine((line) => console.log(`[sample-app] ${line}`));
     app.child.on('exit', (code) => {
       if (!stopping) {
         console.error(`demo: the sample app stopped (code ${code}).`);

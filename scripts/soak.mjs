@@ -9,16 +9,13 @@
 // Settings: SOAK_REQUESTS, SOAK_WARMUP, SOAK_OVERSIZE, SOAK_CONNECTIONS, SOAK_TIMEOUT_SEC,
 // SOAK_PLATFORMS (express,fastify); SOAK_TRACE=1 prints the RSS samples (one a second).
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { once } from 'node:events';
 import { connect } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
-import { stopChild } from './child-process.mjs';
+import { assertSampleAppBuilt, launchSampleApp } from './sample-app.mjs';
 
-const SAMPLE_APP = fileURLToPath(new URL('../sample-app/dist/main.js', import.meta.url));
 const BENCHMARKS = fileURLToPath(new URL('../bench/README.md', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('../.soak/', import.meta.url));
 
@@ -35,10 +32,10 @@ const TIMEOUT_SEC = positiveInt('SOAK_TIMEOUT_SEC', 900);
 const MAX_RSS_GROWTH_MB = 50;
 const PLATFORMS = (process.env.SOAK_PLATFORMS ?? 'express,fastify').split(',');
 
-if (!existsSync(SAMPLE_APP)) {
-  console.error(
-    'soak: sample-app/dist/main.js is missing: run "npm run build" and build the sample app first.',
-  );
+try {
+  assertSampleAppBuilt();
+} catch (error) {
+  console.error(`soak: ${error.message}`);
   process.exit(1);
 }
 
@@ -228,67 +225,45 @@ async function settledMemory(server) {
   };
 }
 
-async function startSampleApp(platform) {
+async function startSoakApp(platform) {
   // --expose-gc and a SIGWINCH listener (ignored by default, and not one of the signals Nest's
   // shutdown hooks catch) let the soak read memory right after full GCs; the app runs unchanged.
-  const child = spawn(process.execPath, ['--expose-gc', `--import=${GC_ON_SIGWINCH}`, SAMPLE_APP], {
-    env: {
-      ...process.env,
-      APPROOV_BASE64_SECRET: secret,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      PLATFORM: platform,
-      NO_COLOR: '1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const app = launchSampleApp({
+    platform,
+    env: { APPROOV_BASE64_SECRET: secret },
+    nodeArgs: ['--expose-gc', `--import=${GC_ON_SIGWINCH}`],
+    name: `sample app (${platform})`,
+    startTimeoutMs: 30_000,
   });
-  children.add(child);
+  children.add(app.child);
+  app.child.on('exit', () => children.delete(app.child));
   const server = {
-    child,
-    pid: child.pid,
+    app,
+    child: app.child,
+    pid: app.pid,
     url: undefined,
     rejectLogLines: 0,
     rejectsCounted: 0,
-    exited: false,
-    stderr: '',
+    get exited() {
+      return app.child.exitCode !== null || app.child.signalCode !== null;
+    },
   };
-  server.outputClosed = once(child, 'close'); // every line read, the summaries flushed at shutdown included
-  child.on('exit', () => {
-    server.exited = true;
-    children.delete(child);
-  });
   // The app's reject log (summary mode, the default) gives the first rejects of a code in an
-  // interval a line each and counts the rest into one line per code: tally both, keep the pipe drained.
-  let pending = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop();
-    for (const line of lines) {
-      if (/\brejected \w+/.test(line)) server.rejectLogLines++;
-      const counted = /\b[a-z_]+: (\d+) more in the last \d+ s\b/.exec(line);
-      if (counted !== null) server.rejectsCounted += Number(counted[1]);
-      if (line.startsWith('soak-memory '))
-        server.memory = JSON.parse(line.slice('soak-memory '.length));
-      if (line.startsWith('soak-memory ') && process.env.SOAK_TRACE)
-        process.stdout.write(`${line}\n`);
-      const listening = /Listening on (http:\/\/\S+)/.exec(line);
-      if (listening !== null) server.url = listening[1];
+  // interval a line each and counts the rest into one line per code: tally both.
+  app.onLine((line) => {
+    if (/\brejected \w+/.test(line)) server.rejectLogLines++;
+    const counted = /\b[a-z_]+: (\d+) more in the last \d+ s\b/.exec(line);
+    if (counted !== null) server.rejectsCounted += Number(counted[1]);
+    if (line.startsWith('soak-memory ')) {
+      server.memory = JSON.parse(line.slice('soak-memory '.length));
+      if (process.env.SOAK_TRACE) process.stdout.write(`${line}\n`);
     }
   });
-  child.stderr.setEncoding('utf8').on('data', (chunk) => {
-    server.stderr = (server.stderr + chunk).slice(-4000);
-  });
-  const deadline = Date.now() + 30_000;
-  while (server.url === undefined) {
-    if (server.exited)
-      throw new Error(`sample app (${platform}) exited at start: ${server.stderr}`);
-    if (Date.now() > deadline) throw new Error(`sample app (${platform}) did not start in 30s`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  server.url = await app.listening;
   return server;
 }
 
-const stopSampleApp = (server) => stopChild(server.child, 10_000);
+const stopSampleApp = (server) => server.app.stop(10_000);
 
 /**
  * Runs `amount` requests over the KINDS cycle through autocannon, plus `overLimitAmount` requests
@@ -365,7 +340,7 @@ function overLimit(url, row) {
 const OVER_LIMIT_REQUEST = `GET /token-check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nApproov-Token: ${'a'.repeat(20 * 1024)}\r\n\r\n`;
 
 async function soak(platform) {
-  const server = await startSampleApp(platform);
+  const server = await startSoakApp(platform);
   const samples = [];
   const sampler = setInterval(() => {
     const rss = readRssMb(server.pid);
@@ -388,7 +363,7 @@ async function soak(platform) {
     const atEnd = await settledMemory(server);
     const serverAlive = !server.exited;
     await stopSampleApp(server);
-    await server.outputClosed;
+    await server.app.closed; // every line read, the summaries flushed at shutdown included
 
     const rows = Object.entries(tally).map(([name, row]) => ({ name, ...row }));
     const all = [...rows, ...Object.values(warmupTally)];

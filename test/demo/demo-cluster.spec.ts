@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { assertBuilt, REPO_ROOT } from '../sample-app/spawn-sample-app.js';
+import { assertSampleAppBuilt, REPO_ROOT } from '../../scripts/sample-app.mjs';
 import { connectSharedRedis, freePort, REDIS_URL } from '../support/redis.js';
 
 // `npm run demo:cluster` is `npm run build && npm run build:sample && node scripts/demo-cluster.mjs`;
@@ -27,7 +27,7 @@ function runCluster(
 }
 
 beforeAll(async () => {
-  assertBuilt();
+  assertSampleAppBuilt();
   (await connectSharedRedis()).disconnect();
 });
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { APPROOV_FAILURE_CODES } from 'nestjs-approov';
-import { assertBuilt, REPO_ROOT } from '../sample-app/spawn-sample-app.js';
+import { assertSampleAppBuilt, REPO_ROOT } from '../../scripts/sample-app.mjs';
 
 // `npm run demo -- --once` is `npm run build && npm run build:sample && node scripts/demo.mjs --once`;
 // the builds are npm test's, so this runs the script itself on the built dist.
@@ -53,7 +53,7 @@ function tableRows(stdout: string): Row[] {
   return rows;
 }
 
-beforeAll(assertBuilt);
+beforeAll(assertSampleAppBuilt);
 
 describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', (platform) => {
   let run: { code: number; stdout: string; stderr: string };

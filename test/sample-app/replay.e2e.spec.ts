@@ -12,7 +12,7 @@ import {
   startSampleApp,
   type Platform,
   type RunningSampleApp,
-} from './spawn-sample-app.js';
+} from '../../scripts/sample-app.mjs';
 
 // The built sample app (node sample-app/dist/main.js): in memory by default, Redis with REDIS_URL.
 
@@ -25,7 +25,7 @@ describe.each<Platform>(['express', 'fastify'])(
     let app: RunningSampleApp;
 
     beforeAll(async () => {
-      app = await startSampleApp({ APPROOV_BASE64_SECRET: SECRET, PLATFORM: platform });
+      app = await startSampleApp({ platform, env: { APPROOV_BASE64_SECRET: SECRET } });
     });
     afterAll(() => app?.stop());
 
@@ -55,10 +55,8 @@ describe('two built sample apps sharing the Redis at REDIS_URL', () => {
     for (const platform of ['express', 'fastify'] as const) {
       apps.push(
         await startSampleApp({
-          APPROOV_BASE64_SECRET: SECRET,
-          PLATFORM: platform,
-          REDIS_URL,
-          REDIS_KEY_PREFIX: PREFIX,
+          platform,
+          env: { APPROOV_BASE64_SECRET: SECRET, REDIS_URL, REDIS_KEY_PREFIX: PREFIX },
         }),
       );
     }
@@ -102,7 +100,7 @@ describe('the built sample app with a bad REDIS_URL', () => {
   ])(
     'refuses %s: exit code 1 and one line naming the variable, not its value',
     async (_, env: Record<string, string>, message) => {
-      const run = await runSampleAppToExit({ APPROOV_BASE64_SECRET: SECRET, ...env });
+      const run = await runSampleAppToExit({ env: { APPROOV_BASE64_SECRET: SECRET, ...env } });
       expect(run.code).toBe(1);
       const lines = run.stderr.trimEnd().split('\n');
       expect(lines).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { createApproovToken, signApproovRequest } from 'nestjs-approov/testing';
 import { messageSigningFixture as fixture } from '../support/message-signing-vectors.js';
-import { startSampleApp, type Platform, type RunningSampleApp } from './spawn-sample-app.js';
+import { startSampleApp, type Platform, type RunningSampleApp } from '../../scripts/sample-app.mjs';
 
 // The built sample app (node sample-app/dist/main.js), as shipped: signed POSTs of every common
 // content type reach POST /message-signing, their bodies checked against Content-Digest.
@@ -48,7 +48,7 @@ describe.each<Platform>(['express', 'fastify'])(
   (platform) => {
     let app: RunningSampleApp;
     beforeAll(async () => {
-      app = await startSampleApp({ APPROOV_BASE64_SECRET: SECRET, PLATFORM: platform });
+      app = await startSampleApp({ platform, env: { APPROOV_BASE64_SECRET: SECRET } });
     });
     afterAll(() => app?.stop());
 

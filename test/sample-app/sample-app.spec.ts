@@ -10,7 +10,7 @@ import {
   startSampleApp,
   type Platform,
   type RunningSampleApp,
-} from './spawn-sample-app.js';
+} from '../../scripts/sample-app.mjs';
 
 // The sample app's HTTP contract against the built sample app (node sample-app/dist/main.js), one child process per
 // platform, plus Approov's public vectors (set A), whose routes are the sample app's.
@@ -51,7 +51,7 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
     };
 
     beforeAll(async () => {
-      app = await startSampleApp({ APPROOV_BASE64_SECRET: SECRET, PLATFORM: platform });
+      app = await startSampleApp({ platform, env: { APPROOV_BASE64_SECRET: SECRET } });
     });
     afterAll(() => app?.stop());
 
@@ -162,7 +162,7 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
 
   it('accepts the secret from APPROOV_BASE64URL_SECRET', async () => {
     const secret = Buffer.from(SECRET, 'base64').toString('base64url');
-    const app = await startSampleApp({ APPROOV_BASE64URL_SECRET: secret, PLATFORM: platform });
+    const app = await startSampleApp({ platform, env: { APPROOV_BASE64URL_SECRET: secret } });
     try {
       expect(await get(app, '/token-check', { 'Approov-Token': token() })).toEqual(ok);
       expect(
@@ -176,7 +176,7 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
   });
 
   it('without APPROOV_MESSAGE_SIGNING_KEY: says once at boot why account routes answer 401', async () => {
-    const app = await startSampleApp({ APPROOV_BASE64_SECRET: SECRET, PLATFORM: platform });
+    const app = await startSampleApp({ platform, env: { APPROOV_BASE64_SECRET: SECRET } });
     try {
       const warning =
         /routes that require `account` signatures answer 401 because no account message-signing key is set/g;
@@ -241,7 +241,7 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
     ])(
       'with %s: exit code 1 and one line naming the variable',
       async (_, env: Record<string, string>, message) => {
-        const run = await runSampleAppToExit({ ...env, PLATFORM: platform });
+        const run = await runSampleAppToExit({ platform, env });
         expect(run.code).toBe(1);
         expect(run.stdout).toBe('');
         const lines = run.stderr.trimEnd().split('\n');
@@ -263,7 +263,7 @@ describe('the built sample app with bad server settings', () => {
   ])(
     'refuses %s with exit code 1 and one line',
     async (_, env: Record<string, string>, message) => {
-      const run = await runSampleAppToExit({ APPROOV_BASE64_SECRET: SECRET, ...env });
+      const run = await runSampleAppToExit({ env: { APPROOV_BASE64_SECRET: SECRET, ...env } });
       expect(run.code).toBe(1);
       expect(run.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(run.stderr).toMatch(message);

@@ -162,10 +162,10 @@ describe('JwksKeySet: loading', () => {
 describe('JwksKeySet: refresh and rotation', () => {
   it('refreshes in the background before the TTL ends and picks up a rotation', async () => {
     const server = await jwksServer(first);
-    const { keyset } = keySet(server.url, { ttlSec: 1 });
+    const { keyset } = keySet(server.url, { ttlSec: 0.25 });
     await keyset.start();
     server.setKeys(first, second);
-    // The refresh runs at 80% of the TTL, with no request asking for it.
+    // The refresh runs at 80% of the TTL (200 ms here), with no request asking for it.
     for (
       let waited = 0;
       keyset.lookup('RS256', 'second').status !== 'ok' && waited < 3_000;
@@ -178,11 +178,17 @@ describe('JwksKeySet: refresh and rotation', () => {
 
   it('keeps the stale keys while the endpoint fails, within the stale bound', async () => {
     const server = await jwksServer(first);
-    const { keyset, events } = keySet(server.url, { ttlSec: 1, maxStaleSec: 60, cooldownSec: 1 });
+    let now = 1_000_000;
+    const { keyset, events } = keySet(server.url, {
+      ttlSec: 1,
+      maxStaleSec: 60,
+      cooldownSec: 1,
+      now: () => now,
+    });
     await keyset.start();
     server.fail('error');
     expect(await keyset.refresh()).toBe(false);
-    await sleep(1_100); // past the TTL
+    now += 1_100; // past the TTL
     expect(keyset.lookup('ES256', 'first').status).toBe('ok');
     expect(events.find((event) => event.type === 'fetch_failed')).toMatchObject({
       serving: 'stale',
@@ -251,9 +257,10 @@ describe('ApproovVerifier with a keyset', () => {
 
   it('waits for one refetch for an unknown kid, then accepts the rotated key', async () => {
     const server = await jwksServer(first);
-    const verifier = await verifierFor(server, { cooldownSec: 1 });
+    let now = 1_000_000;
+    const verifier = await verifierFor(server, { cooldownSec: 1, now: () => now });
     server.setKeys(first, second);
-    await sleep(1_050);
+    now += 1_050;
     const outcome = verifier.verifyRequestWithRefetch(
       request(createApproovKeysetToken({ key: second })),
     );
@@ -263,11 +270,12 @@ describe('ApproovVerifier with a keyset', () => {
 
   it('forgets cached tokens of a key removed by a rotation', async () => {
     const server = await jwksServer(first, second);
-    const verifier = await verifierFor(server, { cooldownSec: 1 });
+    let now = 1_000_000;
+    const verifier = await verifierFor(server, { cooldownSec: 1, now: () => now });
     const token = createApproovKeysetToken({ key: second });
     expect(verifier.verifyToken(token).ok).toBe(true);
     server.setKeys(first);
-    await sleep(1_050);
+    now += 1_050;
     expect(
       await verifier.verifyRequestWithRefetch(
         request(createApproovKeysetToken({ key: first, header: { kid: 'new' } })),
