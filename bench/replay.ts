@@ -46,7 +46,7 @@ interface BenchRequest {
 const secret = createApproovSecret();
 const installation = createApproovInstallationKey();
 // The route's checked rules: the same object every call, as the decorator's metadata is.
-const ROUTE = Object.freeze({ required: true });
+const ROUTE = Object.freeze({ requireInstallationKey: true });
 
 /** Distinct signed requests, as one device sends them: a token per 100 requests, a path each. */
 function signedRequests(count: number, tag: string): BenchRequest[] {
@@ -141,8 +141,8 @@ async function measureCost(redisPrefix: string): Promise<Variant[]> {
     throw new Error(`bench:replay needs a Redis at ${REDIS_URL} (REDIS_URL)`);
   const variants: Variant[] = [
     {
-      name: 'replay check off (replay: false)',
-      service: new ApproovService({ ...base, messageSigning: { replay: false } }),
+      name: 'replay check off (allowReplays: true)',
+      service: new ApproovService({ ...base, messageSigning: { allowReplays: true } }),
       sequential: [],
       concurrent: [],
     },

@@ -219,7 +219,7 @@ class BoundController {
 @UseGuards(ApproovGuard)
 class SignedController {
   @Get('bench')
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   bench() {
     return BODY;
   }
@@ -259,8 +259,8 @@ function benchModule(kind: ServerKind): DynamicModule {
     ...(process.env.BENCH_CACHE_SIZE !== undefined
       ? { cacheSize: Number(process.env.BENCH_CACHE_SIZE) }
       : {}),
-    ...(process.env.BENCH_REJECT_LOG === 'every' ? { rejectLog: { mode: 'every' as const } } : {}),
-    ...(process.env.BENCH_REPLAY === 'off' ? { messageSigning: { replay: false } } : {}),
+    ...(process.env.BENCH_REJECT_LOG === 'every' ? { rejectLog: { lines: 'every' as const } } : {}),
+    ...(process.env.BENCH_REPLAY === 'off' ? { messageSigning: { allowReplays: true } } : {}),
   });
   if (kind === 'quickstart') return { module: BenchModule, imports: [QuickstartModule] };
   const providers = kind === 'passport-floor' ? [NoopGuard, FloorStrategy] : [NoopGuard];

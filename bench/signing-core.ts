@@ -32,14 +32,14 @@ function options(accept: Array<'install' | 'account'>): Options {
   return {
     accept,
     match: 'any',
-    required: true,
+    requireInstallationKey: true,
     maxAgeSec: 60,
     requiredComponents: ['@method', '@target-uri', 'approov-token'],
     requireContentDigest: false,
     trustProxy: false,
     origin: null,
     clockToleranceSec: 10,
-    replay: false,
+    allowReplays: true,
   };
 }
 

@@ -352,7 +352,7 @@ function keysetCases({ jwks, es256, rs256 }) {
     {
       route: '/token-check',
       name: 'keyset: ES256 alg naming the RSA key',
-      headers: { 'Approov-Token': token(es256, { header: { kid: 'demo-rs256' } }) },
+      headers: { 'Approov-Token': token(es256, { joseHeader: { kid: 'demo-rs256' } }) },
       expect: 401,
     },
   ];

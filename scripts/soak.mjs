@@ -108,7 +108,7 @@ const KINDS = [
     name: 'alg none',
     path: '/token-check',
     headers: () => ({
-      'approov-token': token({ header: { alg: 'none' } }).replace(/[^.]+$/, '') + 'x',
+      'approov-token': token({ joseHeader: { alg: 'none' } }).replace(/[^.]+$/, '') + 'x',
     }),
     expect: 401,
   },

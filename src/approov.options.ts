@@ -5,6 +5,7 @@ import type { ApproovReplayOptions } from './core/replay/replay-options.js';
 
 /** Everything ApproovModule.forRoot() / forRootAsync() accepts. Each option is checked at boot. */
 export interface ApproovModuleOptions {
+  // Token and keys
   /**
    * The Approov account secret, as printed by `approov secret -get base64` (or `base64url`).
    * An array enables rotation: a token signed with any of them is accepted.
@@ -40,14 +41,7 @@ export interface ApproovModuleOptions {
     maxStaleSec?: number;
   };
   /** The request header that carries the token. Default 'Approov-Token'. */
-  header?: string;
-  /** The headers `@ApproovBinding()` with no argument binds to, in order. Default ['Authorization']. */
-  bindingHeaders?: string[];
-  /**
-   * 'enforce' (default) answers every reject with 401. 'monitor' logs and reports rejects
-   * through onFailure but serves the request: for a gradual rollout only.
-   */
-  mode?: 'enforce' | 'monitor';
+  tokenHeader?: string;
   /** Leeway in seconds for `exp` and `nbf`, 0 to 300. Default 0. */
   clockToleranceSec?: number;
   /** When set, the token's `iss` must equal this value (or one of them). Default: APPROOV_ISSUER when set, else not checked. */
@@ -55,21 +49,12 @@ export interface ApproovModuleOptions {
   /** When set, the token's `aud` must contain this value (or one of them). Default: APPROOV_AUDIENCE when set, else not checked. */
   audience?: string | string[];
   /**
-   * Let a binding route accept a token that carries no `pay` claim, as Approov's failover
-   * service issues. Default false: a binding route rejects such a token.
+   * `Approov-Status` values (such as `'no_network'`) that let a request with no token through on
+   * every protected route; `@AllowApproovStatus()` does it per route. The reject is still logged
+   * and reported, with the status. Default: none, every request without a token is rejected.
+   * Any client can send any status: use it only where serving an unproven client is acceptable.
    */
-  allowMissingBindingClaim?: boolean;
-  /** Called once per reject with the reason code, for metrics. It never receives token or header values. */
-  onFailure?: (failure: ApproovFailure) => void;
-  /**
-   * How rejects are logged. `mode: 'summary'` (default): the first reject of each failure code is
-   * logged at once, with method, path and trace id; further rejects of that code are counted, and
-   * at most one line per code per `intervalSec` (default 10, 1 to 3600) says how many there were,
-   * so a flood of forged tokens cannot flood the log pipeline. A code quiet for a whole interval is
-   * logged at once again. `mode: 'every'`: one line per reject, for low-traffic apps that want each.
-   * `onFailure` is called for every reject in both modes.
-   */
-  rejectLog?: RejectLogOptions;
+  allowApproovStatus?: string[];
   /**
    * How many verified tokens to remember, at most, least recently used evicted first; 0 disables
    * the cache. Only tokens that passed every check are kept; `exp` is re-checked on every hit and
@@ -87,14 +72,31 @@ export interface ApproovModuleOptions {
    * raise it for more entries.
    */
   cacheMaxBytes?: number;
+  // Binding
+  /** The headers `@ApproovBinding()` with no argument binds to, in order. Default ['Authorization']. */
+  bindingHeaders?: string[];
+  /**
+   * Let a binding route accept a token that carries no `pay` claim, as Approov's failover
+   * service issues. Default false: a binding route rejects such a token.
+   */
+  allowMissingBindingClaim?: boolean;
+  // Message signing and replay
   /**
    * Defaults for installation message signing on routes marked `@ApproovMessageSigning()`, which
-   * may override any field: `required`, `maxAgeSec`, `requiredComponents`, `requireContentDigest`,
-   * `trustProxy`, `clockToleranceSec`, `replay` (each documented on ApproovMessageSigningOptions).
+   * may override any field: `accept`, `match`, `requireInstallationKey`, `maxAgeSec`,
+   * `requiredComponents`, `requireContentDigest`, `trustProxy`, `origin`, `clockToleranceSec`,
+   * `allowReplays` (each documented on ApproovMessageSigningOptions).
    * A covered Content-Digest is checked against the body as sent, any content type (see maxBodyBytes).
-   * `replay: false` here turns replay protection off for every route that does not turn it back on.
+   * `allowReplays: true` here turns replay protection off for every route that does not set it back to false.
    */
   messageSigning?: ApproovMessageSigningOptions;
+  /**
+   * The account message-signing key, base64 or base64url (an array enables rotation), for
+   * `account` signatures (`hmac-sha256`). Checked at boot like `secret` (canonical, 32 bytes or
+   * more) and never logged. Default: the APPROOV_MESSAGE_SIGNING_KEY environment variable; when
+   * neither is set, routes that require `account` signatures answer 401.
+   */
+  messageSigningKey?: string | string[];
   /**
    * The largest request body, in bytes, read to check a Content-Digest on a route marked
    * `@ApproovMessageSigning()`; a longer one is answered 413. Default: Fastify's `bodyLimit`
@@ -104,23 +106,26 @@ export interface ApproovModuleOptions {
   /**
    * Replay protection of signed requests: `store` (default in memory, this process only; a
    * RedisReplayStore to share it between instances), `maxEntries`, `timeoutMs`, `failOpen`
-   * (each documented on ApproovReplayOptions). Whether a route is protected is `messageSigning.replay`.
+   * (each documented on ApproovReplayOptions). Whether a route is protected is `messageSigning.allowReplays` (false: protected).
    */
   replay?: ApproovReplayOptions;
+  // Reporting
   /**
-   * The account message-signing key, base64 or base64url (an array enables rotation), for
-   * `account` signatures (`hmac-sha256`). Checked at boot like `secret` (canonical, 32 bytes or
-   * more) and never logged. Default: the APPROOV_MESSAGE_SIGNING_KEY environment variable; when
-   * neither is set, routes that require `account` signatures answer 401.
+   * 'enforce' (default) answers every reject with 401. 'monitor' logs and reports rejects
+   * through onFailure but serves the request: for a gradual rollout only.
    */
-  messageSigningKey?: string | string[];
+  mode?: 'enforce' | 'monitor';
+  /** Called once per reject with the reason code, for metrics. It never receives token or header values. */
+  onFailure?: (failure: ApproovFailure) => void;
   /**
-   * `Approov-Status` values (such as `'no_network'`) that let a request with no token through on
-   * every protected route; `@AllowApproovStatus()` does it per route. The reject is still logged
-   * and reported, with the status. Default: none, every request without a token is rejected.
-   * Any client can send any status: use it only where serving an unproven client is acceptable.
+   * How rejects are logged. `lines: 'summary'` (default): the first 5 rejects of each failure code
+   * in an interval are logged at once, with method, path and trace id; further rejects of that code
+   * are counted, and one line per code per `intervalSec` (default 10, 1 to 3600) says how many
+   * there were, so a flood of forged tokens cannot flood the log pipeline. A code quiet for a whole
+   * interval is logged at once again. `lines: 'every'`: one line per reject, for low-traffic apps
+   * that want each. `onFailure` is called for every reject either way.
    */
-  allowApproovStatus?: string[];
+  rejectLog?: RejectLogOptions;
 }
 
 /** Definition-time flags of forRoot / forRootAsync (not part of the injected options). */

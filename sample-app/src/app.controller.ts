@@ -40,28 +40,28 @@ export class AppController {
   // against the bytes as sent, whatever the content type (ApproovModule keeps them itself); an
   // uncovered body is accepted.
   @Get('message-signing')
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   messageSigning(): Greeting {
     return HELLO;
   }
 
   @Post('message-signing')
   @HttpCode(200)
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   messageSigningPost(): Greeting {
     return HELLO;
   }
 
   // The body must be covered by Content-Digest (what Android signs for one-shot bodies).
   @Get('message-signing/strict')
-  @ApproovMessageSigning({ required: true, requireContentDigest: true })
+  @ApproovMessageSigning({ requireInstallationKey: true, requireContentDigest: true })
   messageSigningStrict(): Greeting {
     return HELLO;
   }
 
   @Post('message-signing/strict')
   @HttpCode(200)
-  @ApproovMessageSigning({ required: true, requireContentDigest: true })
+  @ApproovMessageSigning({ requireInstallationKey: true, requireContentDigest: true })
   messageSigningStrictPost(): Greeting {
     return HELLO;
   }

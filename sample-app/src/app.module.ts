@@ -24,7 +24,7 @@ function rejectLogMode(config: ConfigService): 'summary' | 'every' {
     ApproovModule.forRootAsync({
       inject: [ConfigService],
       useFactory: async (config: ConfigService) => ({
-        rejectLog: { mode: rejectLogMode(config) },
+        rejectLog: { lines: rejectLogMode(config) },
         replay: await replayOptionsFromConfig(config),
       }),
     }),

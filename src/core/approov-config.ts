@@ -52,25 +52,25 @@ import {
 /** The options the core understands; the Nest module's options are a superset. */
 export interface ApproovCoreOptions {
   secret?: unknown;
-  header?: unknown;
-  bindingHeaders?: unknown;
-  mode?: unknown;
-  clockToleranceSec?: unknown;
-  issuer?: unknown;
-  audience?: unknown;
-  allowMissingBindingClaim?: unknown;
-  onFailure?: unknown;
-  cacheSize?: unknown;
-  cacheMaxBytes?: unknown;
-  messageSigning?: unknown;
-  maxBodyBytes?: unknown;
-  replay?: unknown;
-  rejectLog?: unknown;
-  messageSigningKey?: unknown;
-  allowApproovStatus?: unknown;
   jwksUri?: unknown;
   algorithms?: unknown;
   keyset?: unknown;
+  tokenHeader?: unknown;
+  clockToleranceSec?: unknown;
+  issuer?: unknown;
+  audience?: unknown;
+  allowApproovStatus?: unknown;
+  cacheSize?: unknown;
+  cacheMaxBytes?: unknown;
+  bindingHeaders?: unknown;
+  allowMissingBindingClaim?: unknown;
+  messageSigning?: unknown;
+  messageSigningKey?: unknown;
+  maxBodyBytes?: unknown;
+  replay?: unknown;
+  mode?: unknown;
+  onFailure?: unknown;
+  rejectLog?: unknown;
 }
 
 export interface ResolvedApproovConfig {
@@ -115,13 +115,12 @@ export { MAX_CLOCK_TOLERANCE_SEC };
  * nested groups carry their own schema.
  */
 export const APPROOV_OPTIONS = {
+  // Token and keys
   secret: { type: 'custom' },
   jwksUri: { type: 'custom' },
   algorithms: { type: 'custom', default: DEFAULT_ASYMMETRIC_ALGORITHMS },
   keyset: { type: 'group', options: KEYSET_OPTIONS },
-  header: { type: 'custom', default: DEFAULT_TOKEN_HEADER },
-  bindingHeaders: { type: 'custom', default: DEFAULT_BINDING_HEADERS },
-  mode: { type: 'oneOf', values: ['enforce', 'monitor'], default: 'enforce' },
+  tokenHeader: { type: 'custom', default: DEFAULT_TOKEN_HEADER },
   clockToleranceSec: {
     type: 'number',
     min: 0,
@@ -131,8 +130,7 @@ export const APPROOV_OPTIONS = {
   },
   issuer: { type: 'custom' },
   audience: { type: 'custom' },
-  allowMissingBindingClaim: { type: 'boolean', default: false },
-  onFailure: { type: 'function' },
+  allowApproovStatus: { type: 'custom', default: [] },
   cacheSize: {
     type: 'number',
     integer: true,
@@ -150,13 +148,19 @@ export const APPROOV_OPTIONS = {
     hint: 'set cacheSize: 0 to disable the cache',
     default: DEFAULT_CACHE_MAX_BYTES,
   },
-  rejectLog: { type: 'group', options: REJECT_LOG_OPTIONS },
+  // Binding
+  bindingHeaders: { type: 'custom', default: DEFAULT_BINDING_HEADERS },
+  allowMissingBindingClaim: { type: 'boolean', default: false },
+  // Message signing and replay
   messageSigning: { type: 'group', options: MESSAGE_SIGNING_OPTIONS },
+  messageSigningKey: { type: 'custom' },
   // Default: the adapter's own body limit (Fastify's bodyLimit, 1 MiB on Express).
   maxBodyBytes: { type: 'number', integer: true, min: 1, max: MAX_MAX_BODY_BYTES, unit: 'bytes' },
   replay: { type: 'group', options: REPLAY_OPTIONS },
-  messageSigningKey: { type: 'custom' },
-  allowApproovStatus: { type: 'custom', default: [] },
+  // Reporting
+  mode: { type: 'oneOf', values: ['enforce', 'monitor'], default: 'enforce' },
+  onFailure: { type: 'function' },
+  rejectLog: { type: 'group', options: REJECT_LOG_OPTIONS },
 } as const satisfies OptionSchema & Record<keyof ApproovCoreOptions, OptionSpec>;
 
 /** forRoot / forRootAsync flags: Nest keeps them out of the options, so one found here was misplaced. */
@@ -197,8 +201,8 @@ export function resolveApproovConfig(
   const secrets = resolveSecrets(options.secret, env, keysetOptions !== undefined);
   const given = checkOptionGroup(options, APPROOV_OPTIONS, '', bad, misplacedExtra);
 
-  const header = given.header ?? APPROOV_OPTIONS.header.default;
-  if (!isHeaderName(header)) bad('header', 'must be a valid HTTP header name.');
+  const header = given.tokenHeader ?? APPROOV_OPTIONS.tokenHeader.default;
+  if (!isHeaderName(header)) bad('tokenHeader', 'must be a valid HTTP header name.');
 
   const bindingHeaders = given.bindingHeaders ?? APPROOV_OPTIONS.bindingHeaders.default;
   if (!Array.isArray(bindingHeaders) || bindingHeaders.length === 0) {

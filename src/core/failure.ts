@@ -1,36 +1,40 @@
-/** Stable reason codes for a rejected request: logged and given to onFailure, never sent to the client. */
+/**
+ * Stable reason codes for a rejected request, `<area>_<reason>`, sorted: logged and given to
+ * onFailure, never sent to the client. Each answers 401 but those in UNAVAILABLE_FAILURE_CODES
+ * (503: the server cannot decide) and `request_body_too_large` (413: the body was too long to
+ * check, which says nothing about the client).
+ */
 export const APPROOV_FAILURE_CODES = [
-  'missing_approov_token',
-  'duplicate_approov_token',
-  'token_malformed',
-  'token_algorithm_not_allowed',
-  'token_signature_invalid',
-  'token_claims_invalid',
-  'token_missing_expiration',
-  'token_expired',
-  'token_not_yet_valid',
-  'token_issuer_invalid',
-  'token_audience_invalid',
-  'missing_binding_header',
-  'missing_binding_claim',
-  'binding_mismatch',
-  'missing_installation_key',
-  'missing_message_signature',
-  'message_signature_malformed',
-  'message_signature_invalid',
-  'message_signature_expired',
-  'message_signature_components_missing',
-  'content_digest_mismatch',
-  'message_signature_replayed',
-  'replay_store_unavailable',
-  'unknown_key_id',
-  'keys_unavailable',
-  // Answered 413, not 401: the body was too long to check, which says nothing about the client.
-  'request_body_too_large',
-  'missing_account_signature',
-  'account_signature_invalid',
   'account_key_not_configured',
-  'too_many_headers',
+  'account_signature_invalid',
+  'account_signature_missing',
+  'binding_claim_missing',
+  'binding_header_missing',
+  'binding_mismatch',
+  'content_digest_mismatch',
+  'install_key_missing',
+  'install_signature_invalid',
+  'install_signature_missing',
+  'keyset_unavailable',
+  'replay_store_unavailable',
+  'request_body_too_large',
+  'request_headers_too_many',
+  'signature_components_missing',
+  'signature_expired',
+  'signature_malformed',
+  'signature_replayed',
+  'token_algorithm_not_allowed',
+  'token_audience_invalid',
+  'token_claims_invalid',
+  'token_duplicated',
+  'token_expiration_missing',
+  'token_expired',
+  'token_issuer_invalid',
+  'token_key_id_unknown',
+  'token_malformed',
+  'token_missing',
+  'token_not_yet_valid',
+  'token_signature_invalid',
 ] as const;
 
 export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
@@ -40,7 +44,7 @@ export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
  * the client is at fault: they are answered with 503, every other code with the one 401.
  */
 export const UNAVAILABLE_FAILURE_CODES: ReadonlySet<ApproovFailureCode> =
-  new Set<ApproovFailureCode>(['replay_store_unavailable', 'keys_unavailable']);
+  new Set<ApproovFailureCode>(['replay_store_unavailable', 'keyset_unavailable']);
 
 /** What the `onFailure` hook receives: the reason and where, never the token or header values. */
 export interface ApproovFailure {

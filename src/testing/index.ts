@@ -17,7 +17,7 @@ export interface CreateApproovTokenOptions {
   /** Bind the token to these header values (concatenated in order), as the SDK's binding header does. */
   bind?: string | readonly string[];
   /** Extra or overriding JOSE header fields, for negative tests. Default { alg: 'HS256', typ: 'JWT' }. */
-  header?: Record<string, unknown>;
+  joseHeader?: Record<string, unknown>;
   /** Clock in seconds since the epoch. Default now. */
   now?: number;
 }
@@ -46,7 +46,7 @@ export function createApproovToken(options: CreateApproovTokenOptions): string {
   }
   Object.assign(claims, options.claims);
   for (const name of Object.keys(claims)) if (claims[name] === undefined) delete claims[name];
-  return signHs256({ alg: 'HS256', typ: 'JWT', ...options.header }, claims, key);
+  return signHs256({ alg: 'HS256', typ: 'JWT', ...options.joseHeader }, claims, key);
 }
 
 /** A fresh random 64-byte secret in base64, like `openssl rand -base64 64`. */

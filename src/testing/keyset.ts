@@ -66,7 +66,7 @@ export interface CreateApproovKeysetTokenOptions {
   /** Bind the token to these header values (concatenated in order). */
   bind?: string | readonly string[];
   /** Extra or overriding JOSE header fields, for negative tests (`kid: undefined` leaves it out). */
-  header?: Record<string, unknown>;
+  joseHeader?: Record<string, unknown>;
   /** Clock in seconds since the epoch. Default now. */
   now?: number;
 }
@@ -89,7 +89,7 @@ export function createApproovKeysetToken(options: CreateApproovKeysetTokenOption
     alg: options.key.alg,
     typ: 'JWT',
     kid: options.key.kid,
-    ...options.header,
+    ...options.joseHeader,
   };
   return signCompact(header, claims, options.key);
 }

@@ -178,7 +178,7 @@ describe('nestjs-approov token', () => {
     expect(payloadOf(token)).toEqual({ did: 'x' });
     expect(verifyApproovToken(token, keyring, Date.now() / 1000)).toEqual({
       ok: false,
-      code: 'token_missing_expiration',
+      code: 'token_expiration_missing',
     });
   });
 
@@ -310,12 +310,12 @@ describe('nestjs-approov check', () => {
     [
       'a token without exp',
       createApproovToken({ secret: SECRET, claims: { exp: undefined } }),
-      'token_missing_expiration',
+      'token_expiration_missing',
     ],
     ['an SDK status string', 'NO_NETWORK', 'token_malformed'],
     [
       'an HS512 token',
-      createApproovToken({ secret: SECRET, header: { alg: 'HS512' } }),
+      createApproovToken({ secret: SECRET, joseHeader: { alg: 'HS512' } }),
       'token_algorithm_not_allowed',
     ],
   ])('rejects %s with its failure code and exit code 1', async (_, token, code) => {
@@ -362,7 +362,7 @@ describe('nestjs-approov check', () => {
       'a',
     ]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toMatch(/^verdict: rejected \(missing_binding_claim\)$/m);
+    expect(run.stdout).toMatch(/^verdict: rejected \(binding_claim_missing\)$/m);
   });
 
   it.each([

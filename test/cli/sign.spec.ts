@@ -101,7 +101,7 @@ describe('nestjs-approov sign', () => {
     expect(verifyPrinted(out, 'GET', '/shapes?x=1', 'api.example.com')).toEqual(VERIFIED);
     expect(verifyPrinted(out, 'GET', '/shapes?x=2', 'api.example.com')).toEqual({
       ok: false,
-      code: 'message_signature_invalid',
+      code: 'install_signature_invalid',
     });
   });
 

@@ -62,7 +62,9 @@ describe('resolveApproovConfig: defaults', () => {
 
 describe('resolveApproovConfig: accepted values', () => {
   it('keeps a custom token header', () => {
-    expect(resolve({ header: 'X-Approov-Token' }).verifier.tokenHeader).toBe('X-Approov-Token');
+    expect(resolve({ tokenHeader: 'X-Approov-Token' }).verifier.tokenHeader).toBe(
+      'X-Approov-Token',
+    );
   });
 
   it('keeps binding headers in order, lower-cased', () => {
@@ -107,11 +109,11 @@ describe('resolveApproovConfig: maxBodyBytes', () => {
 
 describe('resolveApproovConfig: refused values name their option', () => {
   it.each<[string, ApproovCoreOptions]>([
-    ['header', { header: '' }],
-    ['header', { header: 'Approov Token' }],
-    ['header', { header: 'Approov-Token:' }],
-    ['header', { header: 42 }],
-    ['header', { header: ['Approov-Token'] }],
+    ['tokenHeader', { tokenHeader: '' }],
+    ['tokenHeader', { tokenHeader: 'Approov Token' }],
+    ['tokenHeader', { tokenHeader: 'Approov-Token:' }],
+    ['tokenHeader', { tokenHeader: 42 }],
+    ['tokenHeader', { tokenHeader: ['Approov-Token'] }],
     ['bindingHeaders', { bindingHeaders: [] }],
     ['bindingHeaders', { bindingHeaders: 'Authorization' }],
     ['bindingHeaders', { bindingHeaders: ['Authorization', 'Session Id'] }],
@@ -147,7 +149,7 @@ describe('resolveApproovConfig: refused values name their option', () => {
   });
 
   it('checks the secret first: a bad secret is reported even when other options are bad too', () => {
-    expect(() => resolveApproovConfig({ header: '', mode: 'x' }, NO_ENV)).toThrow(
+    expect(() => resolveApproovConfig({ tokenHeader: '', mode: 'x' }, NO_ENV)).toThrow(
       /APPROOV_BASE64_SECRET/,
     );
   });

@@ -55,10 +55,10 @@ describe('npm run demo:cluster', () => {
   it('serves the signed request on the first instance and refuses its replay on the second', () => {
     expect(run.stdout).toMatch(/^A \(express\) +signed GET +200 +200 +yes$/m);
     expect(run.stdout).toMatch(
-      /^B \(fastify\) +the same GET, replayed to the other instance +401 +401 +yes +message_signature_replayed$/m,
+      /^B \(fastify\) +the same GET, replayed to the other instance +401 +401 +yes +signature_replayed$/m,
     );
     expect(run.stdout).toMatch(
-      /^A \(express\) +the same POST, replayed to the other instance +401 +401 +yes +message_signature_replayed$/m,
+      /^A \(express\) +the same POST, replayed to the other instance +401 +401 +yes +signature_replayed$/m,
     );
   });
 

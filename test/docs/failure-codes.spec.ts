@@ -22,6 +22,13 @@ describe('docs/failures-and-monitoring.md', () => {
     expect(rows.get(code)).toBe(createApproovRejection(code).getStatus());
   });
 
+  it('keeps the codes in one sorted list, each <area>_<reason>, and the table in that order', () => {
+    const codes = [...APPROOV_FAILURE_CODES];
+    expect(codes).toEqual([...codes].sort());
+    for (const code of codes) expect(code).toMatch(/^[a-z]+(?:_[a-z]+)+$/);
+    expect([...rows.keys()]).toEqual(codes);
+  });
+
   it('lists no code the module does not have', () => {
     const known: readonly string[] = APPROOV_FAILURE_CODES;
     expect([...rows.keys()].filter((code) => !known.includes(code))).toEqual([]);

@@ -42,7 +42,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       // One line per reject: the suite checks each reject's line.
       featureAppModule({
         secret: [CURRENT_TEXT, NEXT_TEXT],
-        rejectLog: { mode: 'every' },
+        rejectLog: { lines: 'every' },
         onFailure: (failure) => failures.push(failure),
       }),
       createAdapter,
@@ -91,8 +91,8 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
   describe('the onFailure code of each reject, and the same 401 for all', () => {
     const rejects: Array<[string, string, () => ReadonlyArray<readonly [string, string]>, string]> =
       [
-        ['no token', '/token-check', () => [], 'missing_approov_token'],
-        ['an empty token', '/token-check', () => [['Approov-Token', '']], 'missing_approov_token'],
+        ['no token', '/token-check', () => [], 'token_missing'],
+        ['an empty token', '/token-check', () => [['Approov-Token', '']], 'token_missing'],
         [
           'two token headers',
           '/token-check',
@@ -100,7 +100,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
             ['Approov-Token', token()],
             ['Approov-Token', token()],
           ],
-          'duplicate_approov_token',
+          'token_duplicated',
         ],
         [
           'two tokens joined "a, b"',
@@ -193,7 +193,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
           'no exp',
           '/token-check',
           () => [['Approov-Token', raw('{"did":"x"}')]],
-          'token_missing_expiration',
+          'token_expiration_missing',
         ],
         [
           'exp 1e400',
@@ -223,7 +223,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
           'a bound route without Authorization',
           '/binding-only',
           () => [['Approov-Token', token({ bind: AUTH })]],
-          'missing_binding_header',
+          'binding_header_missing',
         ],
         [
           'a bound route with Authorization twice',
@@ -233,7 +233,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
             ['Authorization', AUTH],
             ['Authorization', AUTH],
           ],
-          'missing_binding_header',
+          'binding_header_missing',
         ],
         [
           'a bound route with a token without pay',
@@ -242,7 +242,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
             ['Approov-Token', token()],
             ['Authorization', AUTH],
           ],
-          'missing_binding_claim',
+          'binding_claim_missing',
         ],
         [
           'a bound route with another Authorization',
@@ -288,8 +288,8 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
         expectReject(await app.get('/token-check', { 'Approov-Token': loose }));
       }
       expect(failures.map((failure) => failure.code)).toEqual([
-        'token_missing_expiration',
-        'token_missing_expiration',
+        'token_expiration_missing',
+        'token_expiration_missing',
         'token_claims_invalid',
         'token_claims_invalid',
         'token_claims_invalid',
@@ -313,7 +313,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
 
     it('rejects a binding-only route without a token: the binding attaches the guard', async () => {
       expectReject(await app.get('/binding-only', { Authorization: AUTH }));
-      expect(failures.map((failure) => failure.code)).toEqual(['missing_approov_token']);
+      expect(failures.map((failure) => failure.code)).toEqual(['token_missing']);
     });
 
     it('binds several headers in the declared order', async () => {
@@ -340,7 +340,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       );
       expect(failures.map((failure) => failure.code)).toEqual([
         'binding_mismatch',
-        'missing_binding_header',
+        'binding_header_missing',
       ]);
     });
 
@@ -472,7 +472,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       expect(stableHeaders(tokenReject)).toEqual(stableHeaders(bindingReject));
       expect(failures.map((failure) => failure.code)).toEqual([
         'token_malformed',
-        'missing_binding_claim',
+        'binding_claim_missing',
       ]);
       expect(
         (
@@ -497,7 +497,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
         did: 'device-8',
       });
       expectReject(await app.get('/approov-and-app-jwt', { Authorization: `Bearer ${session}` }));
-      expect(failures.map((failure) => failure.code)).toEqual(['missing_approov_token']);
+      expect(failures.map((failure) => failure.code)).toEqual(['token_missing']);
       expect(
         (await app.get('/approov-and-app-jwt', { 'Approov-Token': headers['Approov-Token'] }))
           .status,
@@ -535,7 +535,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       expectReject(
         await app.get('/passport-binding', { 'Approov-Token': token(), Authorization: AUTH }),
       );
-      expect(failures.map((failure) => failure.code)).toEqual(['missing_binding_claim']);
+      expect(failures.map((failure) => failure.code)).toEqual(['binding_claim_missing']);
     });
   });
 
@@ -575,7 +575,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       ]);
       expect(failures).toEqual([
         {
-          code: 'missing_approov_token',
+          code: 'token_missing',
           method: 'GET',
           path: '/token-check',
           traceId: 'invalid',

@@ -141,7 +141,7 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
 
   describe('bad options', () => {
     it.each<[string, ApproovModuleOptions]>([
-      ['header', { header: 'Approov Token' }],
+      ['tokenHeader', { tokenHeader: 'Approov Token' }],
       ['bindingHeaders', { bindingHeaders: [] }],
       ['bindingHeaders', { bindingHeaders: ['Session Id'] }],
       ['mode', { mode: 'report' as 'monitor' }],
@@ -188,7 +188,7 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
 
     it('refuses an option the configuration misspells, suggesting the real one', async () => {
       const error = await expectRefusal(
-        forRootAsyncApp(GOOD, { mesageSigning: { replay: false } }),
+        forRootAsyncApp(GOOD, { mesageSigning: { allowReplays: true } }),
         createAdapter,
         '"mesageSigning"',
         GOOD,

@@ -120,7 +120,7 @@ describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdap
       const reply = await sendLines(running.port, 'GET', path, lines);
       expect(reply.status).toBe(401);
       expect(reply.body).toBe(UNAUTHORIZED_BODY);
-      expect(running.failures.map((failure) => failure.code)).toEqual(['too_many_headers']);
+      expect(running.failures.map((failure) => failure.code)).toEqual(['request_headers_too_many']);
     },
   );
 
@@ -147,8 +147,8 @@ describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdap
     expect((await sendLines(running.port, 'GET', built.path, stripped)).status).toBe(401);
     expect((await sendLines(running.port, 'GET', built.path, built.lines)).status).toBe(401);
     expect(running.failures.map((failure) => failure.code)).toEqual([
-      'message_signature_replayed',
-      'message_signature_replayed',
+      'signature_replayed',
+      'signature_replayed',
     ]);
   });
 
@@ -159,10 +159,10 @@ describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdap
     ]);
     expect(reply.status).toBe(401);
     expect(running.failures).toEqual([
-      expect.objectContaining({ code: 'missing_approov_token', approovStatus: 'no_network' }),
+      expect.objectContaining({ code: 'token_missing', approovStatus: 'no_network' }),
     ]);
     expect(logCapture.approovLines().at(-1)?.message).toMatch(
-      /^rejected missing_approov_token GET \/protected\/token status=no_network( Approov)?$/,
+      /^rejected token_missing GET \/protected\/token status=no_network( Approov)?$/,
     );
   });
 
@@ -181,7 +181,7 @@ describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdap
     ]);
     expect(reply).toEqual({ status: 200, body: JSON.stringify(SERVED) });
     expect(running.failures).toEqual([
-      expect.objectContaining({ code: 'missing_approov_token', allowedByStatus: true }),
+      expect.objectContaining({ code: 'token_missing', allowedByStatus: true }),
     ]);
   });
 

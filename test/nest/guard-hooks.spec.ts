@@ -34,7 +34,7 @@ const decorate = (decorator: MethodDecorator, name: keyof Routes): void => {
 decorate(SkipApproov(), 'skipped');
 decorate(SkipApproov(), 'skippedButBound');
 decorate(ApproovBinding('Authorization'), 'skippedButBound');
-decorate(ApproovMessageSigning({ required: true }), 'signed');
+decorate(ApproovMessageSigning({ requireInstallationKey: true }), 'signed');
 
 type FakeRequest = ApproovRequestLike & { rawHeaders: string[] };
 const contextFor = (handler: keyof Routes, request: FakeRequest) =>
@@ -83,7 +83,7 @@ describe('ApproovGuard hooks', () => {
       });
     });
 
-    it.each(['replay_store_unavailable', 'keys_unavailable'] as const)(
+    it.each(['replay_store_unavailable', 'keyset_unavailable'] as const)(
       'builds a 503 with no reason for %s',
       (code) => {
         expect(UNAVAILABLE_FAILURE_CODES.has(code)).toBe(true);
@@ -98,7 +98,7 @@ describe('ApproovGuard hooks', () => {
 
     it('carries no stack frames, and leaves Error.stackTraceLimit as it found it', () => {
       const before = Error.stackTraceLimit;
-      expect(guard.rejectionFor('missing_approov_token').stack).not.toMatch(/\n\s+at /);
+      expect(guard.rejectionFor('token_missing').stack).not.toMatch(/\n\s+at /);
       expect(Error.stackTraceLimit).toBe(before);
       expect(new Error('after').stack).toMatch(/\n\s+at /);
     });
@@ -207,7 +207,7 @@ describe('ApproovGuard hooks', () => {
       });
 
       it('rejects with the one 401 when it fails', async () => {
-        const result = asyncService({ ok: false, code: 'message_signature_invalid' }).canActivate(
+        const result = asyncService({ ok: false, code: 'install_signature_invalid' }).canActivate(
           contextFor('signed', validRequest()),
         );
         await expect(result).rejects.toBeInstanceOf(UnauthorizedException);
@@ -225,9 +225,9 @@ describe('ApproovGuard hooks', () => {
   describe('what the guard keeps on a request', () => {
     // A getRequest override may hand the guard an object that takes no new properties.
     it.each([
-      ['frozen', Object.freeze],
-      ['sealed', Object.seal],
-      ['non-extensible', Object.preventExtensions],
+      ['frozen', Object.freeze as <T>(value: T) => T],
+      ['sealed', Object.seal as <T>(value: T) => T],
+      ['non-extensible', Object.preventExtensions as <T>(value: T) => T],
     ] as const)(
       'answers the one 401, not a TypeError, for a %s request without a token',
       (_name, lock) => {
@@ -262,7 +262,7 @@ describe('ApproovGuard hooks', () => {
       const request = Object.freeze(requestWith());
       expect(monitor.canActivate(contextFor('plain', request))).toBe(true);
       expect(monitor.canActivate(contextFor('plain', request))).toBe(true);
-      expect(failures).toEqual(['missing_approov_token']);
+      expect(failures).toEqual(['token_missing']);
     });
 
     it('prints its pass, not the module behind it, when the request is logged in depth', () => {

@@ -11,7 +11,7 @@ class Resolvers {
   signed(): void {}
 }
 const signed = Object.getOwnPropertyDescriptor(Resolvers.prototype, 'signed')!;
-ApproovMessageSigning({ required: true })(Resolvers.prototype, 'signed', signed);
+ApproovMessageSigning({ requireInstallationKey: true })(Resolvers.prototype, 'signed', signed);
 
 type FakeRequest = {
   method: string;

@@ -35,7 +35,7 @@ const tokenFor = (
   key: ApproovKeyPair,
   claims: Record<string, unknown> = {},
   header: Record<string, unknown> = {},
-) => createApproovKeysetToken({ key, claims: { ...GOOD_CLAIMS, ...claims }, header });
+) => createApproovKeysetToken({ key, claims: { ...GOOD_CLAIMS, ...claims }, joseHeader: header });
 
 interface KeysetApp {
   app: RunningApp;
@@ -117,7 +117,7 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
   it('rejects an unknown kid, a wrong iss and a wrong aud with their codes', async () => {
     await expectCode(
       tokenFor(es256, {}, { kid: `unknown-${randomBytes(4).toString('hex')}` }),
-      'unknown_key_id',
+      'token_key_id_unknown',
     );
     await expectCode(tokenFor(es256, { iss: 'https://other.example' }), 'token_issuer_invalid');
     await expectCode(tokenFor(rs256, { aud: 'other-api' }), 'token_audience_invalid');
@@ -159,8 +159,8 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
 
     running.jwks.setKeys(rs256, next);
     passCooldown();
-    await expectCode(tokenFor(es256, {}, { kid: 'prompts-a-refetch' }), 'unknown_key_id');
-    await expectCode(tokenFor(es256), 'unknown_key_id');
+    await expectCode(tokenFor(es256, {}, { kid: 'prompts-a-refetch' }), 'token_key_id_unknown');
+    await expectCode(tokenFor(es256), 'token_key_id_unknown');
     expect((await running.get(tokenFor(next))).status).toBe(200);
 
     running.jwks.setKeys(es256, rs256);
@@ -177,7 +177,7 @@ describe.each(ADAPTERS)('keysets on %s', (_platform, createAdapter) => {
         const started = Date.now();
         await expectCode(
           tokenFor(es256, {}, { kid: 'prompts-a-failed-refetch' }),
-          'unknown_key_id',
+          'token_key_id_unknown',
         );
         // The refetch it waited for had a deadline; the request did not wait for a hanging endpoint.
         expect(Date.now() - started).toBeLessThan(DEADLINE_MS + 2_000);
@@ -277,7 +277,7 @@ describe.each(ADAPTERS)('keysets when no key ever loaded, on %s', (_platform, cr
       const response = await running.get(tokenFor(es256));
       expect(response.status).toBe(503);
       expect(JSON.parse(response.body)).toEqual(SERVICE_UNAVAILABLE_BODY);
-      expect(running.codes).toEqual(['keys_unavailable']);
+      expect(running.codes).toEqual(['keyset_unavailable']);
       const hs256 = signJws({ ...GOOD_CLAIMS, exp: Date.now() / 1000 + 60 }, secret);
       expect((await running.get(hs256)).status).toBe(200);
 

@@ -137,7 +137,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
     it('rejects another method than the one signed', async () => {
       expectRejected(
         await signedRequest({ method: 'GET', path: '/signed' }, { method: 'DELETE' }),
-        'message_signature_invalid',
+        'install_signature_invalid',
       );
     });
 
@@ -146,7 +146,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed' },
         { url: `http://127.0.0.1:${running.port}/optional` },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
 
     it('rejects another query than the one signed', async () => {
@@ -154,7 +154,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed?amount=1' },
         { url: `http://127.0.0.1:${running.port}/signed?amount=1000` },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
 
     it('rejects another host than the one signed', async () => {
@@ -162,7 +162,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed' },
         { url: 'http://api.example.com/signed' },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
 
     it('rejects another body under the signed Content-Digest', async () => {
@@ -203,7 +203,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
           },
         },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
 
     it('rejects another (valid) token than the one signed', async () => {
@@ -211,7 +211,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed' },
         { token: tokenWithIpk({ did: 'another' }) },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
 
     it('rejects a signature made with another key than the token ipk', async () => {
@@ -219,13 +219,13 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed' },
         { privateKey: createApproovInstallationKey().privateKey },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
 
     it('rejects another alg than ecdsa-p256-sha256', async () => {
       expectRejected(
         await signedRequest({ method: 'GET', path: '/signed' }, { alg: 'ecdsa-p384-sha384' }),
-        'message_signature_invalid',
+        'install_signature_invalid',
       );
     });
   });
@@ -236,13 +236,13 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed' },
         { created: nowSec() - 30, expires: nowSec() - 15 },
       );
-      expectRejected(reply, 'message_signature_expired');
+      expectRejected(reply, 'signature_expired');
     });
 
     it('rejects a signature created in the future', async () => {
       expectRejected(
         await signedRequest({ method: 'GET', path: '/signed' }, { created: nowSec() + 120 }),
-        'message_signature_expired',
+        'signature_expired',
       );
     });
 
@@ -251,7 +251,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed' },
         { created: nowSec() - 120, expires: null },
       );
-      expectRejected(reply, 'message_signature_expired');
+      expectRejected(reply, 'signature_expired');
     });
   });
 
@@ -261,7 +261,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed' },
         { components: ['@method', 'approov-token'] },
       );
-      expectRejected(reply, 'message_signature_components_missing');
+      expectRejected(reply, 'signature_components_missing');
     });
 
     it('serves a POST whose signature does not cover content-digest, as the SDKs send by default', async () => {
@@ -280,7 +280,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
           headers: { 'x-session': 'abc' },
         },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
   });
 
@@ -289,67 +289,67 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
       'install=("@method" "@target-uri" "approov-token");alg="ecdsa-p256-sha256";created=1';
     const signature = `install=:${Buffer.alloc(64, 7).toString('base64')}:`;
     it.each<[string, OutgoingHttpHeaders, string]>([
-      ['no signature headers', {}, 'missing_message_signature'],
-      ['Signature-Input alone', { 'signature-input': input }, 'message_signature_malformed'],
-      ['Signature alone', { signature }, 'message_signature_malformed'],
+      ['no signature headers', {}, 'install_signature_missing'],
+      ['Signature-Input alone', { 'signature-input': input }, 'signature_malformed'],
+      ['Signature alone', { signature }, 'signature_malformed'],
       [
         'another label only',
         {
           'signature-input': input.replace('install', 'sig1'),
           signature: signature.replace('install', 'sig1'),
         },
-        'missing_message_signature',
+        'install_signature_missing',
       ],
       [
         'an unterminated inner list',
         { 'signature-input': 'install=("@method"', signature },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
-      ['junk', { 'signature-input': '(((', signature: ':::' }, 'message_signature_malformed'],
+      ['junk', { 'signature-input': '(((', signature: ':::' }, 'signature_malformed'],
       [
         'a signature that is not base64',
         { 'signature-input': input, signature: 'install=:!!!!:' },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'a 63-byte signature',
         { 'signature-input': input, signature: `install=:${Buffer.alloc(63).toString('base64')}:` },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'a latin1 byte in a component',
         { 'signature-input': 'install=("\xe9");created=1', signature },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'created as a string',
         { 'signature-input': input.replace('created=1', 'created="1"'), signature },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'no created',
         { 'signature-input': input.replace(';created=1', ''), signature },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'a 9 KB Signature-Input',
         { 'signature-input': `${input};pad="${'a'.repeat(9000)}"`, signature },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'a repeated install label',
         { 'signature-input': `${input}, install=("@method");created=1`, signature },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'two Signature-Input lines',
         { 'signature-input': [input, input], signature },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
       [
         'two Signature lines',
         { 'signature-input': input, signature: [signature, signature] },
-        'message_signature_malformed',
+        'signature_malformed',
       ],
     ])('%s', async (_case, headers, code) => {
       const reply = await running.request('GET', '/signed', {
@@ -372,7 +372,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         'signature-input': signed['Signature-Input'],
         signature: `${signed.Signature}, ${signed.Signature}`,
       });
-      expectRejected(reply, 'message_signature_malformed');
+      expectRejected(reply, 'signature_malformed');
     });
   });
 
@@ -381,7 +381,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
 
     it('rejects a token without ipk on a route that requires signing', async () => {
       const reply = await running.request('GET', '/signed', { 'approov-token': tokenWithoutIpk() });
-      expectRejected(reply, 'missing_installation_key');
+      expectRejected(reply, 'install_key_missing');
     });
 
     it('serves a token without ipk (Approov failover) on a route that does not require signing', async () => {
@@ -392,7 +392,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
 
     it('still requires the signature of a token with ipk on a route that does not require signing', async () => {
       const reply = await running.request('GET', '/optional', { 'approov-token': tokenWithIpk() });
-      expectRejected(reply, 'missing_message_signature');
+      expectRejected(reply, 'install_signature_missing');
     });
 
     it('serves a signed token with ipk on a route that does not require signing', async () => {
@@ -421,7 +421,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
       const reply = await running.request('GET', '/class/required', {
         'approov-token': createApproovToken({ secret: SECRET }),
       });
-      expectRejected(reply, 'missing_installation_key');
+      expectRejected(reply, 'install_key_missing');
     });
 
     it('lets the handler options win over the class options', async () => {
@@ -449,7 +449,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         { method: 'GET', path: '/signed', headers: forwarded },
         { url: 'https://api.example.com/signed' },
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
   });
 
@@ -511,7 +511,7 @@ describe.each(ADAPTERS)('installation message signing on %s', (_name, createAdap
         },
         postVector.body,
       );
-      expectRejected(reply, 'message_signature_invalid');
+      expectRejected(reply, 'install_signature_invalid');
     });
   });
 });

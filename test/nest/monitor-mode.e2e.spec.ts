@@ -23,7 +23,7 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
       featureAppModule({
         secret: SECRET,
         mode: 'monitor',
-        rejectLog: { mode: 'every' },
+        rejectLog: { lines: 'every' },
         onFailure: (failure) => failures.push(failure),
       }),
       createAdapter,
@@ -40,7 +40,7 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
     expect(JSON.parse(response.body)).toEqual(HELLO);
     expect(failures).toEqual([
       {
-        code: 'missing_approov_token',
+        code: 'token_missing',
         method: 'GET',
         path: '/token-check',
         traceId: 'trace-m1',
@@ -116,7 +116,7 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
       Authorization: AUTH,
     });
     expect(response.status).toBe(200);
-    expect(failures.map((failure) => failure.code)).toEqual(['missing_binding_claim']);
+    expect(failures.map((failure) => failure.code)).toEqual(['binding_claim_missing']);
   });
 });
 

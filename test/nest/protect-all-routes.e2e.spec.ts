@@ -41,7 +41,7 @@ describe.each(cases)('protectAllRoutes on %s with %s', (_platform, form, createA
 
   it('guards a route that carries no decorator', async () => {
     expectReject(await app.get('/guarded'));
-    expect(codes()).toEqual(['missing_approov_token']);
+    expect(codes()).toEqual(['token_missing']);
   });
 
   it('serves a guarded route with a valid token, claims included', async () => {
@@ -67,7 +67,7 @@ describe.each(cases)('protectAllRoutes on %s with %s', (_platform, form, createA
       (await app.get('/public/bound', { 'Approov-Token': token({}, AUTH), Authorization: AUTH }))
         .status,
     ).toBe(200);
-    expect(codes()).toEqual(['missing_approov_token']);
+    expect(codes()).toEqual(['token_missing']);
   });
 
   it('still checks a handler that carries both @SkipApproov() and @ApproovBinding()', async () => {
@@ -82,12 +82,12 @@ describe.each(cases)('protectAllRoutes on %s with %s', (_platform, form, createA
         })
       ).status,
     ).toBe(200);
-    expect(codes()).toEqual(['missing_binding_claim']);
+    expect(codes()).toEqual(['binding_claim_missing']);
   });
 
   it('reports a reject once, although the global guard and the binding guard both run', async () => {
     expectReject(await app.get('/skipped-but-bound', { Authorization: AUTH }));
-    expect(codes()).toEqual(['missing_approov_token']);
+    expect(codes()).toEqual(['token_missing']);
   });
 
   it('checks the configured issuer', async () => {

@@ -61,14 +61,14 @@ describe('replay protection shared through Redis by an Express and a Fastify ins
     const captured = signedRequest('GET', '/protected');
     expect(await sendTo(express.baseUrl, captured)).toEqual(SERVED);
     expect(await sendTo(fastify.baseUrl, captured)).toEqual(UNAUTHORIZED);
-    expect(fastify.reports.map((report) => report.code)).toEqual(['message_signature_replayed']);
+    expect(fastify.reports.map((report) => report.code)).toEqual(['signature_replayed']);
   });
 
   it('refuses on the Express instance the replay of a signed POST the Fastify instance served', async () => {
     const captured = signedRequest('POST', '/protected', { body: '{"transfer":{"amount":1000}}' });
     expect(await sendTo(fastify.baseUrl, captured)).toEqual(SERVED);
     expect(await sendTo(express.baseUrl, captured)).toEqual(UNAUTHORIZED);
-    expect(express.reports.map((report) => report.code)).toEqual(['message_signature_replayed']);
+    expect(express.reports.map((report) => report.code)).toEqual(['signature_replayed']);
   });
 
   it('keeps its keys under the prefix, short (a hash, not the signature base)', async () => {

@@ -85,21 +85,19 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
   });
   const codes = (): string[] => running.reports.map((report) => report.code);
 
-  it('serves the first sighting of a signed GET and refuses its replay with 401 message_signature_replayed', async () => {
+  it('serves the first sighting of a signed GET and refuses its replay with 401 signature_replayed', async () => {
     const captured = signedRequest('GET', '/protected');
     expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
     expect(codes()).toEqual([]);
     expect(await sendTo(running.baseUrl, captured)).toEqual(UNAUTHORIZED);
-    expect(codes()).toEqual(['message_signature_replayed']);
+    expect(codes()).toEqual(['signature_replayed']);
   });
 
   it('logs the replay like any other reject: code, method and path', async () => {
     const captured = signedRequest('GET', '/protected?account=42');
     await sendTo(running.baseUrl, captured);
     await sendTo(running.baseUrl, captured, { 'approov-traceid': 'replay-trace-1' });
-    expect(logged()).toContain(
-      'rejected message_signature_replayed GET /protected trace=replay-trace-1',
-    );
+    expect(logged()).toContain('rejected signature_replayed GET /protected trace=replay-trace-1');
   });
 
   it('refuses every one of 10 replays of a signed POST with a body', async () => {
@@ -108,21 +106,21 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     const replies = [];
     for (let i = 0; i < 10; i++) replies.push(await sendTo(running.baseUrl, captured));
     expect(replies).toEqual(Array(10).fill(UNAUTHORIZED));
-    expect(codes()).toEqual(Array(10).fill('message_signature_replayed'));
+    expect(codes()).toEqual(Array(10).fill('signature_replayed'));
   });
 
   it('refuses a replay whose signature is re-encoded as an sf-string', async () => {
     const captured = signedRequest('GET', '/protected');
     expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
     expect(await sendTo(running.baseUrl, asStringForm(captured))).toEqual(UNAUTHORIZED);
-    expect(codes()).toEqual(['message_signature_replayed']);
+    expect(codes()).toEqual(['signature_replayed']);
   });
 
   it('refuses a replay carrying the high-S twin of the signature', async () => {
     const captured = signedRequest('GET', '/protected');
     expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
     expect(await sendTo(running.baseUrl, asHighSTwin(captured))).toEqual(UNAUTHORIZED);
-    expect(codes()).toEqual(['message_signature_replayed']);
+    expect(codes()).toEqual(['signature_replayed']);
   });
 
   it('does not remember a request that failed verification: the genuine one is still served after a tampered copy', async () => {
@@ -130,7 +128,7 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     const tampered = { ...captured, path: '/protected?amount=1000' };
     expect(await sendTo(running.baseUrl, tampered)).toEqual(UNAUTHORIZED);
     expect(await sendTo(running.baseUrl, captured)).toEqual(SERVED);
-    expect(codes()).toEqual(['message_signature_invalid']);
+    expect(codes()).toEqual(['install_signature_invalid']);
   });
 
   it('serves every distinct signed request, however many', async () => {
@@ -140,7 +138,7 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     expect(replies).toEqual(Array(20).fill(SERVED));
   });
 
-  it('serves replays on a route marked replay: false', async () => {
+  it('serves replays on a route marked allowReplays: true', async () => {
     const captured = signedRequest('GET', '/replayable');
     const replies = [
       await sendTo(running.baseUrl, captured),
@@ -172,8 +170,8 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     running = undefined;
   });
 
-  it('turns replay protection off for the module with messageSigning.replay: false, and a route can turn it back on', async () => {
-    running = await startReplayApp(createAdapter, { messageSigning: { replay: false } });
+  it('turns replay protection off for the module with messageSigning.allowReplays: true, and a route can turn it back on', async () => {
+    running = await startReplayApp(createAdapter, { messageSigning: { allowReplays: true } });
     const open = signedRequest('GET', '/protected');
     expect([await sendTo(running.baseUrl, open), await sendTo(running.baseUrl, open)]).toEqual([
       SERVED,
@@ -194,7 +192,7 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
       await sendTo(running.baseUrl, captured),
     ]).toEqual([SERVED, SERVED]);
     expect(running.reports.map(({ code, monitored }) => ({ code, monitored }))).toEqual([
-      { code: 'message_signature_replayed', monitored: true },
+      { code: 'signature_replayed', monitored: true },
     ]);
   });
 
@@ -378,9 +376,9 @@ describe('replay options checked at boot', () => {
       'Approov option "replay.failOpen" must be a boolean.',
     ],
     [
-      'messageSigning.replay as a string',
-      { messageSigning: { replay: 'no' as never } },
-      'Approov option "messageSigning.replay" must be a boolean.',
+      'messageSigning.allowReplays as a string',
+      { messageSigning: { allowReplays: 'no' as never } },
+      'Approov option "messageSigning.allowReplays" must be a boolean.',
     ],
   ])('refuses %s, naming the option', async (_name, options, message) => {
     const error = await bootError(replayAppModule(options, []), express!);
@@ -388,9 +386,9 @@ describe('replay options checked at boot', () => {
     expect(error.message).toContain(message);
   });
 
-  it('refuses @ApproovMessageSigning({ replay: "no" }) where it is declared', () => {
-    expect(() => ApproovMessageSigning({ replay: 'no' as never })).toThrow(
-      '@ApproovMessageSigning(): options.replay must be a boolean.',
+  it('refuses @ApproovMessageSigning({ allowReplays: "no" }) where it is declared', () => {
+    expect(() => ApproovMessageSigning({ allowReplays: 'no' as never })).toThrow(
+      '@ApproovMessageSigning(): options.allowReplays must be a boolean.',
     );
   });
 });

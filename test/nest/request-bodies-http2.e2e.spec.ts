@@ -13,7 +13,7 @@ const SECRET = fixture.token_secret_base64;
 class Http2Controller {
   @Post('signed')
   @HttpCode(200)
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   signed(@Body() body: unknown): { body: unknown } {
     return { body: body ?? null };
   }

@@ -44,7 +44,7 @@ const UNREAD_TYPE = 'application/x-unread';
 class BodyController {
   @Post('signed')
   @HttpCode(200)
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   signed(@Body() body: unknown): { body: unknown } {
     return { body: body ?? null };
   }
@@ -374,7 +374,7 @@ describe.each<AdapterName>(['express', 'fastify'])('signed request bodies on %s'
       expect(
         await sendPartial(running.port, '/signed', headers, body.subarray(0, LIMIT / 2)),
       ).toEqual({ status: 401, body: UNAUTHORIZED });
-      expect(running.failures).toEqual(['message_signature_invalid', 'message_signature_invalid']);
+      expect(running.failures).toEqual(['install_signature_invalid', 'install_signature_invalid']);
     });
 
     it('answers 413 for a parsed JSON body past the limit too', async () => {

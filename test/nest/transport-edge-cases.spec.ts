@@ -16,7 +16,7 @@ function signedTokenOfLength(length: number): string {
     for (let pad = Math.max(0, Math.floor(((length - 200) * 3) / 4)); pad < length; pad++) {
       const candidate = token({
         claims: { pad: 'p'.repeat(pad) },
-        header: { kid: 'k'.repeat(kid) },
+        joseHeader: { kid: 'k'.repeat(kid) },
       });
       if (candidate.length === length) return candidate;
       if (candidate.length > length) break;
@@ -58,7 +58,7 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
     ]);
     expect(response.status).toBe(401);
     expect(response.body).toBe(UNAUTHORIZED_BODY);
-    expect(lastFailure()).toBe('duplicate_approov_token');
+    expect(lastFailure()).toBe('token_duplicated');
   });
 
   it('rejects two valid tokens joined in one header line as "a, b"', async () => {
@@ -85,7 +85,7 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
     ]);
     expect(response.status).toBe(401);
     expect(response.body).toBe(UNAUTHORIZED_BODY);
-    expect(lastFailure()).toBe('missing_binding_header');
+    expect(lastFailure()).toBe('binding_header_missing');
   });
 
   it('rejects a repeated SessionId on the double-binding route', async () => {
@@ -96,7 +96,7 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
       ['SessionId', 'session-1'],
     ]);
     expect(response.status).toBe(401);
-    expect(lastFailure()).toBe('missing_binding_header');
+    expect(lastFailure()).toBe('binding_header_missing');
   });
 
   it(`serves a correctly signed token of exactly ${MAX_TOKEN_LENGTH} characters`, async () => {
@@ -165,7 +165,7 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
       [],
     );
     expect(response.status).toBe(401);
-    expect(lastFailure()).toBe('missing_approov_token');
+    expect(lastFailure()).toBe('token_missing');
   });
 
   it('ignores a token in a cookie', async () => {
@@ -173,7 +173,7 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
       ['Cookie', `Approov-Token=${token()}; approov-token=${token()}`],
     ]);
     expect(response.status).toBe(401);
-    expect(lastFailure()).toBe('missing_approov_token');
+    expect(lastFailure()).toBe('token_missing');
   });
 
   it('ignores a token in a JSON body', async () => {
@@ -184,7 +184,7 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
       JSON.stringify({ 'Approov-Token': token(), approovToken: token() }),
     );
     expect(response.status).toBe(401);
-    expect(lastFailure()).toBe('missing_approov_token');
+    expect(lastFailure()).toBe('token_missing');
   });
 
   it('ignores a token in a form body', async () => {
@@ -195,12 +195,12 @@ describe.each(ADAPTERS)('transport edge cases on %s', (_name, createAdapter) => 
       `Approov-Token=${token()}`,
     );
     expect(response.status).toBe(401);
-    expect(lastFailure()).toBe('missing_approov_token');
+    expect(lastFailure()).toBe('token_missing');
   });
 
   it('ignores a token sent as Authorization: Bearer', async () => {
     const response = await send('GET', '/token-check', [['Authorization', `Bearer ${token()}`]]);
     expect(response.status).toBe(401);
-    expect(lastFailure()).toBe('missing_approov_token');
+    expect(lastFailure()).toBe('token_missing');
   });
 });

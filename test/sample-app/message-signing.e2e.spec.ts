@@ -155,7 +155,7 @@ describe.each(ADAPTERS)('sample app /message-signing on %s', (_name, createAdapt
     );
   });
 
-  it('rejects a token without ipk (required: true)', async () => {
+  it('rejects a token without ipk (requireInstallationKey: true)', async () => {
     expect(await request({ method: 'GET', token: token({}) })).toEqual(UNAUTHORIZED);
   });
 });

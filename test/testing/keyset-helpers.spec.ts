@@ -56,7 +56,7 @@ describe('createApproovKeyPair and createApproovKeysetToken', () => {
       key,
       bind: 'Bearer x',
       claims: { exp: undefined },
-      header: { kid: undefined },
+      joseHeader: { kid: undefined },
     });
     const [header, payload] = token
       .split('.')

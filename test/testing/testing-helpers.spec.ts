@@ -73,7 +73,7 @@ describe('createApproovToken', () => {
     expect(decodePart(withoutExp, 1)).toEqual({ did: 'd' });
     expect(verifyApproovToken(withoutExp, keyring, NOW)).toEqual({
       ok: false,
-      code: 'token_missing_expiration',
+      code: 'token_expiration_missing',
     });
   });
 
@@ -97,7 +97,7 @@ describe('createApproovToken', () => {
   });
 
   it('lets a test override the JOSE header for negative cases', () => {
-    const token = createApproovToken({ secret: SECRET, header: { alg: 'HS512' } });
+    const token = createApproovToken({ secret: SECRET, joseHeader: { alg: 'HS512' } });
     expect(decodePart(token, 0)).toEqual({ alg: 'HS512', typ: 'JWT' });
     expect(verifyApproovToken(token, keyring, Date.now() / 1000)).toEqual({
       ok: false,

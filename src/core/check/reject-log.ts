@@ -6,11 +6,11 @@ import {
 } from '../options/option-schema.js';
 
 /** How reject log lines are written: one per reject, or at most one per code per interval with a count. */
-export type RejectLogMode = 'every' | 'summary';
+export type RejectLogLines = 'every' | 'summary';
 
 export interface RejectLogOptions {
   /** 'summary' (default) or 'every'. */
-  mode?: RejectLogMode;
+  lines?: RejectLogLines;
   /** The summary interval in seconds, 1 to 3600. Default 10. */
   intervalSec?: number;
 }
@@ -20,7 +20,7 @@ export const MAX_REJECT_LOG_INTERVAL_SEC = 3600;
 
 /** The `rejectLog` options, as data: names, types, ranges, defaults. */
 export const REJECT_LOG_OPTIONS = {
-  mode: { type: 'oneOf', values: ['summary', 'every'], default: 'summary' },
+  lines: { type: 'oneOf', values: ['summary', 'every'], default: 'summary' },
   intervalSec: {
     type: 'number',
     min: 1,
@@ -37,12 +37,12 @@ export function checkRejectLogOptions(
 ): Required<RejectLogOptions> {
   const given = checkOptionGroup(value, REJECT_LOG_OPTIONS, 'rejectLog', refuse);
   return {
-    mode: given.mode ?? REJECT_LOG_OPTIONS.mode.default,
+    lines: given.lines ?? REJECT_LOG_OPTIONS.lines.default,
     intervalSec: given.intervalSec ?? REJECT_LOG_OPTIONS.intervalSec.default,
   };
 }
 /**
- * In summary mode, the rejects of one code per interval that still get their own line (method,
+ * In summary, the rejects of one code per interval that still get their own line (method,
  * path) before the rest are counted: a flood of one code cannot leave every reject unnamed.
  */
 export const REJECT_LOG_FULL_LINES_PER_INTERVAL = 5;
@@ -73,16 +73,16 @@ interface CodeState {
 
 /**
  * Decides which rejects get a log line, so a flood of rejects cannot flood the log pipeline.
- * In 'summary' mode the first rejects of a code in an interval (REJECT_LOG_FULL_LINES_PER_INTERVAL)
+ * With 'summary' lines the first rejects of a code in an interval (REJECT_LOG_FULL_LINES_PER_INTERVAL)
  * are logged at once; the rest within the interval are counted, and one line per interval says how many there were, until the code goes quiet.
- * In 'every' mode every reject is logged.
+ * With 'every', every reject is logged.
  */
 export class RejectLogThrottle {
   private readonly states = new Map<ApproovFailureCode, CodeState>();
   private readonly intervalMs: number;
 
   constructor(
-    readonly mode: RejectLogMode,
+    readonly lines: RejectLogLines,
     intervalSec: number,
     /** Writes a summary line: `count` rejects of `code` over the last `elapsedSec` seconds got no line of their own. */
     private readonly writeSummary: (
@@ -97,7 +97,7 @@ export class RejectLogThrottle {
 
   /** True when this reject gets its own line now; false when it is counted into a later summary. */
   admit(code: ApproovFailureCode): boolean {
-    if (this.mode === 'every') return true;
+    if (this.lines === 'every') return true;
     const state = this.states.get(code);
     if (state === undefined) {
       this.states.set(code, {

@@ -37,7 +37,7 @@ export class RejectReporter {
   ) {
     const interval = options.rejectLog.intervalSec;
     this.rejectLog = new RejectLogThrottle(
-      options.rejectLog.mode,
+      options.rejectLog.lines,
       interval,
       (code, count, elapsedSec) =>
         log(
@@ -61,7 +61,7 @@ export class RejectReporter {
     const monitored = this.options.mode === 'monitor' && code !== 'request_body_too_large';
     // Only a request without a token can be let through by its Approov-Status.
     const approovStatus =
-      code === 'missing_approov_token' ? readApproovStatus(nodeRequestOf(request)) : undefined;
+      code === 'token_missing' ? readApproovStatus(nodeRequestOf(request)) : undefined;
     const allowed =
       approovStatus !== undefined &&
       (this.options.allowApproovStatus.includes(approovStatus) ||

@@ -43,7 +43,7 @@ export function noteAccountSignatureRoute(): void {
  * Verifies a request's message signature under its route's rules: merges the route's
  * `@ApproovMessageSigning` options over the module defaults (once per route), gets the body as
  * sent when the signature may cover it, refuses a replay of a verified request (unless the route
- * says `replay: false`), and warns once when the body bytes could not be had.
+ * says `allowReplays: true`), and warns once when the body bytes could not be had.
  */
 export class RouteSignatureVerifier {
   private readonly verifier: MessageSignatureVerifier;
@@ -139,7 +139,7 @@ export class RouteSignatureVerifier {
     const options = this.optionsFor(routeOptions);
     if (result.ok) {
       // No identity: an optional signature was not sent, so there is nothing to replay.
-      return result.signatures.length === 0 || !options.replay || this.replay === undefined
+      return result.signatures.length === 0 || options.allowReplays || this.replay === undefined
         ? result
         : this.judgeEach(this.replay, request, result, 0);
     }

@@ -20,7 +20,7 @@ const STORE_WARNING_INTERVAL_MS = 10_000;
 let warnedClusterWorker = false;
 const REPLAYED: MessageSignatureResult = Object.freeze({
   ok: false,
-  code: 'message_signature_replayed' as ApproovFailureCode,
+  code: 'signature_replayed' as ApproovFailureCode,
 });
 const STORE_UNAVAILABLE: MessageSignatureResult = Object.freeze({
   ok: false,

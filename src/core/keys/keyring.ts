@@ -18,7 +18,7 @@ export interface HmacSecret {
 /** A failure that one refetch of the keyset may cure (an unknown `kid`, or no keys yet). */
 export interface RefetchableFailure {
   readonly ok: false;
-  readonly code: 'unknown_key_id' | 'keys_unavailable';
+  readonly code: 'token_key_id_unknown' | 'keyset_unavailable';
   readonly refetch: true;
 }
 
@@ -32,8 +32,8 @@ const HMAC_SHA256_BYTES = 32;
 
 const refetchable = (code: RefetchableFailure['code']): RefetchableFailure =>
   Object.freeze({ ok: false, code, refetch: true });
-const UNKNOWN_KEY_ID_REFETCH = refetchable('unknown_key_id');
-const KEYS_UNAVAILABLE_REFETCH = refetchable('keys_unavailable');
+const UNKNOWN_KEY_ID_REFETCH = refetchable('token_key_id_unknown');
+const KEYS_UNAVAILABLE_REFETCH = refetchable('keyset_unavailable');
 
 /**
  * Every key a token may verify with: HS256 secrets (by `kid` when they have one) and, with a
@@ -117,7 +117,7 @@ export class TokenKeyring {
     const kid = this.selectsByKeyId ? (header.kid as string | undefined) : undefined;
     if (alg === 'HS256') {
       const secrets = this.secretsFor(kid);
-      if (secrets === null) return 'unknown_key_id';
+      if (secrets === null) return 'token_key_id_unknown';
       return hmacSha256Matches(signingInput, signatureSegment, secrets)
         ? null
         : 'token_signature_invalid';

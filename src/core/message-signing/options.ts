@@ -25,11 +25,11 @@ export interface ApproovMessageSigningOptions {
   /** `'any'` (default): one accepted signature that verifies is enough. `'all'`: every accepted label must be present and verify. */
   match?: 'any' | 'all';
   /**
-   * Require a token with an `ipk` claim (and so a signed request). Default false: a token
-   * without `ipk`, as Approov's failover service issues, passes; a token with `ipk` must
-   * still come with a valid signature.
+   * Require a token with an `ipk` claim (an installation key, and so a signed request). Default
+   * false: a token without `ipk`, as Approov's failover service issues, passes; a token with
+   * `ipk` must still come with a valid signature.
    */
-  required?: boolean;
+  requireInstallationKey?: boolean;
   /** Oldest accepted `created`, in seconds before now, 1 to 3600. Default 60. */
   maxAgeSec?: number;
   /**
@@ -62,18 +62,18 @@ export interface ApproovMessageSigningOptions {
    */
   clockToleranceSec?: number;
   /**
-   * Refuse a second sighting of the same signed request (401 `message_signature_replayed`) while
-   * its signature could still pass. Default true. `false` lets a captured request be sent again
-   * until it expires: only for idempotent routes whose replay does no harm.
+   * Serve the same signed request again while its signature can still pass. Default false: a
+   * second sighting is refused (401 `signature_replayed`). `true` lets a captured request be sent
+   * again until it expires: only for idempotent routes whose replay does no harm.
    */
-  replay?: boolean;
+  allowReplays?: boolean;
 }
 
 /** Every option settled: what the verifier reads per request. */
 export interface ResolvedMessageSigningOptions {
   readonly accept: readonly ApproovSignatureLabel[];
   readonly match: 'any' | 'all';
-  readonly required: boolean;
+  readonly requireInstallationKey: boolean;
   readonly maxAgeSec: number;
   readonly requiredComponents: readonly string[];
   readonly requireContentDigest: boolean;
@@ -81,7 +81,7 @@ export interface ResolvedMessageSigningOptions {
   /** The `origin` option, split: scheme and normalised authority; null when not set. */
   readonly origin: PublicOrigin | null;
   readonly clockToleranceSec: number;
-  readonly replay: boolean;
+  readonly allowReplays: boolean;
 }
 
 /** A fixed public origin: scheme and authority (host lower-cased, default port dropped). */
@@ -122,7 +122,7 @@ export function isSupportedComponentName(name: string): boolean {
 export const MESSAGE_SIGNING_OPTIONS = {
   accept: { type: 'custom', default: ['install'] },
   match: { type: 'oneOf', values: ['any', 'all'], default: 'any' },
-  required: { type: 'boolean', default: false },
+  requireInstallationKey: { type: 'boolean', default: false },
   maxAgeSec: {
     type: 'number',
     min: 1,
@@ -141,7 +141,7 @@ export const MESSAGE_SIGNING_OPTIONS = {
     unit: 'seconds',
     default: DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC,
   },
-  replay: { type: 'boolean', default: true },
+  allowReplays: { type: 'boolean', default: false },
 } as const satisfies OptionSchema &
   Record<keyof ApproovMessageSigningOptions, OptionSchema[string]>;
 
@@ -157,10 +157,10 @@ export function checkMessageSigningOptions(
   const given = checkOptionGroup(value, MESSAGE_SIGNING_OPTIONS, where, fail);
   const checked: ApproovMessageSigningOptions = {};
   for (const name of [
-    'required',
+    'requireInstallationKey',
     'requireContentDigest',
     'trustProxy',
-    'replay',
+    'allowReplays',
     'maxAgeSec',
     'clockToleranceSec',
     'match',
@@ -226,7 +226,8 @@ export function resolveMessageSigningOptions(
   return Object.freeze({
     accept: Object.freeze([...(merged.accept ?? defaults.accept.default)]),
     match: merged.match ?? defaults.match.default,
-    required: merged.required ?? defaults.required.default,
+    requireInstallationKey:
+      merged.requireInstallationKey ?? defaults.requireInstallationKey.default,
     maxAgeSec: merged.maxAgeSec ?? defaults.maxAgeSec.default,
     requiredComponents: Object.freeze([
       ...(merged.requiredComponents ?? ['@method', '@target-uri', tokenHeader.toLowerCase()]),
@@ -237,7 +238,7 @@ export function resolveMessageSigningOptions(
     clockToleranceSec:
       merged.clockToleranceSec ??
       Math.max(defaults.clockToleranceSec.default, moduleClockToleranceSec),
-    replay: merged.replay ?? defaults.replay.default,
+    allowReplays: merged.allowReplays ?? defaults.allowReplays.default,
   });
 }
 

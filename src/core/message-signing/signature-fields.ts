@@ -47,11 +47,11 @@ export function parseSignatureFields(
     signatureInput.length > MAX_SIGNATURE_FIELD_LENGTH ||
     signature.length > MAX_SIGNATURE_FIELD_LENGTH
   ) {
-    return fail('message_signature_malformed');
+    return fail('signature_malformed');
   }
   const inputs = parseDictionaryStrict(signatureInput);
   const signatures = parseDictionaryStrict(signature);
-  if (inputs === null || signatures === null) return fail('message_signature_malformed');
+  if (inputs === null || signatures === null) return fail('signature_malformed');
   return { ok: true, value: { inputs, signatures } };
 }
 
@@ -69,29 +69,29 @@ export function extractSignature(
   const input = fields.inputs.get(label);
   const signed = fields.signatures.get(label);
   if (input === undefined && signed === undefined) return null;
-  if (input === undefined || signed === undefined) return fail('message_signature_malformed');
-  if (!isInnerList(input) || isInnerList(signed)) return fail('message_signature_malformed');
+  if (input === undefined || signed === undefined) return fail('signature_malformed');
+  if (!isInnerList(input) || isInnerList(signed)) return fail('signature_malformed');
 
   const components: string[] = [];
   for (const [name, componentParams] of input[0]) {
     // The cap comes first: the duplicate check below is quadratic in the count.
-    if (components.length === MAX_COVERED_COMPONENTS) return fail('message_signature_malformed');
+    if (components.length === MAX_COVERED_COMPONENTS) return fail('signature_malformed');
     // Component parameters (sf, key, bs, req, tr, name) are not used by Approov: refuse them.
     if (typeof name !== 'string' || componentParams.size > 0 || !isSupportedComponentName(name)) {
-      return fail('message_signature_malformed');
+      return fail('signature_malformed');
     }
-    if (components.includes(name)) return fail('message_signature_malformed');
+    if (components.includes(name)) return fail('signature_malformed');
     components.push(name);
   }
 
   const signatureBytes = signatureBytesOf(signed, SIGNATURE_BYTES[label]);
-  if (signatureBytes === null) return fail('message_signature_malformed');
+  if (signatureBytes === null) return fail('signature_malformed');
 
   let signatureParams: string;
   try {
     signatureParams = serializeInnerList(input);
   } catch {
-    return fail('message_signature_malformed');
+    return fail('signature_malformed');
   }
   return {
     ok: true,
@@ -104,7 +104,7 @@ export function extractSignature(
   };
 }
 
-/** Parses both fields and extracts one label: `missing_message_signature` when the label is absent. */
+/** Parses both fields and extracts one label: `install_signature_missing` when the label is absent. */
 export function parseMessageSignature(
   signatureInput: string,
   signature: string,
@@ -112,7 +112,7 @@ export function parseMessageSignature(
 ): { ok: true; value: ParsedMessageSignature } | Failure {
   const fields = parseSignatureFields(signatureInput, signature);
   if (!fields.ok) return fields;
-  return extractSignature(fields.value, label) ?? fail('missing_message_signature');
+  return extractSignature(fields.value, label) ?? fail('install_signature_missing');
 }
 
 /**

@@ -105,8 +105,7 @@ export class MessageSignatureVerifier {
         const inputField = readFieldValue(request, 'signature-input');
         const signatureField = readFieldValue(request, 'signature');
         if (inputField === null && signatureField === null) fields = null;
-        else if (inputField === null || signatureField === null)
-          return fail('message_signature_malformed');
+        else if (inputField === null || signatureField === null) return fail('signature_malformed');
         else {
           const parsed = parseSignatureFields(inputField, signatureField);
           if (!parsed.ok) return parsed;
@@ -141,7 +140,7 @@ export class MessageSignatureVerifier {
     if (verified.length > 0)
       return { ok: true, signatures: verified, identity: verified[0]!.identity };
     if (waived) return { ok: true, signatures: NO_SIGNATURES };
-    return fail(firstAbsent ?? 'missing_message_signature');
+    return fail(firstAbsent ?? 'install_signature_missing');
   }
 
   private verifyLabel(
@@ -158,7 +157,7 @@ export class MessageSignatureVerifier {
     let keyId: string;
     if (label === 'install') {
       if (claims.ipk === undefined)
-        return options.required ? fail('missing_installation_key') : 'waived';
+        return options.requireInstallationKey ? fail('install_key_missing') : 'waived';
       if (typeof claims.ipk !== 'string' || claims.ipk.length > MAX_IPK_LENGTH)
         return fail('token_claims_invalid');
       keyId = claims.ipk;
@@ -169,17 +168,17 @@ export class MessageSignatureVerifier {
     const fields = fieldsOf();
     if (fields === null)
       return {
-        absent: label === 'install' ? 'missing_message_signature' : 'missing_account_signature',
+        absent: label === 'install' ? 'install_signature_missing' : 'account_signature_missing',
       };
     if ('ok' in fields) return fields;
     const extracted = extractSignature(fields, label);
     if (extracted === null)
       return {
-        absent: label === 'install' ? 'missing_message_signature' : 'missing_account_signature',
+        absent: label === 'install' ? 'install_signature_missing' : 'account_signature_missing',
       };
     if (!extracted.ok) return extracted;
     const signature = extracted.value;
-    const invalid = label === 'install' ? 'message_signature_invalid' : 'account_signature_invalid';
+    const invalid = label === 'install' ? 'install_signature_invalid' : 'account_signature_invalid';
 
     const alg = signature.params.get('alg');
     // The key decides the algorithm (RFC 9421 3.2); `alg`, when sent, must agree with it.
@@ -196,9 +195,9 @@ export class MessageSignatureVerifier {
     const hasBody = requestHasBody(request);
     const { components } = signature;
     if (!options.requiredComponents.every((name) => components.includes(name)))
-      return fail('message_signature_components_missing');
+      return fail('signature_components_missing');
     if (hasBody && options.requireContentDigest && !components.includes('content-digest')) {
-      return fail('message_signature_components_missing');
+      return fail('signature_components_missing');
     }
 
     if (label === 'install') {
@@ -283,13 +282,13 @@ function checkSignatureTime(
 ): ApproovFailureCode | null {
   const created = params.get('created');
   const expires = params.get('expires');
-  if (!Number.isSafeInteger(created)) return 'message_signature_malformed';
-  if (expires !== undefined && !Number.isSafeInteger(expires)) return 'message_signature_malformed';
+  if (!Number.isSafeInteger(created)) return 'signature_malformed';
+  if (expires !== undefined && !Number.isSafeInteger(expires)) return 'signature_malformed';
   const tolerance = options.clockToleranceSec;
   const createdSec = created as number;
-  if (createdSec > nowSec + tolerance) return 'message_signature_expired';
-  if (nowSec - createdSec > options.maxAgeSec + tolerance) return 'message_signature_expired';
+  if (createdSec > nowSec + tolerance) return 'signature_expired';
+  if (nowSec - createdSec > options.maxAgeSec + tolerance) return 'signature_expired';
   if (expires !== undefined && !(nowSec < (expires as number) + tolerance))
-    return 'message_signature_expired';
+    return 'signature_expired';
   return null;
 }

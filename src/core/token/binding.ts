@@ -53,7 +53,7 @@ export function checkTokenBinding(
   allowMissingBindingClaim = false,
 ): ApproovFailureCode | null {
   if (!('pay' in claims) || claims.pay === undefined) {
-    return allowMissingBindingClaim ? null : 'missing_binding_claim';
+    return allowMissingBindingClaim ? null : 'binding_claim_missing';
   }
   if (typeof claims.pay !== 'string') return 'token_claims_invalid';
   const claimed = claimedDigest(claims, claims.pay);

@@ -43,7 +43,7 @@ export function checkClaims(
   options: TokenVerificationOptions,
 ): ApproovFailureCode | null {
   const tolerance = options.clockToleranceSec ?? 0;
-  if (!('exp' in payload)) return 'token_missing_expiration';
+  if (!('exp' in payload)) return 'token_expiration_missing';
   const exp = payload.exp;
   if (typeof exp !== 'number' || !Number.isFinite(exp)) return 'token_claims_invalid';
   if (!(nowSec < exp + tolerance)) return 'token_expired';

@@ -140,10 +140,10 @@ export class ApproovVerifier {
     bindingHeaders: readonly string[] | undefined,
     mayRefetch: boolean,
   ): ApproovCheckOutcome {
-    if (headerListMayBeCut(source)) return { ok: false, code: 'too_many_headers' };
+    if (headerListMayBeCut(source)) return { ok: false, code: 'request_headers_too_many' };
     const header = readSingleHeader(source, this.tokenHeaderLower);
-    if (header.status === 'missing') return { ok: false, code: 'missing_approov_token' };
-    if (header.status === 'duplicate') return { ok: false, code: 'duplicate_approov_token' };
+    if (header.status === 'missing') return { ok: false, code: 'token_missing' };
+    if (header.status === 'duplicate') return { ok: false, code: 'token_duplicated' };
     const result = this.checkToken(header.value, mayRefetch);
     return result instanceof Promise
       ? result.then((settled) => this.checkBinding(settled, source, bindingHeaders))
@@ -160,7 +160,7 @@ export class ApproovVerifier {
     const values: string[] = [];
     for (const name of bindingHeaders) {
       const bound = readSingleHeader(source, name.toLowerCase());
-      if (bound.status !== 'ok') return { ok: false, code: 'missing_binding_header' };
+      if (bound.status !== 'ok') return { ok: false, code: 'binding_header_missing' };
       values.push(bound.value);
     }
     return this.checkBoundValues(result, values);

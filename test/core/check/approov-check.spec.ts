@@ -21,14 +21,17 @@ const TOKEN_ONLY: ApproovRouteRules = { bindingHeaders: [] };
 const BOUND: ApproovRouteRules = { bindingHeaders: ['authorization'] };
 const SIGNED: ApproovRouteRules = {
   bindingHeaders: [],
-  signing: Object.freeze({ required: true }),
+  signing: Object.freeze({ requireInstallationKey: true }),
 };
 
 function checkWith(options: ApproovCoreOptions = {}) {
   const lines: Array<[ApproovLogLevel, string]> = [];
   const failures: ApproovFailure[] = [];
   const check = new ApproovCheck(
-    resolveApproovConfig({ secret, onFailure: (f) => failures.push(f), ...options }, {}),
+    resolveApproovConfig(
+      { secret, onFailure: (f: ApproovFailure) => failures.push(f), ...options },
+      {},
+    ),
     (level, message) => lines.push([level, message]),
   );
   return { check, lines, failures };
@@ -67,12 +70,12 @@ describe('ApproovCheck: the verdict', () => {
     const { check, lines, failures } = checkWith();
     expect(syncVerdict(check.check(requestWith(), TOKEN_ONLY))).toEqual({
       ok: false,
-      code: 'missing_approov_token',
+      code: 'token_missing',
       serve: false,
     });
-    expect(lines).toEqual([['warn', 'rejected missing_approov_token GET /orders']]);
+    expect(lines).toEqual([['warn', 'rejected token_missing GET /orders']]);
     expect(failures).toEqual([
-      { code: 'missing_approov_token', method: 'GET', path: '/orders', monitored: false },
+      { code: 'token_missing', method: 'GET', path: '/orders', monitored: false },
     ]);
   });
 
@@ -91,7 +94,7 @@ describe('ApproovCheck: the verdict', () => {
     const { check } = checkWith();
     expect(syncVerdict(check.check(withToken(), SIGNED))).toEqual({
       ok: false,
-      code: 'missing_installation_key',
+      code: 'install_key_missing',
       serve: false,
     });
   });
@@ -100,10 +103,10 @@ describe('ApproovCheck: the verdict', () => {
     const { check, lines, failures } = checkWith({ mode: 'monitor' });
     expect(syncVerdict(check.check(requestWith(), TOKEN_ONLY))).toEqual({
       ok: false,
-      code: 'missing_approov_token',
+      code: 'token_missing',
       serve: true,
     });
-    expect(lines).toEqual([['warn', 'monitor: would reject missing_approov_token GET /orders']]);
+    expect(lines).toEqual([['warn', 'monitor: would reject token_missing GET /orders']]);
     expect(failures[0]).toMatchObject({ monitored: true });
   });
 
@@ -133,7 +136,7 @@ describe('ApproovCheck: the verdict', () => {
   });
 
   it('writes no token and no bound value to the log', () => {
-    const { check, lines } = checkWith({ rejectLog: { mode: 'every' } });
+    const { check, lines } = checkWith({ rejectLog: { lines: 'every' } });
     const token = createApproovToken({ secret, bind: AUTHORIZATION });
     check.check(withToken({ Authorization: 'Bearer leaked-session' }, token), BOUND);
     check.check(withToken({}, `${token}x`), TOKEN_ONLY);
@@ -221,12 +224,12 @@ describe('ApproovCheck: lifecycle', () => {
   });
 
   it('writes the reject counts it still holds when it closes', async () => {
-    const { check, lines } = checkWith({ rejectLog: { mode: 'summary', intervalSec: 60 } });
+    const { check, lines } = checkWith({ rejectLog: { lines: 'summary', intervalSec: 60 } });
     for (let i = 0; i < 8; i++) check.check(requestWith(), TOKEN_ONLY);
     const before = lines.length;
     await check.close();
     expect(lines.slice(before)).toEqual([
-      ['warn', expect.stringMatching(/^missing_approov_token: 3 more in the last \d+ s/)],
+      ['warn', expect.stringMatching(/^token_missing: 3 more in the last \d+ s/)],
     ]);
   });
 });

@@ -142,26 +142,26 @@ describe('the rejectLog option', () => {
 
   it("defaults to summary lines every 10 s, and accepts 'every' and another interval", () => {
     expect(resolveApproovConfig({ secret }).rejectLog).toEqual({
-      mode: 'summary',
+      lines: 'summary',
       intervalSec: 10,
     });
-    expect(resolveApproovConfig({ secret, rejectLog: { mode: 'every' } }).rejectLog).toEqual({
-      mode: 'every',
+    expect(resolveApproovConfig({ secret, rejectLog: { lines: 'every' } }).rejectLog).toEqual({
+      lines: 'every',
       intervalSec: 10,
     });
     expect(resolveApproovConfig({ secret, rejectLog: { intervalSec: 60 } }).rejectLog).toEqual({
-      mode: 'summary',
+      lines: 'summary',
       intervalSec: 60,
     });
   });
 
   it.each([
     ['a string', 'every', /"rejectLog" must be an object/],
-    ['an unknown mode', { mode: 'off' }, /rejectLog\.mode/],
+    ['an unknown lines value', { lines: 'off' }, /rejectLog\.lines/],
     ['an interval of 0', { intervalSec: 0 }, /rejectLog\.intervalSec/],
     ['an interval over an hour', { intervalSec: 3_601 }, /rejectLog\.intervalSec/],
     ['an interval that is not a number', { intervalSec: '10' }, /rejectLog\.intervalSec/],
-    ['an unknown field', { mode: 'summary', interval: 5 }, /rejectLog\.interval\b/],
+    ['an unknown field', { lines: 'summary', interval: 5 }, /rejectLog\.interval\b/],
   ])('refuses %s at boot, naming the option', (_name, rejectLog, message) => {
     expect(() => resolveApproovConfig({ secret, rejectLog })).toThrow(message);
   });

@@ -32,7 +32,10 @@ describe('a header list Node may have cut', () => {
       resolveApproovConfig({ secret: messageSigningFixture.token_secret_base64 }, {}).verifier,
     );
     const rawHeaders = ['Approov-Token', 'a.b.c', ...filler(1000)];
-    expect(verifier.verifyRequest({ rawHeaders })).toEqual({ ok: false, code: 'too_many_headers' });
+    expect(verifier.verifyRequest({ rawHeaders })).toEqual({
+      ok: false,
+      code: 'request_headers_too_many',
+    });
   });
 });
 

@@ -52,7 +52,7 @@ const token = (
   key: ApproovKeyPair,
   claims: Record<string, unknown> = {},
   header: Record<string, unknown> = {},
-) => createApproovKeysetToken({ key, claims, header, now: NOW });
+) => createApproovKeysetToken({ key, claims, joseHeader: header, now: NOW });
 
 let keyring: TokenKeyring;
 beforeAll(async () => {
@@ -115,7 +115,7 @@ describe('keyring tokens: the existing rules apply to every algorithm', () => {
   it('requires exp', () => {
     expect(verify(token(es256, { exp: undefined }))).toEqual({
       ok: false,
-      code: 'token_missing_expiration',
+      code: 'token_expiration_missing',
     });
   });
 
@@ -175,10 +175,10 @@ describe('keyring tokens: kid routing', () => {
     expect(verify(token(attacker))).toEqual({ ok: false, code: 'token_signature_invalid' });
   });
 
-  it('rejects an unknown kid with unknown_key_id, marked as curable by one refetch', () => {
+  it('rejects an unknown kid with token_key_id_unknown, marked as curable by one refetch', () => {
     expect(verify(token(es256, {}, { kid: 'no-such-key' }))).toEqual({
       ok: false,
-      code: 'unknown_key_id',
+      code: 'token_key_id_unknown',
       refetch: true,
     });
   });
@@ -204,7 +204,7 @@ describe('keyring tokens: kid routing', () => {
     expect(verify(hs(a, 'a'), ring).ok).toBe(true);
     expect(verify(hs(b, 'b'), ring).ok).toBe(true);
     expect(verify(hs(a, 'b'), ring)).toEqual({ ok: false, code: 'token_signature_invalid' });
-    expect(verify(hs(a, 'c'), ring)).toEqual({ ok: false, code: 'unknown_key_id' });
+    expect(verify(hs(a, 'c'), ring)).toEqual({ ok: false, code: 'token_key_id_unknown' });
     expect(verify(hs(b), ring).ok).toBe(true);
   });
 
@@ -356,6 +356,10 @@ describe('keyring tokens: attacks', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const weak = approovKeyPairFrom(privateKey, 'RS256', 'weak');
     const ring = await keyringWith([weak, es256]);
-    expect(verify(token(weak), ring)).toEqual({ ok: false, code: 'unknown_key_id', refetch: true });
+    expect(verify(token(weak), ring)).toEqual({
+      ok: false,
+      code: 'token_key_id_unknown',
+      refetch: true,
+    });
   });
 });

@@ -278,13 +278,13 @@ describe('ApproovVerifier with a keyset', () => {
     now += 1_050;
     expect(
       await verifier.verifyRequestWithRefetch(
-        request(createApproovKeysetToken({ key: first, header: { kid: 'new' } })),
+        request(createApproovKeysetToken({ key: first, joseHeader: { kid: 'new' } })),
       ),
     ).toEqual({
       ok: false,
-      code: 'unknown_key_id',
+      code: 'token_key_id_unknown',
     });
-    expect(verifier.verifyToken(token)).toEqual({ ok: false, code: 'unknown_key_id' });
+    expect(verifier.verifyToken(token)).toEqual({ ok: false, code: 'token_key_id_unknown' });
   });
 
   it('fetches once for 10,000 random kids, then not again within the cooldown', async () => {
@@ -301,12 +301,14 @@ describe('ApproovVerifier with a keyset', () => {
         verifier.verifyRequestWithRefetch(request(withKid(randomBytes(8).toString('hex')))),
       );
     const results = await Promise.all(outcomes);
-    expect(results.every((result) => !result.ok && result.code === 'unknown_key_id')).toBe(true);
+    expect(results.every((result) => !result.ok && result.code === 'token_key_id_unknown')).toBe(
+      true,
+    );
     expect(server.requestCount).toBe(2);
     now += 29_000;
     expect(verifier.verifyRequestWithRefetch(request(withKid('one-more')))).toEqual({
       ok: false,
-      code: 'unknown_key_id',
+      code: 'token_key_id_unknown',
     });
     expect(server.requestCount).toBe(2);
   });

@@ -190,7 +190,7 @@ describe('how long a signature can pass', () => {
       expect(verifier.verify(request, claims, options, (until - 1) / 1000).ok).toBe(true);
       expect(verifier.verify(request, claims, options, until / 1000)).toEqual({
         ok: false,
-        code: 'message_signature_expired',
+        code: 'signature_expired',
       });
     }
   });

@@ -115,7 +115,7 @@ describe('canonical base64, the same rule in both sf forms', () => {
   ])('rejects %s as malformed', (_case, signature) => {
     expect(parseMessageSignature(headers['Signature-Input'], signature)).toEqual({
       ok: false,
-      code: 'message_signature_malformed',
+      code: 'signature_malformed',
     });
   });
 
@@ -163,7 +163,7 @@ describe('signature fields over several lines', () => {
       }),
       NOW,
     );
-    expect(result).toEqual({ ok: false, code: 'missing_account_signature' });
+    expect(result).toEqual({ ok: false, code: 'account_signature_missing' });
   });
 
   it('refuses more than 64 covered components before looking at any further one', () => {
@@ -171,7 +171,7 @@ describe('signature fields over several lines', () => {
     const input = `install=(${names});alg="ecdsa-p256-sha256";created=${NOW}`;
     expect(parseMessageSignature(input, install.headers.Signature)).toEqual({
       ok: false,
-      code: 'message_signature_malformed',
+      code: 'signature_malformed',
     });
   });
 });
@@ -215,7 +215,7 @@ describe('a fixed public origin', () => {
       verifier.verify(behindProxy, claims, resolveMessageSigningOptions('Approov-Token', 0), NOW),
     ).toEqual({
       ok: false,
-      code: 'message_signature_invalid',
+      code: 'install_signature_invalid',
     });
   });
 });
@@ -255,7 +255,7 @@ describe('how long a verified signature stays acceptable', () => {
       ),
     ).toEqual({
       ok: false,
-      code: 'message_signature_expired',
+      code: 'signature_expired',
     });
   });
 });

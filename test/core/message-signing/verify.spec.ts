@@ -186,7 +186,7 @@ describe('the shared message-signing vectors (core, frozen clock)', () => {
       getOptions,
       NOW_FOR_VECTORS,
     );
-    expect(result).toEqual({ ok: false, code: 'message_signature_invalid' });
+    expect(result).toEqual({ ok: false, code: 'install_signature_invalid' });
   });
 
   it('rejects the POST vector with another body under the same Content-Digest', () => {
@@ -201,14 +201,14 @@ describe('the shared message-signing vectors (core, frozen clock)', () => {
 
   it('rejects the GET vector under the default required components (no @target-uri)', () => {
     const result = verifier.verify(getVectorRequest(), tokenClaims(), options(), NOW_FOR_VECTORS);
-    expect(result).toEqual({ ok: false, code: 'message_signature_components_missing' });
+    expect(result).toEqual({ ok: false, code: 'signature_components_missing' });
   });
 
   it('rejects the vectors once created is older than maxAgeSec', () => {
     const later = VECTOR_CREATED + 71; // maxAgeSec 60 plus the default 10 s of leeway
     expect(verifier.verify(getVectorRequest(), tokenClaims(), getOptions, later)).toEqual({
       ok: false,
-      code: 'message_signature_expired',
+      code: 'signature_expired',
     });
   });
 
@@ -280,14 +280,14 @@ describe('parsing the signature fields', () => {
   ])('rejects %s as malformed', (_case, signatureInput, signatureField) => {
     expect(parseMessageSignature(signatureInput, signatureField)).toEqual({
       ok: false,
-      code: 'message_signature_malformed',
+      code: 'signature_malformed',
     });
   });
 
   it('reports a missing signature when neither field has the install label', () => {
     expect(parseMessageSignature('sig1=("@method");created=1', 'sig1=:AAAA:')).toEqual({
       ok: false,
-      code: 'missing_message_signature',
+      code: 'install_signature_missing',
     });
   });
 
@@ -514,22 +514,25 @@ describe('message-signing options', () => {
     expect(resolved).toEqual({
       accept: ['install'],
       match: 'any',
-      required: false,
+      requireInstallationKey: false,
       maxAgeSec: 10,
       requiredComponents: ['@method', '@target-uri', 'x-token'],
       requireContentDigest: false,
       trustProxy: true,
       origin: null,
       clockToleranceSec: 10,
-      replay: true,
+      allowReplays: false,
     });
   });
 
-  it('turns the replay check off for a route that says replay: false over a module that leaves it on', () => {
-    expect(resolveMessageSigningOptions('X-Token', 0, {}, { replay: false }).replay).toBe(false);
+  it('turns the replay check off for a route that says allowReplays: true over a module that leaves it on', () => {
     expect(
-      resolveMessageSigningOptions('X-Token', 0, { replay: false }, { replay: true }).replay,
+      resolveMessageSigningOptions('X-Token', 0, {}, { allowReplays: true }).allowReplays,
     ).toBe(true);
+    expect(
+      resolveMessageSigningOptions('X-Token', 0, { allowReplays: true }, { allowReplays: false })
+        .allowReplays,
+    ).toBe(false);
   });
 
   it('splits a fixed public origin into scheme and normalised authority', () => {

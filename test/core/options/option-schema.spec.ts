@@ -45,8 +45,8 @@ describe('an unknown option, at every level', () => {
     ],
     [
       'the top level, another case',
-      { Header: 'X-Token' },
-      '"Header" is not an option: did you mean "header"?',
+      { TokenHeader: 'X-Token' },
+      '"TokenHeader" is not an option: did you mean "tokenHeader"?',
     ],
     [
       'keyset',
@@ -55,8 +55,8 @@ describe('an unknown option, at every level', () => {
     ],
     [
       'messageSigning',
-      { messageSigning: { requried: true } },
-      '"messageSigning.requried" is not an option: did you mean "required"?',
+      { messageSigning: { requireInstalationKey: true } },
+      '"messageSigning.requireInstalationKey" is not an option: did you mean "requireInstallationKey"?',
     ],
     [
       'replay',
@@ -171,7 +171,7 @@ describe('the schemas are the settings the module runs with', () => {
 
   it('top level defaults', () => {
     expect(config.mode).toBe(APPROOV_OPTIONS.mode.default);
-    expect(config.verifier.tokenHeader).toBe(APPROOV_OPTIONS.header.default);
+    expect(config.verifier.tokenHeader).toBe(APPROOV_OPTIONS.tokenHeader.default);
     expect(config.verifier.clockToleranceSec).toBe(APPROOV_OPTIONS.clockToleranceSec.default);
     expect(config.verifier.cacheSize).toBe(APPROOV_OPTIONS.cacheSize.default);
     expect(config.verifier.cacheMaxBytes).toBe(APPROOV_OPTIONS.cacheMaxBytes.default);
@@ -207,7 +207,7 @@ describe('closestName', () => {
     ['clockTolerance', 'clockToleranceSec'],
     ['bindingHeader', 'bindingHeaders'],
     ['alowApproovStatus', 'allowApproovStatus'],
-    ['hedaer', 'header'],
+    ['tokenHedaer', 'tokenHeader'],
     ['SECRET', 'secret'],
   ])('suggests %s -> %s', (name, suggestion) => {
     expect(closestName(name, known)).toBe(suggestion);

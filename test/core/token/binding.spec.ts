@@ -56,7 +56,7 @@ describe('checkTokenBinding', () => {
   });
 
   it('rejects a token without pay unless allowMissingBindingClaim', () => {
-    expect(checkTokenBinding({ exp: 1 }, ['Bearer abc'])).toBe('missing_binding_claim');
+    expect(checkTokenBinding({ exp: 1 }, ['Bearer abc'])).toBe('binding_claim_missing');
     expect(checkTokenBinding({ exp: 1 }, ['Bearer abc'], true)).toBeNull();
   });
 

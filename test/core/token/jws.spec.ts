@@ -314,8 +314,8 @@ describe('rule 5: the payload is a JSON object', () => {
 });
 
 describe('rule 6: exp is a finite number in the future', () => {
-  it('rejects a token without exp as token_missing_expiration', () => {
-    expect(codeOf(signJws({ iss: 'api.example.com' }, SECRET))).toBe('token_missing_expiration');
+  it('rejects a token without exp as token_expiration_missing', () => {
+    expect(codeOf(signJws({ iss: 'api.example.com' }, SECRET))).toBe('token_expiration_missing');
   });
 
   it.each([

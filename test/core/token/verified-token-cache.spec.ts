@@ -300,7 +300,7 @@ describe('ApproovVerifier with the verified-token cache', () => {
     });
     expect(verifier.verifyRequest(request(), ['authorization'])).toEqual({
       ok: false,
-      code: 'missing_binding_header',
+      code: 'binding_header_missing',
     });
     expect(verifier.verifyRequest(request('Bearer alice'), ['authorization']).ok).toBe(true);
   });

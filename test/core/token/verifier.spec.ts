@@ -97,22 +97,22 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
     expect(codeOf(raw(['Approov-Token', token()]))).toBe('accepted');
   });
 
-  it('rejects a request without the header as missing_approov_token', () => {
-    expect(codeOf(raw(['Authorization', AUTH]))).toBe('missing_approov_token');
-    expect(codeOf({})).toBe('missing_approov_token');
+  it('rejects a request without the header as token_missing', () => {
+    expect(codeOf(raw(['Authorization', AUTH]))).toBe('token_missing');
+    expect(codeOf({})).toBe('token_missing');
   });
 
-  it('rejects an empty header as missing_approov_token', () => {
-    expect(codeOf(raw(['Approov-Token', '']))).toBe('missing_approov_token');
+  it('rejects an empty header as token_missing', () => {
+    expect(codeOf(raw(['Approov-Token', '']))).toBe('token_missing');
   });
 
-  it('rejects the header sent twice as duplicate_approov_token, even when both are valid', () => {
+  it('rejects the header sent twice as token_duplicated, even when both are valid', () => {
     const valid = token();
     expect(codeOf(raw(['Approov-Token', valid], ['Approov-Token', valid]))).toBe(
-      'duplicate_approov_token',
+      'token_duplicated',
     );
     expect(codeOf(raw(['approov-token', valid], ['APPROOV-TOKEN', token({ n: 1 })]))).toBe(
-      'duplicate_approov_token',
+      'token_duplicated',
     );
   });
 
@@ -146,9 +146,7 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
   it('reads the header named by the tokenHeader option, and only it', () => {
     const verifier = verifierWith({ tokenHeader: 'X-Approov' });
     expect(codeOf(raw(['x-approov', token()]), undefined, verifier)).toBe('accepted');
-    expect(codeOf(raw(['Approov-Token', token()]), undefined, verifier)).toBe(
-      'missing_approov_token',
-    );
+    expect(codeOf(raw(['Approov-Token', token()]), undefined, verifier)).toBe('token_missing');
   });
 
   it.each(['NO_NETWORK', 'MITM_DETECTED', 'POOR_NETWORK', 'NO_APPROOV_SERVICE'])(
@@ -244,27 +242,27 @@ describe('token binding through verifyRequest', () => {
     ).toBe('binding_mismatch');
   });
 
-  it('rejects a missing bound header as missing_binding_header (never hashes "")', () => {
+  it('rejects a missing bound header as binding_header_missing (never hashes "")', () => {
     const boundToEmpty = token({ pay: approovBindingHash('') });
     expect(codeOf(raw(['Approov-Token', boundToEmpty]), ['authorization'])).toBe(
-      'missing_binding_header',
+      'binding_header_missing',
     );
   });
 
-  it('rejects an empty bound header as missing_binding_header (never hashes "")', () => {
+  it('rejects an empty bound header as binding_header_missing (never hashes "")', () => {
     const boundToEmpty = token({ pay: approovBindingHash('') });
     expect(
       codeOf(raw(['Approov-Token', boundToEmpty], ['Authorization', '']), ['authorization']),
-    ).toBe('missing_binding_header');
+    ).toBe('binding_header_missing');
   });
 
-  it('rejects a bound header sent twice as missing_binding_header', () => {
+  it('rejects a bound header sent twice as binding_header_missing', () => {
     expect(
       codeOf(
         raw(['Approov-Token', bound([AUTH])], ['Authorization', AUTH], ['Authorization', AUTH]),
         ['authorization'],
       ),
-    ).toBe('missing_binding_header');
+    ).toBe('binding_header_missing');
   });
 
   it('concatenates several bound headers in the declared order, no separator', () => {
@@ -283,13 +281,13 @@ describe('token binding through verifyRequest', () => {
         'authorization',
         'sessionid',
       ]),
-    ).toBe('missing_binding_header');
+    ).toBe('binding_header_missing');
   });
 
-  it('rejects a token without pay on a bound route as missing_binding_claim', () => {
+  it('rejects a token without pay on a bound route as binding_claim_missing', () => {
     expect(
       codeOf(raw(['Approov-Token', token()], ['Authorization', AUTH]), ['authorization']),
-    ).toBe('missing_binding_claim');
+    ).toBe('binding_claim_missing');
   });
 
   it('lets a token without pay through when allowMissingBindingClaim is set, but still checks a pay that is present', () => {

@@ -24,26 +24,26 @@ const HELLO = { message: 'Hello, World!' };
 @Controller()
 export class ReplayController {
   @Get('protected')
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   getProtected(): typeof HELLO {
     return HELLO;
   }
 
   @Post('protected')
   @HttpCode(200)
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   postProtected(@Body() _body: unknown): typeof HELLO {
     return HELLO;
   }
 
   @Get('replayable')
-  @ApproovMessageSigning({ required: true, replay: false })
+  @ApproovMessageSigning({ requireInstallationKey: true, allowReplays: true })
   replayable(): typeof HELLO {
     return HELLO;
   }
 
   @Get('reprotected')
-  @ApproovMessageSigning({ required: true, replay: true })
+  @ApproovMessageSigning({ requireInstallationKey: true, allowReplays: false })
   reprotected(): typeof HELLO {
     return HELLO;
   }
@@ -79,7 +79,7 @@ export function replayAppModule(
     imports: [
       ApproovModule.forRoot({
         secret: replayAccount.secret,
-        rejectLog: { mode: 'every' },
+        rejectLog: { lines: 'every' },
         ...options,
         onFailure: (failure) => reports.push(failure),
       }),

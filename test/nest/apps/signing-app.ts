@@ -22,14 +22,14 @@ export const HELLO = { message: 'Hello, World!' };
 @Controller()
 export class SigningController {
   @Get('signed')
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   getSigned(): typeof HELLO {
     return HELLO;
   }
 
   @Post('signed')
   @HttpCode(200)
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   postSigned(@Body() _body: unknown): typeof HELLO {
     return HELLO;
   }
@@ -41,14 +41,17 @@ export class SigningController {
   }
 
   @Get('proxied')
-  @ApproovMessageSigning({ required: true, trustProxy: true })
+  @ApproovMessageSigning({ requireInstallationKey: true, trustProxy: true })
   proxied(): typeof HELLO {
     return HELLO;
   }
 
   // The GET vector covers only @method and approov-token.
   @Get('vector-get')
-  @ApproovMessageSigning({ required: true, requiredComponents: ['@method', 'approov-token'] })
+  @ApproovMessageSigning({
+    requireInstallationKey: true,
+    requiredComponents: ['@method', 'approov-token'],
+  })
   vectorGet(): typeof HELLO {
     return HELLO;
   }
@@ -56,7 +59,7 @@ export class SigningController {
   // The POST vector's target URI is http://0.0.0.0:8111/token?param1=value1&param2=value2.
   @Post('token')
   @HttpCode(200)
-  @ApproovMessageSigning({ required: true })
+  @ApproovMessageSigning({ requireInstallationKey: true })
   vectorPost(@Body() _body: unknown): typeof HELLO {
     return HELLO;
   }
@@ -64,7 +67,7 @@ export class SigningController {
 
 /** Class-level options, overridden by one handler: the handler wins. */
 @Controller('class')
-@ApproovMessageSigning({ required: true })
+@ApproovMessageSigning({ requireInstallationKey: true })
 export class ClassLevelController {
   @Get('required')
   required(): typeof HELLO {
@@ -72,7 +75,7 @@ export class ClassLevelController {
   }
 
   @Get('optional')
-  @ApproovMessageSigning({ required: false })
+  @ApproovMessageSigning({ requireInstallationKey: false })
   optional(): typeof HELLO {
     return HELLO;
   }
