@@ -10,8 +10,6 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
-import { NatsRecordBuilder } from '@nestjs/microservices';
-import { headers as natsHeaders } from '@nats-io/transport-node';
 import { firstValueFrom } from 'rxjs';
 import { createApproovSecret, createApproovToken } from 'nestjs-approov/testing';
 import type { ApproovFailure } from 'nestjs-approov';
@@ -19,8 +17,6 @@ import { bootError, startApp, type RunningApp } from '../support/nest-app.js';
 import {
   GrpcShapesController,
   HttpShapesController,
-  NatsApproovGuard,
-  NatsShapesController,
   PROTO_PATH,
   TcpGuardedController,
   TcpShapesController,
@@ -28,7 +24,6 @@ import {
   freePort,
   grpcTransport,
   microserviceModule,
-  natsTransport,
   startMicroservice,
   tcpTransport,
 } from './apps/microservice-app.js';
@@ -157,47 +152,6 @@ describe('TCP', () => {
     );
     expect(error.message).toContain('TcpGuardedController.device');
     expect(error.message).toContain('getRequest');
-  });
-});
-
-describe('NATS through a guard subclass that reads the message headers', () => {
-  let server: INestMicroservice;
-  let client: ClientProxy;
-  const failures: ApproovFailure[] = [];
-  beforeAll(async () => {
-    server = await startMicroservice(
-      microserviceModule([NatsShapesController], { secret }, failures, [NatsApproovGuard]),
-      natsTransport(),
-    );
-    client = ClientProxyFactory.create(natsTransport() as never);
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client.close();
-    await server.close();
-  });
-
-  const send = (headerValue: string | undefined, data: object = {}) => {
-    const headers = natsHeaders();
-    if (headerValue !== undefined) headers.set('approov-token', headerValue);
-    const record = new NatsRecordBuilder(data).setHeaders(headers).build();
-    return firstValueFrom(client.send('shapes.device', record)).then(
-      (reply) => ({ reply }),
-      (error: unknown) => ({ error }),
-    );
-  };
-
-  it('serves a message whose headers carry a valid token', async () => {
-    expect(await send(token())).toEqual({ reply: { did: 'device-1' } });
-  });
-
-  it('refuses a message without one, and never reads the payload', async () => {
-    const answer = await send(undefined, {
-      approov: { did: 'spoofed' },
-      headers: { 'approov-token': token() },
-    });
-    expect(answer).toEqual({ error: expect.objectContaining({ message: 'Unauthorized' }) });
-    expect(failures.map((f) => [f.code, f.context])).toEqual([['token_missing', 'rpc']]);
   });
 });
 

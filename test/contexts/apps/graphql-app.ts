@@ -57,7 +57,7 @@ export class ShapesResolver {
   }
 
   @Mutation(() => String)
-  @ApproovMessageSigning({ required: true, requireContentDigest: true })
+  @ApproovMessageSigning({ requireInstallationKey: true, requireContentDigest: true })
   signed(@Args('text') text: string): string {
     return text.toUpperCase();
   }
