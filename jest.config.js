@@ -10,12 +10,13 @@ import ts from 'typescript';
 const ROOT = fileURLToPath(new URL('.', import.meta.url)).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
- * Suites that need a build (dist/, sample-app/dist/) or Redis, by folder or by name: a suite that
- * talks to Redis has "redis" in its file name. test/lint/test-sets.spec.ts keeps the unit set clean.
+ * Suites that need a build (dist/, sample-app/dist/) or a service, by folder or by name: a suite
+ * that talks to Redis or NATS has "redis" or "nats" in its file name. test/lint/test-sets.spec.ts
+ * keeps the unit set clean.
  */
 export const INTEGRATION_PATTERNS = [
   `^${ROOT}test/(cli|demo|package|sample-app)/.*\\.spec\\.ts$`,
-  `^${ROOT}test/.*redis[^/]*\\.spec\\.ts$`,
+  `^${ROOT}test/.*(redis|nats)[^/]*\\.spec\\.ts$`,
 ];
 
 /** src/ files that hold only types: nothing of them runs, yet V8 coverage would count their lines as missed. */
@@ -48,6 +49,9 @@ const shared = {
     '^nestjs-approov$': '<rootDir>/src/index.ts',
     '^nestjs-approov/testing$': '<rootDir>/src/testing/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Mercurius loads @fastify/static (for GraphiQL) which requires an ESM-only package: Jest on
+    // Node 20 cannot load that, and no test serves GraphiQL (see the stand-in file).
+    '^@fastify/static$': '<rootDir>/test/support/fastify-static-unavailable.cjs',
   },
 };
 

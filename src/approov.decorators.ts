@@ -4,6 +4,7 @@ import {
   UseGuards,
   type ExecutionContext,
 } from '@nestjs/common';
+import { claimsOfContext } from './approov.claims.js';
 import { ApproovGuard } from './approov.guard.js';
 import {
   AllowApproovStatusMetadata,
@@ -70,12 +71,16 @@ export function AllowApproovStatus(...statuses: string[]): MethodDecorator & Cla
 /** Opts a handler or controller out of a global ApproovGuard (`protectAllRoutes: true`). */
 export const SkipApproov = (): MethodDecorator & ClassDecorator => SkipApproovMetadata(true);
 
-/** The verified claims (`@ApproovClaims()`), or one of them (`@ApproovClaims('did')`). */
+/**
+ * The claims the guard verified for this call (`@ApproovClaims()`), or one of them
+ * (`@ApproovClaims('did')`), in controllers, resolvers, gateways and microservice handlers;
+ * undefined where no check passed. Never read from the request body or a message payload.
+ */
 // Typed here: the inferred type names ParameterDecoratorOptions, which Nest 11 does not have.
 export const ApproovClaims: (claim?: keyof ApproovTokenClaims) => ParameterDecorator =
   createParamDecorator(
     (claim: keyof ApproovTokenClaims | undefined, context: ExecutionContext): unknown => {
-      const claims = context.switchToHttp().getRequest<{ approov?: ApproovTokenClaims }>().approov;
+      const claims = claimsOfContext(context);
       return claim === undefined ? claims : claims?.[claim];
     },
   );

@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
+import { APPROOV_MODULE_EXTRAS, APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 import { ApproovGuard } from './approov.guard.js';
 import type { ApproovModuleExtras, ApproovModuleOptions } from './approov.options.js';
 
@@ -17,6 +17,7 @@ export const { ConfigurableModuleClass: ApproovConfigurableModuleClass } =
         global: extras.isGlobal,
         providers: [
           ...(definition.providers ?? []),
+          { provide: APPROOV_MODULE_EXTRAS, useValue: Object.freeze({ ...extras }) },
           ...(extras.protectAllRoutes ? [{ provide: APP_GUARD, useClass: ApproovGuard }] : []),
         ],
       }),

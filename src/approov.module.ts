@@ -5,6 +5,7 @@ import { ApproovGuard } from './approov.guard.js';
 import { ApproovService } from './approov.service.js';
 import { ApproovStrategy } from './approov.strategy.js';
 import { ApproovRawBodyCapture } from './approov.raw-body-capture.js';
+import { ApproovHandlerScan } from './approov.handler-scan.js';
 
 /**
  * `ApproovModule.forRoot({ secret })` or `forRootAsync({ inject, useFactory })`; add
@@ -12,7 +13,13 @@ import { ApproovRawBodyCapture } from './approov.raw-body-capture.js';
  */
 @Module({
   imports: [DiscoveryModule],
-  providers: [ApproovService, ApproovGuard, ApproovStrategy, ApproovRawBodyCapture],
+  providers: [
+    ApproovService,
+    ApproovGuard,
+    ApproovStrategy,
+    ApproovRawBodyCapture,
+    ApproovHandlerScan,
+  ],
   exports: [ApproovService, ApproovGuard, ApproovStrategy],
 })
 export class ApproovModule extends ApproovConfigurableModuleClass {}

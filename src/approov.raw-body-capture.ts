@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
+import { HttpAdapterHost } from '@nestjs/core';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
-import { SigningRulesMetadata } from './approov.metadata.js';
+import { ApproovHandlerScan } from './approov.handler-scan.js';
 import { ApproovService } from './approov.service.js';
 import {
   captureRawBodies,
@@ -45,15 +45,13 @@ export class ApproovRawBodyCapture implements OnModuleInit {
 
   constructor(
     private readonly adapterHost: HttpAdapterHost,
-    private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
-    private readonly reflector: Reflector,
+    private readonly handlerScan: ApproovHandlerScan,
     private readonly service: ApproovService,
   ) {}
 
   onModuleInit(): void {
     const adapter = this.adapterHost?.httpAdapter;
-    const signedHandlers = this.signedHandlerNames();
+    const signedHandlers = this.handlerScan.signedHandlerNames();
     if (adapter === undefined || adapter === null || signedHandlers.size === 0) return;
     const server = adapter.getHttpServer() as
       (object & Parameters<typeof captureRawBodies>[0]) | undefined;
@@ -68,28 +66,6 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     this.logger.debug(
       `message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`,
     );
-  }
-
-  /**
-   * The handlers that check message signatures (@ApproovMessageSigning on them or their controller),
-   * by the name Nest gives the route handler it registers: `Controller.method`.
-   */
-  private signedHandlerNames(): Set<string> {
-    const names = new Set<string>();
-    for (const wrapper of this.discovery.getControllers()) {
-      const type = wrapper.metatype as
-        (abstract new (...args: never[]) => unknown) | null | undefined;
-      if (typeof type !== 'function') continue;
-      const wholeController = this.reflector.get(SigningRulesMetadata, type) !== undefined;
-      const prototype = type.prototype as Record<string, unknown>;
-      for (const name of this.scanner.getAllMethodNames(prototype)) {
-        const handler = prototype[name];
-        if (typeof handler !== 'function') continue;
-        if (wholeController || this.reflector.get(SigningRulesMetadata, handler) !== undefined)
-          names.add(`${wrapper.name}.${name}`);
-      }
-    }
-    return names;
   }
 }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import passportJwt from 'passport-jwt';
+import { recordRequestClaims } from './approov.claims.js';
 import { createApproovRejection } from './approov.rejection.js';
 import { ApproovService } from './approov.service.js';
 import type { ApproovRouteRules, ApproovVerdict } from './core/check/approov-check.js';
@@ -67,6 +68,7 @@ export class ApproovStrategy extends ApproovStrategyBase {
     const passport = this as unknown as PassportActions;
     if (verdict.ok) {
       request.approov = verdict.claims;
+      recordRequestClaims(request, verdict.claims);
       passport.success(this.validate(verdict.claims));
     } else if (verdict.serve) {
       passport.pass(); // monitor mode: served, with no user

@@ -2,6 +2,7 @@
 // message-signature parts) are not exported: the bench and the tests reach them by path.
 export { ApproovModule } from './approov.module.js';
 export { ApproovGuard } from './approov.guard.js';
+export { getApproovClaims } from './approov.claims.js';
 export { ApproovStrategy } from './approov.strategy.js';
 export { ApproovService } from './approov.service.js';
 export {
@@ -28,6 +29,7 @@ export type {
 export {
   APPROOV_FAILURE_CODES,
   UNAVAILABLE_FAILURE_CODES,
+  type ApproovContextType,
   type ApproovFailure,
   type ApproovFailureCode,
 } from './core/failure.js';

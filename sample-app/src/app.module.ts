@@ -1,8 +1,13 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
+import { GraphQLModule } from '@nestjs/graphql';
+import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
+import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
 import { ApproovConfigurationError, ApproovModule } from 'nestjs-approov';
 import { AppController } from './app.controller.js';
 import { replayOptionsFromConfig } from './replay-store.js';
+import { ShapesGateway } from './shapes.gateway.js';
+import { ShapesResolver } from './shapes.resolver.js';
 
 /** APPROOV_REJECT_LOG: 'summary' (default: a flood of rejects cannot flood the log) or 'every' (a line per reject). */
 function rejectLogMode(config: ConfigService): 'summary' | 'every' {
@@ -30,5 +35,24 @@ function rejectLogMode(config: ConfigService): 'summary' | 'every' {
     }),
   ],
   controllers: [AppController],
+  providers: [ShapesResolver, ShapesGateway],
 })
-export class AppModule {}
+export class AppModule {
+  /** GraphQL at /graphql with the driver each platform pairs with: Apollo on Express, Mercurius on Fastify. */
+  static forPlatform(platform: 'express' | 'fastify'): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        platform === 'fastify'
+          ? GraphQLModule.forRoot<MercuriusDriverConfig>({
+              driver: MercuriusDriver,
+              autoSchemaFile: true,
+            })
+          : GraphQLModule.forRoot<ApolloDriverConfig>({
+              driver: ApolloDriver,
+              autoSchemaFile: true,
+            }),
+      ],
+    };
+  }
+}

@@ -2,6 +2,7 @@ import { Logger, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { ApproovConfigurationError } from 'nestjs-approov';
 import { AppModule } from './app.module.js';
 
@@ -31,12 +32,13 @@ async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<INestApp
   const host = env.HOST ?? '127.0.0.1';
   const adapter = platform === 'fastify' ? new FastifyAdapter() : new ExpressAdapter();
 
-  const app = await NestFactory.create(AppModule, adapter, {
+  const app = await NestFactory.create(AppModule.forPlatform(platform), adapter, {
     abortOnError: false, // throw on a bad configuration instead of process.abort()
     bufferLogs: true, // a failed boot prints our one line, not Nest's stack trace
     autoFlushLogs: false,
   });
   app.flushLogs();
+  app.useWebSocketAdapter(new WsAdapter(app)); // the gateway at /ws, on the same port
   app.enableShutdownHooks();
   await app.listen(port, host);
   Logger.log(`Listening on ${await app.getUrl()} (${platform})`, 'SampleApp');

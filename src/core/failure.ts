@@ -12,6 +12,8 @@ export const APPROOV_FAILURE_CODES = [
   'binding_header_missing',
   'binding_mismatch',
   'content_digest_mismatch',
+  // The handler's context carries no place an Approov token travels (a TCP message, say).
+  'context_unsupported',
   'install_key_missing',
   'install_signature_invalid',
   'install_signature_missing',
@@ -46,10 +48,20 @@ export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
 export const UNAVAILABLE_FAILURE_CODES: ReadonlySet<ApproovFailureCode> =
   new Set<ApproovFailureCode>(['replay_store_unavailable', 'keyset_unavailable']);
 
+/**
+ * The kind of handler a request reached, as Nest's ExecutionContext.getType() names it: an HTTP
+ * route, a GraphQL resolver (over HTTP), a WebSocket gateway message, a microservice message.
+ */
+export type ApproovContextType = 'http' | 'graphql' | 'ws' | 'rpc';
+
 /** What the `onFailure` hook receives: the reason and where, never the token or header values. */
 export interface ApproovFailure {
   code: ApproovFailureCode;
+  /** Where the reject happened: an HTTP route, a GraphQL resolver, a WebSocket message or an RPC. */
+  context: ApproovContextType;
+  /** The HTTP method; `WS` for a WebSocket message, `RPC` for a microservice message. */
   method: string;
+  /** The path without its query; a WebSocket message's event; a gRPC method's path. */
   path: string;
   /** The client's `Approov-TraceID` header, when it sent one. */
   traceId?: string;

@@ -4,13 +4,14 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { INTEGRATION_PATTERNS } from '../../jest.config.js';
 
-// `npm run test:unit` must pass with no build and no Redis: no suite of the unit set may reach,
-// through the files it imports, a Redis client, the sample-app launcher or a built file.
+// `npm run test:unit` must pass with no build and no service: no suite of the unit set may reach,
+// through the files it imports, a Redis or NATS client, the sample-app launcher or a built file.
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TEST = join(ROOT, 'test');
 
 const IMPORTS = [
   { what: 'Redis', path: /^(ioredis|redis)$|^test\/support\/redis[\w-]*\.ts$/ },
+  { what: 'NATS', path: /^@nats-io\// },
   { what: 'the built sample app', path: /^scripts\/sample-app\.mjs$/ },
   { what: 'a build', path: /(^|\/)dist\// },
 ];

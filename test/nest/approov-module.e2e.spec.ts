@@ -259,7 +259,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       const response = await app.get(path, [...headers(), ['Approov-TraceID', 'trace-42']]);
       expectReject(response);
       expect(failures).toEqual([
-        { code, method: 'GET', path, traceId: 'trace-42', monitored: false },
+        { code, context: 'http', method: 'GET', path, traceId: 'trace-42', monitored: false },
       ]);
     });
 
@@ -576,6 +576,7 @@ describe.each(ADAPTERS)('ApproovModule.forRoot on %s', (_platform, createAdapter
       expect(failures).toEqual([
         {
           code: 'token_missing',
+          context: 'http',
           method: 'GET',
           path: '/token-check',
           traceId: 'invalid',

@@ -162,7 +162,7 @@ describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdap
       expect.objectContaining({ code: 'token_missing', approovStatus: 'no_network' }),
     ]);
     expect(logCapture.approovLines().at(-1)?.message).toMatch(
-      /^rejected token_missing GET \/protected\/token status=no_network( Approov)?$/,
+      /^rejected token_missing http GET \/protected\/token status=no_network( Approov)?$/,
     );
   });
 

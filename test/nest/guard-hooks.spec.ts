@@ -41,6 +41,7 @@ const contextFor = (handler: keyof Routes, request: FakeRequest) =>
   ({
     getHandler: () => Routes.prototype[handler],
     getClass: () => Routes,
+    getType: () => 'http',
     switchToHttp: () => ({ getRequest: () => request }),
   }) as unknown as ExecutionContext;
 const requestWith = (...headers: string[]): FakeRequest => ({

@@ -23,6 +23,7 @@ const contextFor = (handler: 'plain' | 'signed', request: FakeRequest) =>
   ({
     getHandler: () => Resolvers.prototype[handler],
     getClass: () => Resolvers,
+    getType: () => 'http',
     switchToHttp: () => ({ getRequest: () => request }),
   }) as unknown as ExecutionContext;
 const requestWith = (token: string): FakeRequest => ({
@@ -94,6 +95,7 @@ describe('ApproovGuard route rules, read once per controller and handler', () =>
     ({
       getHandler: () => Base.prototype.list,
       getClass: () => controller,
+      getType: () => 'http',
       switchToHttp: () => ({ getRequest: () => requestWith('garbage') }),
     }) as unknown as ExecutionContext;
 

@@ -11,7 +11,7 @@ describe('LogCapture, the leak detector of the e2e suites', () => {
     const token = `eyJ${randomBytes(30).toString('base64url')}`;
     capture.addSensitive(token);
     Logger.overrideLogger(capture.logger);
-    new Logger('Approov').warn(`rejected token_expired GET /x token=${token}`);
+    new Logger('Approov').warn(`rejected token_expired http GET /x token=${token}`);
     Logger.overrideLogger(false);
     expect(capture.leaks()).toEqual([token]);
     expect(capture.approovLines()).toHaveLength(1);
@@ -45,7 +45,7 @@ describe('LogCapture, the leak detector of the e2e suites', () => {
   it('reports nothing for clean output', () => {
     const capture = new LogCapture();
     capture.addSecret(randomBytes(32).toString('base64'));
-    capture.logger.warn('rejected token_expired GET /token-check trace=abc', 'Approov');
+    capture.logger.warn('rejected token_expired http GET /token-check trace=abc', 'Approov');
     expect(capture.leaks()).toEqual([]);
   });
 });

@@ -41,6 +41,7 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
     expect(failures).toEqual([
       {
         code: 'token_missing',
+        context: 'http',
         method: 'GET',
         path: '/token-check',
         traceId: 'trace-m1',

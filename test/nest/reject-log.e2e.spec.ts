@@ -60,7 +60,7 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
     const firstLines = logCapture.approovLines().slice(before);
     expect(firstLines).toHaveLength(1);
     expect(firstLines[0]!.message).toMatch(
-      /^rejected token_signature_invalid GET \/token-check trace=flood-1\b/,
+      /^rejected token_signature_invalid http GET \/token-check trace=flood-1\b/,
     );
 
     for (let i = 1; i < FLOOD; i++) {
@@ -78,7 +78,7 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
       .slice(before)
       .map((line) => line.message);
     const full = lines.filter((line) =>
-      line.startsWith('rejected token_signature_invalid GET /token-check'),
+      line.startsWith('rejected token_signature_invalid http GET /token-check'),
     );
     const counted = lines
       .filter((line) => !full.includes(line))
@@ -94,7 +94,7 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
     await app.get('/token-check', { 'Approov-Token': 'MITM_DETECTED' });
     const lines = logCapture.approovLines().slice(before);
     expect(lines).toHaveLength(1);
-    expect(lines[0]!.message).toMatch(/^rejected token_malformed GET \/token-check\b/);
+    expect(lines[0]!.message).toMatch(/^rejected token_malformed http GET \/token-check\b/);
   });
 });
 

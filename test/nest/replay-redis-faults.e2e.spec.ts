@@ -171,7 +171,7 @@ describe.each(ADAPTERS)('failing open under an %s app', (_name, createAdapter) =
     const failedOpen = logCapture
       .approovLines()
       .filter((line) =>
-        line.message.startsWith('failed open replay_store_unavailable GET /protected'),
+        line.message.startsWith('failed open replay_store_unavailable http GET /protected'),
       );
     expect(failedOpen).toHaveLength(5);
   });

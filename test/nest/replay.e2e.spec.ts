@@ -97,7 +97,9 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     const captured = signedRequest('GET', '/protected?account=42');
     await sendTo(running.baseUrl, captured);
     await sendTo(running.baseUrl, captured, { 'approov-traceid': 'replay-trace-1' });
-    expect(logged()).toContain('rejected signature_replayed GET /protected trace=replay-trace-1');
+    expect(logged()).toContain(
+      'rejected signature_replayed http GET /protected trace=replay-trace-1',
+    );
   });
 
   it('refuses every one of 10 replays of a signed POST with a body', async () => {
@@ -242,7 +244,9 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     expect(await sendTo(running.baseUrl, signedRequest('GET', '/protected'))).toEqual(UNAVAILABLE);
     expect(running.reports.map((report) => report.code)).toEqual(['replay_store_unavailable']);
     expect(
-      logged().some((line) => line.startsWith('rejected replay_store_unavailable GET /protected')),
+      logged().some((line) =>
+        line.startsWith('rejected replay_store_unavailable http GET /protected'),
+      ),
     ).toBe(true);
     // Another store's error message could carry anything: only its class is logged.
     expect(logged()).toContain('replay store: the store threw Error');
@@ -283,6 +287,7 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     expect(running.reports).toEqual([
       {
         code: 'replay_store_unavailable',
+        context: 'http',
         method: 'GET',
         path: '/protected',
         monitored: false,
@@ -290,7 +295,9 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
         traceId: 'open-1',
       },
     ]);
-    expect(logged()).toContain('failed open replay_store_unavailable GET /protected trace=open-1');
+    expect(logged()).toContain(
+      'failed open replay_store_unavailable http GET /protected trace=open-1',
+    );
   });
 
   it('still refuses a replay the store does see when failing open', async () => {

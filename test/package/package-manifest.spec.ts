@@ -36,10 +36,12 @@ const PUBLIC_VALUES = [
   'ReplayStoreUnavailableError',
   'SkipApproov',
   'UNAVAILABLE_FAILURE_CODES',
+  'getApproovClaims',
 ];
 /** The documented types beside them. */
 const PUBLIC_TYPES = [
   'ApproovCheckResult',
+  'ApproovContextType',
   'ApproovFailure',
   'ApproovFailureCode',
   'ApproovMessageSigningOptions',

@@ -156,7 +156,7 @@ describe.each<Platform>(['express', 'fastify'])('the built sample app on %s', (p
         expect(output).not.toContain(sent);
       expect(output).not.toContain(SECRET);
       expect(output).not.toContain(AUTH);
-      expect(output).toContain('rejected binding_mismatch GET /token-binding');
+      expect(output).toContain('rejected binding_mismatch http GET /token-binding');
     });
   });
 

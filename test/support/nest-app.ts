@@ -22,6 +22,8 @@ export interface StartOptions {
   rawBody?: boolean;
   /** Runs on the created app before it listens (body parsers, global pipes...). */
   configure?: (app: INestApplication) => void;
+  /** Starts the microservices `configure` connected (a hybrid app) before the app listens. */
+  startMicroservices?: boolean;
 }
 
 export interface RunningApp {
@@ -42,7 +44,7 @@ export interface RunningApp {
 export async function startApp(
   module: Type | DynamicModule,
   createAdapter: AdapterFactory,
-  { rawBody = false, configure }: StartOptions = {},
+  { rawBody = false, configure, startMicroservices = false }: StartOptions = {},
 ): Promise<RunningApp> {
   logCapture.start();
   const app = await NestFactory.create(module, createAdapter(), {
@@ -51,6 +53,7 @@ export async function startApp(
     rawBody,
   });
   configure?.(app);
+  if (startMicroservices) await app.startAllMicroservices();
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;

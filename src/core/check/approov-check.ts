@@ -7,7 +7,7 @@ import type { ApproovMessageSigningOptions } from '../message-signing/options.js
 import { ApproovVerifier, type ApproovCheckResult } from '../token/verifier.js';
 import { logKeySetEvents, startKeySet } from './keyset-lifecycle.js';
 import type { ApproovLog } from './log.js';
-import { RejectReporter } from './reject-report.js';
+import { RejectReporter, type ApproovCallInfo } from './reject-report.js';
 import { RouteSignatureVerifier } from './route-signature.js';
 import { SignedRequestReplayCheck } from './signed-request-replay.js';
 
@@ -34,6 +34,8 @@ export type ApproovServeVerdict = Extract<ApproovCheckResult, { ok: true }>;
 export type ApproovVerdict =
   | ApproovServeVerdict
   | { readonly ok: false; readonly code: ApproovFailureCode; readonly serve: boolean };
+
+const NO_RULES: ApproovRouteRules = Object.freeze({ bindingHeaders: Object.freeze([]) });
 
 const failureVerdicts = (serve: boolean) =>
   new Map(APPROOV_FAILURE_CODES.map((code) => [code, Object.freeze({ ok: false, code, serve })]));
@@ -85,8 +87,11 @@ export class ApproovCheck {
   readonly signatures: RouteSignatureVerifier;
   readonly reporter: RejectReporter;
   private readonly replay: SignedRequestReplayCheck;
-  // What each request passed under this check, so a second guard on it does not verify again.
+  // What each call passed under this check, so a second guard on it does not verify again.
   private readonly passed = new RequestMark<Passed>('approov.passed');
+  // A signed request's call, when it is not a plain HTTP route: a replay store failing open
+  // reports it in the call's own terms.
+  private readonly calls = new RequestMark<ApproovCallInfo>('approov.call');
   private shuttingDown = false;
 
   constructor(
@@ -100,7 +105,7 @@ export class ApproovCheck {
     this.maxBodyBytes = config.maxBodyBytes;
     this.reporter = new RejectReporter(config, log);
     this.replay = new SignedRequestReplayCheck(config.replay, log, (request) =>
-      this.reporter.reportFailedOpen(request),
+      this.reporter.reportFailedOpen(request, this.calls.get(request)),
     );
     this.signatures = new RouteSignatureVerifier(
       log,
@@ -117,41 +122,67 @@ export class ApproovCheck {
   /**
    * The verdict on `request` under a route's `rules`. A Promise only when a step really waits (a
    * keyset refetch for an unknown `kid`, a body still arriving, a shared replay store); the
-   * token-only path answers synchronously. A request that already passed the same rules here
-   * is not checked again.
+   * token-only path answers synchronously. A call that already passed the same rules here is not
+   * checked again while its token's `exp` holds. `call` describes a call that is not a plain HTTP
+   * route (a GraphQL field, a WebSocket message, an RPC): its context type for the report, and the
+   * object that stands for the one call, where the pass and the report are kept.
    */
-  check(request: ApproovRequestLike, rules: ApproovRouteRules): MaybePromise<ApproovVerdict> {
-    const passed = this.passed.get(request);
-    if (passed !== undefined && passed.covers(rules)) return passed.verdict;
+  check(
+    request: ApproovRequestLike,
+    rules: ApproovRouteRules,
+    call?: ApproovCallInfo,
+  ): MaybePromise<ApproovVerdict> {
+    const key = call?.key ?? request;
+    const passed = this.passed.get(key);
+    if (
+      passed !== undefined &&
+      passed.covers(rules) &&
+      this.verifier.isUnexpired(passed.verdict.claims)
+    ) {
+      return passed.verdict;
+    }
+    if (call !== undefined && rules.signing !== undefined) this.calls.set(request, call);
     const token = this.verifier.verifyRequestWithRefetch(
       nodeRequestOf(request),
       rules.bindingHeaders,
     );
     return token instanceof Promise
-      ? token.then((settled) => this.afterToken(settled, request, rules))
-      : this.afterToken(token, request, rules);
+      ? token.then((settled) => this.afterToken(settled, request, rules, call))
+      : this.afterToken(token, request, rules, call);
+  }
+
+  /**
+   * Reports a call that cannot be checked at all (its context carries no token), and answers
+   * whether it is served anyway (monitor mode): the same report as any reject.
+   */
+  reportUncheckable(request: ApproovRequestLike, call: ApproovCallInfo): ApproovVerdict {
+    return this.reject('context_unsupported', request, NO_RULES, call);
   }
 
   private afterToken(
     token: ApproovCheckResult,
     request: ApproovRequestLike,
     rules: ApproovRouteRules,
+    call: ApproovCallInfo | undefined,
   ): MaybePromise<ApproovVerdict> {
-    if (!token.ok) return this.reject(token.code, request, rules);
+    if (!token.ok) return this.reject(token.code, request, rules, call);
     const signing = rules.signing;
-    if (signing === undefined) return this.accept(request, token, rules);
+    if (signing === undefined) return this.accept(token, rules, call?.key ?? request);
     return whenSettled(this.signatures.verify(request, token.claims, signing), (signed) =>
-      signed.ok ? this.accept(request, token, rules) : this.reject(signed.code, request, rules),
+      signed.ok
+        ? this.accept(token, rules, call?.key ?? request)
+        : this.reject(signed.code, request, rules, call),
     );
   }
 
   private accept(
-    request: ApproovRequestLike,
     verdict: ApproovServeVerdict,
     rules: ApproovRouteRules,
+    key: object,
   ): ApproovVerdict {
-    const passed = this.passed.get(request);
-    if (passed === undefined) this.passed.set(request, new Passed(verdict, rules));
+    const passed = this.passed.get(key);
+    if (passed === undefined || passed.verdict !== verdict)
+      this.passed.set(key, new Passed(verdict, rules));
     else passed.add(rules);
     return verdict;
   }
@@ -160,8 +191,9 @@ export class ApproovCheck {
     code: ApproovFailureCode,
     request: ApproovRequestLike,
     rules: ApproovRouteRules,
+    call: ApproovCallInfo | undefined,
   ): ApproovVerdict {
-    const serve = this.reporter.reportReject(code, request, rules.allowStatuses);
+    const serve = this.reporter.reportReject(code, request, rules.allowStatuses, call);
     return (serve ? SERVE_UNCHECKED : REJECT).get(code)!;
   }
 

@@ -1,4 +1,4 @@
-import type { ApproovFailure, ApproovFailureCode } from '../failure.js';
+import type { ApproovContextType, ApproovFailure, ApproovFailureCode } from '../failure.js';
 import { readApproovStatus } from '../http/approov-status.js';
 import {
   RequestMark,
@@ -10,6 +10,19 @@ import {
 } from '../http/request.js';
 import type { ApproovLog } from './log.js';
 import { RejectLogThrottle, type RejectLogOptions, type RejectLogTimers } from './reject-log.js';
+
+/**
+ * Where a check runs when it is not a plain HTTP route: the context type for the report, the
+ * per-call object one report is kept on (a WebSocket connection's handshake serves every message,
+ * so it cannot be), and what the log line names instead of the HTTP method and path.
+ */
+export interface ApproovCallInfo {
+  readonly context: ApproovContextType;
+  /** The object that stands for this one call: two guards on it check and report it once. */
+  readonly key: object;
+  readonly method: string;
+  readonly path: string;
+}
 
 export interface RejectReportOptions {
   mode: 'enforce' | 'monitor';
@@ -56,6 +69,7 @@ export class RejectReporter {
     code: ApproovFailureCode,
     request: ApproovRequestLike,
     routeStatuses: readonly string[] = [],
+    call?: ApproovCallInfo,
   ): boolean {
     // A body past the bound was not read to the end: no mode can serve it as checked.
     const monitored = this.options.mode === 'monitor' && code !== 'request_body_too_large';
@@ -66,16 +80,11 @@ export class RejectReporter {
       approovStatus !== undefined &&
       (this.options.allowApproovStatus.includes(approovStatus) ||
         routeStatuses.includes(approovStatus));
-    if (!this.markReported(request)) return monitored || allowed;
+    if (!this.markReported(call?.key ?? request)) return monitored || allowed;
     const logLine = this.rejectLog.admit(code);
     // A reject counted into a summary, with no hook to feed, needs nothing more from the request.
     if (logLine || this.options.onFailure !== undefined) {
-      const failure: ApproovFailure = {
-        code,
-        method: requestMethodOf(request) || 'UNKNOWN',
-        path: loggablePathOf(request),
-        monitored,
-      };
+      const failure = failureOf(code, request, call, monitored);
       if (allowed) failure.allowedByStatus = true;
       this.report(failure, request, logLine);
     }
@@ -83,17 +92,17 @@ export class RejectReporter {
   }
 
   /** Reports a signed request served although the replay store could not answer (`replay.failOpen`). */
-  reportFailedOpen(request: ApproovRequestLike): void {
-    if (!this.markReported(request)) return;
+  reportFailedOpen(request: ApproovRequestLike, call?: ApproovCallInfo): void {
+    if (!this.markReported(call?.key ?? request)) return;
     const logLine = this.rejectLog.admit('replay_store_unavailable');
     if (!logLine && this.options.onFailure === undefined) return;
-    const failure: ApproovFailure = {
-      code: 'replay_store_unavailable',
-      method: requestMethodOf(request) || 'UNKNOWN',
-      path: loggablePathOf(request),
-      monitored: this.options.mode === 'monitor',
-      failedOpen: true,
-    };
+    const failure = failureOf(
+      'replay_store_unavailable',
+      request,
+      call,
+      this.options.mode === 'monitor',
+    );
+    failure.failedOpen = true;
     this.report(failure, request, logLine);
   }
 
@@ -102,10 +111,10 @@ export class RejectReporter {
     this.rejectLog.close();
   }
 
-  /** Marks the request reported by this instance: false when it already was. */
-  private markReported(request: ApproovRequestLike): boolean {
-    if (this.reported.get(request) === true) return false;
-    this.reported.set(request, true);
+  /** Marks the call reported by this instance: false when it already was. */
+  private markReported(key: object): boolean {
+    if (this.reported.get(key) === true) return false;
+    this.reported.set(key, true);
     return true;
   }
 
@@ -125,7 +134,7 @@ export class RejectReporter {
             : 'rejected';
       this.log(
         'warn',
-        `${outcome} ${failure.code} ${failure.method} ${failure.path}` +
+        `${outcome} ${failure.code} ${failure.context} ${failure.method} ${failure.path}` +
           (traceId !== undefined ? ` trace=${traceId}` : '') +
           (approovStatus !== undefined ? ` status=${approovStatus}` : ''),
       );
@@ -140,4 +149,20 @@ export class RejectReporter {
       }
     }
   }
+}
+
+/** A failure's report: its code and where, by the call's own terms when it is not an HTTP route. */
+function failureOf(
+  code: ApproovFailureCode,
+  request: ApproovRequestLike,
+  call: ApproovCallInfo | undefined,
+  monitored: boolean,
+): ApproovFailure {
+  return {
+    code,
+    context: call?.context ?? 'http',
+    method: call?.method ?? (requestMethodOf(request) || 'UNKNOWN'),
+    path: call?.path ?? loggablePathOf(request),
+    monitored,
+  };
 }

@@ -7,7 +7,7 @@ import {
 } from '../http/request-headers.js';
 import type { TokenKeyring } from '../keys/keyring.js';
 import { checkTokenBinding } from './binding.js';
-import type { TokenVerificationOptions } from './claims.js';
+import type { ApproovTokenClaims, TokenVerificationOptions } from './claims.js';
 import {
   newAcceptedHeaderMemo,
   verifyApproovToken,
@@ -80,6 +80,14 @@ export class ApproovVerifier {
     keyring.keyset?.onEvent((event) => {
       if (event.type === 'loaded' && event.changed) this.cache = newCache();
     });
+  }
+
+  /**
+   * True while verified `claims` still pass the time checks (`exp`, with the clock tolerance):
+   * for a pass remembered beyond the moment it was checked, which must not outlive the token.
+   */
+  isUnexpired(claims: Readonly<ApproovTokenClaims>): boolean {
+    return this.now() < claims.exp + (this.config.clockToleranceSec ?? 0);
   }
 
   /**

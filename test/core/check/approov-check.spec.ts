@@ -73,9 +73,15 @@ describe('ApproovCheck: the verdict', () => {
       code: 'token_missing',
       serve: false,
     });
-    expect(lines).toEqual([['warn', 'rejected token_missing GET /orders']]);
+    expect(lines).toEqual([['warn', 'rejected token_missing http GET /orders']]);
     expect(failures).toEqual([
-      { code: 'token_missing', method: 'GET', path: '/orders', monitored: false },
+      {
+        code: 'token_missing',
+        context: 'http',
+        method: 'GET',
+        path: '/orders',
+        monitored: false,
+      },
     ]);
   });
 
@@ -106,7 +112,7 @@ describe('ApproovCheck: the verdict', () => {
       code: 'token_missing',
       serve: true,
     });
-    expect(lines).toEqual([['warn', 'monitor: would reject token_missing GET /orders']]);
+    expect(lines).toEqual([['warn', 'monitor: would reject token_missing http GET /orders']]);
     expect(failures[0]).toMatchObject({ monitored: true });
   });
 
