@@ -16,6 +16,7 @@ import {
   signApproovRequest,
   startApproovJwksServer,
 } from 'nestjs-approov/testing';
+import WebSocket from 'ws';
 import { assertSampleAppBuilt, startSampleApp } from './sample-app.mjs';
 
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -358,10 +359,92 @@ function keysetCases({ jwks, es256, rs256 }) {
   ];
 }
 
+/**
+ * GraphQL at /graphql and the WebSocket gateway at /ws, with the plain ApproovGuard. A GraphQL
+ * reject is an error in a 200 answer, so these cases say what came back: `data` or the error's
+ * code; a WebSocket message gets its answer, or an `exception` event and a closed connection.
+ */
+function contextCases() {
+  const token = (options = {}) =>
+    createApproovToken({ secret: DEMO_SECRET, claims: { did: 'demo-device' }, ...options });
+  const graphql = (name, query, headers, expect) => ({
+    route: 'POST /graphql',
+    name,
+    expect,
+    run: (url, traceId) => askGraphQL(url, query, { ...headers, 'Approov-TraceID': traceId }),
+  });
+  const ws = (name, headers, expect) => ({
+    route: 'ws /ws',
+    name,
+    expect,
+    run: (url, traceId) => askGateway(url, { ...headers, 'Approov-TraceID': traceId }),
+  });
+  return [
+    graphql('GraphQL { hello }, no token', '{ hello }', {}, 'data'),
+    graphql('GraphQL { shape }, valid token', '{ shape }', { 'Approov-Token': token() }, 'data'),
+    graphql('GraphQL { shape }, no token', '{ shape }', {}, 'UNAUTHENTICATED'),
+    graphql(
+      'GraphQL { shape }, expired token',
+      '{ shape }',
+      { 'Approov-Token': token({ expiresIn: -60 }) },
+      'UNAUTHENTICATED',
+    ),
+    ws('WebSocket hello, valid token on the upgrade', { 'Approov-Token': token() }, 'answered'),
+    ws('WebSocket hello, no token', {}, 'refused+closed'),
+    ws(
+      'WebSocket hello, wrong secret',
+      { 'Approov-Token': createApproovToken({ secret: createApproovSecret() }) },
+      'refused+closed',
+    ),
+  ];
+}
+
+/** POSTs a GraphQL query: `data`, or the first error's code. */
+async function askGraphQL(url, query, headers) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify({ query }),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  const answer = await response.json();
+  return (
+    answer.errors?.[0]?.extensions?.code ?? (answer.data ? 'data' : `status ${response.status}`)
+  );
+}
+
+/** Opens ws://.../ws with the headers on the upgrade, sends `hello`: `answered`, or `refused+closed`. */
+function askGateway(url, headers) {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, { headers });
+    const timer = setTimeout(() => finish('timeout'), REQUEST_TIMEOUT_MS);
+    let refused = false;
+    const finish = (outcome) => {
+      clearTimeout(timer);
+      socket.terminate();
+      resolve(outcome);
+    };
+    socket.on('error', () => finish('error'));
+    socket.on('open', () => socket.send(JSON.stringify({ event: 'hello', data: {} })));
+    socket.on('message', (raw) => {
+      const message = JSON.parse(String(raw));
+      if (message.event === 'hello') finish('answered');
+      else if (message.event === 'exception' && message.data?.message === 'Unauthorized')
+        refused = true;
+    });
+    socket.on('close', () => finish(refused ? 'refused+closed' : 'closed'));
+  });
+}
+
 /** Plays the tour; each request carries an Approov-TraceID so its log line (the reason) can be found. */
 async function playTour(
   app,
-  cases = [...tourCases(), ...replayCases(app.url), ...messageSigningTourCases()],
+  cases = [
+    ...tourCases(),
+    ...replayCases(app.url),
+    ...messageSigningTourCases(),
+    ...contextCases(),
+  ],
   tracePrefix = 'demo',
 ) {
   const rows = [];
@@ -370,6 +453,11 @@ async function playTour(
     testCase.before?.();
     let actual;
     try {
+      if (testCase.run !== undefined) {
+        actual = await testCase.run(app.url, traceId);
+        rows.push({ ...testCase, traceId, actual, match: actual === testCase.expect });
+        continue;
+      }
       const signed = testCase.sign?.(app.url + testCase.route);
       const response = await fetch(app.url + testCase.route, {
         method: testCase.method ?? 'GET',
@@ -386,13 +474,18 @@ async function playTour(
   }
   // The server logs the reason of each reject; give the log lines a moment to arrive.
   const deadline = Date.now() + LOG_WAIT_MS;
-  const rejects = rows.filter((row) => row.actual === 401);
+  const rejects = rows.filter(isReject);
   while (Date.now() < deadline && !rejects.every((row) => reasonOf(app.lines, row.traceId))) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   for (const row of rows)
-    row.reason = row.actual === 401 ? (reasonOf(app.lines, row.traceId) ?? '?') : '';
+    row.reason = isReject(row) ? (reasonOf(app.lines, row.traceId) ?? '?') : '';
   return rows;
+}
+
+/** A 401, a GraphQL UNAUTHENTICATED error or a refused WebSocket message. */
+function isReject(row) {
+  return row.actual === 401 || row.actual === 'UNAUTHENTICATED' || row.actual === 'refused+closed';
 }
 
 function reasonOf(lines, traceId) {

@@ -103,6 +103,25 @@ describe.each(['express', 'fastify'])('npm run demo -- --once (--platform %s)', 
     );
   });
 
+  it.each([
+    ['POST /graphql', 'GraphQL { hello }, no token', 'data', ''],
+    ['POST /graphql', 'GraphQL { shape }, valid token', 'data', ''],
+    ['POST /graphql', 'GraphQL { shape }, no token', 'UNAUTHENTICATED', 'token_missing'],
+    ['POST /graphql', 'GraphQL { shape }, expired token', 'UNAUTHENTICATED', 'token_expired'],
+    ['ws /ws', 'WebSocket hello, valid token on the upgrade', 'answered', ''],
+    ['ws /ws', 'WebSocket hello, no token', 'refused+closed', 'token_missing'],
+    ['ws /ws', 'WebSocket hello, wrong secret', 'refused+closed', 'token_signature_invalid'],
+  ])("tours the sample app's %s: %s (%s)", (route, name, outcome, reason) => {
+    expect(rows).toContainEqual({
+      route,
+      name,
+      expected: outcome,
+      actual: outcome,
+      match: 'yes',
+      reason,
+    });
+  });
+
   it("shows each reject's reason code, read from the server log", () => {
     const rejects = rows.filter((row) => row.actual === '401');
     expect(rejects.length).toBeGreaterThan(0);
