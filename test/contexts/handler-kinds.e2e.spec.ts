@@ -153,4 +153,21 @@ describe('protectAllRoutes across every handler kind', () => {
     const error = await bootError(appWith([BoundGateway], []), () => new ExpressAdapter());
     expect(error.message).toContain(`${name} on BoundGateway.shape`);
   });
+
+  it.each([
+    ['@ApproovBinding()', ApproovBinding()],
+    ['@ApproovMessageSigning()', ApproovMessageSigning()],
+  ] as const)('refuses %s on a gRPC handler, naming it', async (name, decorator) => {
+    @Controller()
+    class BoundGrpcController {
+      @GrpcMethod('Shapes', 'Device')
+      device() {
+        return {};
+      }
+    }
+    decorator(BoundGrpcController);
+    const error = await bootError(appWith([], [BoundGrpcController]), () => new ExpressAdapter());
+    expect(error.message).toContain(`${name} on BoundGrpcController.device`);
+    expect(error.message).toContain('a microservice message has none');
+  });
 });
