@@ -113,12 +113,12 @@ describe.each(DRIVERS)('GraphQL on %s (%s)', (driver, _platform, createAdapter) 
       expect(app.failures.map((f) => f.code)).toEqual(['binding_mismatch']);
     });
 
-    it('serves a signed mutation whose signature covers the HTTP request and its body', async () => {
-      app.failures.length = 0;
+    /** The headers of a POST /graphql carrying `query`, signed as the SDK signs it (body covered). */
+    const signedOperation = (query: string) => {
       const { privateKey, ipk } = createApproovInstallationKey();
       const approovToken = token({ ipk });
-      const body = JSON.stringify({ query: 'mutation { signed(text: "a") }' });
-      const headers = signApproovRequest({
+      const body = JSON.stringify({ query });
+      const signature = signApproovRequest({
         method: 'POST',
         url: `${app.baseUrl}/graphql`,
         token: approovToken,
@@ -126,20 +126,26 @@ describe.each(DRIVERS)('GraphQL on %s (%s)', (driver, _platform, createAdapter) 
         body,
         headers: { 'content-type': 'application/json' },
       });
-      const signedHeaders = {
+      const headers = {
         'Content-Type': 'application/json',
         'Approov-Token': approovToken,
-        ...headers,
+        ...signature,
       };
-      const ok = await app.request('POST', '/graphql', signedHeaders, body);
+      return { body, headers };
+    };
+
+    it('serves a signed mutation whose signature covers the HTTP request and its body', async () => {
+      app.failures.length = 0;
+      const { body, headers } = signedOperation('mutation { signed(text: "a") }');
+      const ok = await app.request('POST', '/graphql', headers, body);
       expect(app.failures.map((f) => f.code)).toEqual([]);
       expect(JSON.parse(ok.body)).toEqual({ data: { signed: 'A' } });
       // The same signed request again is a replay.
-      const again = await app.request('POST', '/graphql', signedHeaders, body);
+      const again = await app.request('POST', '/graphql', headers, body);
       expect(JSON.parse(again.body).errors[0].extensions).toEqual({ code: 'UNAUTHENTICATED' });
       // A different body under the same signature fails its Content-Digest.
       const tampered = JSON.stringify({ query: 'mutation { signed(text: "b") }' });
-      const bad = await app.request('POST', '/graphql', signedHeaders, tampered);
+      const bad = await app.request('POST', '/graphql', headers, tampered);
       expect(JSON.parse(bad.body).errors[0].extensions).toEqual({ code: 'UNAUTHENTICATED' });
       expect(app.failures.map((f) => f.code)).toEqual([
         'signature_replayed',
@@ -148,25 +154,10 @@ describe.each(DRIVERS)('GraphQL on %s (%s)', (driver, _platform, createAdapter) 
     });
 
     it('checks a signed request once for all its guarded fields', async () => {
-      const { privateKey, ipk } = createApproovInstallationKey();
-      const approovToken = token({ ipk });
-      const body = JSON.stringify({
-        query: 'mutation { a: signed(text: "a") b: signed(text: "b") }',
-      });
-      const headers = signApproovRequest({
-        method: 'POST',
-        url: `${app.baseUrl}/graphql`,
-        token: approovToken,
-        privateKey,
-        body,
-        headers: { 'content-type': 'application/json' },
-      });
-      const answer = await app.request(
-        'POST',
-        '/graphql',
-        { 'Content-Type': 'application/json', 'Approov-Token': approovToken, ...headers },
-        body,
+      const { body, headers } = signedOperation(
+        'mutation { a: signed(text: "a") b: signed(text: "b") }',
       );
+      const answer = await app.request('POST', '/graphql', headers, body);
       expect(JSON.parse(answer.body)).toEqual({ data: { a: 'A', b: 'B' } });
       expect(app.failures).toEqual([]);
     });

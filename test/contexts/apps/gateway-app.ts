@@ -1,15 +1,15 @@
-import { Module, UseGuards, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { UseGuards, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { WsAdapter } from '@nestjs/platform-ws';
 import {
   ApproovClaims,
   ApproovGuard,
-  ApproovModule,
   SkipApproov,
   type ApproovFailure,
   type ApproovModuleOptions,
 } from 'nestjs-approov';
+import { contextAppModule } from './context-app-module.js';
 import { startApp, type AdapterFactory, type RunningApp } from '../../support/nest-app.js';
 
 // WebSocket gateways on the app's own HTTP server, as the SDKs reach them: the token is on the
@@ -64,20 +64,7 @@ export function gatewayModule(
   options: ApproovModuleOptions & { protectAllRoutes?: boolean },
   failures: ApproovFailure[],
 ): DynamicModule {
-  @Module({})
-  class GatewayAppModule {}
-  const { protectAllRoutes, ...moduleOptions } = options;
-  return {
-    module: GatewayAppModule,
-    imports: [
-      ApproovModule.forRoot({
-        ...moduleOptions,
-        ...(protectAllRoutes === undefined ? {} : { protectAllRoutes }),
-        onFailure: (failure) => failures.push(failure),
-      }),
-    ],
-    providers: [gateway],
-  };
+  return contextAppModule(options, failures, { providers: [gateway] });
 }
 
 export async function startGatewayApp(

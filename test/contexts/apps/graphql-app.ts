@@ -1,4 +1,4 @@
-import { Module, UseGuards, type DynamicModule } from '@nestjs/common';
+import { UseGuards, type DynamicModule } from '@nestjs/common';
 import { Args, Context, GraphQLModule, Mutation, Query, Resolver } from '@nestjs/graphql';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { MercuriusDriver, type MercuriusDriverConfig } from '@nestjs/mercurius';
@@ -7,12 +7,12 @@ import {
   ApproovClaims,
   ApproovGuard,
   ApproovMessageSigning,
-  ApproovModule,
   SkipApproov,
   getApproovClaims,
   type ApproovFailure,
   type ApproovModuleOptions,
 } from 'nestjs-approov';
+import { contextAppModule } from './context-app-module.js';
 import { startApp, type AdapterFactory, type RunningApp } from '../../support/nest-app.js';
 
 // GraphQL over HTTP, as Nest apps serve it: Apollo on Express, Mercurius on Fastify. Resolvers use
@@ -94,21 +94,10 @@ export async function startGraphQLApp(
   options: ApproovModuleOptions & { protectAllRoutes?: boolean },
 ): Promise<GraphQLApp> {
   const failures: ApproovFailure[] = [];
-  @Module({})
-  class GraphQLAppModule {}
-  const { protectAllRoutes, ...moduleOptions } = options;
-  const module: DynamicModule = {
-    module: GraphQLAppModule,
-    imports: [
-      graphQLModule(driver),
-      ApproovModule.forRoot({
-        ...moduleOptions,
-        ...(protectAllRoutes === undefined ? {} : { protectAllRoutes }),
-        onFailure: (failure) => failures.push(failure),
-      }),
-    ],
+  const module = contextAppModule(options, failures, {
+    imports: [graphQLModule(driver)],
     providers: [ShapesResolver],
-  };
+  });
   const running = await startApp(module, createAdapter);
   return {
     ...running,

@@ -1,4 +1,4 @@
-import { Controller, Get, Injectable, Module, UseGuards, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Injectable, UseGuards, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   Ctx,
@@ -15,12 +15,12 @@ import { fileURLToPath } from 'node:url';
 import {
   ApproovClaims,
   ApproovGuard,
-  ApproovModule,
   SkipApproov,
   type ApproovFailure,
   type ApproovModuleOptions,
   type ApproovRequestLike,
 } from 'nestjs-approov';
+import { contextAppModule } from './context-app-module.js';
 import { logCapture } from '../../support/log-capture.js';
 
 // Microservice handlers: gRPC (the token in the call metadata), TCP (no headers at all), and NATS
@@ -114,21 +114,7 @@ export function microserviceModule(
   failures: ApproovFailure[],
   providers: Array<new (...args: never[]) => object> = [],
 ): DynamicModule {
-  @Module({})
-  class MicroserviceAppModule {}
-  const { protectAllRoutes, ...moduleOptions } = options;
-  return {
-    module: MicroserviceAppModule,
-    imports: [
-      ApproovModule.forRoot({
-        ...moduleOptions,
-        ...(protectAllRoutes === undefined ? {} : { protectAllRoutes }),
-        onFailure: (failure) => failures.push(failure),
-      }),
-    ],
-    controllers,
-    providers,
-  };
+  return contextAppModule(options, failures, { controllers, providers });
 }
 
 export async function startMicroservice(
