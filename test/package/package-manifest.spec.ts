@@ -44,6 +44,7 @@ const PUBLIC_TYPES = [
   'ApproovContextType',
   'ApproovFailure',
   'ApproovFailureCode',
+  'ApproovKeysetStatus',
   'ApproovMessageSigningOptions',
   'ApproovModuleExtras',
   'ApproovModuleOptions',
