@@ -237,6 +237,7 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
 /** The optional integrations: each entry, the peer only it loads, and what it exports. */
 const INTEGRATIONS: ReadonlyArray<readonly [string, string, readonly string[]]> = [
   ['terminus', '@nestjs/terminus', ['APPROOV_HEALTH_STORE_DEADLINE_MS', 'ApproovHealthIndicator']],
+  ['throttler', '@nestjs/throttler', ['APPROOV_DEVICE_TRACKER_PREFIX', 'ApproovThrottlerGuard']],
 ];
 
 describe.each(INTEGRATIONS)('the ./%s entry', (entry, peer, values) => {
@@ -252,9 +253,10 @@ describe.each(INTEGRATIONS)('the ./%s entry', (entry, peer, values) => {
       `const root = require(NAME); const sub = await import(NAME + '/${entry}');`,
     ],
   ])('loads with %s, and injects the ApproovService of the main entry', (_how, load) => {
+    // What Nest injects: constructor parameter types, and @Inject() properties (Nest's own key).
     const script =
       `import 'reflect-metadata'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const NAME = '${manifest.name}';` +
-      `${load} const injected = Object.values(sub).filter((value) => typeof value === 'function').flatMap((value) => Reflect.getMetadata('design:paramtypes', value) ?? []);` +
+      `${load} const injected = Object.values(sub).filter((value) => typeof value === 'function').flatMap((value) => [...(Reflect.getMetadata('design:paramtypes', value) ?? []), ...(Reflect.getMetadata('self:properties_metadata', value) ?? []).map((property) => property.type)]);` +
       'console.log(JSON.stringify({ names: Object.keys(sub), same: [String(injected.includes(root.ApproovService))] }));';
     const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
     expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
