@@ -19,6 +19,8 @@ const SECRET = createApproovSecret();
 const token = (did: string) => createApproovToken({ secret: SECRET, claims: { did } });
 const DEVICE_A = token('device-A');
 const DEVICE_B = token('device-B');
+// Valid, but naming no device.
+const NO_DID = createApproovToken({ secret: SECRET });
 // Signed with another secret, claiming device A.
 const FORGED_A = createApproovToken({ secret: createApproovSecret(), claims: { did: 'device-A' } });
 
@@ -98,9 +100,9 @@ describe.each(['express', 'fastify'])('ApproovThrottlerGuard on %s', (adapter) =
     ).toEqual([200, 200, 401, 401, 429, 429, 200]);
   });
 
-  it('tells devices from IPs with no Approov guard on the route', async () => {
+  it('tells devices from IPs with no Approov guard on the route; a token without did is an IP', async () => {
     expect(
-      await statuses('/open', [undefined, FORGED_A, undefined, DEVICE_A, DEVICE_A, DEVICE_A]),
+      await statuses('/open', [undefined, NO_DID, FORGED_A, DEVICE_A, DEVICE_A, DEVICE_A]),
     ).toEqual([200, 200, 429, 200, 200, 429]);
   });
 });
