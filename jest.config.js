@@ -48,6 +48,8 @@ const shared = {
   moduleNameMapper: {
     '^nestjs-approov$': '<rootDir>/src/index.ts',
     '^nestjs-approov/testing$': '<rootDir>/src/testing/index.ts',
+    '^nestjs-approov/terminus$': '<rootDir>/src/terminus/index.ts',
+    '^nestjs-approov/throttler$': '<rootDir>/src/throttler/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
     // Mercurius loads @fastify/static (for GraphiQL) which requires an ESM-only package: Jest on
     // Node 20 cannot load that, and no test serves GraphiQL (see the stand-in file).
@@ -65,6 +67,9 @@ export default {
     'src/**/*.ts',
     // The CLI runs as the built bin in child processes (test/cli), out of the workers' coverage.
     '!src/cli/**',
+    // @nestjs/throttler is CommonJS requiring Nest 12's ESM-only @nestjs/common: Jest's ESM mode cannot
+    // load it, so its guard runs in child processes (test/package/throttler.e2e.spec.ts).
+    '!src/throttler/**',
     ...typeOnlySources().map((file) => `!src/${file}`),
   ],
   coverageReporters: ['text-summary', 'html'],

@@ -5,9 +5,9 @@
 // ApproovModule, one ApproovService (Nest's DI compares classes by identity): no dual-package hazard.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -29,6 +29,23 @@ writeFileSync(
   join(dist, 'cjs', 'package.json'),
   `${JSON.stringify({ type: 'commonjs' }, null, 2)}\n`,
 );
+
+// A subpath entry (terminus, throttler) imports the package's own entry by name, so it injects the
+// same ApproovService as the app. Named, it would resolve against dist/cjs/package.json in the
+// CommonJS build: point each build at its entry file instead.
+for (const [build, entry] of [
+  ['esm', 'index.mjs'],
+  ['cjs', 'index.cjs'],
+]) {
+  for (const name of readdirSync(join(dist, build), { recursive: true, encoding: 'utf8' })) {
+    if (!name.endsWith('.js')) continue;
+    const file = join(dist, build, name);
+    const code = readFileSync(file, 'utf8');
+    const target = relative(dirname(file), join(dist, entry));
+    const rewritten = code.replace(/(from |require\()(['"])nestjs-approov\2/g, `$1$2${target}$2`);
+    if (rewritten !== code) writeFileSync(file, rewritten);
+  }
+}
 
 // The names both builds really export at run time (loading them also proves they load).
 const esmNames = Object.keys(

@@ -12,6 +12,7 @@ import type { ApproovModuleOptions } from './approov.options.js';
 import { resolveApproovConfig } from './core/approov-config.js';
 import { ApproovCheck } from './core/check/approov-check.js';
 import type { ApproovFailureCode } from './core/failure.js';
+import type { ApproovKeysetStatus } from './core/keys/keyset.js';
 import { nodeRequestOf, type ApproovRequestLike } from './core/http/request.js';
 import type { MaybePromise } from './core/maybe-async.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
@@ -69,6 +70,15 @@ export class ApproovService
   /** True when the replay store can answer now: for a readiness probe (e.g. a Terminus health indicator). */
   checkReplayStoreHealth(): Promise<boolean> {
     return this.approovCheck.checkReplayStoreHealth();
+  }
+
+  /**
+   * The JWKS key set's state (with `jwksUri`): `state` (`fresh`, `stale`, `expired`,
+   * `not_loaded`), `usable`, `keyCount`, `lastFetchAt`, `usableUntil`, `lastError`,
+   * `lastErrorAt`. No key material, no URL. Undefined when no keyset is configured.
+   */
+  keysetStatus(): ApproovKeysetStatus | undefined {
+    return this.approovCheck.keysetStatus();
   }
 
   // The steps of approovCheck.check one by one, for a guard of the app's own.

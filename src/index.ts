@@ -16,6 +16,7 @@ export { APPROOV_MODULE_OPTIONS } from './approov.constants.js';
 export type { ApproovModuleExtras, ApproovModuleOptions } from './approov.options.js';
 export type { ApproovRequestLike } from './core/http/request.js';
 
+export type { ApproovKeysetStatus } from './core/keys/keyset.js';
 export type { ApproovTokenClaims } from './core/token/claims.js';
 export type { ApproovCheckResult } from './core/token/verifier.js';
 export type {

@@ -50,3 +50,22 @@ describe('the Redis Cluster recipes of docs/integrations.md', () => {
     expect(typeCheck(notAClient, APP_DIR).join('\n')).toMatch(/not-a-client\.ts:2: /);
   }, 60_000);
 });
+
+describe('the Terminus and throttler recipes of docs/integrations.md', () => {
+  it.each([
+    ['## Health checks (Terminus)', 'health.controller.ts'],
+    ['## Throttling per device', 'app.module.ts'],
+  ])(
+    '%s: %s compiles against src/',
+    (heading, file) => {
+      const dir = join(ROOT, 'integrations-app', file.replace(/\.ts$/, ''));
+      const files = filesOf(
+        codeBlocks(section(read(join(DOCS_DIR, 'integrations.md')), heading)),
+        dir,
+      );
+      expect([...files.keys()].map((name) => name.slice(dir.length + 1))).toEqual([file]);
+      expect(typeCheck(files, dir)).toEqual([]);
+    },
+    60_000,
+  );
+});

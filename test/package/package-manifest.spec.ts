@@ -44,6 +44,7 @@ const PUBLIC_TYPES = [
   'ApproovContextType',
   'ApproovFailure',
   'ApproovFailureCode',
+  'ApproovKeysetStatus',
   'ApproovMessageSigningOptions',
   'ApproovModuleExtras',
   'ApproovModuleOptions',
@@ -233,8 +234,60 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
   });
 });
 
+/** The optional integrations: each entry, the peer only it loads, and what it exports. */
+const INTEGRATIONS: ReadonlyArray<readonly [string, string, readonly string[]]> = [
+  ['terminus', '@nestjs/terminus', ['APPROOV_HEALTH_STORE_DEADLINE_MS', 'ApproovHealthIndicator']],
+  ['throttler', '@nestjs/throttler', ['APPROOV_DEVICE_TRACKER_PREFIX', 'ApproovThrottlerGuard']],
+];
+
+describe.each(INTEGRATIONS)('the ./%s entry', (entry, peer, values) => {
+  it.each([
+    ['import', `const root = await import(NAME); const sub = await import(NAME + '/${entry}');`],
+    ['require', `const root = require(NAME); const sub = require(NAME + '/${entry}');`],
+    [
+      'import, then require',
+      `const root = await import(NAME); const sub = require(NAME + '/${entry}');`,
+    ],
+    [
+      'require, then import',
+      `const root = require(NAME); const sub = await import(NAME + '/${entry}');`,
+    ],
+  ])('loads with %s, and injects the ApproovService of the main entry', (_how, load) => {
+    // What Nest injects: constructor parameter types, and @Inject() properties (Nest's own key).
+    const script =
+      `import 'reflect-metadata'; import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); const NAME = '${manifest.name}';` +
+      `${load} const injected = Object.values(sub).filter((value) => typeof value === 'function').flatMap((value) => [...(Reflect.getMetadata('design:paramtypes', value) ?? []), ...(Reflect.getMetadata('self:properties_metadata', value) ?? []).map((property) => property.type)]);` +
+      'console.log(JSON.stringify({ names: Object.keys(sub), same: [String(injected.includes(root.ApproovService))] }));';
+    const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect([...(keys.names ?? [])].sort()).toEqual([...values].sort());
+    expect(keys.same).toEqual(['true']);
+  });
+
+  it(`is the only file of dist/ that imports ${peer}; the main entry never loads it`, () => {
+    const importers = ['esm', 'cjs'].flatMap((build) =>
+      filesUnder(join(DIST, build), '.js')
+        .filter((file) =>
+          ts
+            .preProcessFile(readFileSync(file, 'utf8'), true, true)
+            .importedFiles.some(({ fileName }) => fileName === peer),
+        )
+        .map((file) => relative(DIST, file)),
+    );
+    expect(importers.sort()).toEqual([`cjs/${entry}/index.js`, `esm/${entry}/index.js`]);
+    const { keys } = runNode([
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url); await import('${manifest.name}'); require('${manifest.name}');` +
+        `console.log(JSON.stringify({ loaded: Object.keys(require.cache).filter((file) => file.includes('${peer}/')) }));`,
+    ]);
+    expect(keys.loaded).toEqual([]);
+  });
+});
+
 describe('the imports of dist/', () => {
   const declared = new Set([
+    manifest.name, // a subpath entry's typings import the main entry by name
     ...Object.keys(manifest.dependencies ?? {}),
     ...Object.keys(manifest.peerDependencies ?? {}),
   ]);

@@ -28,7 +28,7 @@ describe('the tarball', () => {
     ]);
   });
 
-  it('holds both entries of the main export, with their typings, and both builds of ./testing', () => {
+  it('holds both entries of the main export, with their typings, and both builds of each subpath', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'dist/index.mjs',
@@ -38,6 +38,10 @@ describe('the tarball', () => {
         'dist/cjs/package.json',
         'dist/esm/testing/index.js',
         'dist/cjs/testing/index.js',
+        'dist/esm/terminus/index.js',
+        'dist/cjs/terminus/index.d.ts',
+        'dist/esm/throttler/index.js',
+        'dist/cjs/throttler/index.d.ts',
         'dist/esm/cli/main.js',
       ]),
     );

@@ -4,6 +4,7 @@ import { APPROOV_FAILURE_CODES, type ApproovFailureCode } from '../failure.js';
 import { RequestMark, nodeRequestOf, type ApproovRequestLike } from '../http/request.js';
 import { whenSettled, type MaybePromise } from '../maybe-async.js';
 import type { ApproovMessageSigningOptions } from '../message-signing/options.js';
+import type { ApproovKeysetStatus } from '../keys/keyset.js';
 import { ApproovVerifier, type ApproovCheckResult } from '../token/verifier.js';
 import { logKeySetEvents, startKeySet } from './keyset-lifecycle.js';
 import type { ApproovLog } from './log.js';
@@ -235,6 +236,11 @@ export class ApproovCheck {
       );
     };
     probe();
+  }
+
+  /** The JWKS key set's state; undefined when no `jwksUri` is configured. */
+  keysetStatus(): ApproovKeysetStatus | undefined {
+    return this.config.keyset?.status();
   }
 
   /** True when the replay store can answer now: for a readiness probe. */

@@ -50,6 +50,28 @@ export type KeySetEvent =
   | { type: 'loaded'; keyCount: number; skipped: readonly string[]; changed: boolean }
   | { type: 'fetch_failed'; reason: string; serving: 'stale' | 'none' };
 
+/**
+ * The key set's state, for health checks and diagnostics: times, a count and a reason, never key
+ * material or the URL. `fresh` within the TTL of the last load; `stale` past it, still used while
+ * the endpoint fails; `expired` past the stale limit (keyset tokens get 503); `not_loaded` before
+ * the first successful fetch.
+ */
+export interface ApproovKeysetStatus {
+  readonly state: 'fresh' | 'stale' | 'expired' | 'not_loaded';
+  /** True when tokens can be verified with the keys held (`fresh` or `stale`). */
+  readonly usable: boolean;
+  /** Keys held from the last successful fetch; 0 before one. */
+  readonly keyCount: number;
+  /** When the last successful fetch ended; undefined before one. */
+  readonly lastFetchAt: Date | undefined;
+  /** When the keys held stop being used; undefined before a load. */
+  readonly usableUntil: Date | undefined;
+  /** Why the last fetch failed, when it failed (cleared by a successful fetch). */
+  readonly lastError: string | undefined;
+  /** When that failed fetch ended. */
+  readonly lastErrorAt: Date | undefined;
+}
+
 const UNKNOWN_KID: KeyLookup = Object.freeze({ status: 'unknown_kid' });
 const UNAVAILABLE: KeyLookup = Object.freeze({ status: 'unavailable' });
 const NO_CANDIDATES: KeyLookup = Object.freeze({ status: 'ok', candidates: Object.freeze([]) });
@@ -60,6 +82,9 @@ interface LoadedKeys {
   byAlgorithm: Map<AsymmetricAlgorithm, KeyLookup>;
   /** A fingerprint of the set, to tell a rotation from a refresh that changed nothing. */
   fingerprint: string;
+  /** When the fetch that loaded them ended (ms). */
+  loadedAt: number;
+  keyCount: number;
   /** After this instant (ms) the keys are too stale to use. */
   usableUntil: number;
 }
@@ -78,6 +103,7 @@ export class JwksKeySet {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private fetchCount = 0;
+  private lastError: { reason: string; at: number } | undefined;
   private readonly listeners: Array<(event: KeySetEvent) => void> = [];
   private readonly now: () => number;
   private readonly fetchImpl: typeof fetch;
@@ -95,6 +121,29 @@ export class JwksKeySet {
   /** True while keys are loaded and not past their stale bound. */
   get hasUsableKeys(): boolean {
     return this.loaded !== null && this.now() <= this.loaded.usableUntil;
+  }
+
+  /** Where the key set stands now (see ApproovKeysetStatus). */
+  status(): ApproovKeysetStatus {
+    const loaded = this.loaded;
+    const now = this.now();
+    const state =
+      loaded === null
+        ? 'not_loaded'
+        : now > loaded.usableUntil
+          ? 'expired'
+          : now > loaded.loadedAt + this.config.ttlSec * 1000
+            ? 'stale'
+            : 'fresh';
+    return {
+      state,
+      usable: state === 'fresh' || state === 'stale',
+      keyCount: loaded?.keyCount ?? 0,
+      lastFetchAt: loaded === null ? undefined : new Date(loaded.loadedAt),
+      usableUntil: loaded === null ? undefined : new Date(loaded.usableUntil),
+      lastError: this.lastError?.reason,
+      lastErrorAt: this.lastError === undefined ? undefined : new Date(this.lastError.at),
+    };
   }
 
   /** Called on every load and every failed fetch; reasons never hold key material. */
@@ -166,6 +215,7 @@ export class JwksKeySet {
         error instanceof KeySetFetchError || error instanceof JwksFormatError
           ? error.message
           : 'fetch failed';
+      this.lastError = { reason, at: this.now() };
       this.emit({ type: 'fetch_failed', reason, serving: this.hasUsableKeys ? 'stale' : 'none' });
       this.schedule(this.config.cooldownSec * 1000);
       return false;
@@ -177,11 +227,14 @@ export class JwksKeySet {
       )
       .join('|');
     const changed = this.loaded?.fingerprint !== fingerprint;
+    const loadedAt = this.now();
     this.loaded = index(
       imported.keys,
       fingerprint,
-      this.now() + (this.config.ttlSec + this.config.maxStaleSec) * 1000,
+      loadedAt,
+      loadedAt + (this.config.ttlSec + this.config.maxStaleSec) * 1000,
     );
+    this.lastError = undefined;
     this.emit({
       type: 'loaded',
       keyCount: imported.keys.length,
@@ -208,7 +261,12 @@ export class JwksKeySet {
   }
 }
 
-function index(keys: readonly ImportedKey[], fingerprint: string, usableUntil: number): LoadedKeys {
+function index(
+  keys: readonly ImportedKey[],
+  fingerprint: string,
+  loadedAt: number,
+  usableUntil: number,
+): LoadedKeys {
   const byKid = new Map<string, ImportedKey[]>();
   const perAlgorithm = new Map<AsymmetricAlgorithm, KeyCandidate[]>();
   for (const key of keys) {
@@ -226,5 +284,5 @@ function index(keys: readonly ImportedKey[], fingerprint: string, usableUntil: n
   const byAlgorithm = new Map<AsymmetricAlgorithm, KeyLookup>();
   for (const [alg, candidates] of perAlgorithm)
     byAlgorithm.set(alg, Object.freeze({ status: 'ok', candidates }));
-  return { byKid, byAlgorithm, fingerprint, usableUntil };
+  return { byKid, byAlgorithm, fingerprint, loadedAt, keyCount: keys.length, usableUntil };
 }

@@ -218,6 +218,17 @@ describe('ApproovCheck: lifecycle', () => {
     check.stop();
   });
 
+  it('gives the keyset status with a jwksUri, none without', async () => {
+    const { check } = checkWith({
+      jwksUri: 'http://127.0.0.1:1/jwks.json',
+      keyset: { requireAtBoot: false },
+    });
+    await check.start();
+    expect(check.keysetStatus()).toMatchObject({ state: 'not_loaded', usable: false });
+    check.stop();
+    expect(checkWith().check.keysetStatus()).toBeUndefined();
+  });
+
   it('answers the store health, warns at boot when its check fails, and closes it at shutdown', async () => {
     const { store, close } = storeWith(() => Promise.reject(new Error('down')));
     const { check, lines } = checkWith({ replay: { store } });

@@ -313,3 +313,75 @@ describe('ApproovVerifier with a keyset', () => {
     expect(server.requestCount).toBe(2);
   });
 });
+
+describe('JwksKeySet: status', () => {
+  it('goes not_loaded, fresh, stale, expired on a fake clock, with times, a count and the last error', async () => {
+    const server = await jwksServer(first, second);
+    let now = 1_000_000;
+    const { keyset } = keySet(server.url, { ttlSec: 60, maxStaleSec: 120, now: () => now });
+    server.fail('error');
+    expect(await keyset.start()).toBe(false);
+    const never = keyset.status();
+    expect(never).toEqual({
+      state: 'not_loaded',
+      usable: false,
+      keyCount: 0,
+      lastFetchAt: undefined,
+      usableUntil: undefined,
+      lastError: expect.any(String),
+      lastErrorAt: new Date(1_000_000),
+    });
+
+    server.fail(null);
+    now += 5_000;
+    expect(await keyset.refresh()).toBe(true);
+    expect(keyset.status()).toEqual({
+      state: 'fresh',
+      usable: true,
+      keyCount: 2,
+      lastFetchAt: new Date(1_005_000),
+      usableUntil: new Date(1_005_000 + 180_000),
+      lastError: undefined, // a successful fetch clears it
+      lastErrorAt: undefined,
+    });
+
+    now += 60_000; // the last instant of the TTL
+    expect(keyset.status().state).toBe('fresh');
+    now += 1;
+    server.fail('garbage');
+    expect(await keyset.refresh()).toBe(false);
+    expect(keyset.status()).toMatchObject({
+      state: 'stale',
+      usable: true,
+      keyCount: 2,
+      lastFetchAt: new Date(1_005_000), // still the last successful fetch
+      lastError: expect.any(String),
+      lastErrorAt: new Date(1_065_001),
+    });
+
+    now = 1_005_000 + 180_000;
+    expect(keyset.status()).toMatchObject({ state: 'stale', usable: true });
+    now += 1;
+    expect(keyset.status()).toMatchObject({ state: 'expired', usable: false, keyCount: 2 });
+  });
+
+  it('holds no key material and no URL', async () => {
+    const server = await jwksServer(first);
+    const { keyset } = keySet(server.url);
+    await keyset.start();
+    const text = JSON.stringify(keyset.status());
+    expect(text).not.toContain(server.url);
+    expect(text).not.toContain(String(first.publicJwk.x));
+    expect(Object.keys(keyset.status()).sort()).toEqual(
+      [
+        'keyCount',
+        'lastError',
+        'lastErrorAt',
+        'lastFetchAt',
+        'state',
+        'usable',
+        'usableUntil',
+      ].sort(),
+    );
+  });
+});
