@@ -28,7 +28,7 @@ describe('the tarball', () => {
     ]);
   });
 
-  it('holds both entries of the main export, with their typings, and both builds of ./testing', () => {
+  it('holds both entries of the main export, with their typings, and both builds of ./testing and ./swagger', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'dist/index.mjs',
@@ -38,6 +38,8 @@ describe('the tarball', () => {
         'dist/cjs/package.json',
         'dist/esm/testing/index.js',
         'dist/cjs/testing/index.js',
+        'dist/esm/swagger/index.js',
+        'dist/cjs/swagger/index.js',
         'dist/esm/cli/main.js',
       ]),
     );
