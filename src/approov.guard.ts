@@ -5,17 +5,11 @@ import {
   type ExecutionContext,
   type Type,
 } from '@nestjs/common';
-import { GUARDS_METADATA } from '@nestjs/common/constants.js';
 import { Reflector } from '@nestjs/core';
 import { recordApproovClaims } from './approov.claims.js';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
 import { resolveApproovCall, type ApproovCall } from './approov.context.js';
-import {
-  AllowApproovStatusMetadata,
-  ApproovBindingMetadata,
-  SigningRulesMetadata,
-  SkipApproovMetadata,
-} from './approov.metadata.js';
+import { readApproovRoute } from './approov.metadata.js';
 import { createContextRejection } from './approov.rejection.js';
 import { ApproovService } from './approov.service.js';
 import type { ApproovRouteRules, ApproovVerdict } from './core/check/approov-check.js';
@@ -171,27 +165,19 @@ export class ApproovGuard implements CanActivate {
     let byHandler = this.routeRules.get(controller);
     const known = byHandler?.get(handler);
     if (known !== undefined) return known;
-    const targets = [handler, controller];
-    const binding = this.reflector.getAllAndOverride(ApproovBindingMetadata, targets);
-    const signing = this.reflector.getAllAndOverride(SigningRulesMetadata, targets);
+    const route = readApproovRoute(this.reflector, handler, controller);
     const rules: RouteRules = {
-      // A binding or signing route is never skipped: they outrank @SkipApproov.
-      skipped:
-        this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true &&
-        binding === undefined &&
-        signing === undefined,
+      skipped: route.skipped,
       bindingHeaders:
-        binding === undefined
+        route.binding === undefined
           ? NO_BINDING
-          : binding.length > 0
-            ? binding
+          : route.binding.length > 0
+            ? route.binding
             : this.service.defaultBindingHeaders,
-      signing,
-      allowStatuses: this.reflector.getAllAndOverride(AllowApproovStatusMetadata, targets),
+      signing: route.signing,
+      allowStatuses: route.allowStatuses,
       name: `${controller.name}.${handler.name}`,
-      ownTokenSource: [handler, controller].some((target) =>
-        guardsOf(target).some(readsTokenItsOwnWay),
-      ),
+      ownTokenSource: route.guards.some(readsTokenItsOwnWay),
     };
     if (byHandler === undefined) this.routeRules.set(controller, (byHandler = new WeakMap()));
     byHandler.set(handler, rules);
@@ -199,10 +185,13 @@ export class ApproovGuard implements CanActivate {
   }
 }
 
-/** The guards @UseGuards put on a class or handler: classes or instances. @internal */
-export function guardsOf(target: object): unknown[] {
-  const guards: unknown = Reflect.getMetadata(GUARDS_METADATA, target);
-  return Array.isArray(guards) ? guards : [];
+/** ApproovGuard or a subclass of it, as a class or an instance. @internal */
+export function isApproovGuard(guard: unknown): boolean {
+  const type = typeof guard === 'function' ? guard : (guard as object | null)?.constructor;
+  return (
+    type === ApproovGuard ||
+    (type as { prototype?: unknown } | undefined)?.prototype instanceof ApproovGuard
+  );
 }
 
 /** A subclass of ApproovGuard (class or instance) that overrides getRequest. @internal */

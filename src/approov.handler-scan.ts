@@ -2,12 +2,8 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { APPROOV_MODULE_EXTRAS } from './approov.constants.js';
-import { ApproovGuard, guardsOf, readsTokenItsOwnWay } from './approov.guard.js';
-import {
-  ApproovBindingMetadata,
-  SigningRulesMetadata,
-  SkipApproovMetadata,
-} from './approov.metadata.js';
+import { isApproovGuard, readsTokenItsOwnWay } from './approov.guard.js';
+import { readApproovRoute } from './approov.metadata.js';
 import type { ApproovModuleExtras } from './approov.options.js';
 import { loadContextExceptions } from './approov.rejection.js';
 import { ApproovConfigurationError } from './core/errors.js';
@@ -99,22 +95,17 @@ export class ApproovHandlerScan implements OnModuleInit {
       if (typeof method !== 'function') continue;
       const kind = kindOf(method);
       if (kind === undefined) continue;
-      const targets = [method, type];
-      const binding = this.reflector.getAllAndOverride(ApproovBindingMetadata, targets);
-      const signing = this.reflector.getAllAndOverride(SigningRulesMetadata, targets);
+      const route = readApproovRoute(this.reflector, method, type);
       handlers.push({
         name: `${type.name}.${name}`,
         kind,
-        approovGuards: targets.flatMap(guardsOf).filter(isApproovGuard),
-        skipped:
-          this.reflector.getAllAndOverride(SkipApproovMetadata, targets) === true &&
-          binding === undefined &&
-          signing === undefined,
-        signed: signing !== undefined,
+        approovGuards: route.guards.filter(isApproovGuard),
+        skipped: route.skipped,
+        signed: route.signing !== undefined,
         bindingOrSigning:
-          signing !== undefined
+          route.signing !== undefined
             ? '@ApproovMessageSigning()'
-            : binding !== undefined
+            : route.binding !== undefined
               ? '@ApproovBinding()'
               : undefined,
       });
@@ -180,12 +171,4 @@ function problemsOf(handler: Handler, protectAllRoutes: boolean): string[] {
         ];
   }
   return [];
-}
-
-function isApproovGuard(guard: unknown): boolean {
-  const type = typeof guard === 'function' ? guard : (guard as object | null)?.constructor;
-  return (
-    type === ApproovGuard ||
-    (type as { prototype?: unknown } | undefined)?.prototype instanceof ApproovGuard
-  );
 }

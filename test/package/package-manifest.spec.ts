@@ -61,6 +61,12 @@ const PUBLIC_TYPES = [
   'VerifiedMessageSignature',
 ];
 const TESTING_VALUES = ['createApproovToken', 'approovBindingHash', 'createApproovSecret'];
+const SWAGGER_VALUES = [
+  'APPROOV_SECURITY_SCHEME',
+  'ApiApproov',
+  'addApproovToDocument',
+  'approovSecurityScheme',
+];
 
 const filesUnder = (dir: string, suffix: string): string[] =>
   readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -282,6 +288,42 @@ describe.each(INTEGRATIONS)('the ./%s entry', (entry, peer, values) => {
         `console.log(JSON.stringify({ loaded: Object.keys(require.cache).filter((file) => file.includes('${peer}/')) }));`,
     ]);
     expect(keys.loaded).toEqual([]);
+  });
+});
+
+describe(`the optional '${manifest.name}/swagger' entry`, () => {
+  it.each([
+    ['import()', ['--input-type=module', '-e'], 'await import(NAME)'],
+    ['require()', ['-e'], 'require(NAME)'],
+  ])('loads with %s and exports exactly its public names', (_how, flags, load) => {
+    const script = `const NAME = '${manifest.name}/swagger'; const swagger = ${load}; console.log(JSON.stringify({ names: Object.keys(swagger) }));`;
+    const { keys, stderr, status } = runNode([...flags, script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect([...(keys.names ?? [])].sort()).toEqual(SWAGGER_VALUES);
+  });
+
+  it('is an optional peer, and the main entry never loads it (nor @nestjs/swagger)', () => {
+    const meta = (manifest as { peerDependenciesMeta?: Record<string, { optional?: boolean }> })
+      .peerDependenciesMeta;
+    expect(meta?.['@nestjs/swagger']).toEqual({ optional: true });
+    for (const build of ['esm', 'cjs']) {
+      // Every file the main entry reaches through relative imports, and their bare imports.
+      const seen = new Set<string>();
+      const bare = new Set<string>();
+      const visit = (file: string) => {
+        if (seen.has(file)) return;
+        seen.add(file);
+        for (const { fileName } of ts.preProcessFile(readFileSync(file, 'utf8'), true, true)
+          .importedFiles) {
+          if (fileName.startsWith('.')) visit(join(file, '..', fileName));
+          else bare.add(fileName);
+        }
+      };
+      visit(join(DIST, build, 'index.js'));
+      expect(seen.size).toBeGreaterThan(20);
+      expect([...seen].filter((file) => file.includes('/swagger/'))).toEqual([]);
+      expect([...bare].filter((name) => name.startsWith('@nestjs/swagger'))).toEqual([]);
+    }
   });
 });
 

@@ -42,6 +42,8 @@ describe('the tarball', () => {
         'dist/cjs/terminus/index.d.ts',
         'dist/esm/throttler/index.js',
         'dist/cjs/throttler/index.d.ts',
+        'dist/esm/swagger/index.js',
+        'dist/cjs/swagger/index.js',
         'dist/esm/cli/main.js',
       ]),
     );

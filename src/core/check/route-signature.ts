@@ -187,9 +187,8 @@ export class RouteSignatureVerifier {
     );
   }
 
-  private optionsFor(
-    routeOptions: Readonly<ApproovMessageSigningOptions>,
-  ): ResolvedMessageSigningOptions {
+  /** The route's settled signing policy: built-in defaults, the module's `messageSigning`, then the route's. */
+  optionsFor(routeOptions: Readonly<ApproovMessageSigningOptions>): ResolvedMessageSigningOptions {
     let options = this.resolved.get(routeOptions);
     if (options === undefined) {
       options = resolveMessageSigningOptions(
