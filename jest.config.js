@@ -48,6 +48,7 @@ const shared = {
   moduleNameMapper: {
     '^nestjs-approov$': '<rootDir>/src/index.ts',
     '^nestjs-approov/testing$': '<rootDir>/src/testing/index.ts',
+    '^nestjs-approov/opentelemetry$': '<rootDir>/src/opentelemetry/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
     // Mercurius loads @fastify/static (for GraphiQL) which requires an ESM-only package: Jest on
     // Node 20 cannot load that, and no test serves GraphiQL (see the stand-in file).

@@ -38,6 +38,8 @@ describe('the tarball', () => {
         'dist/cjs/package.json',
         'dist/esm/testing/index.js',
         'dist/cjs/testing/index.js',
+        'dist/esm/opentelemetry/index.js',
+        'dist/cjs/opentelemetry/index.js',
         'dist/esm/cli/main.js',
       ]),
     );
