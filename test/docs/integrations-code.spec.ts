@@ -50,3 +50,32 @@ describe('the Redis Cluster recipes of docs/integrations.md', () => {
     expect(typeCheck(notAClient, APP_DIR).join('\n')).toMatch(/not-a-client\.ts:2: /);
   }, 60_000);
 });
+
+describe('the onCheck recipes of docs/integrations.md', () => {
+  const files = filesOf(
+    codeBlocks(
+      section(read(join(DOCS_DIR, 'integrations.md')), '## OpenTelemetry and the onCheck hook'),
+    ),
+    APP_DIR,
+  );
+
+  it('show the OpenTelemetry module and the prom-client hook, each naming its file', () => {
+    expect([...files.keys()].map((file) => file.slice(APP_DIR.length + 1)).sort()).toEqual([
+      'approov-metrics.ts',
+      'otel.module.ts',
+    ]);
+  });
+
+  it('compile against src/, the prom-client hook given to onCheck beside the OpenTelemetry one', () => {
+    const both = new Map(files).set(
+      join(APP_DIR, 'both-hooks.ts'),
+      "import type { ApproovModuleOptions } from 'nestjs-approov';\n" +
+        "import { approovOpenTelemetry } from 'nestjs-approov/opentelemetry';\n" +
+        "import { recordApproovCheck } from './approov-metrics.js';\n" +
+        'const otel = approovOpenTelemetry();\n' +
+        'export const options: ApproovModuleOptions = {\n' +
+        '  onCheck: (report) => {\n    otel(report);\n    recordApproovCheck(report);\n  },\n};\n',
+    );
+    expect(typeCheck(both, APP_DIR)).toEqual([]);
+  }, 60_000);
+});
