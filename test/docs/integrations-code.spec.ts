@@ -51,10 +51,13 @@ describe('the Redis Cluster recipes of docs/integrations.md', () => {
   }, 60_000);
 });
 
-describe('the onCheck recipes of docs/integrations.md', () => {
+// The page that holds the onCheck section: one name to change should it move to a page of its own.
+const ON_CHECK_PAGE = 'integrations.md';
+
+describe(`the onCheck recipes of docs/${ON_CHECK_PAGE}`, () => {
   const files = filesOf(
     codeBlocks(
-      section(read(join(DOCS_DIR, 'integrations.md')), '## OpenTelemetry and the onCheck hook'),
+      section(read(join(DOCS_DIR, ON_CHECK_PAGE)), '## OpenTelemetry and the onCheck hook'),
     ),
     APP_DIR,
   );
