@@ -51,6 +51,7 @@ const shared = {
     '^nestjs-approov/terminus$': '<rootDir>/src/terminus/index.ts',
     '^nestjs-approov/throttler$': '<rootDir>/src/throttler/index.ts',
     '^nestjs-approov/swagger$': '<rootDir>/src/swagger/index.ts',
+    '^nestjs-approov/opentelemetry$': '<rootDir>/src/opentelemetry/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
     // Mercurius loads @fastify/static (for GraphiQL) which requires an ESM-only package: Jest on
     // Node 20 cannot load that, and no test serves GraphiQL (see the stand-in file).

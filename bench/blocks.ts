@@ -18,6 +18,7 @@ export const GENERATED_BLOCKS = [
   { name: 'bench:signing', page: 'bench/README.md', writers: ['bench/signing.ts'] },
   { name: 'bench:replay', page: 'bench/README.md', writers: ['bench/replay.ts'] },
   { name: 'bench:keysets', page: 'bench/README.md', writers: ['bench/keysets.ts'] },
+  { name: 'bench:observe', page: 'bench/README.md', writers: ['bench/observe.ts'] },
   { name: 'soak', page: 'bench/README.md', writers: ['scripts/soak.mjs'] },
 ] as const satisfies readonly GeneratedBlock[];
 

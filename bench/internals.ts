@@ -6,6 +6,7 @@ type Verifier = typeof import('../dist/esm/core/token/verifier.js');
 type Keyring = typeof import('../dist/esm/core/keys/keyring.js');
 type Config = typeof import('../dist/esm/core/approov-config.js');
 type Signing = typeof import('../dist/esm/core/message-signing/verify.js');
+type Check = typeof import('../dist/esm/core/check/approov-check.js');
 
 const load = <T>(path: string): Promise<T> =>
   import(new URL(`../../dist/esm/core/${path}`, import.meta.url).href) as Promise<T>;
@@ -17,3 +18,4 @@ export const { TokenKeyring } = await load<Keyring>('keys/keyring.js');
 export const { resolveApproovConfig } = await load<Config>('approov-config.js');
 export const { MessageSignatureVerifier } = await load<Signing>('message-signing/verify.js');
 export type MessageSignatureVerifier = InstanceType<typeof MessageSignatureVerifier>;
+export const { ApproovCheck } = await load<Check>('check/approov-check.js');

@@ -1,5 +1,6 @@
 import type { ApproovFailure } from './core/failure.js';
 import type { RejectLogOptions } from './core/check/reject-log.js';
+import type { ApproovCheckReport } from './core/check/check-report.js';
 import type { ApproovMessageSigningOptions } from './core/message-signing/options.js';
 import type { ApproovReplayOptions } from './core/replay/replay-options.js';
 
@@ -117,6 +118,13 @@ export interface ApproovModuleOptions {
   mode?: 'enforce' | 'monitor';
   /** Called once per reject with the reason code, for metrics. It never receives token or header values. */
   onFailure?: (failure: ApproovFailure) => void;
+  /**
+   * Called once per check with its outcome (`pass`, `reject`, `unavailable`), failure code,
+   * context, the message-signing labels verified and the duration in seconds, for metrics and
+   * traces (`nestjs-approov/opentelemetry` builds one). It never receives token or header values;
+   * a hook that throws is logged by name and changes nothing.
+   */
+  onCheck?: (report: ApproovCheckReport) => void;
   /**
    * How rejects are logged. `lines: 'summary'` (default): the first 5 rejects of each failure code
    * in an interval are logged at once, with method, path and trace id; further rejects of that code

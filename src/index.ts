@@ -34,6 +34,7 @@ export {
   type ApproovFailure,
   type ApproovFailureCode,
 } from './core/failure.js';
+export type { ApproovCheckOutcome, ApproovCheckReport } from './core/check/check-report.js';
 export { ApproovConfigurationError, ReplayStoreUnavailableError } from './core/errors.js';
 export type { ApproovReplayOptions } from './core/replay/replay-options.js';
 export type { ReplayStore } from './core/replay/replay-store.js';

@@ -1,4 +1,5 @@
 import { ApproovConfigurationError } from './errors.js';
+import type { ApproovCheckReport } from './check/check-report.js';
 import type { ApproovFailure } from './failure.js';
 import {
   SECRET_ENV_VARIABLES,
@@ -70,6 +71,7 @@ export interface ApproovCoreOptions {
   replay?: unknown;
   mode?: unknown;
   onFailure?: unknown;
+  onCheck?: unknown;
   rejectLog?: unknown;
 }
 
@@ -91,6 +93,8 @@ export interface ResolvedApproovConfig {
   allowApproovStatus: readonly string[];
   /** Called once per reject with the reason code. */
   onFailure?: (failure: ApproovFailure) => void;
+  /** Called once per check with its outcome and duration. */
+  onCheck?: (report: ApproovCheckReport) => void;
   /** The JWKS key holder, not yet started (the Nest service fetches it at boot), when `jwksUri` is set. */
   keyset?: JwksKeySet;
   /** The checked keyset settings, when `jwksUri` is set. */
@@ -160,6 +164,7 @@ export const APPROOV_OPTIONS = {
   // Reporting
   mode: { type: 'oneOf', values: ['enforce', 'monitor'], default: 'enforce' },
   onFailure: { type: 'function' },
+  onCheck: { type: 'function' },
   rejectLog: { type: 'group', options: REJECT_LOG_OPTIONS },
 } as const satisfies OptionSchema & Record<keyof ApproovCoreOptions, OptionSpec>;
 
@@ -259,6 +264,9 @@ export function resolveApproovConfig(
     allowApproovStatus,
     ...(given.onFailure !== undefined
       ? { onFailure: given.onFailure as (failure: ApproovFailure) => void }
+      : {}),
+    ...(given.onCheck !== undefined
+      ? { onCheck: given.onCheck as (report: ApproovCheckReport) => void }
       : {}),
   };
 }

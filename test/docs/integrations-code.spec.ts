@@ -69,3 +69,35 @@ describe('the Terminus and throttler recipes of docs/integrations.md', () => {
     60_000,
   );
 });
+
+// The page that holds the onCheck section: one name to change should it move to a page of its own.
+const ON_CHECK_PAGE = 'observability.md';
+
+describe(`the onCheck recipes of docs/${ON_CHECK_PAGE}`, () => {
+  const files = filesOf(
+    codeBlocks(
+      section(read(join(DOCS_DIR, ON_CHECK_PAGE)), '## OpenTelemetry and the onCheck hook'),
+    ),
+    APP_DIR,
+  );
+
+  it('show the OpenTelemetry module and the prom-client hook, each naming its file', () => {
+    expect([...files.keys()].map((file) => file.slice(APP_DIR.length + 1)).sort()).toEqual([
+      'approov-metrics.ts',
+      'otel.module.ts',
+    ]);
+  });
+
+  it('compile against src/, the prom-client hook given to onCheck beside the OpenTelemetry one', () => {
+    const both = new Map(files).set(
+      join(APP_DIR, 'both-hooks.ts'),
+      "import type { ApproovModuleOptions } from 'nestjs-approov';\n" +
+        "import { approovOpenTelemetry } from 'nestjs-approov/opentelemetry';\n" +
+        "import { recordApproovCheck } from './approov-metrics.js';\n" +
+        'const otel = approovOpenTelemetry();\n' +
+        'export const options: ApproovModuleOptions = {\n' +
+        '  onCheck: (report) => {\n    otel(report);\n    recordApproovCheck(report);\n  },\n};\n',
+    );
+    expect(typeCheck(both, APP_DIR)).toEqual([]);
+  }, 60_000);
+});

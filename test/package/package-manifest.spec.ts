@@ -40,6 +40,8 @@ const PUBLIC_VALUES = [
 ];
 /** The documented types beside them. */
 const PUBLIC_TYPES = [
+  'ApproovCheckOutcome',
+  'ApproovCheckReport',
   'ApproovCheckResult',
   'ApproovContextType',
   'ApproovFailure',
@@ -324,6 +326,32 @@ describe(`the optional '${manifest.name}/swagger' entry`, () => {
       expect([...seen].filter((file) => file.includes('/swagger/'))).toEqual([]);
       expect([...bare].filter((name) => name.startsWith('@nestjs/swagger'))).toEqual([]);
     }
+  });
+});
+
+describe(`'${manifest.name}/opentelemetry', an optional peer's own entry`, () => {
+  it.each([
+    ['import', `const otel = await import('${manifest.name}/opentelemetry');`],
+    ['require', `const otel = require('${manifest.name}/opentelemetry');`],
+  ])('loads with %s and gives the onCheck hook', (_entry, load) => {
+    const script =
+      `import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);` +
+      `${load} console.log(JSON.stringify({ names: Object.keys(otel).sort(), hook: [typeof otel.approovOpenTelemetry()] }));`;
+    const { keys, stderr, status } = runNode(['--input-type=module', '-e', script]);
+    expect({ status, stderr: status === 0 ? '' : stderr }).toEqual({ status: 0, stderr: '' });
+    expect(keys.names).toEqual(expect.arrayContaining(['approovOpenTelemetry']));
+    expect(keys.hook).toEqual(['function']);
+  });
+
+  it('is the only part of dist/ that imports @opentelemetry/api: the main entry never loads it', () => {
+    const importers = filesUnder(DIST, '.js')
+      .filter((file) =>
+        /from ['"]@opentelemetry\/|require\(['"]@opentelemetry\//.test(readFileSync(file, 'utf8')),
+      )
+      .map((file) => relative(DIST, file))
+      .sort();
+    expect(importers).toEqual(['cjs/opentelemetry/index.js', 'esm/opentelemetry/index.js']);
+    expect(manifest.peerDependencies?.['@opentelemetry/api']).toBeDefined();
   });
 });
 

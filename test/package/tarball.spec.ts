@@ -44,6 +44,8 @@ describe('the tarball', () => {
         'dist/cjs/throttler/index.d.ts',
         'dist/esm/swagger/index.js',
         'dist/cjs/swagger/index.js',
+        'dist/esm/opentelemetry/index.js',
+        'dist/cjs/opentelemetry/index.js',
         'dist/esm/cli/main.js',
       ]),
     );

@@ -1,11 +1,18 @@
+import { performance } from 'node:perf_hooks';
 import { inspect } from 'node:util';
 import type { ResolvedApproovConfig } from '../approov-config.js';
-import { APPROOV_FAILURE_CODES, type ApproovFailureCode } from '../failure.js';
+import {
+  APPROOV_FAILURE_CODES,
+  UNAVAILABLE_FAILURE_CODES,
+  type ApproovFailureCode,
+} from '../failure.js';
 import { RequestMark, nodeRequestOf, type ApproovRequestLike } from '../http/request.js';
 import { whenSettled, type MaybePromise } from '../maybe-async.js';
 import type { ApproovMessageSigningOptions } from '../message-signing/options.js';
 import type { ApproovKeysetStatus } from '../keys/keyset.js';
+import type { VerifiedMessageSignature } from '../message-signing/verify.js';
 import { ApproovVerifier, type ApproovCheckResult } from '../token/verifier.js';
+import type { ApproovCheckOutcome, ApproovCheckReport } from './check-report.js';
 import { logKeySetEvents, startKeySet } from './keyset-lifecycle.js';
 import type { ApproovLog } from './log.js';
 import { RejectReporter, type ApproovCallInfo } from './reject-report.js';
@@ -37,6 +44,7 @@ export type ApproovVerdict =
   | { readonly ok: false; readonly code: ApproovFailureCode; readonly serve: boolean };
 
 const NO_RULES: ApproovRouteRules = Object.freeze({ bindingHeaders: Object.freeze([]) });
+const NO_SIGNATURES: readonly VerifiedMessageSignature[] = Object.freeze([]);
 
 const failureVerdicts = (serve: boolean) =>
   new Map(APPROOV_FAILURE_CODES.map((code) => [code, Object.freeze({ ok: false, code, serve })]));
@@ -73,7 +81,8 @@ const samePass = (a: ApproovRouteRules, b: ApproovRouteRules): boolean =>
 /**
  * The serve-or-reject decision for one module's configuration: token, then binding, then
  * message signature, then replay, one verdict; a reject is reported (log line, onFailure) and
- * served anyway in monitor mode or for an allowed Approov-Status. Also runs the lifecycle of what
+ * served anyway in monitor mode or for an allowed Approov-Status; every check, when an onCheck hook
+ * is set, is reported to it with its outcome and duration. Also runs the lifecycle of what
  * the checks hold: the JWKS key set, the replay store, the reject log. Writes through `log`.
  */
 export class ApproovCheck {
@@ -94,6 +103,7 @@ export class ApproovCheck {
   // reports it in the call's own terms.
   private readonly calls = new RequestMark<ApproovCallInfo>('approov.call');
   private shuttingDown = false;
+  private readonly onCheck: ((report: ApproovCheckReport) => void) | undefined;
 
   constructor(
     private readonly config: ResolvedApproovConfig,
@@ -105,6 +115,7 @@ export class ApproovCheck {
     this.mode = config.mode;
     this.maxBodyBytes = config.maxBodyBytes;
     this.reporter = new RejectReporter(config, log);
+    this.onCheck = config.onCheck;
     this.replay = new SignedRequestReplayCheck(config.replay, log, (request) =>
       this.reporter.reportFailedOpen(request, this.calls.get(request)),
     );
@@ -126,7 +137,8 @@ export class ApproovCheck {
    * token-only path answers synchronously. A call that already passed the same rules here is not
    * checked again while its token's `exp` holds. `call` describes a call that is not a plain HTTP
    * route (a GraphQL field, a WebSocket message, an RPC): its context type for the report, and the
-   * object that stands for the one call, where the pass and the report are kept.
+   * object that stands for the one call, where the pass and the report are kept. With an onCheck
+   * hook, each check that runs is reported to it (a pass taken from the call is not a new check).
    */
   check(
     request: ApproovRequestLike,
@@ -142,14 +154,16 @@ export class ApproovCheck {
     ) {
       return passed.verdict;
     }
+    // Read only when a hook will be told: no clock read on the path of an app without one.
+    const startedAt = this.onCheck === undefined ? 0 : performance.now();
     if (call !== undefined && rules.signing !== undefined) this.calls.set(request, call);
     const token = this.verifier.verifyRequestWithRefetch(
       nodeRequestOf(request),
       rules.bindingHeaders,
     );
     return token instanceof Promise
-      ? token.then((settled) => this.afterToken(settled, request, rules, call))
-      : this.afterToken(token, request, rules, call);
+      ? token.then((settled) => this.afterToken(settled, request, rules, call, startedAt))
+      : this.afterToken(token, request, rules, call, startedAt);
   }
 
   /**
@@ -157,7 +171,8 @@ export class ApproovCheck {
    * whether it is served anyway (monitor mode): the same report as any reject.
    */
   reportUncheckable(request: ApproovRequestLike, call: ApproovCallInfo): ApproovVerdict {
-    return this.reject('context_unsupported', request, NO_RULES, call);
+    const startedAt = this.onCheck === undefined ? 0 : performance.now();
+    return this.reject('context_unsupported', request, NO_RULES, call, startedAt);
   }
 
   private afterToken(
@@ -165,26 +180,34 @@ export class ApproovCheck {
     request: ApproovRequestLike,
     rules: ApproovRouteRules,
     call: ApproovCallInfo | undefined,
+    startedAt: number,
   ): MaybePromise<ApproovVerdict> {
-    if (!token.ok) return this.reject(token.code, request, rules, call);
+    if (!token.ok) return this.reject(token.code, request, rules, call, startedAt);
     const signing = rules.signing;
-    if (signing === undefined) return this.accept(token, rules, call?.key ?? request);
+    if (signing === undefined)
+      return this.accept(token, rules, call, request, NO_SIGNATURES, startedAt);
     return whenSettled(this.signatures.verify(request, token.claims, signing), (signed) =>
       signed.ok
-        ? this.accept(token, rules, call?.key ?? request)
-        : this.reject(signed.code, request, rules, call),
+        ? this.accept(token, rules, call, request, signed.signatures, startedAt)
+        : this.reject(signed.code, request, rules, call, startedAt),
     );
   }
 
   private accept(
     verdict: ApproovServeVerdict,
     rules: ApproovRouteRules,
-    key: object,
+    call: ApproovCallInfo | undefined,
+    request: ApproovRequestLike,
+    signatures: readonly VerifiedMessageSignature[],
+    startedAt: number,
   ): ApproovVerdict {
+    const key = call?.key ?? request;
     const passed = this.passed.get(key);
     if (passed === undefined || passed.verdict !== verdict)
       this.passed.set(key, new Passed(verdict, rules));
     else passed.add(rules);
+    if (this.onCheck !== undefined)
+      this.observe('pass', undefined, true, call, signatures, startedAt);
     return verdict;
   }
 
@@ -193,9 +216,39 @@ export class ApproovCheck {
     request: ApproovRequestLike,
     rules: ApproovRouteRules,
     call: ApproovCallInfo | undefined,
+    startedAt: number,
   ): ApproovVerdict {
     const serve = this.reporter.reportReject(code, request, rules.allowStatuses, call);
+    if (this.onCheck !== undefined) {
+      const outcome = UNAVAILABLE_FAILURE_CODES.has(code) ? 'unavailable' : 'reject';
+      this.observe(outcome, code, serve, call, NO_SIGNATURES, startedAt);
+    }
     return (serve ? SERVE_UNCHECKED : REJECT).get(code)!;
+  }
+
+  /** Tells the onCheck hook how a check ended; a hook that throws changes neither the verdict nor the reply. */
+  private observe(
+    outcome: ApproovCheckOutcome,
+    code: ApproovFailureCode | undefined,
+    served: boolean,
+    call: ApproovCallInfo | undefined,
+    signatures: readonly VerifiedMessageSignature[],
+    startedAt: number,
+  ): void {
+    const report: ApproovCheckReport = {
+      outcome,
+      context: call?.context ?? 'http',
+      messageSigning: signatures.map((signature) => signature.label),
+      durationSec: (performance.now() - startedAt) / 1000,
+      served,
+    };
+    if (code !== undefined) report.code = code;
+    try {
+      this.onCheck!(report);
+    } catch (error) {
+      // Like onFailure: a broken metrics hook must not turn a 401 into a 500, nor leak what it threw.
+      this.log('error', `onCheck hook threw ${(error as Error)?.name ?? 'an error'}`);
+    }
   }
 
   /**
