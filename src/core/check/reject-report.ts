@@ -71,8 +71,11 @@ export class RejectReporter {
     routeStatuses: readonly string[] = [],
     call?: ApproovCallInfo,
   ): boolean {
-    // A body past the bound was not read to the end: no mode can serve it as checked.
-    const monitored = this.options.mode === 'monitor' && code !== 'request_body_too_large';
+    // A body past the bound, or not in time, was not read to the end: no mode can serve it as checked.
+    const monitored =
+      this.options.mode === 'monitor' &&
+      code !== 'request_body_too_large' &&
+      code !== 'request_body_timeout';
     // Only a request without a token can be let through by its Approov-Status.
     const approovStatus =
       code === 'token_missing' ? readApproovStatus(nodeRequestOf(request)) : undefined;

@@ -1,0 +1,290 @@
+import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
+import { createApproovToken, signApproovRequest } from 'nestjs-approov/testing';
+import { UseGuards } from '@nestjs/common';
+import { messageSigningFixture as fixture } from '../support/message-signing-vectors.js';
+import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
+import { logCapture } from '../support/log-capture.js';
+
+// The raw-body budget against a stranger: a flood of slow bodies that claim a covered
+// Content-Digest without a valid token holds none of it, one client's verified bodies hold at
+// most its share (the genuine request then gets 503, never 401), a body that stalls is dropped at
+// `bodyTimeoutSec` (408), and a signed route answers an iOS and an Android upload of the same
+// bytes alike, whatever the content type.
+
+const SECRET = fixture.token_secret_base64;
+const PRIVATE_KEY = fixture.test_private_key_pkcs8_or_sec1_der_base64;
+const IPK = fixture.ipk_spki_der_base64;
+
+/** Flood sockets, and the body bytes each sends before it stalls: 300 × 240 KiB = 70 MiB, past the 64 MiB budget. */
+const FLOOD_SOCKETS = 300;
+const FLOOD_PART = 240 * 1024;
+/** One client's verified bodies: 70 × 240 KiB, past its quarter (16 MiB) of the budget. */
+const VERIFIED_SOCKETS = 70;
+
+@Controller()
+@UseGuards(ApproovGuard)
+class BodyController {
+  @Post('signed')
+  @HttpCode(200)
+  @ApproovMessageSigning()
+  signed(@Body() body: unknown): { ok: true; parsed: boolean } {
+    return { ok: true, parsed: body !== undefined && typeof body === 'object' };
+  }
+}
+
+@Controller()
+class OpenController {
+  @Post('hello')
+  @HttpCode(200)
+  hello(): { ok: true } {
+    return { ok: true };
+  }
+}
+
+function moduleWith(bodyTimeoutSec?: number) {
+  @Module({
+    imports: [
+      ApproovModule.forRoot({
+        secret: SECRET,
+        ...(bodyTimeoutSec !== undefined ? { bodyTimeoutSec } : {}),
+      }),
+    ],
+    controllers: [BodyController, OpenController],
+  })
+  class BodyBudgetModule {}
+  return BodyBudgetModule;
+}
+
+let serial = 0;
+/** A JSON body no other request of this file sends: identical signed requests would be replays. */
+const genuineBody = (padding = 0): Buffer =>
+  Buffer.from(JSON.stringify({ order: ++serial, note: 'genuine', padding: ' '.repeat(padding) }));
+
+const token = (): string => createApproovToken({ secret: SECRET, claims: { ipk: IPK } });
+
+/** Headers of a signed POST to /signed with `body`, as the SDK `sdk` signs it. */
+function signedHeaders(
+  port: number,
+  body: Buffer,
+  type: string,
+  sdk: 'android' | 'ios' = 'android',
+): Record<string, string> {
+  const approovToken = token();
+  const signature = signApproovRequest({
+    privateKey: PRIVATE_KEY,
+    method: 'POST',
+    url: `http://127.0.0.1:${port}/signed`,
+    token: approovToken,
+    body,
+    headers: { 'content-type': type },
+    sdk,
+  });
+  return { 'approov-token': approovToken, 'content-type': type, ...signature };
+}
+
+/** A whole request on its own socket: its status. */
+async function post(
+  running: RunningApp,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<number> {
+  const response = await fetch(`${running.baseUrl}/signed`, {
+    method: 'POST',
+    headers,
+    body,
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+/** Opens `count` sockets that each send `headers` and `part` of a longer body, then stall. */
+function stallBodies(
+  port: number,
+  count: number,
+  headers: Record<string, string>,
+  part: Buffer,
+): Socket[] {
+  const head =
+    'POST /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+    Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join('') +
+    `Content-Length: ${part.length * 4}\r\n\r\n`;
+  return Array.from({ length: count }, () => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => undefined);
+    socket.write(head);
+    socket.write(part);
+    return socket;
+  });
+}
+
+/** Resolves once the server has read `bytes` or more from each of `count` connections to /hello (at most 20 s). */
+async function serverHasRead(seen: IncomingMessage[], count: number, bytes: number): Promise<void> {
+  for (let round = 0; round < 1000; round++) {
+    const read = seen.filter((request) => (request.socket?.bytesRead ?? 0) >= bytes).length;
+    if (read >= count) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error('the flood did not reach the server');
+}
+
+async function closeAll(sockets: Socket[]): Promise<void> {
+  await Promise.all(
+    sockets.map(
+      (socket) =>
+        new Promise<void>((resolve) => {
+          if (socket.destroyed) return resolve();
+          socket.once('close', () => resolve());
+          socket.destroy();
+        }),
+    ),
+  );
+}
+
+describe.each(ADAPTERS)('the raw-body budget on %s', (_name, createAdapter) => {
+  let running: RunningApp;
+  const seen: IncomingMessage[] = [];
+  const part = Buffer.alloc(FLOOD_PART, 0x20); // JSON whitespace: a parser reads it all
+
+  beforeAll(async () => {
+    running = await startApp(moduleWith(), createAdapter, {
+      configure: (app) => {
+        // Express reads JSON up to 100 kB by default: the flood's bodies must be read to fill anything.
+        if (_name === 'Express')
+          (app as unknown as { useBodyParser(type: string, options: object): void }).useBodyParser(
+            'json',
+            { limit: '2mb' },
+          );
+        app.getHttpServer().on('request', (request: IncomingMessage) => {
+          if (request.url === '/hello') seen.push(request);
+        });
+      },
+    });
+  });
+  afterAll(async () => {
+    await running.close();
+  });
+  beforeEach(() => {
+    seen.length = 0;
+  });
+
+  it('a tokenless slow-body flood holds none of it: a genuine signed POST covering its body still gets 200', async () => {
+    const claims = {
+      'content-type': 'application/json',
+      'signature-input': 'install=("@method" "content-digest");created=1',
+      'content-digest': 'sha-256=:AA==:',
+    };
+    const flood = stallBodies(running.port, FLOOD_SOCKETS, claims, part);
+    try {
+      await serverHasRead(seen, FLOOD_SOCKETS, FLOOD_PART);
+      const statuses = await Promise.all(
+        // As large as a flood body: it fits only where the flood holds nothing.
+        [0, 1, 2].map(() => {
+          const body = genuineBody(FLOOD_PART);
+          return post(running, signedHeaders(running.port, body, 'application/json'), body);
+        }),
+      );
+      expect(statuses).toEqual([200, 200, 200]);
+    } finally {
+      await closeAll(flood);
+    }
+  });
+
+  it("one client's verified bodies hold at most its share: the genuine request then gets 503, never 401, and 200 once they end", async () => {
+    const claims = {
+      'approov-token': token(),
+      'content-type': 'application/json',
+      'signature-input': 'install=("@method" "content-digest");created=1',
+      'content-digest': 'sha-256=:AA==:',
+    };
+    const flood = stallBodies(running.port, VERIFIED_SOCKETS, claims, part);
+    try {
+      await serverHasRead(seen, VERIFIED_SOCKETS, FLOOD_PART);
+      // The flood's last bodies found no room and were dropped: less than FLOOD_PART is left.
+      const body = genuineBody(FLOOD_PART);
+      const status = await post(
+        running,
+        signedHeaders(running.port, body, 'application/json'),
+        body,
+      );
+      expect(status).toBe(503);
+      expect(logCapture.text()).toContain('request_body_budget_full');
+    } finally {
+      await closeAll(flood);
+    }
+    // The budget is given back when the connections close.
+    for (let round = 0; round < 50; round++) {
+      const body = genuineBody();
+      const status = await post(
+        running,
+        signedHeaders(running.port, body, 'application/json'),
+        body,
+      );
+      if (status !== 503) {
+        expect(status).toBe(200);
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('the budget was not given back');
+  });
+
+  it.each([
+    ['application/octet-stream', Buffer.from([0, 1, 2, 3, 254, 255])],
+    [
+      'multipart/form-data; boundary=xyz',
+      Buffer.from(
+        '--xyz\r\nContent-Disposition: form-data; name="file"; filename="a.bin"\r\n\r\nabc\r\n--xyz--\r\n',
+      ),
+    ],
+  ])(
+    'an iOS upload (digest not covered) and an Android upload (covered) of %s get the same status',
+    async (type, body) => {
+      const ios = await post(running, signedHeaders(running.port, body, type, 'ios'), body);
+      const android = await post(running, signedHeaders(running.port, body, type, 'android'), body);
+      expect([ios, android]).toEqual([200, 200]);
+    },
+  );
+});
+
+describe.each(ADAPTERS)('a body slower than bodyTimeoutSec on %s', (_name, createAdapter) => {
+  let running: RunningApp;
+  beforeAll(async () => {
+    running = await startApp(moduleWith(1), createAdapter);
+  });
+  afterAll(async () => {
+    await running.close();
+  });
+
+  it('is dropped and answered 408, not 401', async () => {
+    const body = Buffer.alloc(64 * 1024, 7);
+    const headers = signedHeaders(running.port, body, 'application/octet-stream');
+    const socket = connect({ host: '127.0.0.1', port: running.port });
+    const answer = new Promise<string>((resolve) => {
+      const chunks: Buffer[] = [];
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (Buffer.concat(chunks).includes('\r\n\r\n')) resolve(Buffer.concat(chunks).toString());
+      });
+      socket.on('close', () => resolve(Buffer.concat(chunks).toString()));
+    });
+    socket.on('error', () => undefined);
+    socket.write(
+      `POST /signed HTTP/1.1\r\nHost: 127.0.0.1:${running.port}\r\n` +
+        Object.entries(headers)
+          .map(([name, value]) => `${name}: ${value}\r\n`)
+          .join('') +
+        `Content-Length: ${body.length}\r\n\r\n`,
+    );
+    socket.write(body.subarray(0, 1000));
+    try {
+      expect((await answer).slice(0, 12)).toBe('HTTP/1.1 408');
+    } finally {
+      socket.destroy();
+    }
+  });
+});
