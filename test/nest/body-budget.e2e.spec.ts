@@ -1,8 +1,21 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { ApproovGuard, ApproovMessageSigning, ApproovModule } from 'nestjs-approov';
-import { createApproovToken, signApproovRequest } from 'nestjs-approov/testing';
+import { jest } from '@jest/globals';
+import {
+  ApproovGuard,
+  ApproovMessageSigning,
+  ApproovModule,
+  type ApproovModuleOptions,
+} from 'nestjs-approov';
+import {
+  createApproovKeyPair,
+  createApproovKeysetToken,
+  createApproovToken,
+  signApproovRequest,
+  startApproovJwksServer,
+} from 'nestjs-approov/testing';
+import { fakeDate, realClock } from '../support/fake-clock.js';
 import { UseGuards } from '@nestjs/common';
 import { messageSigningFixture as fixture } from '../support/message-signing-vectors.js';
 import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
@@ -44,14 +57,9 @@ class OpenController {
   }
 }
 
-function moduleWith(bodyTimeoutSec?: number) {
+function moduleWith(options: ApproovModuleOptions = { secret: SECRET }) {
   @Module({
-    imports: [
-      ApproovModule.forRoot({
-        secret: SECRET,
-        ...(bodyTimeoutSec !== undefined ? { bodyTimeoutSec } : {}),
-      }),
-    ],
+    imports: [ApproovModule.forRoot(options)],
     controllers: [BodyController, OpenController],
   })
   class BodyBudgetModule {}
@@ -71,8 +79,8 @@ function signedHeaders(
   body: Buffer,
   type: string,
   sdk: 'android' | 'ios' = 'android',
+  approovToken = token(),
 ): Record<string, string> {
-  const approovToken = token();
   const signature = signApproovRequest({
     privateKey: PRIVATE_KEY,
     method: 'POST',
@@ -254,7 +262,7 @@ describe.each(ADAPTERS)('the raw-body budget on %s', (_name, createAdapter) => {
 describe.each(ADAPTERS)('a body slower than bodyTimeoutSec on %s', (_name, createAdapter) => {
   let running: RunningApp;
   beforeAll(async () => {
-    running = await startApp(moduleWith(1), createAdapter);
+    running = await startApp(moduleWith({ secret: SECRET, bodyTimeoutSec: 1 }), createAdapter);
   });
   afterAll(async () => {
     await running.close();
@@ -288,3 +296,45 @@ describe.each(ADAPTERS)('a body slower than bodyTimeoutSec on %s', (_name, creat
     }
   });
 });
+
+describe.each(ADAPTERS)(
+  'the first token of a key not fetched yet, on %s',
+  (_name, createAdapter) => {
+    const ISSUER = 'https://approov.example';
+    const AUDIENCE = 'api.example.com';
+    const oldKey = createApproovKeyPair('ES256', 'old');
+    const newKey = createApproovKeyPair('ES256', 'new');
+    let running: RunningApp;
+    let jwks: Awaited<ReturnType<typeof startApproovJwksServer>>;
+    beforeAll(async () => {
+      fakeDate();
+      jwks = await startApproovJwksServer(oldKey);
+      running = await startApp(
+        moduleWith({
+          jwksUri: jwks.url,
+          issuer: ISSUER,
+          audience: AUDIENCE,
+          keyset: { cooldownSec: 1 },
+        }),
+        createAdapter,
+      );
+    });
+    afterAll(async () => {
+      await running.close();
+      await jwks.close();
+      realClock();
+    });
+
+    it('has its body kept in the pending share while the guard fetches the key: 200, not 401', async () => {
+      jwks.setKeys(oldKey, newKey);
+      jest.setSystemTime(Date.now() + 1_100); // past the refetch cooldown
+      const newToken = createApproovKeysetToken({
+        key: newKey,
+        claims: { iss: ISSUER, aud: AUDIENCE, did: 'device-1', ipk: IPK },
+      });
+      const body = genuineBody();
+      const headers = signedHeaders(running.port, body, 'application/json', 'android', newToken);
+      expect(await post(running, headers, body)).toBe(200);
+    });
+  },
+);
