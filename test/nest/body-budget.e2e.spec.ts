@@ -43,8 +43,8 @@ class BodyController {
   @Post('signed')
   @HttpCode(200)
   @ApproovMessageSigning()
-  signed(@Body() body: unknown): { ok: true; parsed: boolean } {
-    return { ok: true, parsed: body !== undefined && typeof body === 'object' };
+  signed(@Body() body: unknown): { ok: true; bytes: number | null } {
+    return { ok: true, bytes: Buffer.isBuffer(body) ? body.length : null };
   }
 }
 
@@ -91,6 +91,16 @@ function signedHeaders(
     sdk,
   });
   return { 'approov-token': approovToken, 'content-type': type, ...signature };
+}
+
+/** A whole request: its status and body. */
+async function postForReply(
+  running: RunningApp,
+  headers: Record<string, string>,
+  body: Buffer,
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${running.baseUrl}/signed`, { method: 'POST', headers, body });
+  return { status: response.status, body: await response.json() };
 }
 
 /** A whole request on its own socket: its status. */
@@ -338,3 +348,47 @@ describe.each(ADAPTERS)(
     });
   },
 );
+
+describe.each(ADAPTERS)('an octet-stream parser of the app, on %s', (name, createAdapter) => {
+  let running: RunningApp;
+  beforeAll(async () => {
+    running = await startApp(moduleWith(), createAdapter, {
+      configure: (app) => {
+        if (name === 'Express') {
+          (app as unknown as { useBodyParser(type: string): void }).useBodyParser('raw');
+          return;
+        }
+        const fastify = app.getHttpAdapter().getInstance() as {
+          addContentTypeParser(
+            type: string,
+            options: { parseAs: 'buffer' },
+            parser: (request: unknown, body: Buffer, done: (e: null, b: Buffer) => void) => void,
+          ): void;
+        };
+        fastify.addContentTypeParser(
+          'application/octet-stream',
+          { parseAs: 'buffer' },
+          (_request, body, done) => done(null, body),
+        );
+      },
+    });
+  });
+  afterAll(async () => {
+    await running.close();
+  });
+
+  it('gives the handler the bytes for an iOS and an Android upload alike, with signing on', async () => {
+    const body = Buffer.from([9, 8, 7, 6, 5, 0, 255]);
+    const type = 'application/octet-stream';
+    const ios = await postForReply(running, signedHeaders(running.port, body, type, 'ios'), body);
+    const android = await postForReply(
+      running,
+      signedHeaders(running.port, body, type, 'android'),
+      body,
+    );
+    expect([ios, android]).toEqual([
+      { status: 200, body: { ok: true, bytes: 7 } },
+      { status: 200, body: { ok: true, bytes: 7 } },
+    ]);
+  });
+});
