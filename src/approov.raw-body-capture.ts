@@ -30,8 +30,9 @@ interface FastifyInstanceLike {
   ): void;
 }
 
-// One server hook per HTTP server, however many ApproovModule instances the app holds.
-const hookedServers = new WeakSet<object>();
+// One server hook per HTTP server, however many ApproovModule instances the app holds: it admits
+// a request whose token any of their verifiers accepts.
+const verifiersByServer = new WeakMap<object, ApproovVerifier[]>();
 
 /**
  * Gives routes marked @ApproovMessageSigning the body bytes as they came off the wire. At boot,
@@ -59,16 +60,22 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     if (adapter === undefined || adapter === null || signedHandlers.size === 0) return;
     const server = adapter.getHttpServer() as
       (object & Parameters<typeof captureRawBodies>[0]) | undefined;
-    if (server === undefined || server === null || hookedServers.has(server)) return;
-    hookedServers.add(server);
+    if (server === undefined || server === null) return;
+    const verifier = this.service.approovCheck.verifier;
+    const hooked = verifiersByServer.get(server);
+    if (hooked !== undefined) {
+      if (!hooked.includes(verifier)) hooked.push(verifier);
+      return;
+    }
+    const verifiers = [verifier];
+    verifiersByServer.set(server, verifiers);
     const fastify =
       adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
     const limit =
       this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
-    const verifier = this.service.approovCheck.verifier;
     captureRawBodies(server, limit, {
       deadlineMs: this.service.approovCheck.bodyTimeoutMs,
-      admit: (request) => admissionOf(verifier, request),
+      admit: (request) => rawBodyAdmission(verifiers, request),
     });
     if (fastify !== undefined) acceptUnparsedTypesOnSignedRoutes(fastify, signedHandlers);
     this.logger.debug(
@@ -79,16 +86,22 @@ export class ApproovRawBodyCapture implements OnModuleInit {
 
 /**
  * Whether a request's body may be held before the guard runs: only when its token verifies now
- * (a verified token is cached, so the guard does not verify it again), or may once the keyset is
- * fetched again (an unknown `kid`: the small pending share). No token, or a failing one: the guard
- * rejects the request on its token and never needs the body.
+ * under one of the modules' verifiers (a verified token is cached, so the guard does not verify
+ * it again), or may once a keyset is fetched again (an unknown `kid`: the small pending share).
+ * No token, or a failing one: the guard rejects the request on its token and needs no body.
  */
-function admissionOf(verifier: ApproovVerifier, request: RawBodyRequest): RawBodyAdmission {
-  const token = verifier.verifyRequest(request);
-  if (token.ok) return 'verified';
-  return token.code === 'token_key_id_unknown' || token.code === 'keyset_unavailable'
-    ? 'pending'
-    : 'refused';
+export function rawBodyAdmission(
+  verifiers: ReadonlyArray<Pick<ApproovVerifier, 'verifyRequest'>>,
+  request: RawBodyRequest,
+): RawBodyAdmission {
+  let admission: RawBodyAdmission = 'refused';
+  for (const verifier of verifiers) {
+    const token = verifier.verifyRequest(request);
+    if (token.ok) return 'verified';
+    if (token.code === 'token_key_id_unknown' || token.code === 'keyset_unavailable')
+      admission = 'pending';
+  }
+  return admission;
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   startApproovJwksServer,
 } from 'nestjs-approov/testing';
 import { fakeDate, realClock } from '../support/fake-clock.js';
+import { rawBodyAdmission } from '../../src/approov.raw-body-capture.js';
 import { UseGuards } from '@nestjs/common';
 import { messageSigningFixture as fixture } from '../support/message-signing-vectors.js';
 import { ADAPTERS, startApp, type RunningApp } from '../support/nest-app.js';
@@ -390,5 +391,88 @@ describe.each(ADAPTERS)('an octet-stream parser of the app, on %s', (name, creat
       { status: 200, body: { ok: true, bytes: 7 } },
       { status: 200, body: { ok: true, bytes: 7 } },
     ]);
+  });
+});
+
+describe.each(ADAPTERS)(
+  'two ApproovModule instances with their own secrets, on %s',
+  (_n, createAdapter) => {
+    const OTHER_SECRET = Buffer.alloc(32, 0x5a).toString('base64');
+
+    @Controller('other')
+    @UseGuards(ApproovGuard)
+    class OtherController {
+      @Post('signed')
+      @HttpCode(200)
+      @ApproovMessageSigning()
+      signed(): { ok: true } {
+        return { ok: true };
+      }
+    }
+
+    @Module({
+      imports: [ApproovModule.forRoot({ secret: OTHER_SECRET, isGlobal: false })],
+      controllers: [OtherController],
+    })
+    class OtherModule {}
+
+    @Module({
+      imports: [ApproovModule.forRoot({ secret: SECRET, isGlobal: false })],
+      controllers: [BodyController],
+    })
+    class FirstModule {}
+
+    @Module({ imports: [FirstModule, OtherModule] })
+    class TwoModules {}
+
+    let running: RunningApp;
+    beforeAll(async () => {
+      running = await startApp(TwoModules, createAdapter);
+    });
+    afterAll(async () => {
+      await running.close();
+    });
+
+    it("keeps the body of a token that only the second module's secret verifies", async () => {
+      const otherToken = createApproovToken({ secret: OTHER_SECRET, claims: { ipk: IPK } });
+      const body = genuineBody(1000); // JSON: the app's parser reads it before the guard
+      const signature = signApproovRequest({
+        privateKey: PRIVATE_KEY,
+        method: 'POST',
+        url: `${running.baseUrl}/other/signed`,
+        token: otherToken,
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
+      const response = await fetch(`${running.baseUrl}/other/signed`, {
+        method: 'POST',
+        headers: { 'approov-token': otherToken, 'content-type': 'application/json', ...signature },
+        body,
+      });
+      expect(response.status).toBe(200);
+      const first = genuineBody();
+      expect(
+        await post(running, signedHeaders(running.port, first, 'application/json'), first),
+      ).toBe(200);
+    });
+  },
+);
+
+describe('rawBodyAdmission', () => {
+  const answering =
+    (...results: Array<{ ok: true } | { ok: false; code: string }>) =>
+    () =>
+      results.map((result) => ({ verifyRequest: () => result }) as never);
+
+  it('admits the best answer of all verifiers: verified, else pending, else refused', () => {
+    const request = {} as never;
+    const refused = { ok: false as const, code: 'token_signature_invalid' };
+    const pending = { ok: false as const, code: 'token_key_id_unknown' };
+    const unavailable = { ok: false as const, code: 'keyset_unavailable' };
+    const verified = { ok: true as const };
+    expect(rawBodyAdmission(answering(refused, verified)(), request)).toBe('verified');
+    expect(rawBodyAdmission(answering(pending, refused)(), request)).toBe('pending');
+    expect(rawBodyAdmission(answering(refused, unavailable)(), request)).toBe('pending');
+    expect(rawBodyAdmission(answering(refused)(), request)).toBe('refused');
   });
 });
