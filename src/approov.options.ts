@@ -105,6 +105,12 @@ export interface ApproovModuleOptions {
    */
   maxBodyBytes?: number;
   /**
+   * The seconds a body checked against its Content-Digest has to arrive in full, from its
+   * headers; a slower one is dropped (freeing its share of the body budget) and answered 408.
+   * Default 30, from 1 to 600.
+   */
+  bodyTimeoutSec?: number;
+  /**
    * Replay protection of signed requests: `store` (default in memory, this process only; a
    * RedisReplayStore to share it between instances), `maxEntries`, `timeoutMs`, `failOpen`
    * (each documented on ApproovReplayOptions). Whether a route is protected is `messageSigning.allowReplays` (false: protected).

@@ -4,10 +4,12 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { APPROOV_LOG_CONTEXT } from './approov.constants.js';
 import { ApproovHandlerScan } from './approov.handler-scan.js';
 import { ApproovService } from './approov.service.js';
+import type { ApproovVerifier } from './core/token/verifier.js';
 import {
   captureRawBodies,
   DEFAULT_MAX_BODY_BYTES,
-  rawBodyCaptureOf,
+  type RawBodyAdmission,
+  type RawBodyRequest,
 } from './core/http/raw-body.js';
 
 /** The Fastify instance calls this provider makes; typed here so the library needs no Fastify import. */
@@ -28,16 +30,19 @@ interface FastifyInstanceLike {
   ): void;
 }
 
-// One server hook per HTTP server, however many ApproovModule instances the app holds.
-const hookedServers = new WeakSet<object>();
+// One server hook per HTTP server, however many ApproovModule instances the app holds: it admits
+// a request whose token any of their verifiers accepts.
+const verifiersByServer = new WeakMap<object, ApproovVerifier[]>();
 
 /**
  * Gives routes marked @ApproovMessageSigning the body bytes as they came off the wire. At boot,
  * when some controller checks message signatures, it puts a listener in front of the HTTP
  * server's `request` listeners that starts a bounded capture for requests whose signature
- * covers `content-digest`; the app's body parsers then read, inflate and parse the stream as
- * usual. On Fastify it also lets such requests through with content types the app has no parser
- * for (Fastify would answer 415 before the guard could see them); others still get the 415.
+ * covers `content-digest` and whose token verifies (the guard's own verifier and cache; a token
+ * whose key may still be fetched gets a small share); the app's body parsers then read, inflate
+ * and parse the stream as usual. On Fastify it also lets requests to signed routes through with
+ * content types the app has no parser for, covered digest or not, as Express does: the guard
+ * judges them; unsigned routes still get Fastify's 415.
  */
 @Injectable()
 export class ApproovRawBodyCapture implements OnModuleInit {
@@ -55,14 +60,24 @@ export class ApproovRawBodyCapture implements OnModuleInit {
     if (adapter === undefined || adapter === null || signedHandlers.size === 0) return;
     const server = adapter.getHttpServer() as
       (object & Parameters<typeof captureRawBodies>[0]) | undefined;
-    if (server === undefined || server === null || hookedServers.has(server)) return;
-    hookedServers.add(server);
+    if (server === undefined || server === null) return;
+    const verifier = this.service.approovCheck.verifier;
+    const hooked = verifiersByServer.get(server);
+    if (hooked !== undefined) {
+      if (!hooked.includes(verifier)) hooked.push(verifier);
+      return;
+    }
+    const verifiers = [verifier];
+    verifiersByServer.set(server, verifiers);
     const fastify =
       adapter.getType() === 'fastify' ? (adapter.getInstance() as FastifyInstanceLike) : undefined;
     const limit =
       this.service.maxBodyBytes ?? fastify?.initialConfig?.bodyLimit ?? DEFAULT_MAX_BODY_BYTES;
-    captureRawBodies(server, limit);
-    if (fastify !== undefined) acceptUnparsedTypesWhenCaptured(fastify, signedHandlers);
+    captureRawBodies(server, limit, {
+      deadlineMs: this.service.approovCheck.bodyTimeoutMs,
+      admit: (request) => rawBodyAdmission(verifiers, request),
+    });
+    if (fastify !== undefined) acceptUnparsedTypesOnSignedRoutes(fastify, signedHandlers);
     this.logger.debug(
       `message signing: request bodies with a covered Content-Digest are kept up to ${limit} bytes`,
     );
@@ -70,19 +85,39 @@ export class ApproovRawBodyCapture implements OnModuleInit {
 }
 
 /**
- * Fastify answers 415 to a content type it has no parser for, before any guard runs. This
- * catch-all parser (only when the app has none) passes captured requests to signed routes through
- * unread, for the guard to read their bytes, and answers every other request with Fastify's 415
- * error. Two controllers of the same class name are both taken as signed: at worst such an
- * unsigned route lets an unknown type reach its handler, as Express does.
+ * Whether a request's body may be held before the guard runs: only when its token verifies now
+ * under one of the modules' verifiers (a verified token is cached, so the guard does not verify
+ * it again), or may once a keyset is fetched again (an unknown `kid`: the small pending share).
+ * No token, or a failing one: the guard rejects the request on its token and needs no body.
  */
-function acceptUnparsedTypesWhenCaptured(
+export function rawBodyAdmission(
+  verifiers: ReadonlyArray<Pick<ApproovVerifier, 'verifyRequest'>>,
+  request: RawBodyRequest,
+): RawBodyAdmission {
+  let admission: RawBodyAdmission = 'refused';
+  for (const verifier of verifiers) {
+    const token = verifier.verifyRequest(request);
+    if (token.ok) return 'verified';
+    if (token.code === 'token_key_id_unknown' || token.code === 'keyset_unavailable')
+      admission = 'pending';
+  }
+  return admission;
+}
+
+/**
+ * Fastify answers 415 to a content type it has no parser for, before any guard runs, while
+ * Express lets it through unread. This catch-all parser (only when the app has none) lets every
+ * request to a signed route through with no parsed body, whether its digest is covered or not, so
+ * the guard judges an iOS upload and an Android upload of the same bytes alike; every other
+ * request gets Fastify's 415 error. Two controllers of the same class name are both taken as
+ * signed: at worst such an unsigned route lets an unknown type reach its handler, as Express does.
+ */
+function acceptUnparsedTypesOnSignedRoutes(
   fastify: FastifyInstanceLike,
   signedHandlers: ReadonlySet<string>,
 ): void {
   if (fastify.hasContentTypeParser('*')) return;
   fastify.addContentTypeParser('*', (request, payload, done) => {
-    if (rawBodyCaptureOf(request.raw) === undefined) return done(unsupportedMediaType());
     const handler = request.routeOptions?.handler;
     // Fastify binds the handler it was given: its name reads "bound Controller.method".
     if (
@@ -91,7 +126,7 @@ function acceptUnparsedTypesWhenCaptured(
     )
       return done(unsupportedMediaType());
     // Drained, not left unread: a preParsing hook's stream (e.g. gunzip) that nobody reads pauses
-    // the request by backpressure, and the capture would never see the end of the body.
+    // the request by backpressure, and a capture would never see the end of the body.
     const stream = payload as Partial<Readable>;
     if (typeof stream.resume === 'function' && typeof stream.on === 'function') {
       stream.on('error', ignore);

@@ -1,6 +1,7 @@
 import {
   IntrinsicException,
   PayloadTooLargeException,
+  RequestTimeoutException,
   ServiceUnavailableException,
   UnauthorizedException,
   type HttpException,
@@ -14,7 +15,8 @@ import {
 /**
  * What every reject throws, whichever guard or strategy rejects: the one 401 when the client is at
  * fault, a 503 with no reason when the server cannot decide, a 413 when the body is longer than
- * the module reads (a size says nothing about the client, and names the limit to raise). Built
+ * the module reads (a size says nothing about the client, and names the limit to raise), a 408
+ * when it did not arrive within `bodyTimeoutSec`. Built
  * without a stack trace: a reject is an expected answer, not a fault, and capturing the stack made
  * a flood of forged tokens dearer than valid traffic.
  */
@@ -24,6 +26,8 @@ export function createApproovRejection(code: ApproovFailureCode): HttpException 
       return new ServiceUnavailableException({ statusCode: 503, message: 'Service Unavailable' });
     if (code === 'request_body_too_large')
       return new PayloadTooLargeException({ statusCode: 413, message: 'Payload Too Large' });
+    if (code === 'request_body_timeout')
+      return new RequestTimeoutException({ statusCode: 408, message: 'Request Timeout' });
     return new UnauthorizedException({ statusCode: 401, message: 'Unauthorized' });
   });
 }

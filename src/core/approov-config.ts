@@ -26,7 +26,11 @@ import type { KeyObject } from 'node:crypto';
 import { MAX_CLOCK_TOLERANCE_SEC } from './clock.js';
 import { checkApproovStatusList } from './http/approov-status.js';
 import { isHeaderName } from './http/request-headers.js';
-import { MAX_MAX_BODY_BYTES } from './http/raw-body.js';
+import {
+  DEFAULT_BODY_TIMEOUT_SEC,
+  MAX_BODY_TIMEOUT_SEC,
+  MAX_MAX_BODY_BYTES,
+} from './http/raw-body.js';
 import {
   REJECT_LOG_OPTIONS,
   checkRejectLogOptions,
@@ -68,6 +72,7 @@ export interface ApproovCoreOptions {
   messageSigning?: unknown;
   messageSigningKey?: unknown;
   maxBodyBytes?: unknown;
+  bodyTimeoutSec?: unknown;
   replay?: unknown;
   mode?: unknown;
   onFailure?: unknown;
@@ -84,6 +89,8 @@ export interface ResolvedApproovConfig {
   messageSigning: Readonly<ApproovMessageSigningOptions>;
   /** The body bound for Content-Digest checks; undefined: the adapter's default. */
   maxBodyBytes: number | undefined;
+  /** The seconds a captured body has to arrive in full, from its headers. */
+  bodyTimeoutSec: number;
   /** Where signed requests are remembered, the store call deadline, and whether to fail open. */
   replay: ResolvedReplayOptions;
   rejectLog: Required<RejectLogOptions>;
@@ -160,6 +167,13 @@ export const APPROOV_OPTIONS = {
   messageSigningKey: { type: 'custom' },
   // Default: the adapter's own body limit (Fastify's bodyLimit, 1 MiB on Express).
   maxBodyBytes: { type: 'number', integer: true, min: 1, max: MAX_MAX_BODY_BYTES, unit: 'bytes' },
+  bodyTimeoutSec: {
+    type: 'number',
+    min: 1,
+    max: MAX_BODY_TIMEOUT_SEC,
+    unit: 'seconds',
+    default: DEFAULT_BODY_TIMEOUT_SEC,
+  },
   replay: { type: 'group', options: REPLAY_OPTIONS },
   // Reporting
   mode: { type: 'oneOf', values: ['enforce', 'monitor'], default: 'enforce' },
@@ -258,6 +272,7 @@ export function resolveApproovConfig(
     mode: given.mode ?? APPROOV_OPTIONS.mode.default,
     messageSigning,
     maxBodyBytes: given.maxBodyBytes,
+    bodyTimeoutSec: given.bodyTimeoutSec ?? APPROOV_OPTIONS.bodyTimeoutSec.default,
     replay,
     rejectLog: checkRejectLogOptions(given.rejectLog, bad),
     accountSigningKeys,

@@ -1,8 +1,9 @@
 /**
  * Stable reason codes for a rejected request, `<area>_<reason>`, sorted: logged and given to
  * onFailure, never sent to the client. Each answers 401 but those in UNAVAILABLE_FAILURE_CODES
- * (503: the server cannot decide) and `request_body_too_large` (413: the body was too long to
- * check, which says nothing about the client).
+ * (503: the server cannot decide), `request_body_too_large` (413: the body was too long to
+ * check, which says nothing about the client) and `request_body_timeout` (408: the body did not
+ * arrive in time).
  */
 export const APPROOV_FAILURE_CODES = [
   'account_key_not_configured',
@@ -19,6 +20,8 @@ export const APPROOV_FAILURE_CODES = [
   'install_signature_missing',
   'keyset_unavailable',
   'replay_store_unavailable',
+  'request_body_budget_full',
+  'request_body_timeout',
   'request_body_too_large',
   'request_headers_too_many',
   'signature_components_missing',
@@ -46,7 +49,11 @@ export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];
  * the client is at fault: they are answered with 503, every other code with the one 401.
  */
 export const UNAVAILABLE_FAILURE_CODES: ReadonlySet<ApproovFailureCode> =
-  new Set<ApproovFailureCode>(['replay_store_unavailable', 'keyset_unavailable']);
+  new Set<ApproovFailureCode>([
+    'replay_store_unavailable',
+    'keyset_unavailable',
+    'request_body_budget_full',
+  ]);
 
 /**
  * The kind of handler a request reached, as Nest's ExecutionContext.getType() names it: an HTTP

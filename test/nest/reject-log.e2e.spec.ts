@@ -89,6 +89,32 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
     expect(full.length + counted.reduce((sum, n) => sum + n, 0)).toBe(FLOOD);
   }
 
+  it('names a targeted route and its trace id in the summary, among thousands of the same code elsewhere', async () => {
+    fakeDateAndTimeouts();
+    try {
+      const before = logCapture.approovLines().length;
+      const routes = ['/token-check', '/binding-only', '/double-binding'];
+      for (let batch = 0; batch < 20; batch++) {
+        const sent = Array.from({ length: 50 }, (_, i) => app.get(routes[i % routes.length]!, {}));
+        // Each batch of 50 carries one targeted reject: 20 among 1,000 in all.
+        sent.push(app.get('/claims', { 'Approov-TraceID': 'targeted-7' }));
+        for (const response of await Promise.all(sent)) expect(response.status).toBe(401);
+      }
+      await jest.advanceTimersByTimeAsync(1_300);
+      const summary = logCapture
+        .approovLines()
+        .slice(before)
+        .map((line) => line.message)
+        .find((line) => line.startsWith('token_missing: '));
+      expect(summary).toMatch(/top routes: .*GET \/claims ×20\b/);
+      expect(summary).toMatch(/top clients: (127\.0\.0\.1|::ffff:127\.0\.0\.1) ×\d+/);
+      expect(summary).toContain('top traces: targeted-7 ×20');
+      expect(summary!.length).toBeLessThan(600);
+    } finally {
+      realClock();
+    }
+  });
+
   it('keeps codes apart: another code still gets its first line at once', async () => {
     const before = logCapture.approovLines().length;
     await app.get('/token-check', { 'Approov-Token': 'MITM_DETECTED' });

@@ -460,11 +460,23 @@ describe.each<AdapterName>(['express', 'fastify'])('signed request bodies on %s'
     it('never reads a large body even when its headers claim a signature over it (the capture only watches)', async () => {
       const headers = {
         'content-type': UNREAD_TYPE,
+        'approov-token': createApproovToken({ secret: SECRET }),
         'signature-input': 'install=("content-digest")',
         'content-digest': 'sha-256=:AA==:',
       };
       const reply = await sendBytes(running.port, '/unsigned', headers, LARGE);
       expect(JSON.parse(reply.body)).toEqual({ didRead: false, flowing: null, captured: true });
+    });
+
+    it('keeps nothing for such headers without a valid token: the guard would reject it on its token', async () => {
+      const headers = {
+        'content-type': UNREAD_TYPE,
+        'approov-token': createApproovToken({ secret: SECRET, expiresIn: -60 }),
+        'signature-input': 'install=("content-digest")',
+        'content-digest': 'sha-256=:AA==:',
+      };
+      const reply = await sendBytes(running.port, '/unsigned', headers, LARGE);
+      expect(JSON.parse(reply.body)).toEqual({ didRead: false, flowing: null, captured: false });
     });
   });
 });

@@ -93,6 +93,8 @@ export class ApproovCheck {
   readonly mode: 'enforce' | 'monitor';
   /** The `maxBodyBytes` option; undefined: the adapter's own limit. */
   readonly maxBodyBytes: number | undefined;
+  /** The `bodyTimeoutSec` option, in milliseconds. */
+  readonly bodyTimeoutMs: number;
   readonly verifier: ApproovVerifier;
   readonly signatures: RouteSignatureVerifier;
   readonly reporter: RejectReporter;
@@ -114,6 +116,7 @@ export class ApproovCheck {
     this.defaultBindingHeaders = config.bindingHeaders;
     this.mode = config.mode;
     this.maxBodyBytes = config.maxBodyBytes;
+    this.bodyTimeoutMs = config.bodyTimeoutSec * 1000;
     this.reporter = new RejectReporter(config, log);
     this.onCheck = config.onCheck;
     this.replay = new SignedRequestReplayCheck(config.replay, log, (request) =>
@@ -127,6 +130,8 @@ export class ApproovCheck {
       config.maxBodyBytes,
       this.replay,
       config.accountSigningKeys,
+      undefined,
+      this.bodyTimeoutMs,
     );
     if (config.keyset !== undefined) logKeySetEvents(config.keyset, log);
   }

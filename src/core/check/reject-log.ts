@@ -62,11 +62,98 @@ const systemTimers: RejectLogTimers = {
   },
 };
 
+/** Where a counted reject came from, named in the summary line: never a token or a header value. */
+export interface RejectSource {
+  /** `METHOD path` (path without its query). */
+  route: string;
+  /** The client address (the socket's peer), '' when unknown. */
+  client: string;
+  /** The client's `Approov-TraceID`, when it sent one. */
+  traceId?: string;
+}
+
+/** Keys each summary keeps per code and per kind (routes, clients, trace ids): the memory bound. */
+export const REJECT_SOURCE_SLOTS = 16;
+/** Keys a summary line names per kind, most frequent first. */
+export const REJECT_SOURCES_NAMED = 5;
+/** The longest key kept, in characters: longer ones are cut (with `…`), bounding the line. */
+export const REJECT_SOURCE_MAX_CHARS = 100;
+
+/**
+ * The most frequent keys of a stream in bounded memory (the space-saving algorithm): `slots`
+ * counters; a new key when all are taken replaces the smallest and inherits its count plus one,
+ * so a count may be over, never under, and any key seen more than 1/slots of the time is kept.
+ */
+export class TopKeys {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly slots: number) {}
+
+  add(key: string): void {
+    const count = this.counts.get(key);
+    if (count !== undefined) {
+      this.counts.set(key, count + 1);
+      return;
+    }
+    if (this.counts.size < this.slots) {
+      this.counts.set(key, 1);
+      return;
+    }
+    let smallestKey = '';
+    let smallest = Infinity;
+    for (const [candidate, candidateCount] of this.counts) {
+      if (candidateCount < smallest) {
+        smallest = candidateCount;
+        smallestKey = candidate;
+      }
+    }
+    this.counts.delete(smallestKey);
+    this.counts.set(key, smallest + 1);
+  }
+
+  /** The `n` largest counts, largest first (ties: first kept first). */
+  top(n: number): Array<[string, number]> {
+    return [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, n);
+  }
+}
+
+/** Who the counted rejects of one code came from, in bounded memory. */
+class RejectSources {
+  readonly routes = new TopKeys(REJECT_SOURCE_SLOTS);
+  readonly clients = new TopKeys(REJECT_SOURCE_SLOTS);
+  readonly traces = new TopKeys(REJECT_SOURCE_SLOTS);
+
+  add(source: RejectSource): void {
+    this.routes.add(cut(source.route));
+    this.clients.add(cut(source.client || 'unknown'));
+    if (source.traceId !== undefined) this.traces.add(cut(source.traceId));
+  }
+
+  /** ` routes: GET /a ×90, … clients: … traces: …`, bounded by the slots and the key length. */
+  describe(): string {
+    const list = (keys: TopKeys) =>
+      keys
+        .top(REJECT_SOURCES_NAMED)
+        .map(([key, count]) => `${key} ×${count}`)
+        .join(', ');
+    const traces = list(this.traces);
+    return (
+      `; top routes: ${list(this.routes)}; top clients: ${list(this.clients)}` +
+      (traces === '' ? '' : `; top traces: ${traces}`)
+    );
+  }
+}
+
+const cut = (key: string): string =>
+  key.length > REJECT_SOURCE_MAX_CHARS ? `${key.slice(0, REJECT_SOURCE_MAX_CHARS - 1)}…` : key;
+
 interface CodeState {
   /** Rejects of this code that got their own line in this interval. */
   lines: number;
   /** Rejects of this code since its last line, not yet written. */
   held: number;
+  /** Where the held rejects came from. */
+  sources: RejectSources;
   lastLineAt: number;
   timer: { cancel(): void } | null;
 }
@@ -74,7 +161,9 @@ interface CodeState {
 /**
  * Decides which rejects get a log line, so a flood of rejects cannot flood the log pipeline.
  * With 'summary' lines the first rejects of a code in an interval (REJECT_LOG_FULL_LINES_PER_INTERVAL)
- * are logged at once; the rest within the interval are counted, and one line per interval says how many there were, until the code goes quiet.
+ * are logged at once; the rest within the interval are counted, and one line per interval says how
+ * many there were and names their top routes, client addresses and trace ids (bounded top-K
+ * counters, so a targeted attack inside a flood of the same code still shows), until the code goes quiet.
  * With 'every', every reject is logged.
  */
 export class RejectLogThrottle {
@@ -84,25 +173,33 @@ export class RejectLogThrottle {
   constructor(
     readonly lines: RejectLogLines,
     intervalSec: number,
-    /** Writes a summary line: `count` rejects of `code` over the last `elapsedSec` seconds got no line of their own. */
+    /**
+     * Writes a summary line: `count` rejects of `code` over the last `elapsedSec` seconds got no
+     * line of their own; `sources` names where most came from (`; top routes: …`).
+     */
     private readonly writeSummary: (
       code: ApproovFailureCode,
       count: number,
       elapsedSec: number,
+      sources: string,
     ) => void,
     private readonly timers: RejectLogTimers = systemTimers,
   ) {
     this.intervalMs = intervalSec * 1000;
   }
 
-  /** True when this reject gets its own line now; false when it is counted into a later summary. */
-  admit(code: ApproovFailureCode): boolean {
+  /**
+   * True when this reject gets its own line now; false when it is counted into a later summary,
+   * with where it came from (`source`, asked only then).
+   */
+  admit(code: ApproovFailureCode, source?: () => RejectSource): boolean {
     if (this.lines === 'every') return true;
     const state = this.states.get(code);
     if (state === undefined) {
       this.states.set(code, {
         lines: 1,
         held: 0,
+        sources: new RejectSources(),
         lastLineAt: this.timers.now(),
         timer: this.scheduleSummary(code),
       });
@@ -113,6 +210,7 @@ export class RejectLogThrottle {
       return true;
     }
     state.held++;
+    if (source !== undefined) state.sources.add(source());
     return false;
   }
 
@@ -121,7 +219,12 @@ export class RejectLogThrottle {
     for (const [code, state] of this.states) {
       state.timer?.cancel();
       if (state.held > 0)
-        this.writeSummary(code, state.held, (this.timers.now() - state.lastLineAt) / 1000);
+        this.writeSummary(
+          code,
+          state.held,
+          (this.timers.now() - state.lastLineAt) / 1000,
+          state.sources.describe(),
+        );
     }
     this.states.clear();
   }
@@ -139,8 +242,9 @@ export class RejectLogThrottle {
       return;
     }
     const now = this.timers.now();
-    this.writeSummary(code, state.held, (now - state.lastLineAt) / 1000);
+    this.writeSummary(code, state.held, (now - state.lastLineAt) / 1000, state.sources.describe());
     state.held = 0;
+    state.sources = new RejectSources();
     state.lines = 0;
     state.lastLineAt = now;
     state.timer = this.scheduleSummary(code);

@@ -9,7 +9,13 @@ import {
   type ApproovRequestLike,
 } from '../http/request.js';
 import type { ApproovLog } from './log.js';
-import { RejectLogThrottle, type RejectLogOptions, type RejectLogTimers } from './reject-log.js';
+import { clientAddressOf } from '../http/raw-body.js';
+import {
+  RejectLogThrottle,
+  type RejectLogOptions,
+  type RejectLogTimers,
+  type RejectSource,
+} from './reject-log.js';
 
 /**
  * Where a check runs when it is not a plain HTTP route: the context type for the report, the
@@ -52,10 +58,10 @@ export class RejectReporter {
     this.rejectLog = new RejectLogThrottle(
       options.rejectLog.lines,
       interval,
-      (code, count, elapsedSec) =>
+      (code, count, elapsedSec, sources) =>
         log(
           'warn',
-          `${code}: ${count} more in the last ${Math.round(elapsedSec)} s (one line per code per ${interval} s)`,
+          `${code}: ${count} more in the last ${Math.round(elapsedSec)} s (one line per code per ${interval} s)${sources}`,
         ),
       options.timers,
     );
@@ -71,8 +77,11 @@ export class RejectReporter {
     routeStatuses: readonly string[] = [],
     call?: ApproovCallInfo,
   ): boolean {
-    // A body past the bound was not read to the end: no mode can serve it as checked.
-    const monitored = this.options.mode === 'monitor' && code !== 'request_body_too_large';
+    // A body past the bound, or not in time, was not read to the end: no mode can serve it as checked.
+    const monitored =
+      this.options.mode === 'monitor' &&
+      code !== 'request_body_too_large' &&
+      code !== 'request_body_timeout';
     // Only a request without a token can be let through by its Approov-Status.
     const approovStatus =
       code === 'token_missing' ? readApproovStatus(nodeRequestOf(request)) : undefined;
@@ -81,7 +90,7 @@ export class RejectReporter {
       (this.options.allowApproovStatus.includes(approovStatus) ||
         routeStatuses.includes(approovStatus));
     if (!this.markReported(call?.key ?? request)) return monitored || allowed;
-    const logLine = this.rejectLog.admit(code);
+    const logLine = this.rejectLog.admit(code, () => sourceOf(request, call));
     // A reject counted into a summary, with no hook to feed, needs nothing more from the request.
     if (logLine || this.options.onFailure !== undefined) {
       const failure = failureOf(code, request, call, monitored);
@@ -94,7 +103,7 @@ export class RejectReporter {
   /** Reports a signed request served although the replay store could not answer (`replay.failOpen`). */
   reportFailedOpen(request: ApproovRequestLike, call?: ApproovCallInfo): void {
     if (!this.markReported(call?.key ?? request)) return;
-    const logLine = this.rejectLog.admit('replay_store_unavailable');
+    const logLine = this.rejectLog.admit('replay_store_unavailable', () => sourceOf(request, call));
     if (!logLine && this.options.onFailure === undefined) return;
     const failure = failureOf(
       'replay_store_unavailable',
@@ -164,5 +173,16 @@ function failureOf(
     method: call?.method ?? (requestMethodOf(request) || 'UNKNOWN'),
     path: call?.path ?? loggablePathOf(request),
     monitored,
+  };
+}
+
+/** Where a reject came from, for the summary line: its route, client address and trace id. */
+function sourceOf(request: ApproovRequestLike, call: ApproovCallInfo | undefined): RejectSource {
+  const method = call?.method ?? (requestMethodOf(request) || 'UNKNOWN');
+  const traceId = traceIdOf(request);
+  return {
+    route: `${method} ${call?.path ?? loggablePathOf(request)}`,
+    client: clientAddressOf(nodeRequestOf(request)),
+    ...(traceId !== undefined ? { traceId } : {}),
   };
 }

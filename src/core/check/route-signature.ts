@@ -6,6 +6,7 @@ import {
   DEFAULT_MAX_BODY_BYTES,
   mayNeedRawBody,
   rawBodyCaptureOf,
+  RAW_BODY_DEADLINE_MS,
   readRawBody,
   type RawBodyRequest,
   type RawBodyResult,
@@ -25,10 +26,12 @@ import { systemClock } from '../clock.js';
 import type { ApproovLog } from './log.js';
 import type { SignedRequestReplayCheck } from './signed-request-replay.js';
 
-const BODY_TOO_LARGE: MessageSignatureResult = Object.freeze({
-  ok: false,
-  code: 'request_body_too_large',
-});
+/** A body that could not be had in full, by why: 413, 408, 503; never the 401 of a digest mismatch. */
+const BODY_FAILURES: Partial<Record<RawBodyResult['status'], MessageSignatureResult>> = {
+  too_large: Object.freeze({ ok: false, code: 'request_body_too_large' }),
+  timeout: Object.freeze({ ok: false, code: 'request_body_timeout' }),
+  over_budget: Object.freeze({ ok: false, code: 'request_body_budget_full' }),
+};
 
 // Set when a route declares `accept: ['account']` (decorators run before any module boots), so a
 // server without the account key can say so once at boot rather than at the first request.
@@ -63,6 +66,8 @@ export class RouteSignatureVerifier {
     private readonly replay?: SignedRequestReplayCheck,
     accountSigningKeys: readonly KeyObject[] = [],
     private readonly now: () => number = systemClock,
+    /** How long the guard waits for a body nothing has read yet; undefined: RAW_BODY_DEADLINE_MS. */
+    private readonly bodyDeadlineMs: number = RAW_BODY_DEADLINE_MS,
   ) {
     this.maxBodyBytes = maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.verifier = new MessageSignatureVerifier(accountSigningKeys);
@@ -79,7 +84,9 @@ export class RouteSignatureVerifier {
    * verified). When a signature may cover `content-digest`, the signatures are verified first,
    * without the body: a forged or unsigned request never makes the guard read or wait for it (nor
    * learn from a 413 that its token passed). Only then is the body had, asynchronously only when
-   * nothing has read the stream yet; a body past the bound fails `request_body_too_large`.
+   * nothing has read the stream yet; a body past the bound fails `request_body_too_large`, one
+   * not in time `request_body_timeout` (408), one the shared budget had no room for
+   * `request_body_budget_full` (503: the server cannot decide, not the client's fault).
    */
   verify(
     request: ApproovRequestLike,
@@ -100,17 +107,18 @@ export class RouteSignatureVerifier {
     );
     if (signed.ok || signed.rawBodyUnavailable !== true)
       return this.conclude(request, routeOptions, signed);
-    return whenSettled(readSignedRequestBody(request, this.maxBodyBytes), (body: RawBodyResult) =>
-      body.status === 'too_large'
-        ? BODY_TOO_LARGE
-        : this.verifyWithBody(
-            request,
-            claims,
-            routeOptions,
-            body.status === 'ok' ? body.body : null,
-            memo,
-            nowSec,
-          ),
+    return whenSettled(
+      readSignedRequestBody(request, this.maxBodyBytes, this.bodyDeadlineMs),
+      (body: RawBodyResult) =>
+        BODY_FAILURES[body.status] ??
+        this.verifyWithBody(
+          request,
+          claims,
+          routeOptions,
+          body.status === 'ok' ? body.body : null,
+          memo,
+          nowSec,
+        ),
     );
   }
 
@@ -211,9 +219,10 @@ export class RouteSignatureVerifier {
 function readSignedRequestBody(
   request: ApproovRequestLike,
   limit: number,
+  deadlineMs: number,
 ): MaybePromise<RawBodyResult> {
   const node = nodeRequestOf(request) as RawBodyRequest;
-  const read = readRawBody(node, limit);
+  const read = readRawBody(node, limit, deadlineMs);
   if (!isPromise(read) && read.status === 'unavailable') {
     const rawBody = request.rawBody;
     const encoding = node.headers?.['content-encoding'];

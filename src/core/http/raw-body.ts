@@ -7,23 +7,81 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /** The highest `maxBodyBytes` accepted: the bytes are held in memory until the guard has checked them. */
 export const MAX_MAX_BODY_BYTES = 1024 * 1024 * 1024;
 /**
- * The bytes all captures of one server may hold together (or the per-request limit, if larger):
- * past it new bytes are not kept and their capture settles `unavailable`, which only fails closed
- * on routes that check a Content-Digest. The headers that start a capture need no token.
+ * The bytes all captures of one server may hold together (or the per-request limit, if larger).
+ * Only a request whose token verified may draw on all of it; see RawBodyBudget for the shares.
  */
 export const DEFAULT_MAX_HELD_BYTES = 64 * 1024 * 1024;
 
-/** The bytes held by the captures that share it, against one bound. */
+/** The default time a captured body has to arrive in full, from its headers: `bodyTimeoutSec`. */
+export const DEFAULT_BODY_TIMEOUT_SEC = 30;
+/** The highest `bodyTimeoutSec` accepted. */
+export const MAX_BODY_TIMEOUT_SEC = 600;
+
+/**
+ * How far a request is trusted when its capture starts: `verified` (its token verified),
+ * `pending` (its token may verify once the keyset is fetched again: an unknown `kid`), or
+ * `refused` (no token, or one that fails: the guard rejects it before it needs a body).
+ */
+export type RawBodyAdmission = 'verified' | 'pending' | 'refused';
+
+/**
+ * The bytes held by the captures of one server, against one bound, in shares a stranger cannot
+ * take: one client address holds at most a quarter of it (at least one request's limit), and
+ * requests whose token is only `pending` hold together at most a sixteenth (each client a
+ * quarter of that). A capture that would go past its share settles `over_budget` (503).
+ */
 export class RawBodyBudget {
   held = 0;
-  constructor(readonly limit: number) {}
+  pendingHeld = 0;
+  readonly clientLimit: number;
+  readonly pendingLimit: number;
+  readonly pendingClientLimit: number;
+  private readonly byClient = new Map<string, number>();
+
+  constructor(
+    readonly limit: number,
+    requestLimit = 0,
+  ) {
+    this.clientLimit = Math.max(requestLimit, Math.floor(limit / 4));
+    this.pendingLimit = Math.floor(limit / 16);
+    this.pendingClientLimit = Math.floor(this.pendingLimit / 4);
+  }
+
+  /** The bytes one client address holds now. */
+  heldBy(client: string): number {
+    return this.byClient.get(client) ?? 0;
+  }
+
+  /** Counts `bytes` for `client`; false (nothing counted) when a share would be exceeded. */
+  take(client: string, pending: boolean, bytes: number): boolean {
+    const byClient = this.heldBy(client);
+    if (this.held + bytes > this.limit) return false;
+    if (pending) {
+      if (this.pendingHeld + bytes > this.pendingLimit) return false;
+      if (byClient + bytes > this.pendingClientLimit) return false;
+      this.pendingHeld += bytes;
+    } else if (byClient + bytes > this.clientLimit) return false;
+    this.held += bytes;
+    this.byClient.set(client, byClient + bytes);
+    return true;
+  }
+
+  /** Gives back what take() counted. */
+  give(client: string, pending: boolean, bytes: number): void {
+    if (bytes === 0) return;
+    this.held -= bytes;
+    if (pending) this.pendingHeld -= bytes;
+    const left = this.heldBy(client) - bytes;
+    if (left > 0) this.byClient.set(client, left);
+    else this.byClient.delete(client);
+  }
 }
 
 /**
- * The longest the guard waits for the rest of a body: a client that stalls mid-body, or a stream
- * nothing reads, must not hold the request (and its capture) forever. Past it: unavailable.
+ * The longest the guard waits for the rest of a body when no server hook armed the capture's own
+ * deadline (see `bodyTimeoutSec`). Past it: `timeout`.
  */
-export const RAW_BODY_DEADLINE_MS = 30_000;
+export const RAW_BODY_DEADLINE_MS = DEFAULT_BODY_TIMEOUT_SEC * 1000;
 
 /** The Node request as the HTTP server hands it over: IncomingMessage, Http2ServerRequest, or a test double. */
 export type RawBodyRequest = Readable & HeaderSource;
@@ -34,10 +92,16 @@ export type RawBodyResult =
   /** Longer than the limit: nothing past the limit was kept. */
   | { status: 'too_large' }
   /** The client went away, or the bytes were consumed before anyone could keep them. */
-  | { status: 'unavailable' };
+  | { status: 'unavailable' }
+  /** The body did not arrive in full before the deadline: nothing was kept. */
+  | { status: 'timeout' }
+  /** The server's shared budget (or this client's share of it) was full: nothing was kept. */
+  | { status: 'over_budget' };
 
 const TOO_LARGE: RawBodyResult = Object.freeze({ status: 'too_large' });
 const UNAVAILABLE: RawBodyResult = Object.freeze({ status: 'unavailable' });
+const TIMEOUT: RawBodyResult = Object.freeze({ status: 'timeout' });
+const OVER_BUDGET: RawBodyResult = Object.freeze({ status: 'over_budget' });
 
 /**
  * The body bytes of one request, kept as the HTTP parser pushes them into the request stream:
@@ -50,11 +114,23 @@ export class RawBodyCapture {
   private waiters: Array<(result: RawBodyResult) => void> = [];
   /** Bytes counted against the budget, given back by release() (or at once when the outcome holds no body). */
   private counted = 0;
+  private deadline: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     readonly limit: number,
     private readonly budget?: RawBodyBudget,
+    /** The client address the bytes are counted against in the budget. */
+    private readonly client = '',
+    /** True when the request's token may still verify (counted against the pending share). */
+    private readonly pending = false,
   ) {}
+
+  /** Settles `timeout` (dropping what was kept) unless the body has ended within `ms`. */
+  armDeadline(ms: number): void {
+    if (this.result !== undefined || this.deadline !== undefined) return;
+    this.deadline = setTimeout(() => this.settle(TIMEOUT), ms);
+    this.deadline.unref?.();
+  }
 
   /** The outcome once the body has ended, gone past the limit or been aborted; undefined while reading. */
   get settled(): RawBodyResult | undefined {
@@ -83,8 +159,8 @@ export class RawBodyCapture {
     this.size += bytes.length;
     if (this.size > this.limit) return this.settle(TOO_LARGE);
     if (this.budget !== undefined) {
-      if (this.budget.held + bytes.length > this.budget.limit) return this.settle(UNAVAILABLE);
-      this.budget.held += bytes.length;
+      if (!this.budget.take(this.client, this.pending, bytes.length))
+        return this.settle(OVER_BUDGET);
       this.counted += bytes.length;
     }
     this.chunks.push(bytes);
@@ -98,7 +174,7 @@ export class RawBodyCapture {
   }
 
   private giveBack(): void {
-    if (this.budget !== undefined) this.budget.held -= this.counted;
+    this.budget?.give(this.client, this.pending, this.counted);
     this.counted = 0;
   }
 
@@ -107,6 +183,7 @@ export class RawBodyCapture {
     if (this.result !== undefined) return;
     this.result = result;
     this.chunks = [];
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
     if (result.status !== 'ok') this.giveBack();
     const waiters = this.waiters;
     this.waiters = [];
@@ -175,12 +252,13 @@ export function captureRawBody(
   request: RawBodyRequest,
   limit: number,
   budget?: RawBodyBudget,
+  pending = false,
 ): RawBodyCapture | undefined {
   const existing = captures.get(request);
   if (existing !== undefined) return existing;
   if (request.readableDidRead || request.readableLength > 0 || request.readableEnded)
     return undefined;
-  const capture = new RawBodyCapture(limit, budget);
+  const capture = new RawBodyCapture(limit, budget, clientAddressOf(request), pending);
   captures.set(request, capture);
   const length = declaredLength(request);
   if (length !== undefined && length > limit) {
@@ -204,28 +282,58 @@ export function captureRawBody(
   return capture;
 }
 
+/** The client address a request came from (its socket's peer), '' when unknown. */
+export function clientAddressOf(request: object): string {
+  const socket = (request as { socket?: { remoteAddress?: unknown } }).socket;
+  const address = socket?.remoteAddress;
+  return typeof address === 'string' ? address : '';
+}
+
+/** How captureRawBodies bounds what it keeps. */
+export interface CaptureRawBodiesOptions {
+  /** The bytes all captures hold together (at least `limit`). Default DEFAULT_MAX_HELD_BYTES. */
+  maxHeldBytes?: number;
+  /** The time a body has to arrive in full, from its headers. Default `DEFAULT_BODY_TIMEOUT_SEC`. */
+  deadlineMs?: number;
+  /**
+   * How far the request's token is trusted, judged from its headers before any body byte: a
+   * `refused` request is not captured (the guard rejects it on its token), a `pending` one gets
+   * the small pending share. Default: every request is `verified`.
+   */
+  admit?: (request: RawBodyRequest) => RawBodyAdmission;
+}
+
 /**
  * Starts a capture, from the server's first `request` listener, for every request that may
- * need its body checked (see mayNeedRawBody), all of them together holding at most
- * `maxHeldBytes` (at least `limit`); each is freed when its response finishes or the connection
- * closes. Returns the function that stops it.
+ * need its body checked (see mayNeedRawBody) and whose token `admit` does not refuse, all of
+ * them together held in one RawBodyBudget of `maxHeldBytes` (at least `limit`); each is freed
+ * when its body misses the deadline, its response finishes or the connection closes. Returns the
+ * function that stops it.
  */
 export function captureRawBodies(
   server: EventEmitter,
   limit: number,
-  maxHeldBytes = DEFAULT_MAX_HELD_BYTES,
+  options: CaptureRawBodiesOptions = {},
 ): () => void {
-  const budget = new RawBodyBudget(Math.max(limit, maxHeldBytes));
+  const budget = new RawBodyBudget(
+    Math.max(limit, options.maxHeldBytes ?? DEFAULT_MAX_HELD_BYTES),
+    limit,
+  );
+  const deadlineMs = options.deadlineMs ?? DEFAULT_BODY_TIMEOUT_SEC * 1000;
+  const admit = options.admit;
   const onRequest = (request: RawBodyRequest, response?: EventEmitter): void => {
     try {
       if (!mayNeedRawBody(request)) return;
-      const capture = captureRawBody(request, limit, budget);
+      const admission = admit === undefined ? 'verified' : admit(request);
+      if (admission === 'refused') return;
+      const capture = captureRawBody(request, limit, budget, admission === 'pending');
       if (
         capture === undefined ||
         capture.settled !== undefined ||
         typeof response?.once !== 'function'
       )
         return;
+      capture.armDeadline(deadlineMs);
       // 'close' follows 'finish', and also comes when the client goes away mid-response.
       response.once('close', () => capture.release());
     } catch {
@@ -253,9 +361,8 @@ export function readRawBody(
   if (capture.settled !== undefined) return capture.settled;
   // Nothing reads the stream (no parser for this content type): let it flow; the capture keeps the bytes.
   if (request.readableFlowing !== true) request.resume();
-  const timer = setTimeout(() => capture.settle(UNAVAILABLE), deadlineMs);
-  timer.unref?.();
-  return capture.whenSettled().finally(() => clearTimeout(timer));
+  capture.armDeadline(deadlineMs);
+  return capture.whenSettled();
 }
 
 /**

@@ -240,6 +240,30 @@ describe('ApproovCheck: lifecycle', () => {
     expect(close).toHaveBeenCalledTimes(1);
   });
 
+  it("names a call's own route, and a failed-open request's, in the summary line", async () => {
+    const { check, lines } = checkWith({ rejectLog: { lines: 'summary', intervalSec: 60 } });
+    for (let i = 0; i < 7; i++)
+      check.reporter.reportReject('token_missing', requestWith(), [], {
+        context: 'ws',
+        key: {},
+        method: 'WS',
+        path: 'chat',
+      });
+    for (let i = 0; i < 6; i++)
+      check.reporter.reportFailedOpen(requestWith({ 'Approov-TraceID': 'trace-9' }));
+    const before = lines.length;
+    await check.close();
+    expect(lines.slice(before)).toEqual([
+      ['warn', expect.stringMatching(/; top routes: WS chat ×2; top clients: unknown ×2$/)],
+      [
+        'warn',
+        expect.stringMatching(
+          /^replay_store_unavailable: 1 more .*; top routes: GET \/orders ×1; top clients: unknown ×1; top traces: trace-9 ×1$/,
+        ),
+      ],
+    ]);
+  });
+
   it('writes the reject counts it still holds when it closes', async () => {
     const { check, lines } = checkWith({ rejectLog: { lines: 'summary', intervalSec: 60 } });
     for (let i = 0; i < 8; i++) check.check(requestWith(), TOKEN_ONLY);

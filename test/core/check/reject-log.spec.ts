@@ -1,6 +1,8 @@
 import {
   REJECT_LOG_FULL_LINES_PER_INTERVAL as FULL,
+  REJECT_SOURCE_MAX_CHARS,
   RejectLogThrottle,
+  TopKeys,
   type RejectLogTimers,
 } from '../../../src/core/check/reject-log.js';
 import { resolveApproovConfig } from '../../../src/core/approov-config.js';
@@ -35,13 +37,17 @@ function manualTimers(): RejectLogTimers & { advance(ms: number): void; pending(
 function throttle(mode: 'summary' | 'every' = 'summary', intervalSec = 10) {
   const timers = manualTimers();
   const summaries: { code: ApproovFailureCode; count: number; elapsedSec: number }[] = [];
+  const sources: string[] = [];
   const log = new RejectLogThrottle(
     mode,
     intervalSec,
-    (code, count, elapsedSec) => summaries.push({ code, count, elapsedSec }),
+    (code, count, elapsedSec, named) => {
+      summaries.push({ code, count, elapsedSec });
+      sources.push(named);
+    },
     timers,
   );
-  return { log, timers, summaries };
+  return { log, timers, summaries, sources };
 }
 
 describe('RejectLogThrottle in summary mode', () => {
@@ -164,5 +170,69 @@ describe('the rejectLog option', () => {
     ['an unknown field', { lines: 'summary', interval: 5 }, /rejectLog\.interval\b/],
   ])('refuses %s at boot, naming the option', (_name, rejectLog, message) => {
     expect(() => resolveApproovConfig({ secret, rejectLog })).toThrow(message);
+  });
+});
+
+describe('TopKeys (space-saving)', () => {
+  it('counts exactly while its slots last, and keeps a frequent key when a stream of new ones passes', () => {
+    const top = new TopKeys(4);
+    for (let i = 0; i < 400; i++) top.add('hot');
+    for (let i = 0; i < 3; i++) top.add('warm');
+    expect(top.top(2)).toEqual([
+      ['hot', 400],
+      ['warm', 3],
+    ]);
+    // Seen more than 1/slots of all adds (400 of 1,403): never evicted, its count exact.
+    for (let i = 0; i < 1000; i++) top.add(`cold-${i}`);
+    expect(top.top(1)).toEqual([['hot', 400]]);
+  });
+});
+
+describe('RejectLogThrottle summary sources', () => {
+  const at = (route: string, client: string, traceId?: string) => () => ({
+    route,
+    client,
+    ...(traceId !== undefined ? { traceId } : {}),
+  });
+
+  it('names the route, client and trace of 20 targeted rejects inside a flood of thousands of the same code', () => {
+    const { log, timers, sources, summaries } = throttle('summary', 10);
+    const flood = ['GET /hello', 'GET /shapes', 'POST /login', 'GET /'];
+    for (let i = 0; i < 5_000; i++) {
+      log.admit('token_signature_invalid', at(flood[i % 4]!, `203.0.113.${i % 3}`));
+      if (i % 250 === 100)
+        log.admit('token_signature_invalid', at('POST /transfer', '198.51.100.9', 'trace-1'));
+    }
+    timers.advance(10_000);
+    expect(summaries[0]!.count).toBe(5_000 + 20 - FULL);
+    const line = sources[0]!;
+    expect(line).toContain('POST /transfer ×20');
+    expect(line).toContain('198.51.100.9 ×20');
+    expect(line).toContain('top traces: trace-1 ×20');
+    expect(line.length).toBeLessThan(600);
+  });
+
+  it('stays bounded whatever the keys: slots per kind, keys cut to a fixed length', () => {
+    const { log, timers, sources } = throttle('summary', 10);
+    const long = 'x'.repeat(10_000);
+    for (let i = 0; i < 2_000; i++)
+      log.admit('token_missing', at(`GET /${long}${i}`, `${long}${i}`, `${long}${i}`));
+    timers.advance(10_000);
+    const line = sources[0]!;
+    // 5 names per kind, each cut to REJECT_SOURCE_MAX_CHARS, plus counts and separators.
+    expect(line.length).toBeLessThan(15 * (REJECT_SOURCE_MAX_CHARS + 12) + 60);
+    expect(line).toContain('…');
+  });
+
+  it('names an unknown client as such, leaves out traces when none was sent, and starts afresh each interval', () => {
+    const { log, timers, sources } = throttle('summary', 10);
+    for (let i = 0; i < FULL + 2; i++) log.admit('token_missing', at('GET /a', ''));
+    timers.advance(10_000);
+    for (let i = 0; i < FULL + 1; i++) log.admit('token_missing', at('GET /b', '10.0.0.1'));
+    log.close();
+    expect(sources).toEqual([
+      '; top routes: GET /a ×2; top clients: unknown ×2',
+      '; top routes: GET /b ×1; top clients: 10.0.0.1 ×1',
+    ]);
   });
 });

@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import {
   captureRawBodies,
   captureRawBody,
+  clientAddressOf,
+  RawBodyBudget,
   mayNeedRawBody,
   rawBodyCaptureOf,
   readRawBody,
@@ -201,23 +203,23 @@ describe('captureRawBodies', () => {
     expect(rawBodyCaptureOf(later)).toBeUndefined();
   });
 
-  it('bounds the bytes all captures hold together: past it a new capture settles unavailable', () => {
+  it('bounds the bytes all captures hold together: past it a new capture settles over_budget', () => {
     const server = new EventEmitter();
-    captureRawBodies(server, 100, 150);
+    captureRawBodies(server, 100, { maxHeldBytes: 150 });
     const first = fakeRequest();
     const second = fakeRequest();
     server.emit('request', first, new EventEmitter());
     server.emit('request', second, new EventEmitter());
     first.push(Buffer.alloc(100));
     second.push(Buffer.alloc(60));
-    expect(rawBodyCaptureOf(second)!.settled).toEqual({ status: 'unavailable' });
+    expect(rawBodyCaptureOf(second)!.settled).toEqual({ status: 'over_budget' });
     first.push(null);
     expect(ok(rawBodyCaptureOf(first)!.settled)).toHaveLength(100);
   });
 
   it('frees a capture when its response closes, giving its bytes back to the others', () => {
     const server = new EventEmitter();
-    captureRawBodies(server, 100, 150);
+    captureRawBodies(server, 100, { maxHeldBytes: 150 });
     const first = fakeRequest();
     const firstResponse = new EventEmitter();
     server.emit('request', first, firstResponse);
@@ -234,7 +236,7 @@ describe('captureRawBodies', () => {
 
   it('settles a capture whose response closes before its body ended, and gives its bytes back', () => {
     const server = new EventEmitter();
-    captureRawBodies(server, 100, 100);
+    captureRawBodies(server, 100, { maxHeldBytes: 100 });
     const first = fakeRequest();
     const firstResponse = new EventEmitter();
     server.emit('request', first, firstResponse);
@@ -249,13 +251,90 @@ describe('captureRawBodies', () => {
   });
 });
 
+/** A covered request from `address`, as a socket's peer. */
+function fakeRequestFrom(address: string): RawBodyRequest {
+  return Object.assign(fakeRequest(), { socket: { remoteAddress: address } });
+}
+
+describe('captureRawBodies shares its budget so that no stranger can take it', () => {
+  it('lets one client address hold at most a quarter of the budget (at least one request limit)', () => {
+    const server = new EventEmitter();
+    captureRawBodies(server, 100, { maxHeldBytes: 800 });
+    const [a1, a2, a3, b1] = ['a', 'a', 'a', 'b'].map(fakeRequestFrom);
+    for (const request of [a1, a2, a3, b1]) server.emit('request', request, new EventEmitter());
+    a1!.push(Buffer.alloc(100));
+    a2!.push(Buffer.alloc(100));
+    a3!.push(Buffer.alloc(1));
+    b1!.push(Buffer.alloc(100));
+    expect(rawBodyCaptureOf(a2!)!.settled).toBeUndefined();
+    expect(rawBodyCaptureOf(a3!)!.settled).toEqual({ status: 'over_budget' });
+    expect(rawBodyCaptureOf(b1!)!.settled).toBeUndefined();
+  });
+
+  it('captures nothing for a refused token, and holds a pending token to a sixteenth of the budget', () => {
+    const server = new EventEmitter();
+    const admissions = new Map<RawBodyRequest, 'verified' | 'pending' | 'refused'>();
+    captureRawBodies(server, 100, {
+      maxHeldBytes: 1600,
+      admit: (request) => admissions.get(request)!,
+    });
+    const [refused, pending, pendingOther, verified] = ['a', 'a', 'b', 'a'].map(fakeRequestFrom);
+    admissions.set(refused!, 'refused');
+    admissions.set(pending!, 'pending');
+    admissions.set(pendingOther!, 'pending');
+    admissions.set(verified!, 'verified');
+    for (const request of admissions.keys()) server.emit('request', request, new EventEmitter());
+    expect(rawBodyCaptureOf(refused!)).toBeUndefined();
+    pending!.push(Buffer.alloc(20));
+    pendingOther!.push(Buffer.alloc(26)); // past one client's share of the pending 100 bytes
+    verified!.push(Buffer.alloc(100));
+    expect(rawBodyCaptureOf(pending!)!.settled).toBeUndefined();
+    expect(rawBodyCaptureOf(pendingOther!)!.settled).toEqual({ status: 'over_budget' });
+    expect(rawBodyCaptureOf(verified!)!.settled).toBeUndefined();
+  });
+
+  it('drops a body not complete by the deadline, giving its bytes back', async () => {
+    const server = new EventEmitter();
+    captureRawBodies(server, 100, { maxHeldBytes: 100, deadlineMs: 20 });
+    const slow = fakeRequestFrom('a');
+    server.emit('request', slow, new EventEmitter());
+    slow.push(Buffer.alloc(90));
+    await expect(rawBodyCaptureOf(slow)!.whenSettled()).resolves.toEqual({ status: 'timeout' });
+    const next = fakeRequestFrom('a');
+    server.emit('request', next, new EventEmitter());
+    next.push(Buffer.alloc(90));
+    next.push(null);
+    expect(ok(rawBodyCaptureOf(next)!.settled)).toHaveLength(90);
+  });
+
+  it('counts each share and gives every byte back', () => {
+    const budget = new RawBodyBudget(1600, 10);
+    expect([budget.clientLimit, budget.pendingLimit, budget.pendingClientLimit]).toEqual([
+      400, 100, 25,
+    ]);
+    expect(budget.take('a', true, 25)).toBe(true);
+    expect(budget.take('a', false, 375)).toBe(true);
+    expect(budget.take('a', false, 1)).toBe(false);
+    expect([budget.held, budget.pendingHeld, budget.heldBy('a')]).toEqual([400, 25, 400]);
+    budget.give('a', true, 25);
+    budget.give('a', false, 375);
+    budget.give('a', false, 0);
+    expect([budget.held, budget.pendingHeld, budget.heldBy('a')]).toEqual([0, 0, 0]);
+  });
+
+  it('names no address for a request without a socket', () => {
+    expect(clientAddressOf({})).toBe('');
+    expect(clientAddressOf({ socket: { remoteAddress: '::1' } })).toBe('::1');
+  });
+});
+
 describe('readRawBody', () => {
   it('gives up at its deadline on a body that never ends, failing closed and freeing the capture', async () => {
     const request = fakeRequest();
     const capture = captureRawBody(request, 100)!;
     request.push(Buffer.from([1, 2]));
-    await expect(readRawBody(request, 100, 20)).resolves.toEqual({ status: 'unavailable' });
-    expect(capture.settled).toEqual({ status: 'unavailable' });
+    await expect(readRawBody(request, 100, 20)).resolves.toEqual({ status: 'timeout' });
+    expect(capture.settled).toEqual({ status: 'timeout' });
   });
 
   it('answers at once when a consumer already read the whole body', () => {
