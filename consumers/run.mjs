@@ -326,7 +326,8 @@ async function testLowestNode() {
     if (version !== `v${LOWEST_NODE}`)
       throw new Error(`expected node v${LOWEST_NODE}, got ${version}`);
     const secret = randomBytes(32).toString('base64');
-    for (const app of ['nest11-commonjs', 'nest12-esm-fastify']) {
+    // nest11-new: a no-pinned-peers Nest 11 app, which an ESM-only peer would crash here (ERR_REQUIRE_ESM).
+    for (const app of ['nest11-commonjs', 'nest11-new', 'nest12-esm-fastify']) {
       await step(row, `${app} start+routes`, async () => {
         const { url, child } = await startApp(
           join(WORK, app),
