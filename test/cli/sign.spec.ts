@@ -27,7 +27,7 @@ function run(args: string[], env: Record<string, string | undefined> = {}) {
   const code = runCommand(signCommand, args, env, {
     out: (line) => out.push(line),
     err: (line) => err.push(line),
-  });
+  }) as number; // sign never fetches: its exit code comes back at once
   return { code, out, err };
 }
 

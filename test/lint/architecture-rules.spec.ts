@@ -126,6 +126,18 @@ const FIXTURES: Fixture[] = [
     ],
     flagged: [1, 2],
   },
+  {
+    rule: 'the Nest layer imports no Passport statically (an optional peer, loaded with import())',
+    path: 'src/fixture.ts',
+    imports: [
+      "import passport from 'passport';",
+      "import { PassportStrategy } from '@nestjs/passport';",
+      "import { Strategy } from 'passport-jwt';",
+      "import type { Authenticator } from 'passport';",
+      "const loaded = await import('passport');",
+    ],
+    flagged: [1, 2, 3, 4],
+  },
 ];
 
 function lintFixtures(): Promise<number[][]> {

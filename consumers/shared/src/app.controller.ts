@@ -1,8 +1,5 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
 import { ApproovBinding, ApproovClaims, ApproovGuard, ApproovService } from 'nestjs-approov';
-// `import type`: a type in a decorated signature, under isolatedModules + emitDecoratorMetadata (TS1272).
-import type { ApproovTokenClaims } from 'nestjs-approov';
 
 @Controller()
 export class AppController {
@@ -30,11 +27,5 @@ export class AppController {
   @ApproovBinding('authorization')
   bound(): { bound: true } {
     return { bound: true };
-  }
-
-  @Get('passport')
-  @UseGuards(AuthGuard('approov'))
-  passport(@ApproovClaims() claims: ApproovTokenClaims): { exp: number | undefined } {
-    return { exp: claims.exp };
   }
 }

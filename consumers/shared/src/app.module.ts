@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ApproovModule } from 'nestjs-approov';
-import { AppController } from './app.controller';
+import { controllers } from './controllers';
 
 @Module({
   imports: [ApproovModule.forRoot({ secret: process.env.APPROOV_BASE64_SECRET })],
-  controllers: [AppController],
+  controllers,
 })
 export class AppModule {}

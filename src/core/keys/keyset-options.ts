@@ -116,7 +116,8 @@ export function isLoopbackHost(hostname: string): boolean {
   return isIP(bare) === 6 && bare === '::1';
 }
 
-function checkAlgorithms(value: unknown, bad: Bad): readonly AsymmetricAlgorithm[] {
+/** The `algorithms` option: a non-empty list of asymmetric algorithms (never HS256). */
+export function checkAlgorithms(value: unknown, bad: Bad): readonly AsymmetricAlgorithm[] {
   if (value === undefined) return DEFAULT_ASYMMETRIC_ALGORITHMS;
   if (!Array.isArray(value) || value.length === 0) {
     bad('algorithms', `must be a non-empty array of ${ASYMMETRIC_ALGORITHMS.join(', ')}.`);
