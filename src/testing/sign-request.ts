@@ -58,6 +58,11 @@ export interface SignApproovRequestOptions {
   created?: number;
   /** `expires`, seconds since the epoch; null leaves it out. Default created + 15, as the SDK does. */
   expires?: number | null;
+  /**
+   * A `nonce` parameter (RFC 9421 2.3), covered by the signature. The SDKs send none; a client
+   * that does makes each request its own for replay protection, even an `account` one.
+   */
+  nonce?: string;
   /** The `alg` parameter. Default 'ecdsa-p256-sha256'; change it only for negative tests. */
   alg?: string;
   /** `binary` (iOS, `:<base64>:`) or `string` (Android since October 2025, `"<base64>"`). Default: the `sdk`'s form, else binary. */
@@ -144,6 +149,7 @@ export function createApproovRequestSignature(
   ]);
   const expires = options.expires === undefined ? created + 15 : options.expires;
   if (expires !== null) params.set('expires', expires);
+  if (options.nonce !== undefined) params.set('nonce', options.nonce);
   const signatureParams = serializeInnerList([
     components.map((name): Item => [name, new Map()]),
     params,
