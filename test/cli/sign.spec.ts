@@ -18,7 +18,11 @@ import { ACCOUNT_KEY } from '../support/client-profiles.js';
 /** A verified signature, with the identity the replay check remembers it by. */
 const VERIFIED = expect.objectContaining({
   ok: true,
-  identity: { digest: expect.stringMatching(/^[\w-]{43}$/), passableUntilMs: expect.any(Number) },
+  identity: {
+    digest: expect.stringMatching(/^[\w-]{43}$/),
+    passableUntilMs: expect.any(Number),
+    clockToleranceMs: expect.any(Number),
+  },
 });
 
 function run(args: string[], env: Record<string, string | undefined> = {}) {
