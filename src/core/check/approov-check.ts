@@ -103,7 +103,7 @@ export class ApproovCheck {
     this.defaultBindingHeaders = config.bindingHeaders;
     this.mode = config.mode;
     this.maxBodyBytes = config.maxBodyBytes;
-    this.reporter = new RejectReporter(config, log);
+    this.reporter = new RejectReporter({ ...config, tokenHeader: this.tokenHeader }, log);
     this.replay = new SignedRequestReplayCheck(config.replay, log, (request) =>
       this.reporter.reportFailedOpen(request, this.calls.get(request)),
     );
