@@ -183,7 +183,7 @@ describe('nestjs-approov sign', () => {
   });
 
   it.each<[string, RegExp, boolean]>([
-    ['android', /^Signature: install="[A-Za-z0-9+/]+={0,2}"$/, true],
+    ['android', /^Signature: install=:[A-Za-z0-9+/]+={0,2}:$/, true],
     ['ios', /^Signature: install=:[A-Za-z0-9+/]+={0,2}:$/, false],
   ])('--sdk %s: signs that SDK default set and form', (sdk, form, coversDigest) => {
     const { code, out } = run([

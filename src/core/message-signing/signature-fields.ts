@@ -70,7 +70,7 @@ export function parseSignatureFields(
  * The signature under `label`, or null when neither field has it. Rejects a member that is in one
  * field only, components that are not plain strings, repeated or unsupported components, more
  * than 64 of them, and a signature that is neither an sf-binary (iOS) nor an sf-string of
- * canonical base64 (Android, from October 2025).
+ * canonical base64 (Android before 3.5.8).
  * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function extractSignature(
