@@ -145,6 +145,20 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     },
   );
 
+  it("serves a request that also carries another party's label, whose value is not canonical base64", async () => {
+    const captured = signedRequest('GET', '/protected');
+    const withForeign = {
+      ...captured,
+      headers: {
+        ...captured.headers,
+        'Signature-Input': `${captured.headers['Signature-Input']}, cdn=("@method");created=1`,
+        Signature: `${captured.headers.Signature}, cdn=:AAB=:`,
+      },
+    };
+    expect(await sendTo(running.baseUrl, withForeign)).toEqual(SERVED);
+    expect(codes()).toEqual([]);
+  });
+
   it('serves exactly one of 200 concurrent copies of one signed request', async () => {
     const captured = signedRequest('GET', '/protected');
     const replies = await Promise.all(
