@@ -45,10 +45,10 @@ Options:
                            Android SDK: @method @target-uri approov-token, then the headers above
   --created <seconds>      created, seconds since the epoch (default now)
   --expires <seconds>      expires (default created + 15); --no-expires leaves it out
-  --sdk <sdk>              cover what that SDK covers by default: android (sf-string,
+  --sdk <sdk>              cover what that SDK covers by default: android (3.5.8 and later:
                            approov-traceid / approov-status when sent, content-digest on
-                           bodies) or ios (sf-binary, no content-digest)
-  --string-form            send the signature as an sf-string (Android since October 2025)
+                           bodies) or ios (no content-digest); both sf-binary
+  --string-form            send the signature as an sf-string (Android before 3.5.8)
   --digest <algorithm>     sha-256 (default) or sha-512
   --show-base              also print the signature base (it contains the token)
   --print-ipk              print the ipk claim value (base64 SPKI) for --key, and stop

@@ -6,6 +6,7 @@ import {
   parseApproovSecretEntries,
   parseApproovSecrets,
   resolveSecretSource,
+  sameSecretKey,
   type ParsedSecret,
 } from './keys/secret.js';
 import {
@@ -241,6 +242,7 @@ export function resolveApproovConfig(
   const messageSigning = checkMessageSigningOptions(given.messageSigning, 'messageSigning', bad);
   const replay = checkReplayOptions(given.replay, bad);
   const accountSigningKeys = resolveAccountSigningKeys(options.messageSigningKey, env);
+  refuseSharedAccountKey(accountSigningKeys, secrets, options, env);
   const allowApproovStatus = checkApproovStatusList(
     given.allowApproovStatus ?? APPROOV_OPTIONS.allowApproovStatus.default,
     (why) => bad('allowApproovStatus', why),
@@ -310,6 +312,28 @@ function checkStringList(
     bad(option, 'must be a non-empty string or a non-empty array of them.');
   }
   return value as string | string[];
+}
+
+/**
+ * The account message-signing key signs requests in the app; the token secret signs tokens in the
+ * Approov cloud. One key for both lets whoever holds one forge the other: refused, naming both
+ * settings (never a value).
+ */
+function refuseSharedAccountKey(
+  accountKeys: readonly KeyObject[],
+  secrets: readonly ParsedSecret[],
+  options: ApproovCoreOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  if (!accountKeys.some((key) => secrets.some((secret) => sameSecretKey(key, secret.key)))) return;
+  const accountSetting =
+    options.messageSigningKey !== undefined && options.messageSigningKey !== null
+      ? 'messageSigningKey option'
+      : MESSAGE_SIGNING_KEY_ENV;
+  throw new ApproovConfigurationError(
+    `Approov ${accountSetting} is the same key as the token secret (${resolveSecretSource(options.secret, env).setting}): ` +
+      'give the account message-signing key there, not the token secret.',
+  );
 }
 
 /** Where the account message-signing key is read from when the option is not given. */

@@ -40,6 +40,8 @@ export const APPROOV_FAILURE_CODES = [
   'token_missing',
   'token_not_yet_valid',
   'token_signature_invalid',
+  // An SDK status (`NO_NETWORK`...) sent in the token header in place of a token.
+  'token_status',
 ] as const;
 
 export type ApproovFailureCode = (typeof APPROOV_FAILURE_CODES)[number];

@@ -30,11 +30,18 @@ export interface SignApproovRequestOptions {
   /** The account message-signing key (label `account`): base64 / base64url text or its bytes. */
   accountKey?: string | Buffer;
   /**
-   * Sign what an SDK covers by default: `android` (sf-string, `approov-traceid` / `approov-status`
-   * when sent, `content-type` / `content-length` / `content-digest` on bodies) or `ios` (sf-binary,
+   * Sign what an SDK covers by default: `android` (3.5.8 and later: sf-binary; after the token,
+   * `approov-traceid`, `approov-status`, `authorization`, `content-length`, `content-type` when
+   * sent, then `content-digest` on bodies; see `sdkVersion` for earlier ones) or `ios` (sf-binary,
    * no `content-digest`). Without it: the Android set in sf-binary form.
    */
   sdk?: 'android' | 'ios';
+  /**
+   * The Android SDK version (`'3.5.6'`), with `sdk: 'android'`. Before 3.5.8 the signature is an
+   * sf-string and `authorization` comes before `approov-traceid` / `approov-status`. Default: the
+   * latest behaviour.
+   */
+  sdkVersion?: string;
   /** Cover a Content-Digest of the body (Android skips it for streamed bodies). Default true, false for `sdk: 'ios'`. */
   contentDigest?: boolean;
   /** The authority as the client writes it in Host (case, explicit default port). Default: the URL's, normalised. */
@@ -58,9 +65,14 @@ export interface SignApproovRequestOptions {
   created?: number;
   /** `expires`, seconds since the epoch; null leaves it out. Default created + 15, as the SDK does. */
   expires?: number | null;
+  /**
+   * A `nonce` parameter (RFC 9421 2.3), covered by the signature. The SDKs send none; a client
+   * that does makes each request its own for replay protection, even an `account` one.
+   */
+  nonce?: string;
   /** The `alg` parameter. Default 'ecdsa-p256-sha256'; change it only for negative tests. */
   alg?: string;
-  /** `binary` (iOS, `:<base64>:`) or `string` (Android since October 2025, `"<base64>"`). Default: the `sdk`'s form, else binary. */
+  /** `binary` (iOS, Android 3.5.8 and later: `:<base64>:`) or `string` (Android before 3.5.8: `"<base64>"`). Default: the `sdk`'s form, else binary. */
   signatureForm?: 'binary' | 'string';
   /** Content-Digest algorithm. Default 'sha-256'. */
   digestAlgorithm?: 'sha-256' | 'sha-512';
@@ -83,8 +95,18 @@ export interface ApproovSignedRequest {
 }
 
 /** Fields each SDK covers when the request has them, after `@method`, `@target-uri` and the token. */
-const OPTIONAL_SIGNED_FIELDS: Readonly<Record<'android' | 'ios' | 'default', readonly string[]>> = {
+const OPTIONAL_SIGNED_FIELDS: Readonly<
+  Record<'android' | 'android-before-3.5.8' | 'ios' | 'default', readonly string[]>
+> = {
   android: [
+    'approov-traceid',
+    'approov-status',
+    'authorization',
+    'content-length',
+    'content-type',
+    'content-digest',
+  ],
+  'android-before-3.5.8': [
     'authorization',
     'approov-traceid',
     'approov-status',
@@ -124,13 +146,14 @@ export function createApproovRequestSignature(
     fields.set('content-digest', createContentDigest(options.body, options.digestAlgorithm));
   }
 
+  const profile = sdkProfile(options);
   const tokenComponent = (options.tokenHeader ?? 'Approov-Token').toLowerCase();
   const components = [
     ...(options.components ?? [
       '@method',
       '@target-uri',
       tokenComponent,
-      ...OPTIONAL_SIGNED_FIELDS[options.sdk ?? 'default'].filter((name) => fields.has(name)),
+      ...OPTIONAL_SIGNED_FIELDS[profile].filter((name) => fields.has(name)),
     ]),
   ];
   const created = options.created ?? Math.floor(Date.now() / 1000);
@@ -144,6 +167,7 @@ export function createApproovRequestSignature(
   ]);
   const expires = options.expires === undefined ? created + 15 : options.expires;
   if (expires !== null) params.set('expires', expires);
+  if (options.nonce !== undefined) params.set('nonce', options.nonce);
   const signatureParams = serializeInnerList([
     components.map((name): Item => [name, new Map()]),
     params,
@@ -168,7 +192,7 @@ export function createApproovRequestSignature(
       'createApproovRequestSignature: a covered component is missing from the request',
     );
   const signature = signBase(Buffer.from(signatureBase, 'latin1'));
-  const form = options.signatureForm ?? (options.sdk === 'android' ? 'string' : 'binary');
+  const form = options.signatureForm ?? (profile === 'android-before-3.5.8' ? 'string' : 'binary');
 
   const headers: ApproovSignatureHeaders = {
     'Signature-Input': `${label}=${signatureParams}`,
@@ -198,6 +222,24 @@ export function combineApproovSignatures(
   ];
   if (digest !== undefined) merged['Content-Digest'] = digest;
   return merged;
+}
+
+/** Which SDK's default set to sign: the Android one changed its form and order in 3.5.8. */
+function sdkProfile(options: SignApproovRequestOptions): keyof typeof OPTIONAL_SIGNED_FIELDS {
+  if (options.sdkVersion === undefined) return options.sdk ?? 'default';
+  const version = options.sdkVersion.split('.');
+  if (
+    options.sdk !== 'android' ||
+    version.length < 2 ||
+    version.length > 3 ||
+    !version.every((part) => /^\d{1,4}$/.test(part))
+  )
+    throw new TypeError(
+      "createApproovRequestSignature: sdkVersion is an Android SDK version such as '3.5.6', with sdk: 'android'",
+    );
+  const [major = 0, minor = 0, patch = 0] = version.map(Number);
+  const before358 = major * 1e8 + minor * 1e4 + patch < 3 * 1e8 + 5 * 1e4 + 8;
+  return before358 ? 'android-before-3.5.8' : 'android';
 }
 
 function signerFor(

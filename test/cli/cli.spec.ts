@@ -312,7 +312,7 @@ describe('nestjs-approov check', () => {
       createApproovToken({ secret: SECRET, claims: { exp: undefined } }),
       'token_expiration_missing',
     ],
-    ['an SDK status string', 'NO_NETWORK', 'token_malformed'],
+    ['an SDK status string', 'NO_NETWORK', 'token_status'],
     [
       'an HS512 token',
       createApproovToken({ secret: SECRET, joseHeader: { alg: 'HS512' } }),

@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { jest } from '@jest/globals';
@@ -397,7 +398,7 @@ describe.each(ADAPTERS)('an octet-stream parser of the app, on %s', (name, creat
 describe.each(ADAPTERS)(
   'two ApproovModule instances with their own secrets, on %s',
   (_n, createAdapter) => {
-    const OTHER_SECRET = Buffer.alloc(32, 0x5a).toString('base64');
+    const OTHER_SECRET = randomBytes(32).toString('base64');
 
     @Controller('other')
     @UseGuards(ApproovGuard)

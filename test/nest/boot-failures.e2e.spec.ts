@@ -21,7 +21,9 @@ const SHORT = randomBytes(31).toString('base64');
 const PEM = `-----BEGIN PUBLIC KEY-----\n${randomBytes(64).toString('base64')}\n-----END PUBLIC KEY-----`;
 const JWK = JSON.stringify({ kty: 'oct', k: randomBytes(32).toString('base64url') });
 const JUNK = `${GOOD.slice(0, 30)}*${GOOD.slice(31)}`;
-for (const secret of [GOOD, SHORT, JUNK]) logCapture.addSecret(secret);
+const ALL_ZERO = Buffer.alloc(32).toString('base64');
+const ONE_BYTE_REPEATED = Buffer.alloc(64, 0xa5).toString('base64url');
+for (const secret of [GOOD, SHORT, JUNK, ONE_BYTE_REPEATED]) logCapture.addSecret(secret);
 logCapture.addSensitive(PEM, JWK);
 
 @Controller()
@@ -104,8 +106,47 @@ describe.each(ADAPTERS)('boot failures on %s', (_platform, createAdapter) => {
       ['shorter than 32 bytes', SHORT],
       ['a PEM key', PEM],
       ['a JWK', JWK],
+      ['32 zero bytes', ALL_ZERO],
+      ['one byte repeated', ONE_BYTE_REPEATED],
     ])('refuses a secret that is %s', async (_name, secret) => {
       await expectRefusal(forRootApp({ secret }), createAdapter, 'secret option', secret);
+    });
+
+    it('refuses an all-zero account message-signing key, naming messageSigningKey', async () => {
+      const error = await expectRefusal(
+        forRootApp({ secret: GOOD, messageSigningKey: ALL_ZERO }),
+        createAdapter,
+        'messageSigningKey option',
+        ALL_ZERO,
+      );
+      expect(error.message).toContain('one byte repeated');
+    });
+
+    it('refuses an account message-signing key equal to a token secret, naming both settings', async () => {
+      const other = randomBytes(32).toString('base64');
+      const error = await expectRefusal(
+        forRootApp({ secret: [other, GOOD], messageSigningKey: GOOD }),
+        createAdapter,
+        'messageSigningKey option',
+        GOOD,
+      );
+      expect(error.message).toContain('same key as the token secret (secret option)');
+    });
+
+    it('refuses the same key from the environment, naming the variables', async () => {
+      setEnv({ APPROOV_BASE64_SECRET: GOOD });
+      process.env.APPROOV_MESSAGE_SIGNING_KEY = Buffer.from(GOOD, 'base64').toString('base64url');
+      try {
+        const error = await expectRefusal(
+          forRootApp({}),
+          createAdapter,
+          'APPROOV_MESSAGE_SIGNING_KEY',
+          GOOD,
+        );
+        expect(error.message).toContain('(APPROOV_BASE64_SECRET)');
+      } finally {
+        delete process.env.APPROOV_MESSAGE_SIGNING_KEY;
+      }
     });
 
     it('refuses a rotation list with one bad entry, naming its index', async () => {

@@ -196,6 +196,31 @@ describe.each(ADAPTERS)('hardening and Approov-Status on %s', (_name, createAdap
     expect(reply.status).toBe(401);
   });
 
+  it('reports the SDK 3.5.6 token-header status mode (NO_NETWORK in Approov-Token) as token_status, with its status', async () => {
+    const reply = await sendLines(running.port, 'GET', '/protected/token', [
+      ['Host', 'x'],
+      ['Approov-Token', 'NO_NETWORK'],
+    ]);
+    expect(reply.status).toBe(401);
+    expect(running.failures).toEqual([
+      expect.objectContaining({ code: 'token_status', approovStatus: 'no_network' }),
+    ]);
+    expect(logCapture.approovLines().at(-1)?.message).toMatch(
+      /^rejected token_status http GET \/protected\/token status=no_network( Approov)?$/,
+    );
+  });
+
+  it('serves the token-header status on a route that allows it, and still reports it', async () => {
+    const reply = await sendLines(running.port, 'GET', '/protected/offline-ok', [
+      ['Host', 'x'],
+      ['Approov-Token', 'NO_NETWORK'],
+    ]);
+    expect(reply).toEqual({ status: 200, body: JSON.stringify(SERVED) });
+    expect(running.failures).toEqual([
+      expect.objectContaining({ code: 'token_status', allowedByStatus: true }),
+    ]);
+  });
+
   it('rejects a status the route does not allow', async () => {
     const reply = await sendLines(running.port, 'GET', '/protected/offline-ok', [
       ['Host', 'x'],

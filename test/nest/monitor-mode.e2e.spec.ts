@@ -97,7 +97,7 @@ describe.each(ADAPTERS)("mode: 'monitor' on %s", (_platform, createAdapter) => {
     const lines = logCapture.approovLines().slice(before);
     expect(lines).toHaveLength(1);
     expect(lines[0]!.message).toMatch(/monitor/);
-    expect(lines[0]!.message).toContain('token_malformed');
+    expect(lines[0]!.message).toContain('token_status');
     expect(lines[0]!.message).toContain('GET /token-check');
     expect(lines[0]!.message).toContain('trace-m2');
   });

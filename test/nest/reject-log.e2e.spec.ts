@@ -120,7 +120,9 @@ describe.each(ADAPTERS)('reject log lines under a flood, on %s', (_platform, cre
     await app.get('/token-check', { 'Approov-Token': 'MITM_DETECTED' });
     const lines = logCapture.approovLines().slice(before);
     expect(lines).toHaveLength(1);
-    expect(lines[0]!.message).toMatch(/^rejected token_malformed http GET \/token-check\b/);
+    expect(lines[0]!.message).toMatch(
+      /^rejected token_status http GET \/token-check status=mitm_detected\b/,
+    );
   });
 });
 

@@ -1,6 +1,6 @@
 import { ApproovService, RedisReplayStore, type RedisClientLike } from 'nestjs-approov';
 import { DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC } from '../../src/core/message-signing/options.js';
-import { SHARED_STORE_MARGIN_MS } from '../../src/core/message-signing/replay-identity.js';
+import { DEFAULT_SERVER_SKEW_SEC } from '../../src/core/replay/replay-options.js';
 import { ADAPTERS } from '../support/nest-app.js';
 import {
   connectClusterClient,
@@ -87,11 +87,11 @@ describe.each(PAIRS)(
       expect(express.app.reports.map((report) => report.code)).toEqual(['signature_replayed']);
     });
 
-    it('keeps the key on its master until the signature can no longer pass, plus the shared-store margin (PTTL)', async () => {
+    it('keeps the key on its master until the signature can no longer pass, plus the shared-store margin: the clock tolerance and the server skew allowance (PTTL)', async () => {
       const created = Math.floor(Date.now() / 1000);
       const expires = created + 15;
       const expiresAtMs =
-        (expires + DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC) * 1000 + SHARED_STORE_MARGIN_MS;
+        (expires + 2 * DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC + DEFAULT_SERVER_SKEW_SEC) * 1000;
       const before = new Set(await cluster.keys(prefix));
       const sentAt = Date.now();
       expect(

@@ -7,9 +7,11 @@ import {
   SERVED,
   UNAUTHORIZED,
   sendTo,
+  signedAgain,
   signedRequest,
   type SignedRequest,
 } from '../support/replay-requests.js';
+import { DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC } from '../../src/core/message-signing/options.js';
 import { startReplayApp, type ReplayApp } from './apps/replay-app.js';
 
 // Two instances of an API behind a load balancer: an Express app and a Fastify app, each with its
@@ -17,6 +19,7 @@ import { startReplayApp, type ReplayApp } from './apps/replay-app.js';
 
 const PREFIX = uniqueKeyPrefix('replay-redis-e2e');
 const CONCURRENT_SENDS = 1000;
+const SERVER_SKEW_SEC = 3;
 
 let admin: Redis;
 let express: ReplayApp;
@@ -30,10 +33,10 @@ beforeAll(async () => {
   // requests on a loaded CI machine must not turn into 503s because the loop lags.
   const [[, createExpress], [, createFastify]] = ADAPTERS;
   express = await startReplayApp(createExpress!, {
-    replay: { store: await storeFor(), timeoutMs: 5000 },
+    replay: { store: await storeFor(), timeoutMs: 5000, serverSkewSec: SERVER_SKEW_SEC },
   });
   fastify = await startReplayApp(createFastify!, {
-    replay: { store: await storeFor(), timeoutMs: 5000 },
+    replay: { store: await storeFor(), timeoutMs: 5000, serverSkewSec: SERVER_SKEW_SEC },
   });
   await Promise.all([waitUntilReady(express), waitUntilReady(fastify)]);
 });
@@ -69,6 +72,37 @@ describe('replay protection shared through Redis by an Express and a Fastify ins
     expect(await sendTo(fastify.baseUrl, captured)).toEqual(SERVED);
     expect(await sendTo(express.baseUrl, captured)).toEqual(UNAUTHORIZED);
     expect(express.reports.map((report) => report.code)).toEqual(['signature_replayed']);
+  });
+
+  it('serves on both instances two requests the device signed with identical content in one second; refuses their replays', async () => {
+    const first = signedRequest('POST', '/protected', { body: '{"refresh":true}' });
+    const second = signedAgain(first);
+    expect(await sendTo(express.baseUrl, first)).toEqual(SERVED);
+    expect(await sendTo(fastify.baseUrl, second)).toEqual(SERVED);
+    expect(await sendTo(express.baseUrl, second)).toEqual(UNAUTHORIZED);
+    expect(await sendTo(fastify.baseUrl, first)).toEqual(UNAUTHORIZED);
+  });
+
+  it('keeps a key until the signature can no longer pass plus the configured margin, no longer (PTTL)', async () => {
+    const created = Math.floor(Date.now() / 1000);
+    const tolerance = DEFAULT_SIGNATURE_CLOCK_TOLERANCE_SEC;
+    const passableUntilMs = (created + 15 + tolerance) * 1000;
+    const marginMs = (tolerance + SERVER_SKEW_SEC) * 1000;
+    const before = new Set(await admin.keys(`${PREFIX}*`));
+    const sentAt = Date.now();
+    const request = signedRequest('GET', '/protected', {
+      signing: { created, expires: created + 15 },
+    });
+    expect(await sendTo(fastify.baseUrl, request)).toEqual(SERVED);
+    const added = (await admin.keys(`${PREFIX}*`)).filter((key) => !before.has(key));
+    expect(added).toHaveLength(1);
+    const pttl = await admin.pttl(added[0]!);
+    const readAt = Date.now();
+    // At most the remaining validity plus the margin (Redis rounds up to a whole millisecond)...
+    expect(pttl).toBeLessThanOrEqual(passableUntilMs + marginMs - sentAt + 1);
+    // ...and not shorter: another instance whose clock is behind must still find it.
+    expect(pttl).toBeGreaterThanOrEqual(passableUntilMs + marginMs - readAt - 1);
+    expect(pttl).toBeLessThan(60_000);
   });
 
   it('keeps its keys under the prefix, short (a hash, not the signature base)', async () => {

@@ -14,6 +14,7 @@ import {
   UNAUTHORIZED,
   UNAVAILABLE,
   sendTo,
+  signedAgain,
   signedRequest,
   type SignedRequest,
 } from '../support/replay-requests.js';
@@ -125,6 +126,48 @@ describe.each(ADAPTERS)('replay protection in memory on %s', (_name, createAdapt
     expect(codes()).toEqual(['signature_replayed']);
   });
 
+  it.each([
+    ['GET', undefined],
+    ['POST', BODY],
+  ])(
+    'serves two requests the device signed independently with identical content in one second (%s)',
+    async (method, body) => {
+      const first = signedRequest(method, '/protected', { body });
+      const second = signedAgain(first);
+      expect(second.headers['Signature-Input']).toBe(first.headers['Signature-Input']);
+      expect(second.headers.Signature).not.toBe(first.headers.Signature);
+      expect(await sendTo(running.baseUrl, first)).toEqual(SERVED);
+      expect(await sendTo(running.baseUrl, second)).toEqual(SERVED);
+      // Each is still its own capture: its replay and its high-S twin are refused.
+      expect(await sendTo(running.baseUrl, second)).toEqual(UNAUTHORIZED);
+      expect(await sendTo(running.baseUrl, asHighSTwin(first))).toEqual(UNAUTHORIZED);
+      expect(codes()).toEqual(['signature_replayed', 'signature_replayed']);
+    },
+  );
+
+  it("serves a request that also carries another party's label, whose value is not canonical base64", async () => {
+    const captured = signedRequest('GET', '/protected');
+    const withForeign = {
+      ...captured,
+      headers: {
+        ...captured.headers,
+        'Signature-Input': `${captured.headers['Signature-Input']}, cdn=("@method");created=1`,
+        Signature: `${captured.headers.Signature}, cdn=:AAB=:`,
+      },
+    };
+    expect(await sendTo(running.baseUrl, withForeign)).toEqual(SERVED);
+    expect(codes()).toEqual([]);
+  });
+
+  it('serves exactly one of 200 concurrent copies of one signed request', async () => {
+    const captured = signedRequest('GET', '/protected');
+    const replies = await Promise.all(
+      Array.from({ length: 200 }, () => sendTo(running.baseUrl, captured)),
+    );
+    expect(replies.filter((reply) => reply.status === 200)).toEqual([SERVED]);
+    expect(replies.filter((reply) => reply.status === 401)).toHaveLength(199);
+  });
+
   it('does not remember a request that failed verification: the genuine one is still served after a tampered copy', async () => {
     const captured = signedRequest('GET', '/protected');
     const tampered = { ...captured, path: '/protected?amount=1000' };
@@ -212,15 +255,16 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     const { key, ttlMs } = store.calls[0]!;
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
     // expires plus the default 10 s of clock leeway (until then the signature still passes), plus the margin
-    // for another instance whose clock is behind (a store the app gives may be shared).
-    expect(ttlMs).toBeLessThanOrEqual((created + 15 + 10 + 300) * 1000 - before);
-    expect(ttlMs).toBeGreaterThanOrEqual((created + 15 + 10 + 300) * 1000 - after);
+    // for another instance whose clock is behind (a store the app gives may be shared): the
+    // leeway again and the default 5 s of replay.serverSkewSec.
+    expect(ttlMs).toBeLessThanOrEqual((created + 15 + 10 + 10 + 5) * 1000 - before);
+    expect(ttlMs).toBeGreaterThanOrEqual((created + 15 + 10 + 10 + 5) * 1000 - after);
   });
 
   it('remembers a request without expires until created + maxAgeSec + clockToleranceSec, plus the margin', async () => {
     const store = new ScriptedStore(() => true);
     running = await startReplayApp(createAdapter, {
-      replay: { store },
+      replay: { store, serverSkewSec: 2 },
       messageSigning: { maxAgeSec: 30, clockToleranceSec: 5 },
     });
     const created = Math.floor(Date.now() / 1000);
@@ -231,8 +275,8 @@ describe.each(ADAPTERS)('replay options on %s', (_name, createAdapter) => {
     );
     const after = Date.now();
     const { ttlMs } = store.calls[0]!;
-    expect(ttlMs).toBeLessThanOrEqual((created + 35 + 300) * 1000 + 1 - before);
-    expect(ttlMs).toBeGreaterThanOrEqual((created + 35 + 300) * 1000 + 1 - after);
+    expect(ttlMs).toBeLessThanOrEqual((created + 35 + 5 + 2) * 1000 + 1 - before);
+    expect(ttlMs).toBeGreaterThanOrEqual((created + 35 + 5 + 2) * 1000 + 1 - after);
   });
 
   it('answers 503 with no reason, code replay_store_unavailable, when the store fails', async () => {
@@ -376,6 +420,11 @@ describe('replay options checked at boot', () => {
       'maxEntries with a store',
       { replay: { store: new MemoryReplayStore(), maxEntries: 10 } },
       'has no effect with replay.store',
+    ],
+    [
+      'a server skew allowance over a minute',
+      { replay: { serverSkewSec: 61 } },
+      'Approov option "replay.serverSkewSec" must be an integer number of seconds from 0 to 60.',
     ],
     [
       'failOpen as a string',

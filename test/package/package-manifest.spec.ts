@@ -215,7 +215,7 @@ describe(`loading '${manifest.name}' by name through package.json exports`, () =
       "const { ApproovService } = createRequire(import.meta.url)('" +
       manifest.name +
       "');" +
-      "class AppModule {} Module({ imports: [ApproovModule.forRoot({ secret: Buffer.alloc(32, 1).toString('base64') })] })(AppModule);" +
+      "class AppModule {} Module({ imports: [ApproovModule.forRoot({ secret: Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64') })] })(AppModule);" +
       'const app = await NestFactory.createApplicationContext(AppModule, { logger: false });' +
       'const service = app.get(ApproovService); await app.close();' +
       "console.log(JSON.stringify({ found: [service instanceof ApproovService ? 'yes' : 'no'] }));";

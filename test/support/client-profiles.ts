@@ -22,6 +22,8 @@ export const PROFILE_ROUTES: Readonly<Record<ProfileRoute, ApproovMessageSigning
 export interface ClientProfile {
   name: string;
   sdk: 'android' | 'ios';
+  /** The Android SDK version, when its form differs from the latest (sf-string before 3.5.8). */
+  sdkVersion?: string;
   labels: Array<'install' | 'account'>;
   method: 'GET' | 'POST';
   query: string;
@@ -139,6 +141,7 @@ export function buildProfileRequest(
     const options: SignApproovRequestOptions = {
       label,
       sdk: profile.sdk,
+      ...(profile.sdkVersion !== undefined ? { sdkVersion: profile.sdkVersion } : {}),
       method: profile.method,
       url: `http://${host}${path}`,
       authority: host,

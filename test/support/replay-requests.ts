@@ -67,6 +67,28 @@ export function signedRequest(
   };
 }
 
+/**
+ * The same request signed again by the device, in the same second: same token, same covered
+ * content, same `created`, a new ECDSA signature (a new random k). What an app sends when it
+ * fires the same GET twice (a refresh and a prefetch, a double tap).
+ */
+export function signedAgain(request: SignedRequest): SignedRequest {
+  const created = Number(/;created=(\d+)/.exec(request.headers['Signature-Input']!)![1]);
+  const { host, 'approov-token': token, ...rest } = request.headers;
+  const contentHeaders: Record<string, string> =
+    request.body !== undefined ? { 'content-type': rest['content-type']! } : {};
+  const signature = signApproovRequest({
+    privateKey: replayAccount.installation.privateKey,
+    method: request.method,
+    url: `http://${host}${request.path}`,
+    token: token!,
+    body: request.body,
+    headers: contentHeaders,
+    created,
+  });
+  return { ...request, headers: { ...request.headers, ...signature } as Record<string, string> };
+}
+
 /** Sends a (captured) signed request to one instance: its status and body. */
 export async function sendTo(
   baseUrl: string | URL,

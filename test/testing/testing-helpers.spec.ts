@@ -6,8 +6,10 @@ import { parseApproovSecrets } from '../../src/core/keys/secret.js';
 import { verifyApproovToken } from '../../src/core/token/jws.js';
 import {
   approovBindingHash,
+  createApproovInstallationKey,
   createApproovSecret,
   createApproovToken,
+  signApproovRequest,
 } from 'nestjs-approov/testing';
 import { approovVectorSets } from '../support/approov-vectors.js';
 
@@ -171,5 +173,63 @@ describe('createApproovSecret', () => {
 
   it('takes another length in bytes', () => {
     expect(Buffer.from(createApproovSecret(32), 'base64')).toHaveLength(32);
+  });
+});
+
+describe('signApproovRequest SDK profiles', () => {
+  const { privateKey } = createApproovInstallationKey();
+  const sign = (extra: Partial<Parameters<typeof signApproovRequest>[0]>) =>
+    signApproovRequest({
+      privateKey,
+      method: 'POST',
+      url: 'http://api.example.com/orders',
+      token: 'header.payload.signature',
+      body: '{"id":1}',
+      headers: {
+        authorization: 'Bearer u',
+        'approov-traceid': 't-1',
+        'approov-status': 'success',
+        'content-type': 'application/json',
+      },
+      ...extra,
+    });
+  const components = (input: string) => [...input.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+
+  it.each([
+    ['android (latest)', {}],
+    ['android 3.5.8', { sdkVersion: '3.5.8' }],
+    ['android 3.7', { sdkVersion: '3.7' }],
+  ])('%s: an sf-binary, Approov headers right after the token', (_name, version) => {
+    const headers = sign({ sdk: 'android', ...version });
+    expect(headers.Signature).toMatch(/^install=:[A-Za-z0-9+/]+={0,2}:$/);
+    expect(components(headers['Signature-Input'])).toEqual([
+      '@method',
+      '@target-uri',
+      'approov-token',
+      'approov-traceid',
+      'approov-status',
+      'authorization',
+      'content-type',
+      'content-digest',
+      'ecdsa-p256-sha256',
+    ]);
+  });
+
+  it('android before 3.5.8: an sf-string, authorization first', () => {
+    const headers = sign({ sdk: 'android', sdkVersion: '3.5.6' });
+    expect(headers.Signature).toMatch(/^install="[A-Za-z0-9+/]+={0,2}"$/);
+    expect(components(headers['Signature-Input']).slice(3, 6)).toEqual([
+      'authorization',
+      'approov-traceid',
+      'approov-status',
+    ]);
+  });
+
+  it.each([
+    ['a version that is not one', { sdk: 'android' as const, sdkVersion: 'latest' }],
+    ['a version with four parts', { sdk: 'android' as const, sdkVersion: '3.5.8.1' }],
+    ['a version without sdk android', { sdk: 'ios' as const, sdkVersion: '3.5.6' }],
+  ])('refuses %s', (_name, extra) => {
+    expect(() => sign(extra)).toThrow(/sdkVersion is an Android SDK version/);
   });
 });

@@ -117,7 +117,7 @@ export class ApproovCheck {
     this.mode = config.mode;
     this.maxBodyBytes = config.maxBodyBytes;
     this.bodyTimeoutMs = config.bodyTimeoutSec * 1000;
-    this.reporter = new RejectReporter(config, log);
+    this.reporter = new RejectReporter({ ...config, tokenHeader: this.tokenHeader }, log);
     this.onCheck = config.onCheck;
     this.replay = new SignedRequestReplayCheck(config.replay, log, (request) =>
       this.reporter.reportFailedOpen(request, this.calls.get(request)),

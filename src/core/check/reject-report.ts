@@ -1,5 +1,5 @@
 import type { ApproovContextType, ApproovFailure, ApproovFailureCode } from '../failure.js';
-import { readApproovStatus } from '../http/approov-status.js';
+import { readApproovStatus, readTokenHeaderStatus } from '../http/approov-status.js';
 import {
   RequestMark,
   loggablePathOf,
@@ -34,6 +34,8 @@ export interface RejectReportOptions {
   mode: 'enforce' | 'monitor';
   /** Sanitised `Approov-Status` values that let a request without a token through, module-wide. */
   allowApproovStatus: readonly string[];
+  /** The token header, where an SDK may write its status instead of a token. Default Approov-Token. */
+  tokenHeader?: string;
   rejectLog: Required<RejectLogOptions>;
   onFailure?: (failure: ApproovFailure) => void;
   /** The reject log's clock and timers; injectable for tests. */
@@ -49,11 +51,13 @@ export class RejectReporter {
   // One report per request: in monitor mode a request can be judged again by another guard.
   private readonly reported = new RequestMark<true>('approov.reported');
   private readonly rejectLog: RejectLogThrottle;
+  private readonly tokenHeaderLower: string;
 
   constructor(
     private readonly options: RejectReportOptions,
     private readonly log: ApproovLog,
   ) {
+    this.tokenHeaderLower = (options.tokenHeader ?? 'Approov-Token').toLowerCase();
     const interval = options.rejectLog.intervalSec;
     this.rejectLog = new RejectLogThrottle(
       options.rejectLog.lines,
@@ -82,9 +86,12 @@ export class RejectReporter {
       this.options.mode === 'monitor' &&
       code !== 'request_body_too_large' &&
       code !== 'request_body_timeout';
-    // Only a request without a token can be let through by its Approov-Status.
+    // Only a request without a token can be let through by its status: in Approov-Status, or in
+    // the token header in place of a token.
     const approovStatus =
-      code === 'token_missing' ? readApproovStatus(nodeRequestOf(request)) : undefined;
+      code === 'token_missing' || code === 'token_status'
+        ? this.statusOf(code, request)
+        : undefined;
     const allowed =
       approovStatus !== undefined &&
       (this.options.allowApproovStatus.includes(approovStatus) ||
@@ -120,6 +127,13 @@ export class RejectReporter {
     this.rejectLog.close();
   }
 
+  /** The client's Approov status: from the token header for `token_status`, else Approov-Status. */
+  private statusOf(code: ApproovFailureCode, request: ApproovRequestLike): string | undefined {
+    return code === 'token_status'
+      ? readTokenHeaderStatus(nodeRequestOf(request), this.tokenHeaderLower)
+      : readApproovStatus(nodeRequestOf(request));
+  }
+
   /** Marks the call reported by this instance: false when it already was. */
   private markReported(key: object): boolean {
     if (this.reported.get(key) === true) return false;
@@ -131,7 +145,7 @@ export class RejectReporter {
   private report(failure: ApproovFailure, request: ApproovRequestLike, logLine: boolean): void {
     const traceId = traceIdOf(request);
     if (traceId !== undefined) failure.traceId = traceId;
-    const approovStatus = readApproovStatus(nodeRequestOf(request));
+    const approovStatus = this.statusOf(failure.code, request);
     if (approovStatus !== undefined) failure.approovStatus = approovStatus;
     if (logLine) {
       const outcome = failure.failedOpen

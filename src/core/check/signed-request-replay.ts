@@ -2,10 +2,7 @@ import cluster from 'node:cluster';
 import type { ApproovRequestLike } from '../http/request.js';
 import type { ApproovFailureCode } from '../failure.js';
 import { whenSettled, type MaybePromise } from '../maybe-async.js';
-import {
-  SHARED_STORE_MARGIN_MS,
-  type SignedRequestIdentity,
-} from '../message-signing/replay-identity.js';
+import type { SignedRequestIdentity } from '../message-signing/replay-identity.js';
 import type { MessageSignatureResult } from '../message-signing/verify.js';
 import { MemoryReplayStore } from '../replay/memory-replay-store.js';
 import type { ResolvedReplayOptions } from '../replay/replay-options.js';
@@ -37,7 +34,8 @@ export class SignedRequestReplayCheck {
   readonly store: ReplayStore;
   private readonly protection: ReplayProtection;
   private readonly failOpen: boolean;
-  private readonly marginMs: number;
+  /** Null for a store in this process; else the allowance for other instances' clocks. */
+  private readonly serverSkewMs: number | null;
   private lastStoreWarningAt = -Infinity;
   private suppressedWarnings = 0;
 
@@ -50,7 +48,8 @@ export class SignedRequestReplayCheck {
   ) {
     this.store = options.store ?? new MemoryReplayStore({ maxEntries: options.maxEntries });
     // A store in this process serves no other instance, so no other clock: no margin, no longer-held entries.
-    this.marginMs = this.store instanceof MemoryReplayStore ? 0 : SHARED_STORE_MARGIN_MS;
+    this.serverSkewMs =
+      this.store instanceof MemoryReplayStore ? null : options.serverSkewSec * 1000;
     if (this.store instanceof MemoryReplayStore && inClusterWorker && !warnedClusterWorker) {
       warnedClusterWorker = true;
       this.log(
@@ -72,7 +71,7 @@ export class SignedRequestReplayCheck {
     verified: MessageSignatureResult,
     identity: SignedRequestIdentity,
   ): MaybePromise<MessageSignatureResult> {
-    const ttlMs = identity.passableUntilMs - this.nowMs() + this.marginMs;
+    const ttlMs = identity.passableUntilMs - this.nowMs() + this.sharedStoreMarginMs(identity);
     return whenSettled(this.protection.check(identity.digest, ttlMs), (verdict: ReplayVerdict) => {
       if (verdict === 'first') return verified;
       if (verdict === 'replayed') return REPLAYED;
@@ -80,6 +79,16 @@ export class SignedRequestReplayCheck {
       this.reportFailedOpen(request);
       return verified;
     });
+  }
+
+  /**
+   * How much longer than its signature can pass a shared store keeps a request: another instance
+   * whose clock is behind passes a replayed signature after this one's deadline, and must still
+   * find it. Its clock is allowed to be as wrong as a phone's (the signature's clock tolerance),
+   * plus `replay.serverSkewSec` between servers. Zero for the in-memory store.
+   */
+  sharedStoreMarginMs(identity: SignedRequestIdentity): number {
+    return this.serverSkewMs === null ? 0 : identity.clockToleranceMs + this.serverSkewMs;
   }
 
   private warnStoreError(error: unknown): void {

@@ -21,6 +21,45 @@ export function readApproovStatus(source: HeaderSource): string | undefined {
 }
 
 /**
+ * The statuses an SDK writes in the token header itself when it has no token (the token-header
+ * status mode of Android SDK 3.5.6): the SDK's fetch statuses other than success, lower-cased.
+ * Only these are read back from a token header, so nothing else a client puts there is logged.
+ */
+export const TOKEN_HEADER_STATUSES: ReadonlySet<string> = new Set([
+  'bad_key',
+  'bad_payload',
+  'bad_url',
+  'disabled',
+  'internal_error',
+  'mitm_detected',
+  'missing_lib_dependency',
+  'no_approov_service',
+  'no_network',
+  'no_network_permission',
+  'not_initialized',
+  'poor_network',
+  'rejected',
+  'unknown_key',
+  'unknown_url',
+  'unprotected_url',
+]);
+// Longer than every status: a token (hundreds of characters) is never lower-cased to be looked up.
+const MAX_TOKEN_HEADER_STATUS_LENGTH = 32;
+
+/** The SDK status a token header holds instead of a token, lower-cased; undefined for anything else. */
+export function tokenHeaderStatus(value: string): string | undefined {
+  if (value.length > MAX_TOKEN_HEADER_STATUS_LENGTH) return undefined;
+  const status = value.trim().toLowerCase();
+  return TOKEN_HEADER_STATUSES.has(status) ? status : undefined;
+}
+
+/** The SDK status the request's token header (`lowerName`) holds in place of a token, if it does. */
+export function readTokenHeaderStatus(source: HeaderSource, lowerName: string): string | undefined {
+  const header = readSingleHeader(source, lowerName);
+  return header.status === 'ok' ? tokenHeaderStatus(header.value) : undefined;
+}
+
+/**
  * Checks a list of statuses a route or the module lets through without a token: short lower-case
  * words, never `success` (a client with a token has no reason to send it without one).
  */

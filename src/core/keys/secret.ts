@@ -1,4 +1,4 @@
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { decodeBase64AnyStrict } from '../encoding/base64.js';
 import { ApproovConfigurationError } from '../errors.js';
 import { isKeyId } from './key-id.js';
@@ -103,5 +103,18 @@ function parseOneSecret(entry: unknown, setting: string): KeyObject {
       `decodes to ${bytes.length} bytes: an HS256 secret needs at least ${MIN_SECRET_BYTES} (RFC 7518 3.2).`,
     );
   }
+  // A key of one byte repeated (all zeros, say) is a placeholder or a bug, not a secret.
+  if (bytes.every((byte) => byte === bytes[0])) {
+    return fail(
+      'is one byte repeated (all zeros, say): not a real secret (approov secret -get base64).',
+    );
+  }
   return createSecretKey(bytes);
+}
+
+/** True when two HMAC keys are the same bytes (compared in constant time). */
+export function sameSecretKey(a: KeyObject, b: KeyObject): boolean {
+  const left = a.export();
+  const right = b.export();
+  return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -2,7 +2,7 @@ import { serializeInnerList, type Dictionary, type Item } from 'structured-heade
 import { decodeBase64Strict } from '../encoding/base64.js';
 import type { ApproovFailureCode } from '../failure.js';
 import { isSupportedComponentName } from './options.js';
-import { isInnerList, parseDictionaryStrict } from './structured-fields.js';
+import { isInnerList, parseDictionaryTracked } from './structured-fields.js';
 
 /** The dictionary label Approov's SDKs put the installation signature under. */
 export const APPROOV_SIGNATURE_LABEL = 'install';
@@ -29,6 +29,8 @@ export interface ParsedMessageSignature {
 export interface SignatureFields {
   inputs: Dictionary;
   signatures: Dictionary;
+  /** Labels whose member holds non-canonical base64, in either field: malformed when read. */
+  nonCanonical: ReadonlySet<string>;
 }
 
 type Failure = { ok: false; code: ApproovFailureCode };
@@ -36,7 +38,9 @@ const fail = (code: ApproovFailureCode): Failure => ({ ok: false, code });
 
 /**
  * Parses the Signature-Input and Signature field values (their lines already joined): anything
- * RFC 8941 does not parse, a repeated label or non-canonical base64 is malformed.
+ * RFC 8941 does not parse, or a repeated label, is malformed. Non-canonical base64 makes only
+ * its own label malformed (see extractSignature): a label this server does not read cannot fail
+ * the request.
  * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function parseSignatureFields(
@@ -49,17 +53,24 @@ export function parseSignatureFields(
   ) {
     return fail('signature_malformed');
   }
-  const inputs = parseDictionaryStrict(signatureInput);
-  const signatures = parseDictionaryStrict(signature);
+  const inputs = parseDictionaryTracked(signatureInput);
+  const signatures = parseDictionaryTracked(signature);
   if (inputs === null || signatures === null) return fail('signature_malformed');
-  return { ok: true, value: { inputs, signatures } };
+  const nonCanonical =
+    inputs.nonCanonical.size === 0
+      ? signatures.nonCanonical
+      : new Set([...inputs.nonCanonical, ...signatures.nonCanonical]);
+  return {
+    ok: true,
+    value: { inputs: inputs.dictionary, signatures: signatures.dictionary, nonCanonical },
+  };
 }
 
 /**
  * The signature under `label`, or null when neither field has it. Rejects a member that is in one
  * field only, components that are not plain strings, repeated or unsupported components, more
  * than 64 of them, and a signature that is neither an sf-binary (iOS) nor an sf-string of
- * canonical base64 (Android, from October 2025).
+ * canonical base64 (Android before 3.5.8).
  * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function extractSignature(
@@ -70,6 +81,7 @@ export function extractSignature(
   const signed = fields.signatures.get(label);
   if (input === undefined && signed === undefined) return null;
   if (input === undefined || signed === undefined) return fail('signature_malformed');
+  if (fields.nonCanonical.has(label)) return fail('signature_malformed');
   if (!isInnerList(input) || isInnerList(signed)) return fail('signature_malformed');
 
   const components: string[] = [];

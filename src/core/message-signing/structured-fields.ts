@@ -18,26 +18,47 @@ export function isInnerList(member: Item | InnerList): member is InnerList {
  * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
  */
 export function parseDictionaryStrict(value: string): Dictionary | null {
+  const parsed = parseDictionaryTracked(value);
+  return parsed !== null && parsed.nonCanonical.size === 0 ? parsed.dictionary : null;
+}
+
+/**
+ * parseDictionaryStrict for a field whose members are read one by one: a repeated key still
+ * refuses the whole field (it would hide which member is meant), but a member holding
+ * non-canonical base64 is only named in `nonCanonical`, for the reader of that member to refuse,
+ * so another party's member cannot fail this one.
+ * @internal Not in the typings: they must not need structured-headers' types, which `module: commonjs` cannot resolve.
+ */
+export function parseDictionaryTracked(
+  value: string,
+): { dictionary: Dictionary; nonCanonical: ReadonlySet<string> } | null {
   let dictionary: Dictionary;
   try {
     dictionary = parseDictionary(value);
   } catch {
     return null;
   }
-  return scanDictionary(value) === dictionary.size ? dictionary : null;
+  const scan = scanDictionary(value);
+  if (scan.members !== dictionary.size) return null;
+  if (scan.nonCanonical.length === 0) return { dictionary, nonCanonical: NONE };
+  const keys = [...dictionary.keys()];
+  return { dictionary, nonCanonical: new Set(scan.nonCanonical.map((index) => keys[index]!)) };
 }
+
+const NONE: ReadonlySet<string> = new Set();
 
 // What may precede an item: a member or parameter `=`, an inner list's `(` or its separating space.
 const BYTES_OPENER = new Set(['=', '(', ' ', '\t']);
 
 /**
  * Counts the top-level members of a dictionary the parser already accepted, by its commas outside
- * strings and inner lists, and checks each byte sequence is canonical base64: -1 when one is not.
- * Not a parser. In a string a backslash escapes the next character; in a display string
- * (`%"..."`, RFC 9651) it is a literal, and `"` always ends it.
+ * strings and inner lists, and lists the members (by index) holding a byte sequence that is not
+ * canonical base64. Not a parser. In a string a backslash escapes the next character; in a
+ * display string (`%"..."`, RFC 9651) it is a literal, and `"` always ends it.
  */
-function scanDictionary(value: string): number {
-  if (value.trim().length === 0) return 0;
+function scanDictionary(value: string): { members: number; nonCanonical: number[] } {
+  const nonCanonical: number[] = [];
+  if (value.trim().length === 0) return { members: 0, nonCanonical };
   let members = 1;
   let inString = false;
   let escapes = false;
@@ -54,11 +75,15 @@ function scanDictionary(value: string): number {
     } else if (c === ':' && BYTES_OPENER.has(value[i - 1] ?? '=')) {
       // A colon opens a byte sequence where an item starts; inside a token it is a plain character.
       const end = value.indexOf(':', i + 1);
-      if (decodeBase64Strict(value.slice(i + 1, end)) === null) return -1;
+      if (
+        decodeBase64Strict(value.slice(i + 1, end)) === null &&
+        nonCanonical.at(-1) !== members - 1
+      )
+        nonCanonical.push(members - 1);
       i = end;
     } else if (c === '(') depth++;
     else if (c === ')') depth--;
     else if (c === ',' && depth === 0) members++;
   }
-  return members;
+  return { members, nonCanonical };
 }

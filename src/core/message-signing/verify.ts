@@ -23,6 +23,7 @@ import {
   verifyAccountSignature,
 } from './account-keys.js';
 import {
+  ecdsaSigningNonce,
   installationKeyIdentity,
   signaturePassableUntilMs,
   signedRequestIdentity,
@@ -39,8 +40,9 @@ import {
 export interface VerifiedMessageSignature {
   label: ApproovSignatureLabel;
   /**
-   * SHA-256 over the key's identity and the signature base, and until when the signature can pass:
-   * the same for every encoding of one signature (high-S, padding, sf form), for logs and the replay store.
+   * SHA-256 over the key's identity, the signature base and (ECDSA) the signature's `r`, and until
+   * when the signature can pass: the same for every encoding of one signing (high-S, padding, sf
+   * form), new for each signing by the device; for logs and the replay store.
    */
   identity: SignedRequestIdentity;
 }
@@ -69,6 +71,8 @@ export interface SignatureVerificationMemo {
 
 const fail = (code: ApproovFailureCode): Failure => ({ ok: false, code });
 const NO_SIGNATURES: readonly VerifiedMessageSignature[] = Object.freeze([]);
+// HMAC has no per-signing randomness: an `account` identity is its key and base alone.
+const NO_SIGNING_NONCE = Buffer.alloc(0);
 
 /**
  * Judges the message signatures of a request whose token already passed (RFC 9421 with Approov's
@@ -227,8 +231,24 @@ export class MessageSignatureVerifier {
       options.maxAgeSec,
       options.clockToleranceSec,
     );
-    const keyIdentity = key !== null ? installationKeyIdentity(key) : ACCOUNT_KEY_IDENTITY;
-    return { label, identity: signedRequestIdentity(keyIdentity, base, passableUntilMs) };
+    const toleranceMs = options.clockToleranceSec * 1000;
+    const identity =
+      key !== null
+        ? signedRequestIdentity(
+            installationKeyIdentity(key),
+            ecdsaSigningNonce(signature.signature),
+            base,
+            passableUntilMs,
+            toleranceMs,
+          )
+        : signedRequestIdentity(
+            ACCOUNT_KEY_IDENTITY,
+            NO_SIGNING_NONCE,
+            base,
+            passableUntilMs,
+            toleranceMs,
+          );
+    return { label, identity };
   }
 
   /**

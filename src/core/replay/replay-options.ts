@@ -30,7 +30,20 @@ export interface ApproovReplayOptions {
    * store is down.
    */
   failOpen?: boolean;
+  /**
+   * How far apart the clocks of the instances sharing a store may be, in seconds, 0 to 60.
+   * Default 5. A shared store keeps each request until its signature could no longer pass plus
+   * the signature's clock tolerance plus this: an instance whose clock is behind still passes a
+   * replayed signature after this one's deadline, and must still find it. Not used by the default
+   * in-memory store, which serves one clock.
+   */
+  serverSkewSec?: number;
 }
+
+/** Default allowance for the clock difference between instances sharing a store, in seconds. */
+export const DEFAULT_SERVER_SKEW_SEC = 5;
+/** The largest `replay.serverSkewSec`: instances further apart than this need their clocks fixed. */
+export const MAX_SERVER_SKEW_SEC = 60;
 
 /** The replay options settled: what the module runs with. */
 export interface ResolvedReplayOptions {
@@ -39,6 +52,7 @@ export interface ResolvedReplayOptions {
   readonly maxEntries: number;
   readonly timeoutMs: number;
   readonly failOpen: boolean;
+  readonly serverSkewSec: number;
 }
 
 /** The `replay` options, as data: names, types, ranges, defaults. */
@@ -59,6 +73,14 @@ export const REPLAY_OPTIONS = {
     default: DEFAULT_REPLAY_TIMEOUT_MS,
   },
   failOpen: { type: 'boolean', default: false },
+  serverSkewSec: {
+    type: 'number',
+    integer: true,
+    min: 0,
+    max: MAX_SERVER_SKEW_SEC,
+    unit: 'seconds',
+    default: DEFAULT_SERVER_SKEW_SEC,
+  },
 } as const satisfies OptionSchema;
 
 /** Checks the `replay` option; `fail` receives the option path and why it is wrong, and throws. */
@@ -82,6 +104,7 @@ export function checkReplayOptions(value: unknown, fail: RefuseOption): Resolved
     maxEntries: given.maxEntries ?? REPLAY_OPTIONS.maxEntries.default,
     timeoutMs: given.timeoutMs ?? REPLAY_OPTIONS.timeoutMs.default,
     failOpen: given.failOpen ?? REPLAY_OPTIONS.failOpen.default,
+    serverSkewSec: given.serverSkewSec ?? REPLAY_OPTIONS.serverSkewSec.default,
   });
 }
 

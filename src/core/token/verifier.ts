@@ -6,6 +6,7 @@ import {
   type HeaderSource,
 } from '../http/request-headers.js';
 import type { TokenKeyring } from '../keys/keyring.js';
+import { tokenHeaderStatus } from '../http/approov-status.js';
 import { checkTokenBinding } from './binding.js';
 import type { ApproovTokenClaims, TokenVerificationOptions } from './claims.js';
 import {
@@ -42,6 +43,7 @@ export interface ApproovVerifierConfig extends TokenVerificationOptions {
 
 /** The header Approov SDKs send the token in. */
 export const DEFAULT_TOKEN_HEADER = 'Approov-Token';
+const TOKEN_STATUS: ApproovCheckResult = Object.freeze({ ok: false, code: 'token_status' });
 
 /** A Promise only when the check waits for a keyset refetch (an unknown `kid`); otherwise the result itself. */
 export type ApproovCheckOutcome = ApproovCheckResult | Promise<ApproovCheckResult>;
@@ -104,6 +106,8 @@ export class ApproovVerifier {
 
   /** verifyToken, or with `mayRefetch` a Promise that waits for one keyset refetch (cooldown permitting). */
   private checkToken(token: string, mayRefetch: boolean): ApproovCheckOutcome {
+    // An SDK that has no token may write its status in the header instead (`NO_NETWORK`).
+    if (tokenHeaderStatus(token) !== undefined) return TOKEN_STATUS;
     const nowSec = this.now();
     const cached = this.cache?.get(token, nowSec);
     if (cached !== undefined) return cached;

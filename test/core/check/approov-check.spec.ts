@@ -132,6 +132,27 @@ describe('ApproovCheck: the verdict', () => {
     ]);
   });
 
+  it('reads an SDK status sent in the token header as token_status, logged with that status only', () => {
+    const { check, lines, failures } = checkWith({ allowApproovStatus: ['no_network'] });
+    const inHeader = (status: string) => withToken({}, status);
+    expect(syncVerdict(check.check(inHeader('NO_NETWORK'), TOKEN_ONLY))).toMatchObject({
+      code: 'token_status',
+      serve: true,
+    });
+    expect(syncVerdict(check.check(inHeader('MITM_DETECTED'), TOKEN_ONLY))).toMatchObject({
+      code: 'token_status',
+      serve: false,
+    });
+    expect(failures.map((f) => [f.code, f.approovStatus, f.allowedByStatus])).toEqual([
+      ['token_status', 'no_network', true],
+      ['token_status', 'mitm_detected', undefined],
+    ]);
+    expect(lines.map(([, message]) => message)).toEqual([
+      'allowed by status token_status http GET /orders status=no_network',
+      'rejected token_status http GET /orders status=mitm_detected',
+    ]);
+  });
+
   it('never lets an Approov-Status through with a bad token', () => {
     const { check } = checkWith({ allowApproovStatus: ['no_network'] });
     const request = withToken({ 'Approov-Status': 'no_network' }, 'not.a.token');

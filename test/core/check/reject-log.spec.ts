@@ -144,7 +144,7 @@ describe('RejectLogThrottle in every mode', () => {
 });
 
 describe('the rejectLog option', () => {
-  const secret = Buffer.alloc(32, 7).toString('base64');
+  const secret = Buffer.from(Array.from({ length: 32 }, (_, i) => i)).toString('base64');
 
   it("defaults to summary lines every 10 s, and accepts 'every' and another interval", () => {
     expect(resolveApproovConfig({ secret }).rejectLog).toEqual({

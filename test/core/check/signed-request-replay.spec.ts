@@ -8,7 +8,13 @@ const log = (level: ApproovLogLevel, message: string) => lines.push([level, mess
 beforeEach(() => (lines.length = 0));
 
 describe('the in-memory store in a cluster worker', () => {
-  const options = { store: undefined, maxEntries: 10, timeoutMs: 50, failOpen: false };
+  const options = {
+    store: undefined,
+    maxEntries: 10,
+    timeoutMs: 50,
+    failOpen: false,
+    serverSkewSec: 5,
+  };
 
   it('warns once per process that each worker only remembers its own requests; never outside a worker', () => {
     const clusterWarnings = () => lines.filter(([, message]) => message.includes('cluster worker'));
@@ -22,7 +28,7 @@ describe('the in-memory store in a cluster worker', () => {
 
 describe('the warning when the store throws', () => {
   const verified: MessageSignatureResult = { ok: true, signatures: [] };
-  const identity = { digest: 'abc', passableUntilMs: Date.now() + 60_000 };
+  const identity = { digest: 'abc', passableUntilMs: Date.now() + 60_000, clockToleranceMs: 0 };
   const throwing = (error: unknown): ReplayStore => ({
     rememberIfAbsent: () => {
       throw error;
@@ -33,7 +39,7 @@ describe('the warning when the store throws', () => {
   const warningFor = (error: unknown): string => {
     let now = 0;
     const check = new SignedRequestReplayCheck(
-      { store: throwing(error), maxEntries: 10, timeoutMs: 50, failOpen: false },
+      { store: throwing(error), maxEntries: 10, timeoutMs: 50, failOpen: false, serverSkewSec: 5 },
       log,
       () => undefined,
       () => (now += 60_000),
@@ -66,5 +72,44 @@ describe('the warning when the store throws', () => {
 
   it('never writes a thrown non-error', () => {
     expect(warningFor('password=hunter2')).toBe('replay store: the store threw an error');
+  });
+});
+
+describe('how long the store keeps a request', () => {
+  const verified: MessageSignatureResult = { ok: true, signatures: [] };
+  const NOW = 1_800_000_000_000;
+  const identity = { digest: 'ttl', passableUntilMs: NOW + 25_000, clockToleranceMs: 10_000 };
+  const recording = (ttls: number[]): ReplayStore => ({
+    rememberIfAbsent: (_key: string, ttlMs: number) => {
+      ttls.push(ttlMs);
+      return true;
+    },
+    checkHealth: async () => true,
+    close: async () => undefined,
+  });
+
+  it('on a shared store: until the signature can no longer pass, plus its clock tolerance and serverSkewSec', async () => {
+    const ttls: number[] = [];
+    const check = new SignedRequestReplayCheck(
+      { store: recording(ttls), maxEntries: 10, timeoutMs: 50, failOpen: false, serverSkewSec: 3 },
+      log,
+      () => undefined,
+      () => NOW,
+      false,
+    );
+    expect(check.sharedStoreMarginMs(identity)).toBe(13_000);
+    expect(await check.judge({}, verified, identity)).toBe(verified);
+    expect(ttls).toEqual([25_000 + 13_000]);
+  });
+
+  it('in the in-memory store: until the signature can no longer pass, no margin (one clock)', () => {
+    const check = new SignedRequestReplayCheck(
+      { store: undefined, maxEntries: 10, timeoutMs: 50, failOpen: false, serverSkewSec: 3 },
+      log,
+      () => undefined,
+      () => NOW,
+      false,
+    );
+    expect(check.sharedStoreMarginMs(identity)).toBe(0);
   });
 });

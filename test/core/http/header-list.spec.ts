@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { resolveApproovConfig } from '../../../src/core/approov-config.js';
 import { ApproovVerifier } from '../../../src/core/token/verifier.js';
 import { headerListMayBeCut } from '../../../src/core/http/request-headers.js';
-import { readApproovStatus } from '../../../src/core/http/approov-status.js';
+import { readApproovStatus, readTokenHeaderStatus } from '../../../src/core/http/approov-status.js';
 import { messageSigningFixture } from '../../support/message-signing-vectors.js';
 
 const filler = (lines: number): string[] =>
@@ -50,6 +50,19 @@ describe('Approov-Status', () => {
     ['a space inside', ['Approov-Status', 'poor network'], 'invalid'],
   ])('reads %s', (_case, rawHeaders, expected) => {
     expect(readApproovStatus({ rawHeaders })).toBe(expected);
+  });
+});
+
+describe('an SDK status in the token header', () => {
+  it.each<[string, string[], string | undefined]>([
+    ['absent', [], undefined],
+    ['a status word', ['Approov-Token', 'NO_NETWORK'], 'no_network'],
+    ['a status word with spaces around', ['approov-token', ' MITM_DETECTED '], 'mitm_detected'],
+    ['a word that is no SDK status', ['Approov-Token', 'SUCCESS'], undefined],
+    ['a token', ['Approov-Token', 'a.b.c'], undefined],
+    ['repeated', ['Approov-Token', 'NO_NETWORK', 'Approov-Token', 'NO_NETWORK'], undefined],
+  ])('reads %s', (_case, rawHeaders, expected) => {
+    expect(readTokenHeaderStatus({ rawHeaders }, 'approov-token')).toBe(expected);
   });
 });
 

@@ -287,6 +287,42 @@ describe('ApproovVerifier with a keyset', () => {
     expect(verifier.verifyToken(token)).toEqual({ ok: false, code: 'token_key_id_unknown' });
   });
 
+  it.each([30, 10, 29])(
+    'picks up a new key within one cooldown of its publication despite a drip of unknown kids every %i s',
+    async (dripSec) => {
+      const server = await jwksServer(first);
+      let now = 1_000_000;
+      const verifier = await verifierFor(server, { cooldownSec: 30, now: () => now });
+      const [, payload, signature] = createApproovKeysetToken({ key: first }).split('.');
+      const drip = (i: number) =>
+        `${Buffer.from(JSON.stringify({ alg: 'ES256', kid: `drip-${i}` })).toString('base64url')}.${payload}.${signature}`;
+      // Ten minutes of unknown kids: each is refused, none ever finds a key.
+      for (let i = 0; i * dripSec < 600; i++) {
+        now += dripSec * 1000;
+        expect(await verifier.verifyRequestWithRefetch(request(drip(i)))).toEqual({
+          ok: false,
+          code: 'token_key_id_unknown',
+        });
+      }
+      const fetchesBefore = server.requestCount;
+      now += 1_000;
+      server.setKeys(first, second);
+      const publishedAt = now;
+      const rotated = createApproovKeysetToken({ key: second });
+      // The new key's tokens, one a second, with the drip going on: the first served arrives
+      // within one cooldown of the key's publication, and its fetch is the only one asked for.
+      let servedAt: number | null = null;
+      for (let second = 1; servedAt === null && second <= 120; second++) {
+        now += 1_000;
+        if (second % dripSec === 0) await verifier.verifyRequestWithRefetch(request(drip(-second)));
+        if ((await verifier.verifyRequestWithRefetch(request(rotated))).ok) servedAt = now;
+      }
+      expect(servedAt).not.toBeNull();
+      expect(servedAt! - publishedAt).toBeLessThanOrEqual(30_000);
+      expect(server.requestCount - fetchesBefore).toBe(1);
+    },
+  );
+
   it('fetches once for 10,000 random kids, then not again within the cooldown', async () => {
     const server = await jwksServer(first);
     let now = 1_000_000;

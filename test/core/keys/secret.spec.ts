@@ -102,6 +102,8 @@ describe('parseApproovSecrets: refused at boot, naming the setting, never echoin
     ['the base64url placeholder', 'approov_base64url_secret_here'],
     ['the placeholder with spaces and capitals', '  APPROOV_BASE64_SECRET_HERE '],
     [`shorter than ${MIN_SECRET_BYTES} bytes`, short],
+    ['all-zero bytes', Buffer.alloc(MIN_SECRET_BYTES).toString('base64')],
+    ['one byte repeated', Buffer.alloc(64, 0xff).toString('base64url')],
     ['a PEM key', `-----BEGIN PUBLIC KEY-----\n${BASE64}\n-----END PUBLIC KEY-----`],
     ['a PEM private key', `-----BEGIN PRIVATE KEY-----${BASE64}-----END PRIVATE KEY-----`],
     ['a JWK', JSON.stringify({ kty: 'oct', k: BYTES.toString('base64url') })],

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import type { ApproovTokenClaims } from 'nestjs-approov';
 import { createApproovInstallationKey } from 'nestjs-approov/testing';
 import {
@@ -115,32 +116,58 @@ describe('the identity of a verified signed request', () => {
     expect(result).toEqual({ ok: true, signatures: [] });
   });
 
-  it('is the same for two signatures of the same request (ECDSA signs with a random nonce)', () => {
+  it('differs for two signings of the same request by the device (ECDSA: a new random k, a new r)', () => {
     const first = signedRequest({});
     const second = signedRequest({});
-    expect(first.rawHeaders!.at(-1)).not.toBe(second.rawHeaders!.at(-1));
-    expect(identityOf(first).digest).toBe(identityOf(second).digest);
+    expect(identityOf(second).digest).not.toBe(identityOf(first).digest);
   });
 
-  it('is the same whether the signature is sent as an sf-binary or as an sf-string', () => {
-    const binary = identityOf(signedRequest({ signing: { signatureForm: 'binary' } }));
-    const string = identityOf(signedRequest({ signing: { signatureForm: 'string' } }));
-    expect(string.digest).toBe(binary.digest);
+  it('is the same for one signature sent as an sf-binary or as an sf-string', () => {
+    const binary = signedRequest({ signing: { signatureForm: 'binary' } });
+    const asString = signedRequest({
+      signing: { signatureForm: 'binary' },
+      signatureField: () => binary.rawHeaders!.at(-1)!.replace(/^install=:(.*):$/, 'install="$1"'),
+    });
+    expect(asString.rawHeaders!.at(-1)).toMatch(/^install="/);
+    expect(identityOf(asString).digest).toBe(identityOf(binary).digest);
   });
 
   it('is the same for the high-S twin of a signature, which also verifies', () => {
     const original = signedRequest({});
-    const twin = signedRequest({ signatureField: highSTwin });
+    const twin = signedRequest({ signatureField: () => highSTwin(original.rawHeaders!.at(-1)!) });
     expect(twin.rawHeaders!.at(-1)).not.toBe(original.rawHeaders!.at(-1));
     expect(identityOf(twin).digest).toBe(identityOf(original).digest);
   });
 
+  it('is the same for an exact replay, and for a replay whose r is kept but s changed (which fails)', () => {
+    const original = signedRequest({});
+    expect(identityOf({ ...original }).digest).toBe(identityOf(original).digest);
+    const forged = signedRequest({
+      signatureField: () => {
+        const bytes = Buffer.from(
+          /^install=:(.*):$/.exec(original.rawHeaders!.at(-1)!)![1]!,
+          'base64',
+        );
+        bytes[63] ^= 1;
+        return `install=:${bytes.toString('base64')}:`;
+      },
+    });
+    expect(verify(forged)).toEqual({ ok: false, code: 'install_signature_invalid' });
+  });
+
+  it('takes in the nonce parameter when the signature carries one', () => {
+    const withNonce = (nonce: string) => signedRequest({ signing: { nonce } });
+    const first = withNonce('n-1');
+    expect(first.rawHeaders![5]).toContain(';nonce="n-1"');
+    const sameNonce = identityOf(first).digest;
+    const otherNonce = identityOf(withNonce('n-2')).digest;
+    expect(otherNonce).not.toBe(sameNonce);
+  });
+
   it('is the same whether the ipk claim is padded base64 or unpadded base64url', () => {
-    const padded = identityOf(signedRequest({}), installation.ipk);
-    const url = identityOf(
-      signedRequest({}),
-      Buffer.from(installation.ipk, 'base64').toString('base64url'),
-    );
+    const request = signedRequest({});
+    const padded = identityOf(request, installation.ipk);
+    const url = identityOf(request, Buffer.from(installation.ipk, 'base64').toString('base64url'));
     expect(url.digest).toBe(padded.digest);
   });
 
@@ -193,5 +220,43 @@ describe('how long a signature can pass', () => {
         code: 'signature_expired',
       });
     }
+  });
+});
+
+describe('the identity of an account (HMAC) signature', () => {
+  const accountKey = Buffer.alloc(32, 7);
+  const accountVerifier = new MessageSignatureVerifier([createSecretKey(accountKey)]);
+  const accountIdentity = (request: SignedRequestSource): string => {
+    const result = accountVerifier.verify(
+      request,
+      { exp: NOW + 300 },
+      resolveMessageSigningOptions('Approov-Token', 0, { accept: ['account'] }),
+      NOW,
+    );
+    if (!result.ok || result.identity === undefined)
+      throw new Error(`expected a verified request, got ${JSON.stringify(result)}`);
+    return result.identity.digest;
+  };
+  const accountRequest = (signing: Partial<SignApproovRequestOptions> = {}) =>
+    signedRequest({ signing: { label: 'account', accountKey, privateKey: undefined, ...signing } });
+
+  it('is the base alone: two identical account-signed requests in one second are one (HMAC is deterministic)', () => {
+    const first = accountRequest();
+    const second = accountRequest();
+    expect(second.rawHeaders!.at(-1)).toBe(first.rawHeaders!.at(-1));
+    expect(accountIdentity(second)).toBe(accountIdentity(first));
+  });
+
+  it('differs with another nonce parameter, or another created time', () => {
+    const plain = accountIdentity(accountRequest());
+    expect(accountIdentity(accountRequest({ nonce: 'a' }))).not.toBe(plain);
+    expect(accountIdentity(accountRequest({ nonce: 'b' }))).not.toBe(
+      accountIdentity(accountRequest({ nonce: 'a' })),
+    );
+    expect(accountIdentity(accountRequest({ created: CREATED + 1 }))).not.toBe(plain);
+  });
+
+  it('differs from an install identity over the same base', () => {
+    expect(accountIdentity(accountRequest())).not.toBe(identityOf(signedRequest({})).digest);
   });
 });

@@ -119,6 +119,49 @@ describe('canonical base64, the same rule in both sf forms', () => {
     });
   });
 
+  describe('is enforced only on the labels the route reads', () => {
+    const installOnly = resolveMessageSigningOptions('Approov-Token', 0);
+    const foreignInput = 'other=("@method");created=1',
+      foreignBytes = 'AAB='; // stray bits
+    const verifyWith = (input: string, signature: string) =>
+      verifier.verify(source(input, signature), claims, installOnly, NOW);
+
+    it.each<[string, string, string]>([
+      ['its Signature member', `${foreignInput}`, `other=:${foreignBytes}:`],
+      ['its Signature-Input parameters', `${foreignInput};k=:${foreignBytes}:`, 'other=:AAAA:'],
+      [
+        'both, twice in one member',
+        `${foreignInput};k=:${foreignBytes}:;j=:${foreignBytes}:`,
+        `other=:${foreignBytes}:;p=:${foreignBytes}:`,
+      ],
+    ])(
+      'a foreign label with non-canonical base64 in %s does not fail the request',
+      (_c, input, signature) => {
+        expect(
+          verifyWith(
+            `${headers['Signature-Input']}, ${input}`,
+            `${headers.Signature}, ${signature}`,
+          ),
+        ).toMatchObject({ ok: true, signatures: [{ label: 'install' }] });
+      },
+    );
+
+    it('the label read, with non-canonical base64 in a parameter of its input, is malformed', () => {
+      expect(
+        verifyWith(`${headers['Signature-Input']};k=:${foreignBytes}:`, headers.Signature),
+      ).toEqual({ ok: false, code: 'signature_malformed' });
+    });
+
+    it('a repeated foreign label still fails the whole field (which member is meant is unclear)', () => {
+      expect(
+        verifyWith(
+          `${headers['Signature-Input']}, ${foreignInput}, ${foreignInput}`,
+          `${headers.Signature}, other=:AAAA:`,
+        ),
+      ).toEqual({ ok: false, code: 'signature_malformed' });
+    });
+  });
+
   it('leaves a colon inside a token alone (it does not open a byte sequence)', () => {
     expect(parseDictionaryStrict('a=b:c/d, e=:AAAA:')?.size).toBe(2);
   });

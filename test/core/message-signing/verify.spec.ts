@@ -40,7 +40,11 @@ const NOW_FOR_VECTORS = VECTOR_CREATED + 5;
 /** A verified signature, with the identity the replay check remembers it by. */
 const VERIFIED = expect.objectContaining({
   ok: true,
-  identity: { digest: expect.stringMatching(/^[\w-]{43}$/), passableUntilMs: expect.any(Number) },
+  identity: {
+    digest: expect.stringMatching(/^[\w-]{43}$/),
+    passableUntilMs: expect.any(Number),
+    clockToleranceMs: expect.any(Number),
+  },
 });
 
 interface RequestParts {

@@ -80,7 +80,7 @@ describe('an unknown option, at every level', () => {
 
   it('lists the known options when nothing is close', () => {
     expect(boot({ replay: { backend: 'redis' } })).toBe(
-      'Approov option "replay.backend" is not an option (known: store, maxEntries, timeoutMs, failOpen).',
+      'Approov option "replay.backend" is not an option (known: store, maxEntries, timeoutMs, failOpen, serverSkewSec).',
     );
   });
 

@@ -149,10 +149,17 @@ describe('rule 1: exactly one Approov-Token header, non-empty, at most 4 KiB', (
     expect(codeOf(raw(['Approov-Token', token()]), undefined, verifier)).toBe('token_missing');
   });
 
-  it.each(['NO_NETWORK', 'MITM_DETECTED', 'POOR_NETWORK', 'NO_APPROOV_SERVICE'])(
-    'rejects the SDK status %s sent in place of a token as token_malformed',
+  it.each(['NO_NETWORK', 'MITM_DETECTED', 'POOR_NETWORK', 'NO_APPROOV_SERVICE', ' no_network '])(
+    'rejects the SDK status %s sent in place of a token as token_status',
     (status) => {
-      expect(codeOf(raw(['Approov-Token', status]))).toBe('token_malformed');
+      expect(codeOf(raw(['Approov-Token', status]))).toBe('token_status');
+    },
+  );
+
+  it.each(['NO_NETWORKS', 'SUCCESS', 'HELLO', 'A'.repeat(33)])(
+    'rejects a word that is no SDK status, %s, as token_malformed',
+    (word) => {
+      expect(codeOf(raw(['Approov-Token', word]))).toBe('token_malformed');
     },
   );
 
