@@ -134,7 +134,7 @@ class EcdsaFloorGuard implements CanActivate {
 
 const FLOOR_USER = Object.freeze({});
 
-/** A Passport strategy that accepts at once, on the same base class as ApproovStrategy: what AuthGuard and Passport cost by themselves. */
+/** A Passport strategy that accepts at once (passport-jwt's, its JWT work skipped): what AuthGuard and Passport cost by themselves. */
 @Injectable()
 class FloorStrategy extends PassportStrategy(passportJwt.Strategy, 'floor') {
   constructor() {
