@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   createApproovJwks,
   createApproovKeyPair,
@@ -12,39 +10,16 @@ import {
   startApproovJwksServer,
   type ApproovJwksServer,
 } from 'nestjs-approov/testing';
+import { runCli, type CliRun } from '../support/cli.js';
 
 // `nestjs-approov check --jwks <url>` and `--jwks-file <path>`, spawned from the build: keyset
 // tokens verify through the module's keyset and keyring, from a JWKS on 127.0.0.1 or in a file.
-const ROOT = new URL('../../', import.meta.url);
-const BIN = (
-  JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }
-).bin['nestjs-approov']!;
-const CLI = fileURLToPath(new URL(BIN, ROOT));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { env });
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'NODE_OPTIONS'])
-    delete base[name];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...base, ...env }, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-function expectUsageError(run: Run, message: RegExp): void {
+function expectUsageError(run: CliRun, message: RegExp): void {
   expect(run.code).toBe(2);
   expect(run.stdout).toBe('');
   expect(run.stderr.split('\n')[0]).toMatch(message);

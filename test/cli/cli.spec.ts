@@ -1,6 +1,5 @@
-import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { TokenKeyring } from '../../src/core/keys/keyring.js';
 import { parseApproovSecrets } from '../../src/core/keys/secret.js';
 import { verifyApproovToken } from '../../src/core/token/jws.js';
@@ -9,37 +8,14 @@ import {
   createApproovSecret,
   createApproovToken,
 } from 'nestjs-approov/testing';
+import { CLI, runCli, type CliRun } from '../support/cli.js';
 
 // Spawns the built CLI (the package's "bin") as a user would run it.
-const ROOT = new URL('../../', import.meta.url);
-const BIN = (
-  JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }
-).bin['nestjs-approov']!;
-const CLI = fileURLToPath(new URL(BIN, ROOT));
 const SECRET = createApproovSecret();
 const keyring = TokenKeyring.ofSecrets(parseApproovSecrets({ value: SECRET, setting: 'test' }));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'NODE_OPTIONS'])
-    delete base[name];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { env: { ...base, ...env }, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return runCli(args, { env });
 }
 
 const payloadOf = (token: string): Record<string, unknown> =>
@@ -49,7 +25,7 @@ const payloadOf = (token: string): Record<string, unknown> =>
   >;
 
 /** A usage error: exit code 2, a one-line message and a pointer to --help on stderr, no stack trace. */
-function expectUsageError(run: Run, message: RegExp, help = 'nestjs-approov'): void {
+function expectUsageError(run: CliRun, message: RegExp, help = 'nestjs-approov'): void {
   expect(run.code).toBe(2);
   expect(run.stdout).toBe('');
   const lines = run.stderr.trimEnd().split('\n');
@@ -61,7 +37,7 @@ function expectUsageError(run: Run, message: RegExp, help = 'nestjs-approov'): v
 }
 
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${BIN} is missing: run "npm run build" (npm test does).`);
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (npm test does).`);
 });
 
 describe('nestjs-approov piped into a reader that closes early (like | head -1)', () => {

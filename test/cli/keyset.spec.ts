@@ -1,44 +1,16 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ApproovVerifier } from '../../src/core/token/verifier.js';
 import { resolveApproovConfig } from '../../src/core/approov-config.js';
+import { runCli, type CliRun } from '../support/cli.js';
 
 // `nestjs-approov keyset` and `token --alg`, spawned from the build, checked by the module's own keyset path.
-const ROOT = new URL('../../', import.meta.url);
-const BIN = (
-  JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { bin: Record<string, string> }
-).bin['nestjs-approov']!;
-const CLI = fileURLToPath(new URL(BIN, ROOT));
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], cwd: string): Promise<Run> {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of ['APPROOV_BASE64_SECRET', 'APPROOV_BASE64URL_SECRET', 'NODE_OPTIONS'])
-    delete env[name];
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { cwd, env, timeout: 15_000 },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
+function cli(args: string[], cwd: string): Promise<CliRun> {
+  return runCli(args, { cwd });
 }
 
 /** Verifies `token` as the module would, with the JWKS file served on loopback as `jwksUri`. */
