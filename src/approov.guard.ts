@@ -94,6 +94,8 @@ export class ApproovGuard implements CanActivate {
       // The connection's token cannot change: no later message on it can pass.
       closeAfterReply(call.anchor);
     }
+    if (verdict.code === 'request_body_timeout' && call.type === 'http')
+      closeAfterResponse(context);
     throw this.createRejection(verdict.code, context);
   }
 
@@ -248,6 +250,19 @@ function patternText(host: { getPattern?: () => unknown }): string {
   const pattern = typeof host.getPattern === 'function' ? host.getPattern() : undefined;
   const text = typeof pattern === 'string' ? pattern : JSON.stringify(pattern ?? '');
   return (text ?? '').replace(PRINTABLE, '_').slice(0, 128);
+}
+
+/**
+ * Asks the server to close the connection once the 408 has gone out (RFC 9110: a 408 means the
+ * server stops waiting), so a client that stalls its body loses its socket, not only its share of
+ * the body budget. Express hands the guard Node's response, Fastify its reply (`raw` is Node's).
+ */
+function closeAfterResponse(context: ExecutionContext): void {
+  const response = context.switchToHttp().getResponse<{ raw?: unknown } | undefined>();
+  const node = (response?.raw ?? response) as
+    { headersSent?: boolean; setHeader?: (name: string, value: string) => unknown } | undefined;
+  if (node?.headersSent === false && typeof node.setHeader === 'function')
+    node.setHeader('Connection', 'close');
 }
 
 /**
