@@ -97,7 +97,10 @@ export function rawBodyAdmission(
   let admission: RawBodyAdmission = 'refused';
   for (const verifier of verifiers) {
     const token = verifier.verifyRequest(request);
-    if (token.ok) return 'verified';
+    if (token.ok) {
+      const device = token.claims.did;
+      return typeof device === 'string' && device !== '' ? { device } : 'verified';
+    }
     if (token.code === 'token_key_id_unknown' || token.code === 'keyset_unavailable')
       admission = 'pending';
   }

@@ -73,7 +73,8 @@ let serial = 0;
 const genuineBody = (padding = 0): Buffer =>
   Buffer.from(JSON.stringify({ order: ++serial, note: 'genuine', padding: ' '.repeat(padding) }));
 
-const token = (): string => createApproovToken({ secret: SECRET, claims: { ipk: IPK } });
+const token = (did?: string): string =>
+  createApproovToken({ secret: SECRET, claims: { ipk: IPK, did } });
 
 /** Headers of a signed POST to /signed with `body`, as the SDK `sdk` signs it. */
 function signedHeaders(
@@ -214,9 +215,9 @@ describe.each(ADAPTERS)('the raw-body budget on %s', (_name, createAdapter) => {
     }
   });
 
-  it("one client's verified bodies hold at most its share: the genuine request then gets 503, never 401, and 200 once they end", async () => {
+  it("one device's verified bodies hold at most its share: its next request gets 503, never 401, another device on the same address 200, and it 200 once they end", async () => {
     const claims = {
-      'approov-token': token(),
+      'approov-token': token('device-a'),
       'content-type': 'application/json',
       'signature-input': 'install=("@method" "content-digest");created=1',
       'content-digest': 'sha-256=:AA==:',
@@ -228,11 +229,19 @@ describe.each(ADAPTERS)('the raw-body budget on %s', (_name, createAdapter) => {
       const body = genuineBody(FLOOD_PART);
       const status = await post(
         running,
-        signedHeaders(running.port, body, 'application/json'),
+        signedHeaders(running.port, body, 'application/json', 'android', token('device-a')),
         body,
       );
       expect(status).toBe(503);
       expect(logCapture.text()).toContain('request_body_budget_full');
+      // Another device from the same address (a NAT, or every client behind a proxy) has its own share.
+      const other = genuineBody(FLOOD_PART);
+      const neighbour = await post(
+        running,
+        signedHeaders(running.port, other, 'application/json', 'android', token('device-b')),
+        other,
+      );
+      expect(neighbour).toBe(200);
     } finally {
       await closeAll(flood);
     }
@@ -241,7 +250,7 @@ describe.each(ADAPTERS)('the raw-body budget on %s', (_name, createAdapter) => {
       const body = genuineBody();
       const status = await post(
         running,
-        signedHeaders(running.port, body, 'application/json'),
+        signedHeaders(running.port, body, 'application/json', 'android', token('device-a')),
         body,
       );
       if (status !== 503) {
@@ -461,17 +470,22 @@ describe.each(ADAPTERS)(
 
 describe('rawBodyAdmission', () => {
   const answering =
-    (...results: Array<{ ok: true } | { ok: false; code: string }>) =>
+    (...results: Array<{ ok: true; claims: object } | { ok: false; code: string }>) =>
     () =>
       results.map((result) => ({ verifyRequest: () => result }) as never);
 
-  it('admits the best answer of all verifiers: verified, else pending, else refused', () => {
+  it('admits the best answer of all verifiers: verified (with its device when the token names one), else pending, else refused', () => {
     const request = {} as never;
     const refused = { ok: false as const, code: 'token_signature_invalid' };
     const pending = { ok: false as const, code: 'token_key_id_unknown' };
     const unavailable = { ok: false as const, code: 'keyset_unavailable' };
-    const verified = { ok: true as const };
+    const verified = { ok: true as const, claims: {} };
+    const device = { ok: true as const, claims: { did: 'device-a' } };
     expect(rawBodyAdmission(answering(refused, verified)(), request)).toBe('verified');
+    expect(rawBodyAdmission(answering(refused, device)(), request)).toEqual({ device: 'device-a' });
+    expect(rawBodyAdmission(answering({ ok: true, claims: { did: '' } })(), request)).toBe(
+      'verified',
+    );
     expect(rawBodyAdmission(answering(pending, refused)(), request)).toBe('pending');
     expect(rawBodyAdmission(answering(refused, unavailable)(), request)).toBe('pending');
     expect(rawBodyAdmission(answering(refused)(), request)).toBe('refused');

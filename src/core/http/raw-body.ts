@@ -22,13 +22,17 @@ export const MAX_BODY_TIMEOUT_SEC = 600;
  * `pending` (its token may verify once the keyset is fetched again: an unknown `kid`), or
  * `refused` (no token, or one that fails: the guard rejects it before it needs a body).
  */
-export type RawBodyAdmission = 'verified' | 'pending' | 'refused';
+export type RawBodyAdmission = 'verified' | 'pending' | 'refused' | VerifiedDevice;
+/** A verified token that names its device: its body counts against that device's share. */
+export interface VerifiedDevice {
+  readonly device: string;
+}
 
 /**
  * The bytes held by the captures of one server, against one bound, in shares a stranger cannot
- * take: one client address holds at most a quarter of it (at least one request's limit), and
- * requests whose token is only `pending` hold together at most a sixteenth (each client a
- * quarter of that). A capture that would go past its share settles `over_budget` (503).
+ * take: one client (a verified token's device, or else an address) holds at most a quarter of it
+ * (at least one request's limit), and requests whose token is only `pending` hold together at
+ * most a sixteenth (each client a quarter of that). A capture that would go past its share settles `over_budget` (503).
  */
 export class RawBodyBudget {
   held = 0;
@@ -47,7 +51,7 @@ export class RawBodyBudget {
     this.pendingClientLimit = Math.floor(this.pendingLimit / 4);
   }
 
-  /** The bytes one client address holds now. */
+  /** The bytes one client holds now. */
   heldBy(client: string): number {
     return this.byClient.get(client) ?? 0;
   }
@@ -253,12 +257,13 @@ export function captureRawBody(
   limit: number,
   budget?: RawBodyBudget,
   pending = false,
+  holder: string = clientAddressOf(request),
 ): RawBodyCapture | undefined {
   const existing = captures.get(request);
   if (existing !== undefined) return existing;
   if (request.readableDidRead || request.readableLength > 0 || request.readableEnded)
     return undefined;
-  const capture = new RawBodyCapture(limit, budget, clientAddressOf(request), pending);
+  const capture = new RawBodyCapture(limit, budget, holder, pending);
   captures.set(request, capture);
   const length = declaredLength(request);
   if (length !== undefined && length > limit) {
@@ -326,7 +331,11 @@ export function captureRawBodies(
       if (!mayNeedRawBody(request)) return;
       const admission = admit === undefined ? 'verified' : admit(request);
       if (admission === 'refused') return;
-      const capture = captureRawBody(request, limit, budget, admission === 'pending');
+      // A verified device holds its own share, wherever it connects from (behind a proxy every
+      // client has the proxy's address); anything else is counted on its address.
+      const holder =
+        typeof admission === 'object' ? `device ${admission.device}` : clientAddressOf(request);
+      const capture = captureRawBody(request, limit, budget, admission === 'pending', holder);
       if (
         capture === undefined ||
         capture.settled !== undefined ||
