@@ -231,23 +231,13 @@ export class MessageSignatureVerifier {
       options.maxAgeSec,
       options.clockToleranceSec,
     );
-    const toleranceMs = options.clockToleranceSec * 1000;
-    const identity =
-      key !== null
-        ? signedRequestIdentity(
-            installationKeyIdentity(key),
-            ecdsaSigningNonce(signature.signature),
-            base,
-            passableUntilMs,
-            toleranceMs,
-          )
-        : signedRequestIdentity(
-            ACCOUNT_KEY_IDENTITY,
-            NO_SIGNING_NONCE,
-            base,
-            passableUntilMs,
-            toleranceMs,
-          );
+    const identity = signedRequestIdentity(
+      key !== null ? installationKeyIdentity(key) : ACCOUNT_KEY_IDENTITY,
+      key !== null ? ecdsaSigningNonce(signature.signature) : NO_SIGNING_NONCE,
+      base,
+      passableUntilMs,
+      options.clockToleranceSec * 1000,
+    );
     return { label, identity };
   }
 
