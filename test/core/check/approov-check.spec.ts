@@ -9,8 +9,8 @@ import {
 import type { ApproovLogLevel } from '../../../src/core/check/log.js';
 import { ApproovConfigurationError } from '../../../src/core/errors.js';
 import type { ApproovFailure } from '../../../src/core/failure.js';
-import type { ApproovRequestLike } from '../../../src/core/http/request.js';
 import type { ReplayStore } from '../../../src/core/replay/replay-store.js';
+import { requestWith } from '../../support/core-request.js';
 
 // The serve-or-reject decision without Nest: one call per request, one verdict, the reject
 // reported through the log callback and onFailure.
@@ -37,14 +37,6 @@ function checkWith(options: ApproovCoreOptions = {}) {
   return { check, lines, failures };
 }
 
-function requestWith(headers: Record<string, string> = {}): ApproovRequestLike {
-  return {
-    method: 'GET',
-    url: '/orders?page=2',
-    rawHeaders: Object.entries({ Host: '127.0.0.1', ...headers }).flat(),
-    headers: {},
-  };
-}
 const withToken = (extra: Record<string, string> = {}, token = createApproovToken({ secret })) =>
   requestWith({ 'Approov-Token': token, ...extra });
 

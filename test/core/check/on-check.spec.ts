@@ -10,6 +10,7 @@ import type { ApproovCheckReport } from '../../../src/core/check/check-report.js
 import type { ApproovLogLevel } from '../../../src/core/check/log.js';
 import type { ApproovRequestLike } from '../../../src/core/http/request.js';
 import type { ReplayStore } from '../../../src/core/replay/replay-store.js';
+import { requestWith } from '../../support/core-request.js';
 
 // The onCheck hook without Nest: one report per check that runs, with its outcome, code, context,
 // the signature labels verified and its duration; never a secret-bearing value; a hook that throws
@@ -35,15 +36,6 @@ function checkWith(options: ApproovCoreOptions = {}, onCheck?: (r: ApproovCheckR
     (level, message) => lines.push([level, message]),
   );
   return { check, lines, reports };
-}
-
-function requestWith(headers: Record<string, string> = {}): ApproovRequestLike {
-  return {
-    method: 'GET',
-    url: '/orders?page=2',
-    rawHeaders: Object.entries({ Host: '127.0.0.1', ...headers }).flat(),
-    headers: {},
-  };
 }
 
 const tokenWithIpk = () => createApproovToken({ secret, claims: { did: DID, ipk } });
