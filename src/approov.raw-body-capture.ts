@@ -8,9 +8,9 @@ import type { ApproovVerifier } from './core/token/verifier.js';
 import {
   captureRawBodies,
   DEFAULT_MAX_BODY_BYTES,
-  type RawBodyAdmission,
   type RawBodyRequest,
 } from './core/http/raw-body.js';
+import type { RawBodyAdmission } from './core/http/raw-body-budget.js';
 
 /** The Fastify instance calls this provider makes; typed here so the library needs no Fastify import. */
 interface FastifyInstanceLike {

@@ -4,7 +4,6 @@ import {
   captureRawBodies,
   captureRawBody,
   clientAddressOf,
-  RawBodyBudget,
   mayNeedRawBody,
   rawBodyCaptureOf,
   readRawBody,
@@ -12,6 +11,7 @@ import {
   type RawBodyRequest,
   type RawBodyResult,
 } from '../../../src/core/http/raw-body.js';
+import { RawBodyBudget } from '../../../src/core/http/raw-body-budget.js';
 
 const COVERED = [
   'Signature-Input',
